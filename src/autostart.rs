@@ -1,0 +1,77 @@
+//! Starting a daemon when none answers (std only: `mt exec` calls this).
+//!
+//! Under `start.lock` so that fifty parallel first calls start one daemon;
+//! the daemon itself also exits at once if another holds the ingest lock.
+//! Detached (new session, cwd `/`, stdin and stdout on /dev/null, stderr to
+//! the daemon log) so that `mt exec true | cat` and `$(mt exec echo hi)`
+//! never wait for it. Never waits for the daemon to come up.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result};
+
+use crate::paths::{self, Paths};
+use crate::secure;
+
+/// Does anything accept connections on the socket? One `connect`, no
+/// round trip: this runs after every `mt exec`.
+pub fn listening(paths: &Paths) -> bool {
+    UnixStream::connect(&paths.socket).is_ok()
+}
+
+/// Start a daemon unless one is listening or auto-start is off.
+pub fn ensure(paths: &Paths) -> Result<()> {
+    if paths::no_autostart() || listening(paths) {
+        return Ok(());
+    }
+    spawn(paths)
+}
+
+/// Start a detached daemon now (under the start lock); returns at once.
+pub fn spawn(paths: &Paths) -> Result<()> {
+    secure::private_dir(&paths.spool)?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(paths.start_lock())
+        .context("could not open the start lock")?;
+    // SAFETY: flock on our own descriptor; released when `lock` drops.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Ok(()); // someone else is starting one right now
+    }
+    if listening(paths) {
+        return Ok(());
+    }
+    secure::private_dir(&paths.state)?;
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(paths.daemon_log())
+        .context("could not open the daemon log")?;
+    let exe = std::env::current_exe().context("could not find the mt binary")?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["daemon", "run"])
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    // SAFETY: setsid is async-signal-safe; it detaches the daemon from our
+    // terminal and process group, so Ctrl-C and hang-ups aimed at the user's
+    // command never reach it.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    cmd.spawn().context("could not start the daemon")?;
+    drop::<File>(lock);
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! Readers are always current: before `mt log`, `status` (and later
+//! `close`, `report`) read the store, the daemon flushes the spool — or,
+//! when none runs, the reader ingests it itself under the same lock the
+//! daemon holds, so there is still only one writer.
+
+use std::fs::OpenOptions;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::config::Config;
+use crate::control;
+use crate::ingest;
+use crate::paths::Paths;
+use crate::redact::Filters;
+use crate::secure;
+use crate::store::Store;
+
+/// Open the store with every finished command in it.
+pub fn current_store(paths: &Paths) -> Result<Store> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if control::request(&paths.socket, "flush", Duration::from_secs(30)).is_ok() {
+            return Store::open(&paths.db);
+        }
+        if let Some(store) = ingest_here(paths)? {
+            return Ok(store);
+        }
+        // The lock is held but nobody answers: a daemon is starting, or
+        // another reader is ingesting. Either finishes shortly.
+        if Instant::now() > deadline {
+            bail!("the ingest lock is held but no daemon answers; run `mt doctor`");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Ingest the spool in this process if nobody else holds the lock.
+fn ingest_here(paths: &Paths) -> Result<Option<Store>> {
+    if !paths.spool.exists() {
+        return Store::open(&paths.db).map(Some);
+    }
+    secure::check(&paths.spool)?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(paths.ingest_lock())
+        .context("could not open the ingest lock")?;
+    // SAFETY: flock on our own descriptor; released when `lock` drops.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Ok(None);
+    }
+    let mut store = Store::open(&paths.db)?;
+    let filters = filters(paths);
+    ingest::drain(&mut store, &paths.spool, &filters)?;
+    Ok(Some(store))
+}
+
+/// The configured filters; a broken config falls back to the built-in
+/// rules (with a warning) so that recording never stops over a typo.
+pub fn filters(paths: &Paths) -> Filters {
+    match Config::load(&paths.config).and_then(|c| Filters::new(&c)) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("mt: warning: {e:#}; using the built-in filters until it is fixed");
+            Filters::builtin()
+        }
+    }
+}

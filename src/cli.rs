@@ -1,0 +1,104 @@
+//! The command line: one clap derive tree; doc comments are the help text.
+
+use std::ffi::OsString;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Measure how software work actually goes: record every command, attribute
+/// it to its git branch, write milestones from what was measured.
+#[derive(Debug, Parser)]
+#[command(name = "mt", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run a command exactly as if bare, and record it.
+    Exec(ExecArgs),
+    /// Recorded commands, newest first.
+    Log(LogArgs),
+    /// This branch's open work: runs, failures, active time, what is running.
+    Status(StatusArgs),
+    /// Mark that time from now on counts to a phase.
+    Phase {
+        #[arg(value_enum)]
+        phase: Phase,
+    },
+    /// Run, start, stop or query the recording daemon.
+    Daemon {
+        #[command(subcommand)]
+        action: DaemonCmd,
+    },
+    /// Check every part of the installation and say how to fix what is wrong.
+    Doctor,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Count this run to a phase, whatever the classification rules say.
+    #[arg(long, value_enum)]
+    pub phase: Option<Phase>,
+    /// Name the tool this run is (as in the milestone's "Tools Used").
+    #[arg(long, value_name = "NAME")]
+    pub tool: Option<String>,
+    /// The command and its arguments, passed on byte for byte.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD",
+        value_parser = clap::value_parser!(OsString)
+    )]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only commands recorded on this branch.
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// At most this many commands.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonCmd {
+    /// Run in the foreground (what auto-start and systemd run).
+    Run,
+    /// Start in the background unless one is running; wait until it answers.
+    Start,
+    /// Ask the running daemon to finish its work and exit.
+    Stop,
+    /// Is a daemon running, and what has it done?
+    Status,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Phase {
+    Diagnosis,
+    Implementation,
+    Validation,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Diagnosis => "diagnosis",
+            Phase::Implementation => "implementation",
+            Phase::Validation => "validation",
+        }
+    }
+}

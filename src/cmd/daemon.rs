@@ -1,0 +1,63 @@
+//! `mt daemon run|start|stop|status`.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+
+use crate::autostart;
+use crate::cli::DaemonCmd;
+use crate::control;
+use crate::daemon;
+use crate::paths::Paths;
+
+pub fn run(action: DaemonCmd) -> Result<u8> {
+    let paths = Paths::from_env();
+    match action {
+        DaemonCmd::Run => daemon::run(&paths).map(|()| 0),
+        DaemonCmd::Start => {
+            if let Ok(r) = control::request(&paths.socket, "ping", Duration::from_secs(2)) {
+                println!("mt daemon already running (pid {})", r.pid);
+                return Ok(0);
+            }
+            autostart::spawn(&paths)?;
+            let r = wait_for(|| control::request(&paths.socket, "ping", Duration::from_secs(1)).ok())?;
+            println!("mt daemon started (pid {})", r.pid);
+            Ok(0)
+        }
+        DaemonCmd::Stop => {
+            let Ok(r) = control::request(&paths.socket, "stop", Duration::from_secs(30)) else {
+                println!("mt daemon is not running");
+                return Ok(0);
+            };
+            wait_for(|| (!autostart::listening(&paths)).then_some(()))?;
+            println!("mt daemon stopped (pid {})", r.pid);
+            Ok(0)
+        }
+        DaemonCmd::Status => match control::request(&paths.socket, "status", Duration::from_secs(5)) {
+            Ok(r) => {
+                println!(
+                    "mt daemon {} running (pid {}, up {}s): {} records stored, {} lines set aside since start",
+                    r.version, r.pid, r.uptime_s, r.stored, r.set_aside
+                );
+                Ok(0)
+            }
+            Err(_) => {
+                println!("mt daemon is not running; `mt daemon start` starts one");
+                Ok(1)
+            }
+        },
+    }
+}
+
+fn wait_for<T>(mut check: impl FnMut() -> Option<T>) -> Result<T> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = check() {
+            return Ok(v);
+        }
+        if Instant::now() > deadline {
+            bail!("the daemon did not respond within 10 s; see its log and run `mt doctor`");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -1,0 +1,65 @@
+//! `mt log`: recorded commands, newest first.
+
+use std::io::{self, Write};
+
+use anyhow::Result;
+
+use crate::catchup;
+use crate::cli::LogArgs;
+use crate::event::Event;
+use crate::paths::Paths;
+use crate::store::BranchFilter;
+
+pub fn run(args: &LogArgs) -> Result<u8> {
+    let paths = Paths::from_env();
+    let store = catchup::current_store(&paths)?;
+    let filter = BranchFilter { branch: args.branch.clone(), ..BranchFilter::default() };
+    let events = store.log(&filter, args.limit)?;
+    let mut out = io::stdout().lock();
+    if args.json {
+        for e in &events {
+            serde_json::to_writer(&mut out, e)?;
+            out.write_all(b"\n")?;
+        }
+        return Ok(0);
+    }
+    if events.is_empty() {
+        writeln!(out, "No commands recorded yet. Run one with `mt exec CMD`, or install the shell hook.")?;
+        return Ok(0);
+    }
+    for e in &events {
+        writeln!(out, "{}", line(e))?;
+    }
+    Ok(0)
+}
+
+fn line(e: &Event) -> String {
+    let when = chrono::DateTime::from_timestamp_micros(e.start_us)
+        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default();
+    let took = e.duration_ms.map_or_else(|| "-".into(), human_ms);
+    let result = match (e.state.as_str(), e.exit_code, e.signal) {
+        ("running", ..) => "running".to_owned(),
+        ("unfinished", ..) => "unfinished".to_owned(),
+        (_, _, Some(sig)) => format!("signal {sig}"),
+        (_, Some(code), _) => format!("exit {code}"),
+        _ => "-".to_owned(),
+    };
+    let branch = e.branch.as_deref().unwrap_or("-");
+    format!("{when}  {took:>8}  {result:<10}  {branch:<20}  {}", e.command)
+}
+
+/// A duration the way people read it: 850ms, 12.3s, 4m05s, 1h02m.
+pub fn human_ms(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else if ms < 60_000.0 {
+        format!("{:.1}s", ms / 1000.0)
+    } else if ms < 3_600_000.0 {
+        let s = (ms / 1000.0).round() as u64;
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        let m = (ms / 60_000.0).round() as u64;
+        format!("{}h{:02}m", m / 60, m % 60)
+    }
+}

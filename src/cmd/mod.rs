@@ -1,0 +1,32 @@
+//! One module per subcommand: glue between the CLI and the library.
+
+mod daemon;
+mod doctor;
+mod exec;
+mod log;
+mod phase;
+mod status;
+
+use anyhow::Result;
+
+use crate::cli::Cmd;
+
+/// Run a subcommand; the result is the exit status.
+pub fn run(cmd: Cmd) -> Result<u8> {
+    match cmd {
+        Cmd::Exec(args) => exec::run(args),
+        Cmd::Log(args) => log::run(&args),
+        Cmd::Status(args) => status::run(&args),
+        Cmd::Phase { phase } => phase::run(phase),
+        Cmd::Daemon { action } => daemon::run(action),
+        Cmd::Doctor => doctor::run(),
+    }
+}
+
+/// Output cut short by a closed pipe (`mt log | head`) is not an error.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

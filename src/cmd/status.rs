@@ -1,0 +1,65 @@
+//! `mt status`: the open span of the current repository and branch.
+
+use std::io::{self, Write};
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use crate::catchup;
+use crate::cli::StatusArgs;
+use crate::cmd::log::human_ms;
+use crate::git;
+use crate::ingest::now_us;
+use crate::metrics::{IDLE_TIMEOUT_US, active_time};
+use crate::paths::Paths;
+
+pub fn run(args: &StatusArgs) -> Result<u8> {
+    let cwd = std::env::current_dir().context("could not read the current directory")?;
+    let repo = git::find(&cwd)
+        .context("this directory is not in a git repository; run mt status inside one")?;
+    let branch = git::read_head(&repo.gitdir)
+        .context("could not read HEAD of this repository; is .git intact?")?
+        .branch();
+    let root = repo.root.to_string_lossy().into_owned();
+    let store = catchup::current_store(&Paths::from_env())?;
+    let st = store.status(&root, &branch)?;
+    let active_ms = active_time(&st.intervals, IDLE_TIMEOUT_US) as f64 / 1000.0;
+    let mut out = io::stdout().lock();
+    if args.json {
+        let v = json!({
+            "repo": root,
+            "branch": branch,
+            "runs": st.runs,
+            "failures": st.failures,
+            "automated_runs": st.automated,
+            "manual_runs": st.manual,
+            "active_ms": active_ms,
+            "idle_timeout_s": IDLE_TIMEOUT_US / 1_000_000,
+            "first_start": st.first_us.map(crate::event::rfc3339),
+            "running": st.running,
+        });
+        writeln!(out, "{v}")?;
+        return Ok(0);
+    }
+    writeln!(out, "{branch} in {root}")?;
+    if st.runs == 0 && st.running.is_empty() {
+        writeln!(out, "Nothing recorded on this branch since its last milestone.")?;
+        return Ok(0);
+    }
+    writeln!(
+        out,
+        "{} runs ({} automated, {} manual), {} failed; active time {} (gaps over {} min not counted)",
+        st.runs,
+        st.automated,
+        st.manual,
+        st.failures,
+        human_ms(active_ms),
+        IDLE_TIMEOUT_US / 60_000_000
+    )?;
+    let now = now_us();
+    for e in &st.running {
+        let ms = (now - e.start_us).max(0) as f64 / 1000.0;
+        writeln!(out, "running for {}: {}", human_ms(ms), e.command)?;
+    }
+    Ok(0)
+}

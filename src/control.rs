@@ -1,0 +1,64 @@
+//! The control protocol, client side (std only, so `mt exec` can use it).
+//!
+//! One request per connection: the client writes a verb and a newline
+//! (`ping`, `flush`, `status`, `stop`); the daemon answers with one line of
+//! JSON and closes. Only the socket's owner may connect (mode 0600 and a
+//! peer-uid check in the daemon).
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// Verbs the daemon understands.
+pub const VERBS: [&str; 4] = ["ping", "flush", "status", "stop"];
+
+/// What the daemon answers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Reply {
+    pub ok: bool,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub pid: u32,
+    #[serde(default)]
+    pub version: String,
+    /// Seconds since the daemon started.
+    #[serde(default)]
+    pub uptime_s: u64,
+    /// Records stored by this daemon since it started.
+    #[serde(default)]
+    pub stored: u64,
+    /// Lines set aside as malformed by this daemon since it started.
+    #[serde(default)]
+    pub set_aside: u64,
+}
+
+/// Send `verb` and wait up to `timeout` for the answer.
+pub fn request(socket: &Path, verb: &str, timeout: Duration) -> Result<Reply> {
+    let mut stream = UnixStream::connect(socket)
+        .with_context(|| format!("could not connect to the daemon at {}", socket.display()))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.write_all(format!("{verb}\n").as_bytes())?;
+    let mut line = String::new();
+    BufReader::new(stream)
+        .read_line(&mut line)
+        .context("the daemon did not answer in time")?;
+    if line.is_empty() {
+        bail!("the daemon closed the connection without answering");
+    }
+    let reply: Reply = serde_json::from_str(&line).context("the daemon's answer is not valid")?;
+    if !reply.ok {
+        bail!("{}", reply.error.unwrap_or_else(|| "the daemon refused".into()));
+    }
+    Ok(reply)
+}
+
+/// Is a daemon answering on `socket`? Costs one connect when none is.
+pub fn alive(socket: &Path) -> bool {
+    request(socket, "ping", Duration::from_secs(2)).is_ok()
+}

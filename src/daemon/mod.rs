@@ -1,0 +1,179 @@
+//! The daemon: tails the spool (inotify, no polling) and commits what it
+//! reads; answers `ping`, `flush`, `status` and `stop` on the control socket.
+//!
+//! Exactly one per spool: it holds the ingest lock for its whole life and
+//! exits at once if another process holds it. Ingest runs on its own thread
+//! that owns the SQLite connection; the tokio side only turns file events,
+//! process exits and requests into "ingest now" jobs, which that thread
+//! coalesces.
+
+mod server;
+mod watch;
+
+use std::fs::{self, File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use tokio::sync::oneshot;
+
+use crate::catchup;
+use crate::ingest;
+use crate::paths::Paths;
+use crate::secure;
+use crate::store::Store;
+
+/// Work for the ingest thread.
+enum Job {
+    /// Read the spool; answer when committed, if someone waits.
+    Ingest(Option<oneshot::Sender<Result<(), String>>>),
+    /// Drain once more, then end.
+    Stop,
+}
+
+/// What `status` reports.
+#[derive(Debug)]
+struct Stats {
+    started: Instant,
+    stored: AtomicU64,
+    set_aside: AtomicU64,
+}
+
+/// Longest path a Unix socket address holds (sun_path, with its NUL).
+const SUN_PATH_MAX: usize = 107;
+
+/// Run the daemon in the foreground until `stop` or SIGTERM.
+pub fn run(paths: &Paths) -> Result<()> {
+    secure::private_dir(&paths.spool)?;
+    let Some(lock) = take_ingest_lock(paths)? else {
+        eprintln!("mt: a daemon is already running for {}", paths.spool.display());
+        return Ok(());
+    };
+    let listener = bind(paths)?;
+    let socket_inode = fs::metadata(&paths.socket)?.ino();
+    let store = Store::open(&paths.db)?;
+    let filters = catchup::filters(paths);
+    let stats = Arc::new(Stats {
+        started: Instant::now(),
+        stored: AtomicU64::new(0),
+        set_aside: AtomicU64::new(0),
+    });
+    let (jobs, job_rx) = mpsc::channel::<Job>();
+    let (watch_tx, watch_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<i32>>();
+    let spool = paths.spool.clone();
+    let thread_stats = stats.clone();
+    let ingester = std::thread::Builder::new()
+        .name("ingest".into())
+        .spawn(move || ingest_loop(store, &spool, &filters, &job_rx, &watch_tx, &thread_stats))?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("could not start the daemon's runtime")?;
+    let served = runtime.block_on(server::serve(listener, &paths.spool, jobs.clone(), watch_rx, stats));
+    let _ = jobs.send(Job::Stop);
+    let _ = ingester.join();
+    // Remove the socket only if it is still the one we bound.
+    if fs::metadata(&paths.socket).is_ok_and(|m| m.ino() == socket_inode) {
+        let _ = fs::remove_file(&paths.socket);
+    }
+    drop(lock);
+    served
+}
+
+fn take_ingest_lock(paths: &Paths) -> Result<Option<File>> {
+    let lock = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(paths.ingest_lock())
+        .context("could not open the ingest lock")?;
+    // SAFETY: flock on our own descriptor; held until `lock` is dropped.
+    let got = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+    Ok(got.then_some(lock))
+}
+
+fn bind(paths: &Paths) -> Result<std::os::unix::net::UnixListener> {
+    let socket = &paths.socket;
+    if socket.as_os_str().len() > SUN_PATH_MAX {
+        bail!(
+            "the socket path {} is longer than {SUN_PATH_MAX} bytes; set MT_SOCKET to a shorter path",
+            socket.display()
+        );
+    }
+    let dir = socket.parent().context("the socket path has no directory")?;
+    secure::private_dir(dir)?;
+    // We hold the ingest lock, so a socket file here is a dead daemon's.
+    match fs::remove_file(socket) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("could not remove the stale socket {}", socket.display()));
+        }
+        _ => {}
+    }
+    let listener = std::os::unix::net::UnixListener::bind(socket)
+        .with_context(|| format!("could not listen on {}", socket.display()))?;
+    fs::set_permissions(socket, fs::Permissions::from_mode(0o600))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+fn ingest_loop(
+    mut store: Store,
+    spool: &std::path::Path,
+    filters: &crate::redact::Filters,
+    jobs: &mpsc::Receiver<Job>,
+    watch: &tokio::sync::mpsc::UnboundedSender<Vec<i32>>,
+    stats: &Stats,
+) {
+    let mut retry = false;
+    loop {
+        // After a failed pass (the database busy past its timeout, say), try
+        // again shortly even if nothing new arrives: the records wait in the spool.
+        let first = if retry {
+            match jobs.recv_timeout(std::time::Duration::from_secs(1)) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => Job::Ingest(None),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        } else {
+            match jobs.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            }
+        };
+        // Everything queued meanwhile is served by the same pass.
+        let mut waiters = Vec::new();
+        let mut stop = false;
+        for job in std::iter::once(first).chain(jobs.try_iter()) {
+            match job {
+                Job::Ingest(Some(w)) => waiters.push(w),
+                Job::Ingest(None) => {}
+                Job::Stop => stop = true,
+            }
+        }
+        let result = ingest::drain(&mut store, spool, filters);
+        retry = result.is_err();
+        let reply = match result {
+            Ok(s) => {
+                stats.stored.fetch_add(s.stored, Ordering::Relaxed);
+                stats.set_aside.fetch_add(s.set_aside, Ordering::Relaxed);
+                let _ = watch.send(s.watch);
+                Ok(())
+            }
+            Err(e) => {
+                eprintln!("mt daemon: ingest failed: {e:#}");
+                Err(format!("{e:#}"))
+            }
+        };
+        for w in waiters {
+            let _ = w.send(reply.clone());
+        }
+        if stop {
+            return;
+        }
+    }
+}

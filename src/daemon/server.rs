@@ -1,0 +1,130 @@
+//! The daemon's event loop: file events, process exits and control requests
+//! in; ingest jobs out. Requests from any uid but ours are refused.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+
+use anyhow::Result;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use super::watch::{Exits, SpoolWatch};
+use super::{Job, Stats};
+use crate::control::Reply;
+use crate::secure;
+
+pub async fn serve(
+    listener: std::os::unix::net::UnixListener,
+    spool: &Path,
+    jobs: Sender<Job>,
+    mut watch_rx: mpsc::UnboundedReceiver<Vec<i32>>,
+    stats: Arc<Stats>,
+) -> Result<()> {
+    let listener = UnixListener::from_std(listener)?;
+    let mut spool_watch = SpoolWatch::new(spool)?;
+    let (exit_tx, mut exit_rx) = mpsc::unbounded_channel();
+    let mut exits = Exits::new(exit_tx);
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let stop = Arc::new(Notify::new());
+    // Whatever accumulated while no daemon ran.
+    let _ = jobs.send(Job::Ingest(None));
+    loop {
+        tokio::select! {
+            r = spool_watch.changed() => {
+                r?;
+                let _ = jobs.send(Job::Ingest(None));
+            }
+            Some(_pid) = exit_rx.recv() => {
+                let _ = jobs.send(Job::Ingest(None));
+            }
+            Some(pids) = watch_rx.recv() => exits.watch(pids),
+            accepted = listener.accept() => {
+                if let Ok((conn, _)) = accepted {
+                    tokio::spawn(handle(conn, jobs.clone(), stats.clone(), stop.clone()));
+                }
+            }
+            _ = stop.notified() => return Ok(()),
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+        }
+    }
+}
+
+fn reply(stats: &Stats) -> Reply {
+    Reply {
+        ok: true,
+        error: None,
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        uptime_s: stats.started.elapsed().as_secs(),
+        stored: stats.stored.load(Ordering::Relaxed),
+        set_aside: stats.set_aside.load(Ordering::Relaxed),
+    }
+}
+
+fn refusal(error: String) -> Reply {
+    Reply { ok: false, error: Some(error), ..Reply::default() }
+}
+
+async fn handle(mut conn: UnixStream, jobs: Sender<Job>, stats: Arc<Stats>, stop: Arc<Notify>) {
+    let answer = answer(&mut conn, jobs, &stats);
+    let (answer, stopping) = match tokio::time::timeout(Duration::from_secs(60), answer).await {
+        Ok(a) => a,
+        Err(_) => (refusal("the daemon timed out; run `mt doctor`".into()), false),
+    };
+    let mut line = serde_json::to_vec(&answer).unwrap_or_default();
+    line.push(b'\n');
+    let _ = conn.write_all(&line).await;
+    // Only after the answer is out: stopping ends every task.
+    if stopping {
+        stop.notify_one();
+    }
+}
+
+/// The reply, and whether the daemon should stop once it is sent.
+async fn answer(conn: &mut UnixStream, jobs: Sender<Job>, stats: &Stats) -> (Reply, bool) {
+    let uid = secure::uid();
+    match conn.peer_cred() {
+        Ok(cred) if cred.uid() == uid => {}
+        Ok(cred) => {
+            return (
+                refusal(format!(
+                    "connection refused: this daemon serves uid {uid} only, not uid {}",
+                    cred.uid()
+                )),
+                false,
+            );
+        }
+        Err(e) => return (refusal(format!("connection refused: could not check the peer ({e})")), false),
+    }
+    let mut verb = String::new();
+    let (read_half, _) = conn.split();
+    let mut reader = BufReader::new(read_half.take(64));
+    let read = tokio::time::timeout(Duration::from_secs(5), reader.read_line(&mut verb)).await;
+    if !matches!(read, Ok(Ok(_))) {
+        return (refusal("no request received; send ping, flush, status or stop".into()), false);
+    }
+    let r = match verb.trim() {
+        "ping" | "status" => reply(stats),
+        "flush" => {
+            let (tx, rx) = oneshot::channel();
+            if jobs.send(Job::Ingest(Some(tx))).is_err() {
+                return (refusal("the daemon is shutting down; try again".into()), false);
+            }
+            match rx.await {
+                Ok(Ok(())) => reply(stats),
+                Ok(Err(e)) => refusal(format!("ingest failed: {e}")),
+                Err(_) => refusal("the daemon is shutting down; try again".into()),
+            }
+        }
+        "stop" => return (reply(stats), true),
+        other => refusal(format!("unknown request {other:?}; send ping, flush, status or stop")),
+    };
+    (r, false)
+}

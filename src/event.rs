@@ -1,0 +1,99 @@
+//! A recorded command, as stored and as `mt log --json` prints it.
+
+use serde::Serialize;
+
+/// Where a command was seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Run through `mt exec`: an automated run.
+    Exec,
+    /// Seen only by a shell hook: a manual run.
+    Hook,
+    /// `mt exec` under `CI=true`.
+    Ci,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Exec => "exec",
+            Source::Hook => "hook",
+            Source::Ci => "ci",
+        }
+    }
+}
+
+/// One stored row of `events`, ready to print.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub id: i64,
+    pub source: String,
+    pub kind: String,
+    pub argv: Vec<String>,
+    pub command: String,
+    pub cwd: String,
+    pub repo: Option<String>,
+    pub branch: Option<String>,
+    pub head: Option<String>,
+    pub session: Option<String>,
+    pub start: String,
+    pub end: Option<String>,
+    pub duration_ms: Option<f64>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub pipestatus: Option<Vec<i32>>,
+    pub state: String,
+    pub phase: Option<String>,
+    pub tool: Option<String>,
+    pub user_ms: Option<f64>,
+    pub sys_ms: Option<f64>,
+    pub max_rss_kib: Option<i64>,
+    pub milestone: Option<String>,
+    #[serde(skip)]
+    pub start_us: i64,
+    #[serde(skip)]
+    pub end_us: Option<i64>,
+}
+
+/// Join argv for display the way a shell would read it back.
+pub fn display_command(argv: &[Vec<u8>]) -> String {
+    let mut out = String::new();
+    for (i, arg) in argv.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&quote(&String::from_utf8_lossy(arg)));
+    }
+    out
+}
+
+fn quote(arg: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) {
+        return arg.to_owned();
+    }
+    format!("'{}'", arg.replace('\'', r"'\''"))
+}
+
+/// Microseconds since the epoch as RFC 3339 UTC.
+pub fn rfc3339(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        let argv: Vec<Vec<u8>> = vec![b"echo".to_vec(), b"a b".to_vec(), b"it's".to_vec(), vec![]];
+        assert_eq!(display_command(&argv), r#"echo 'a b' 'it'\''s' ''"#);
+    }
+
+    #[test]
+    fn time_format() {
+        assert_eq!(rfc3339(1_700_000_000_123_456), "2023-11-14T22:13:20.123Z");
+    }
+}

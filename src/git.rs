@@ -1,0 +1,194 @@
+//! Reading `.git` directly: repository root, branch, HEAD commit, and what
+//! the branch was at an earlier time (from the HEAD reflog).
+//!
+//! No git process: `mt exec` calls [`find`] and [`read_head`] on its hot
+//! path, and the daemon resolves thousands of records a second. Handles
+//! worktrees and submodules (`.git` files), detached HEAD and unborn
+//! branches.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// A working tree and where its git data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repo {
+    /// Top of the working tree.
+    pub root: PathBuf,
+    /// This worktree's git dir (holds HEAD and its reflog).
+    pub gitdir: PathBuf,
+    /// The shared git dir (holds refs and packed-refs).
+    pub common: PathBuf,
+}
+
+/// What HEAD points at.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Head {
+    /// On a branch (which may be unborn: no commit yet).
+    Branch(String),
+    /// Detached at a commit.
+    Detached(String),
+}
+
+impl Head {
+    /// Parse the contents of a HEAD file.
+    pub fn parse(text: &str) -> Option<Head> {
+        let text = text.trim();
+        if let Some(r) = text.strip_prefix("ref:") {
+            let r = r.trim();
+            let name = r.strip_prefix("refs/heads/").unwrap_or(r);
+            return Some(Head::Branch(name.to_owned()));
+        }
+        let hex = text.len() >= 40 && text.bytes().all(|b| b.is_ascii_hexdigit());
+        hex.then(|| Head::Detached(text.to_owned()))
+    }
+
+    /// The name to file work under: the branch, or `(detached)`.
+    pub fn branch(&self) -> String {
+        match self {
+            Head::Branch(b) => b.clone(),
+            Head::Detached(_) => "(detached)".to_owned(),
+        }
+    }
+}
+
+/// The repository that contains `dir`, if any.
+pub fn find(dir: &Path) -> Option<Repo> {
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        let dot = d.join(".git");
+        if let Ok(meta) = fs::metadata(&dot) {
+            let gitdir = if meta.is_dir() {
+                dot
+            } else {
+                // Worktrees and submodules: "gitdir: <path>".
+                let text = fs::read_to_string(&dot).ok()?;
+                let target = text.trim().strip_prefix("gitdir:")?.trim();
+                d.join(target)
+            };
+            let common = match fs::read_to_string(gitdir.join("commondir")) {
+                Ok(rel) => gitdir.join(rel.trim()),
+                Err(_) => gitdir.clone(),
+            };
+            return Some(Repo {
+                root: d.to_path_buf(),
+                gitdir,
+                common,
+            });
+        }
+        cur = d.parent();
+    }
+    None
+}
+
+/// The raw text of HEAD in `gitdir`.
+pub fn read_head_text(gitdir: &Path) -> Option<String> {
+    fs::read_to_string(gitdir.join("HEAD")).ok()
+}
+
+/// Where HEAD points now.
+pub fn read_head(gitdir: &Path) -> Option<Head> {
+    Head::parse(&read_head_text(gitdir)?)
+}
+
+/// The commit a branch points at; `None` for an unborn branch.
+pub fn resolve_branch(repo: &Repo, branch: &str) -> Option<String> {
+    let full = format!("refs/heads/{branch}");
+    if let Ok(sha) = fs::read_to_string(repo.common.join(&full)) {
+        return Some(sha.trim().to_owned());
+    }
+    let packed = fs::read_to_string(repo.common.join("packed-refs")).ok()?;
+    packed.lines().find_map(|line| {
+        let (sha, name) = line.split_once(' ')?;
+        (name == full).then(|| sha.to_owned())
+    })
+}
+
+/// The commit HEAD names, if it names one.
+pub fn head_commit(repo: &Repo, head: &Head) -> Option<String> {
+    match head {
+        Head::Detached(sha) => Some(sha.clone()),
+        Head::Branch(b) => resolve_branch(repo, b),
+    }
+}
+
+/// One HEAD move from the reflog: at `time` (seconds), HEAD went from `from` to `to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    pub time: i64,
+    pub from: Head,
+    pub to: Head,
+}
+
+/// The branch switches in this worktree's HEAD reflog, oldest first.
+pub fn head_moves(gitdir: &Path) -> Vec<Move> {
+    let Ok(log) = fs::read_to_string(gitdir.join("logs/HEAD")) else {
+        return Vec::new();
+    };
+    log.lines().filter_map(parse_move).collect()
+}
+
+/// `<old> <new> <name> <<email>> <secs> <tz>\tcheckout: moving from A to B`
+fn parse_move(line: &str) -> Option<Move> {
+    let (meta, msg) = line.split_once('\t')?;
+    let rest = msg.strip_prefix("checkout: moving from ")?;
+    let (from, to) = rest.rsplit_once(" to ")?;
+    let mut words = meta.rsplitn(3, ' ');
+    let _tz = words.next()?;
+    let time = words.next()?.parse().ok()?;
+    let (old, rest) = meta.split_once(' ')?;
+    let (new, _) = rest.split_once(' ')?;
+    let side = |name: &str, sha: &str| match Head::parse(name) {
+        // The reflog names a detached HEAD by its commit.
+        Some(Head::Detached(_)) => Head::Detached(sha.to_owned()),
+        _ => Head::Branch(name.to_owned()),
+    };
+    Some(Move {
+        time,
+        from: side(from, old),
+        to: side(to, new),
+    })
+}
+
+/// Where HEAD pointed at `time_us`, given where it points now and its moves.
+///
+/// The reflog has whole seconds, so a move stamped with the same second as
+/// the command is taken to have come after it: the command that ran
+/// `git switch` itself is filed under the branch it left.
+pub fn head_at(now: Head, moves: &[Move], time_us: i64) -> Head {
+    let second = time_us.div_euclid(1_000_000);
+    moves
+        .iter()
+        .find(|m| m.time >= second)
+        .map_or(now, |m| m.from.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_text() {
+        assert_eq!(Head::parse("ref: refs/heads/feat/x\n"), Some(Head::Branch("feat/x".into())));
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(Head::parse(sha), Some(Head::Detached(sha.into())));
+        assert_eq!(Head::parse("junk"), None);
+    }
+
+    #[test]
+    fn reflog_switches() {
+        let z = "0".repeat(40);
+        let a = "a".repeat(40);
+        let log = format!(
+            "{z} {a} A U <a@b> 100 +0000\tcommit (initial): x\n\
+             {a} {a} A U <a@b> 200 +0000\tcheckout: moving from main to feat/1-x\n\
+             {a} {a} A U <a@b> 300 +0000\tcheckout: moving from feat/1-x to {a}\n"
+        );
+        let moves: Vec<Move> = log.lines().filter_map(parse_move).collect();
+        assert_eq!(moves.len(), 2);
+        let now = Head::Detached(a.clone());
+        assert_eq!(head_at(now.clone(), &moves, 150_000_000), Head::Branch("main".into()));
+        assert_eq!(head_at(now.clone(), &moves, 200_500_000), Head::Branch("main".into()));
+        assert_eq!(head_at(now.clone(), &moves, 250_000_000), Head::Branch("feat/1-x".into()));
+        assert_eq!(head_at(now.clone(), &moves, 301_000_000), now);
+    }
+}

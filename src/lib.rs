@@ -1,0 +1,34 @@
+//! mt records every command a developer runs and writes measured milestones.
+//!
+//! Read top to bottom, the modules follow the data (DESIGN.md "Architecture"):
+//! writers append records to the spool; the daemon (or a reader, when none
+//! runs) ingests them into the store; commands read the store.
+
+// Entry: the command line and one module per subcommand.
+pub mod cli;
+pub mod cmd;
+
+// Writers: `mt exec` runs the command as if bare and appends records.
+pub mod autostart;
+pub mod spool;
+pub mod wrapper;
+
+// The daemon and its control socket; readers catch up through it.
+pub mod catchup;
+pub mod control;
+pub mod daemon;
+
+// Ingest: parse, filter, redact, resolve the branch, commit.
+pub mod ingest;
+pub mod redact;
+
+// Store and the plain data and rules it holds.
+pub mod event;
+pub mod git;
+pub mod metrics;
+pub mod store;
+
+// Ground: configuration, paths, private directories.
+pub mod config;
+pub mod paths;
+pub mod secure;

@@ -1,0 +1,31 @@
+//! `mt`: parse, dispatch, turn the result into an exit status.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use mt::cli::Cli;
+
+fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let is_exec = args.get(1).is_some_and(|a| a == "exec");
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            // `mt exec` keeps 126/127 for its command; its own failures are 125.
+            let usage = if is_exec { 125 } else { 2 };
+            return ExitCode::from(if code == 0 { 0 } else { usage });
+        }
+    };
+    match mt::cmd::run(cli.cmd) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if mt::cmd::is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("mt: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Where mt keeps things: database, spool, control socket, config, locks.
+//!
+//! Every path has a default from the XDG/`directories` conventions, a
+//! per-path override (`MT_DB`, `MT_SPOOL`, `MT_SOCKET`, `MT_CONFIG`) and one
+//! root (`MT_HOME`) that puts all of them under a single directory, which is
+//! what tests use. Nothing here touches the file system.
+
+use std::env;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// SQLite database file.
+    pub db: PathBuf,
+    /// Spool directory: the only way events enter mt.
+    pub spool: PathBuf,
+    /// Control socket of the daemon.
+    pub socket: PathBuf,
+    /// User config file (`config.toml`).
+    pub config: PathBuf,
+    /// State dir: the daemon log.
+    pub state: PathBuf,
+}
+
+fn var(name: &str) -> Option<PathBuf> {
+    env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+impl Paths {
+    /// Resolve every path from the environment.
+    pub fn from_env() -> Paths {
+        let home = var("MT_HOME");
+        let (data, state, runtime, config) = match &home {
+            Some(root) => (
+                root.join("data"),
+                root.join("state"),
+                root.join("run"),
+                root.join("config"),
+            ),
+            None => default_dirs(),
+        };
+        let spool = var("MT_SPOOL").unwrap_or_else(|| state.join("spool"));
+        Paths {
+            db: var("MT_DB").unwrap_or_else(|| data.join("mt.db")),
+            state,
+            spool,
+            socket: var("MT_SOCKET").unwrap_or_else(|| runtime.join("mt.sock")),
+            config: var("MT_CONFIG").unwrap_or_else(|| config.join("config.toml")),
+        }
+    }
+
+    /// Lock held by the one process that may ingest (the daemon, or a reader
+    /// when no daemon runs).
+    pub fn ingest_lock(&self) -> PathBuf {
+        // Locks live in the spool dir so that every process sharing a spool
+        // shares its locks, whatever else is overridden.
+        self.spool.join(".ingest.lock")
+    }
+
+    /// Lock that serialises auto-starts, so parallel first calls start one daemon.
+    pub fn start_lock(&self) -> PathBuf {
+        self.spool.join(".start.lock")
+    }
+
+    /// Where a detached daemon writes its warnings.
+    pub fn daemon_log(&self) -> PathBuf {
+        self.state.join("daemon.log")
+    }
+}
+
+fn default_dirs() -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    let home = var("HOME").unwrap_or_else(|| PathBuf::from("/"));
+    let proj = directories::ProjectDirs::from("", "", "mt");
+    let data = proj
+        .as_ref()
+        .map(|p| p.data_dir().to_path_buf())
+        .unwrap_or_else(|| home.join(".local/share/mt"));
+    let state = var("XDG_STATE_HOME")
+        .map(|d| d.join("mt"))
+        .unwrap_or_else(|| home.join(".local/state/mt"));
+    let config = proj
+        .as_ref()
+        .map(|p| p.config_dir().to_path_buf())
+        .unwrap_or_else(|| home.join(".config/mt"));
+    let runtime = match var("XDG_RUNTIME_DIR") {
+        Some(dir) => dir.join("mt"),
+        // Without a runtime dir, a per-user dir in /tmp, checked for owner and
+        // mode before use like the runtime one.
+        None => PathBuf::from(format!("/tmp/mt-{}", unsafe { libc::getuid() })),
+    };
+    (data, state, runtime, config)
+}
+
+/// True when `MT_DISABLE` is set to anything but "" or "0".
+pub fn disabled() -> bool {
+    flag("MT_DISABLE")
+}
+
+/// True when `MT_NO_AUTOSTART` is set, or in CI, where no daemon may be left behind.
+pub fn no_autostart() -> bool {
+    flag("MT_NO_AUTOSTART") || in_ci()
+}
+
+/// `CI=true` (GitHub Actions, GitLab, most others).
+pub fn in_ci() -> bool {
+    env::var_os("CI").is_some_and(|v| v == "true" || v == "1")
+}
+
+fn flag(name: &str) -> bool {
+    env::var_os(name).is_some_and(|v| !v.is_empty() && v != OsString::from("0"))
+}

@@ -1,0 +1,169 @@
+//! Reads: offsets, running commands, the log, a branch's status.
+
+use anyhow::Result;
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::Store;
+use crate::event::{Event, rfc3339};
+
+/// Which commands `log` returns.
+#[derive(Debug, Clone, Default)]
+pub struct BranchFilter {
+    pub repo: Option<String>,
+    pub branch: Option<String>,
+    /// Only commands not yet in a milestone.
+    pub open_only: bool,
+}
+
+/// One branch's open span, as `mt status` shows it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Status {
+    pub runs: u64,
+    pub failures: u64,
+    pub automated: u64,
+    pub manual: u64,
+    pub running: Vec<Event>,
+    pub first_us: Option<i64>,
+    pub intervals: Vec<(i64, i64)>,
+}
+
+const COLUMNS: &str = "id, source, kind, argv, command, cwd, repo, branch, head, session, start_us, end_us,
+    exit_code, signal, pipestatus, state, phase, tool, user_us, sys_us, maxrss_kib, milestone";
+
+fn ms(us: Option<i64>) -> Option<f64> {
+    us.map(|v| v as f64 / 1000.0)
+}
+
+fn event(row: &Row<'_>) -> rusqlite::Result<Event> {
+    let argv: Option<Vec<u8>> = row.get(3)?;
+    let start_us: i64 = row.get(10)?;
+    let end_us: Option<i64> = row.get(11)?;
+    let pipestatus: Option<String> = row.get(14)?;
+    Ok(Event {
+        id: row.get(0)?,
+        source: row.get(1)?,
+        kind: row.get(2)?,
+        argv: argv
+            .map(|a| a.split(|&b| b == 0).map(|s| String::from_utf8_lossy(s).into_owned()).collect())
+            .unwrap_or_default(),
+        command: row.get(4)?,
+        cwd: row.get(5)?,
+        repo: row.get(6)?,
+        branch: row.get(7)?,
+        head: row.get(8)?,
+        session: row.get(9)?,
+        start: rfc3339(start_us),
+        end: end_us.map(rfc3339),
+        duration_ms: ms(end_us.map(|e| e - start_us)),
+        exit_code: row.get(12)?,
+        signal: row.get(13)?,
+        pipestatus: pipestatus.map(|p| p.split_whitespace().filter_map(|s| s.parse().ok()).collect()),
+        state: row.get(15)?,
+        phase: row.get(16)?,
+        tool: row.get(17)?,
+        user_ms: ms(row.get(18)?),
+        sys_ms: ms(row.get(19)?),
+        max_rss_kib: row.get(20)?,
+        milestone: row.get(21)?,
+        start_us,
+        end_us,
+    })
+}
+
+impl Store {
+    /// How far `file` was read, and which inode that offset belongs to.
+    pub fn offset(&self, file: &str) -> Result<Option<(u64, u64)>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT inode, offset FROM spool_offsets WHERE file = ?1")?
+            .query_row([file], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))
+            .optional()?)
+    }
+
+    /// Every spool file with a stored offset.
+    pub fn offsets(&self) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare("SELECT file, offset FROM spool_offsets")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Commands started by `mt exec` whose end has not been read: (id, wrapper pid).
+    pub fn running(&self) -> Result<Vec<(i64, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, COALESCE(pid, 0) FROM events WHERE state = 'running'")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Newest first.
+    pub fn log(&self, filter: &BranchFilter, limit: usize) -> Result<Vec<Event>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events
+             WHERE kind = 'command' AND (?1 IS NULL OR repo = ?1) AND (?2 IS NULL OR branch = ?2)
+               AND (?3 = 0 OR milestone IS NULL)
+             ORDER BY start_us DESC, id DESC LIMIT ?4"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![filter.repo, filter.branch, filter.open_only, limit as i64],
+            event,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The open span of one branch: everything not yet in a milestone.
+    pub fn status(&self, repo: &str, branch: &str) -> Result<Status> {
+        let mut st = Status::default();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT source, start_us, end_us, exit_code, signal, state FROM events
+             WHERE repo = ?1 AND branch = ?2 AND kind = 'command' AND milestone IS NULL
+             ORDER BY start_us",
+        )?;
+        let mut rows = stmt.query([repo, branch])?;
+        while let Some(r) = rows.next()? {
+            let source: String = r.get(0)?;
+            let start: i64 = r.get(1)?;
+            let end: Option<i64> = r.get(2)?;
+            let exit: Option<i32> = r.get(3)?;
+            let signal: Option<i32> = r.get(4)?;
+            let state: String = r.get(5)?;
+            st.first_us.get_or_insert(start);
+            if state == "running" {
+                continue;
+            }
+            st.runs += 1;
+            if source == "hook" {
+                st.manual += 1;
+            } else {
+                st.automated += 1;
+            }
+            if state == "unfinished" || signal.is_some() || exit.is_some_and(|c| c != 0) {
+                st.failures += 1;
+            }
+            if let Some(end) = end {
+                st.intervals.push((start, end));
+            }
+        }
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE state = 'running' AND repo = ?1 AND branch = ?2
+             ORDER BY start_us"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        st.running = stmt.query_map([repo, branch], event)?.collect::<rusqlite::Result<_>>()?;
+        Ok(st)
+    }
+
+    /// Lines set aside so far.
+    pub fn set_aside_count(&self) -> Result<u64> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM set_aside", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Stored commands.
+    pub fn count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM events WHERE kind = 'command'", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+}

@@ -1,0 +1,130 @@
+//! Writes, all inside the ingest transaction.
+
+use anyhow::Result;
+use rusqlite::{Transaction, params};
+
+/// A command (or phase marker) as ingest hands it to the store.
+#[derive(Debug, Clone, Default)]
+pub struct NewEvent {
+    pub uid: String,
+    pub source: &'static str,
+    pub kind: &'static str,
+    pub argv: Option<Vec<u8>>,
+    pub command: String,
+    pub cwd: String,
+    pub repo: Option<String>,
+    pub branch: Option<String>,
+    pub head: Option<String>,
+    pub session: Option<String>,
+    pub phase: Option<String>,
+    pub tool: Option<String>,
+    pub start_us: i64,
+    pub pid: Option<i64>,
+    /// Present when the record arrives complete (hooks, markers).
+    pub finish: Option<Finish>,
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, Default)]
+pub struct Finish {
+    pub end_us: i64,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub core_dumped: bool,
+    pub pipestatus: Option<String>,
+    pub user_us: Option<i64>,
+    pub sys_us: Option<i64>,
+    pub maxrss_kib: Option<i64>,
+}
+
+/// Insert unless `uid` is already stored (re-reading a spool is harmless).
+pub fn insert(tx: &Transaction<'_>, e: &NewEvent) -> Result<bool> {
+    let f = e.finish.clone().unwrap_or_default();
+    let done = e.finish.is_some();
+    let n = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO events (uid, source, kind, argv, command, cwd, repo, branch, head,
+                session, phase, tool, start_us, end_us, exit_code, signal, core_dumped, pipestatus,
+                user_us, sys_us, maxrss_kib, state, pid)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                ?18, ?19, ?20, ?21, ?22, ?23)",
+        )?
+        .execute(params![
+            e.uid,
+            e.source,
+            e.kind,
+            e.argv,
+            e.command,
+            e.cwd,
+            e.repo,
+            e.branch,
+            e.head,
+            e.session,
+            e.phase,
+            e.tool,
+            e.start_us,
+            done.then_some(f.end_us),
+            f.exit_code,
+            f.signal,
+            f.core_dumped,
+            f.pipestatus,
+            f.user_us,
+            f.sys_us,
+            f.maxrss_kib,
+            if done { "done" } else { "running" },
+            e.pid,
+        ])?;
+    Ok(n == 1)
+}
+
+/// Complete a running command; `false` when no start was stored for `uid`
+/// (it was ignored by a filter).
+pub fn finish(tx: &Transaction<'_>, uid: &str, f: &Finish) -> Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE events SET end_us = ?2, exit_code = ?3, signal = ?4, core_dumped = ?5,
+                user_us = ?6, sys_us = ?7, maxrss_kib = ?8, state = 'done', pid = NULL
+             WHERE uid = ?1",
+        )?
+        .execute(params![
+            uid,
+            f.end_us,
+            f.exit_code,
+            f.signal,
+            f.core_dumped,
+            f.user_us,
+            f.sys_us,
+            f.maxrss_kib
+        ])?;
+    Ok(n == 1)
+}
+
+/// Close commands whose wrapper died without an end record.
+pub fn mark_unfinished(tx: &Transaction<'_>, ids: &[i64]) -> Result<()> {
+    let mut stmt =
+        tx.prepare_cached("UPDATE events SET state = 'unfinished', pid = NULL WHERE id = ?1 AND state = 'running'")?;
+    for id in ids {
+        stmt.execute([id])?;
+    }
+    Ok(())
+}
+
+/// Count a line that could not be parsed.
+pub fn set_aside(tx: &Transaction<'_>, at_us: i64, file: &str, offset: u64, length: usize, reason: &str) -> Result<()> {
+    tx.prepare_cached("INSERT INTO set_aside (at_us, file, offset, length, reason) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![at_us, file, offset as i64, length as i64, reason])?;
+    Ok(())
+}
+
+/// Record how far `file` has been read.
+pub fn put_offset(tx: &Transaction<'_>, file: &str, inode: u64, offset: u64) -> Result<()> {
+    tx.prepare_cached("INSERT OR REPLACE INTO spool_offsets (file, inode, offset) VALUES (?1, ?2, ?3)")?
+        .execute(params![file, inode as i64, offset as i64])?;
+    Ok(())
+}
+
+/// Forget a file that is about to be removed.
+pub fn drop_offset(tx: &Transaction<'_>, file: &str) -> Result<()> {
+    tx.prepare_cached("DELETE FROM spool_offsets WHERE file = ?1")?.execute([file])?;
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! Running a command as if bare: the process side of `mt exec`.
+//!
+//! Rules (DESIGN.md "`mt exec`: what transparent means",
+//! research/wrapper-daemon.md W1–W12): the child inherits stdio, tty,
+//! process group, environment, cwd, umask, rlimits, signal mask and the
+//! dispositions mt itself started with. While it runs, mt ignores SIGINT and
+//! SIGQUIT (the tty already sends them to the child) and forwards TERM, HUP,
+//! USR1, USR2 and ALRM. std and libc only: nothing here may start threads or
+//! allocate much before the fork, or the child's max RSS would include it.
+
+use std::ffi::{CStr, OsString};
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+const FORWARDED: [libc::c_int; 5] = [
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+];
+
+static CHILD: AtomicI32 = AtomicI32::new(0);
+static PENDING: AtomicI32 = AtomicI32::new(0);
+static PIPE_IGNORED: AtomicBool = AtomicBool::new(false);
+
+/// Runs before Rust's runtime sets SIGPIPE to ignored, so we can hand the
+/// child the disposition our caller gave us (as `env` does).
+#[used]
+#[unsafe(link_section = ".init_array")]
+static CAPTURE_SIGPIPE: extern "C" fn() = capture_sigpipe;
+
+extern "C" fn capture_sigpipe() {
+    PIPE_IGNORED.store(is_ignored(libc::SIGPIPE), Ordering::Relaxed);
+}
+
+fn is_ignored(sig: libc::c_int) -> bool {
+    // SAFETY: querying a disposition with a null new action changes nothing.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+fn set_handler(sig: libc::c_int, handler: libc::sighandler_t) {
+    // SAFETY: installing a plain handler (or SIG_IGN/SIG_DFL) with SA_RESTART.
+    unsafe {
+        let mut act: libc::sigaction = std::mem::zeroed();
+        act.sa_sigaction = handler;
+        act.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut act.sa_mask);
+        libc::sigaction(sig, &act, std::ptr::null_mut());
+    }
+}
+
+extern "C" fn forward(sig: libc::c_int) {
+    let pid = CHILD.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(pid, sig) };
+    } else {
+        // No child yet (or we are the child before exec): deliver after spawn.
+        PENDING.store(sig, Ordering::SeqCst);
+    }
+}
+
+/// How the child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal { signal: i32, core_dumped: bool },
+}
+
+/// What running the command gave.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub exit: Exit,
+    pub wall: Duration,
+    pub user: Duration,
+    pub system: Duration,
+    pub max_rss_kib: i64,
+}
+
+/// The command could not be started; `code` is what the caller must see.
+#[derive(Debug)]
+pub struct SpawnError {
+    pub code: i32,
+    pub message: String,
+}
+
+/// Run `argv` and wait for it.
+pub fn run(argv: &[OsString]) -> Result<Outcome, SpawnError> {
+    let ignore_int = !is_ignored(libc::SIGINT);
+    let ignore_quit = !is_ignored(libc::SIGQUIT);
+    let pipe_ignored = PIPE_IGNORED.load(Ordering::Relaxed);
+    if ignore_int {
+        set_handler(libc::SIGINT, libc::SIG_IGN);
+    }
+    if ignore_quit {
+        set_handler(libc::SIGQUIT, libc::SIG_IGN);
+    }
+    for sig in FORWARDED {
+        // A signal our caller ignores (nohup, `&` jobs) stays ignored.
+        if !is_ignored(sig) {
+            set_handler(sig, forward as *const () as libc::sighandler_t);
+        }
+    }
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    // SAFETY: the closure only calls sigaction, which is async-signal-safe.
+    // Having a pre_exec hook also makes std use fork+execvp, whose ENOEXEC
+    // fallback runs shebang-less scripts with /bin/sh as `env` does.
+    unsafe {
+        cmd.pre_exec(move || {
+            if ignore_int {
+                set_handler(libc::SIGINT, libc::SIG_DFL);
+            }
+            if ignore_quit {
+                set_handler(libc::SIGQUIT, libc::SIG_DFL);
+            }
+            if pipe_ignored {
+                set_handler(libc::SIGPIPE, libc::SIG_IGN);
+            }
+            Ok(())
+        });
+    }
+    let started = Instant::now();
+    let child = cmd.spawn().map_err(|e| spawn_error(&argv[0], &e))?;
+    let pid = child.id() as libc::pid_t;
+    CHILD.store(pid, Ordering::SeqCst);
+    let pending = PENDING.swap(0, Ordering::SeqCst);
+    if pending != 0 {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(pid, pending) };
+    }
+    let (status, usage) = wait(pid).map_err(|e| SpawnError {
+        code: 125,
+        message: format!("could not wait for the command: {e}"),
+    })?;
+    let wall = started.elapsed();
+    CHILD.store(0, Ordering::SeqCst);
+    let exit = if libc::WIFSIGNALED(status) {
+        Exit::Signal {
+            signal: libc::WTERMSIG(status),
+            core_dumped: libc::WCOREDUMP(status),
+        }
+    } else {
+        Exit::Code(libc::WEXITSTATUS(status))
+    };
+    Ok(Outcome {
+        exit,
+        wall,
+        user: timeval(usage.ru_utime),
+        system: timeval(usage.ru_stime),
+        max_rss_kib: usage.ru_maxrss,
+    })
+}
+
+fn wait(pid: libc::pid_t) -> io::Result<(libc::c_int, libc::rusage)> {
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid out-parameter.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: waiting for our own child; no WUNTRACED, so a stopped
+        // child (Ctrl-Z) stops us too, as the tty intends.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            return Ok((status, usage));
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+fn timeval(tv: libc::timeval) -> Duration {
+    Duration::from_secs(tv.tv_sec as u64) + Duration::from_micros(tv.tv_usec as u64)
+}
+
+fn spawn_error(program: &OsString, err: &io::Error) -> SpawnError {
+    let errno = err.raw_os_error().unwrap_or(0);
+    // coreutils' convention (system.h): 127 not found, 126 found but not
+    // runnable, 125 our own failure (no process could be made).
+    let code = match errno {
+        libc::ENOENT => 127,
+        libc::EAGAIN | libc::ENOMEM => 125,
+        _ => 126,
+    };
+    SpawnError {
+        code,
+        message: format!("{}: {}", program.to_string_lossy(), strerror(errno, err)),
+    }
+}
+
+fn strerror(errno: i32, err: &io::Error) -> String {
+    if errno == 0 {
+        return err.to_string();
+    }
+    // SAFETY: strerror returns a valid C string for any errno; we copy it at once.
+    unsafe { CStr::from_ptr(libc::strerror(errno)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Leave the way the child left: its exit code, or death by its signal.
+pub fn exit_like(exit: Exit) -> ! {
+    match exit {
+        Exit::Code(code) => std::process::exit(code),
+        Exit::Signal { signal, .. } => {
+            // SAFETY: make sure the default action runs (a shell loop around
+            // us must see the signal, not 128+N) without dumping a second core.
+            unsafe {
+                libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+                set_handler(signal, libc::SIG_DFL);
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, signal);
+                libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                libc::raise(signal);
+            }
+            std::process::exit(128 + signal)
+        }
+    }
+}
