@@ -53,7 +53,10 @@ pub fn request(socket: &Path, verb: &str, timeout: Duration) -> Result<Reply> {
     }
     let reply: Reply = serde_json::from_str(&line).context("the daemon's answer is not valid")?;
     if !reply.ok {
-        bail!("{}", reply.error.unwrap_or_else(|| "the daemon refused".into()));
+        bail!(
+            "{}",
+            reply.error.unwrap_or_else(|| "the daemon refused".into())
+        );
     }
     Ok(reply)
 }

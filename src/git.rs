@@ -168,7 +168,10 @@ mod tests {
 
     #[test]
     fn head_text() {
-        assert_eq!(Head::parse("ref: refs/heads/feat/x\n"), Some(Head::Branch("feat/x".into())));
+        assert_eq!(
+            Head::parse("ref: refs/heads/feat/x\n"),
+            Some(Head::Branch("feat/x".into()))
+        );
         let sha = "0123456789abcdef0123456789abcdef01234567";
         assert_eq!(Head::parse(sha), Some(Head::Detached(sha.into())));
         assert_eq!(Head::parse("junk"), None);
@@ -186,9 +189,18 @@ mod tests {
         let moves: Vec<Move> = log.lines().filter_map(parse_move).collect();
         assert_eq!(moves.len(), 2);
         let now = Head::Detached(a.clone());
-        assert_eq!(head_at(now.clone(), &moves, 150_000_000), Head::Branch("main".into()));
-        assert_eq!(head_at(now.clone(), &moves, 200_500_000), Head::Branch("main".into()));
-        assert_eq!(head_at(now.clone(), &moves, 250_000_000), Head::Branch("feat/1-x".into()));
+        assert_eq!(
+            head_at(now.clone(), &moves, 150_000_000),
+            Head::Branch("main".into())
+        );
+        assert_eq!(
+            head_at(now.clone(), &moves, 200_500_000),
+            Head::Branch("main".into())
+        );
+        assert_eq!(
+            head_at(now.clone(), &moves, 250_000_000),
+            Head::Branch("feat/1-x".into())
+        );
         assert_eq!(head_at(now.clone(), &moves, 301_000_000), now);
     }
 }

@@ -97,13 +97,22 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
     }
     let mut resolver = Resolver::default();
     let now = now_us();
-    let tx = store.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = store
+        .conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)?;
     for read in &reads {
         for line in &read.lines {
             match &line.parsed {
                 Ok(rec) => summary.stored += apply(&tx, rec, filters, &mut resolver)? as u64,
                 Err(why) => {
-                    store::write::set_aside(&tx, now, &read.name, line.offset, line.len, &why.to_string())?;
+                    store::write::set_aside(
+                        &tx,
+                        now,
+                        &read.name,
+                        line.offset,
+                        line.len,
+                        &why.to_string(),
+                    )?;
                     summary.set_aside += 1;
                     eprintln!(
                         "mt daemon: set aside {} bytes at {}:{}: {why}",
@@ -129,7 +138,9 @@ fn spool_files(spool: &Path) -> Result<Vec<String>> {
     let entries = match fs::read_dir(spool) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("could not read the spool {}", spool.display())),
+        Err(e) => {
+            return Err(e).with_context(|| format!("could not read the spool {}", spool.display()));
+        }
     };
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok())
@@ -142,7 +153,9 @@ fn spool_files(spool: &Path) -> Result<Vec<String>> {
 
 /// The pid in `h-<pid>-…` (shell session) and `x-<pid>-…` (one wrapper) names.
 fn writer_pid(name: &str) -> Option<i32> {
-    let rest = name.strip_prefix("h-").or_else(|| name.strip_prefix("x-"))?;
+    let rest = name
+        .strip_prefix("h-")
+        .or_else(|| name.strip_prefix("x-"))?;
     rest.split(['-', '.']).next()?.parse().ok()
 }
 
@@ -151,7 +164,14 @@ pub(crate) fn alive(pid: i32) -> bool {
         return false;
     }
     // SAFETY: signal 0 only checks that the process exists.
-    unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() == libc::EPERM }
+    let exists = unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() == libc::EPERM };
+    // A zombie has exited; its parent just has not collected it yet. The
+    // pidfd fires at exit, so a zombie must count as gone.
+    exists
+        && !fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z'))
+        })
 }
 
 /// Try to take the shared file's exclusive lock: held, no wrapper is mid-write.
@@ -192,7 +212,11 @@ fn read_file(spool: &Path, name: &str, stored: Option<(u64, u64)>) -> Result<Opt
     while let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') {
         let line = &buf[pos..pos + nl];
         if !line.is_empty() {
-            lines.push(Line { offset: start + pos as u64, len: line.len(), parsed: Record::parse(line) });
+            lines.push(Line {
+                offset: start + pos as u64,
+                len: line.len(),
+                parsed: Record::parse(line),
+            });
         }
         pos += nl + 1;
     }
@@ -201,8 +225,16 @@ fn read_file(spool: &Path, name: &str, stored: Option<(u64, u64)>) -> Result<Opt
     // the writer is gone (or no record could be that long) it is set aside.
     let whole_chunk_one_line = more && pos == 0;
     if tail > 0 && (whole_chunk_one_line || (!more && (writer_gone || tail > MAX_RECORD))) {
-        let why = if tail > MAX_RECORD || whole_chunk_one_line { Malformed::TooLong } else { Malformed::Truncated };
-        lines.push(Line { offset: start + pos as u64, len: tail, parsed: Err(why) });
+        let why = if tail > MAX_RECORD || whole_chunk_one_line {
+            Malformed::TooLong
+        } else {
+            Malformed::Truncated
+        };
+        lines.push(Line {
+            offset: start + pos as u64,
+            len: tail,
+            parsed: Err(why),
+        });
         pos = buf.len();
     }
     Ok(Some(FileRead {
@@ -226,7 +258,9 @@ fn read_from(file: &mut File, start: u64) -> Result<Vec<u8>> {
 /// Remove a file that is read to its end and that no writer can append to.
 fn remove_drained(store: &mut Store, spool: &Path, name: &str, inode: u64, end: u64) -> Result<()> {
     let path = spool.join(name);
-    let Ok(file) = File::open(&path) else { return Ok(()) };
+    let Ok(file) = File::open(&path) else {
+        return Ok(());
+    };
     // For the shared file, the exclusive lock keeps wrappers out until the
     // file is gone; they then reopen the path and make a new one.
     if name == SHARED && !lock_exclusive(&file) {
@@ -247,7 +281,11 @@ fn remove_drained(store: &mut Store, spool: &Path, name: &str, inode: u64, end: 
 }
 
 fn watch_list(store: &Store, spool: &Path) -> Result<Vec<i32>> {
-    let mut pids: Vec<i32> = store.running()?.into_iter().map(|(_, p)| p as i32).collect();
+    let mut pids: Vec<i32> = store
+        .running()?
+        .into_iter()
+        .map(|(_, p)| p as i32)
+        .collect();
     pids.extend(spool_files(spool)?.iter().filter_map(|n| writer_pid(n)));
     pids.retain(|&p| p > 0);
     pids.sort_unstable();
@@ -276,7 +314,11 @@ fn apply(
             let signal = rec.int("sig").map(|s| s as i32);
             let f = Finish {
                 end_us: rec.int("t").unwrap_or(0),
-                exit_code: if signal.is_some() { None } else { rec.int("exit").map(|c| c as i32) },
+                exit_code: if signal.is_some() {
+                    None
+                } else {
+                    rec.int("exit").map(|c| c as i32)
+                },
                 signal,
                 core_dumped: rec.int("core") == Some(1),
                 pipestatus: None,
@@ -295,7 +337,12 @@ fn apply(
     }
 }
 
-fn new_event(rec: &Record, uid: String, filters: &Filters, resolver: &mut Resolver) -> Option<NewEvent> {
+fn new_event(
+    rec: &Record,
+    uid: String,
+    filters: &Filters,
+    resolver: &mut Resolver,
+) -> Option<NewEvent> {
     let start_us = rec.int("t")?;
     let cwd = rec.get("cwd").unwrap_or(b"");
     let mut e = NewEvent {
@@ -316,7 +363,12 @@ fn new_event(rec: &Record, uid: String, filters: &Filters, resolver: &mut Resolv
             let argv = filters.argv(&argv);
             e.command = display_command(&argv);
             e.argv = Some(argv.join(&0u8));
-            e.source = if rec.get("src") == Some(b"ci") { Source::Ci } else { Source::Exec }.as_str();
+            e.source = if rec.get("src") == Some(b"ci") {
+                Source::Ci
+            } else {
+                Source::Exec
+            }
+            .as_str();
             e.kind = "command";
             e.pid = rec.int("pid");
         }
@@ -341,11 +393,16 @@ fn new_event(rec: &Record, uid: String, filters: &Filters, resolver: &mut Resolv
             e.command = format!("mt phase {phase}");
             e.source = Source::Exec.as_str();
             e.kind = "marker";
-            e.finish = Some(Finish { end_us: start_us, ..Finish::default() });
+            e.finish = Some(Finish {
+                end_us: start_us,
+                ..Finish::default()
+            });
         }
         Kind::End => return None,
     }
-    let hint = rec.get("root").map(|r| (Path::new(std::ffi::OsStr::from_bytes(r)), rec.text("head")));
+    let hint = rec
+        .get("root")
+        .map(|r| (Path::new(std::ffi::OsStr::from_bytes(r)), rec.text("head")));
     let place = resolver.resolve(Path::new(std::ffi::OsStr::from_bytes(cwd)), hint, start_us);
     e.repo = place.repo;
     e.branch = place.branch;
@@ -355,8 +412,11 @@ fn new_event(rec: &Record, uid: String, filters: &Filters, resolver: &mut Resolv
 
 /// A hook line that runs `mt exec …` is recorded by the wrapper, not twice.
 fn runs_wrapper(text: &str) -> bool {
-    let mut words = text.split_whitespace().skip_while(|w| w.contains('=') && !w.starts_with('='));
-    matches!(words.next(), Some(w) if w == "mt" || w.ends_with("/mt")) && words.next() == Some("exec")
+    let mut words = text
+        .split_whitespace()
+        .skip_while(|w| w.contains('=') && !w.starts_with('='));
+    matches!(words.next(), Some(w) if w == "mt" || w.ends_with("/mt"))
+        && words.next() == Some("exec")
 }
 
 #[derive(Debug, Default)]
@@ -376,12 +436,20 @@ struct Resolver {
 
 impl Resolver {
     fn repo(&mut self, dir: &Path) -> Option<Repo> {
-        self.repos.entry(dir.to_path_buf()).or_insert_with(|| git::find(dir)).clone()
+        self.repos
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| git::find(dir))
+            .clone()
     }
 
     /// Where `cwd` was, on which branch, at `time_us`. `hint` is the worktree
     /// root and HEAD text that the writer read when it wrote the record.
-    fn resolve(&mut self, cwd: &Path, hint: Option<(&Path, Option<String>)>, time_us: i64) -> Place {
+    fn resolve(
+        &mut self,
+        cwd: &Path,
+        hint: Option<(&Path, Option<String>)>,
+        time_us: i64,
+    ) -> Place {
         let (repo, head) = match hint {
             Some((root, text)) => {
                 let head = text.as_deref().and_then(Head::parse);
@@ -408,7 +476,9 @@ impl Resolver {
                 (repo, head)
             }
         };
-        let Some(repo) = repo else { return Place::default() };
+        let Some(repo) = repo else {
+            return Place::default();
+        };
         let commit = head.as_ref().and_then(|h| {
             self.commits
                 .entry((repo.common.clone(), h.clone()))

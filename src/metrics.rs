@@ -53,7 +53,11 @@ mod tests {
             (&[(30 * MIN, 31 * MIN), (0, MIN)], 2 * MIN),
         ];
         for (intervals, want) in cases {
-            assert_eq!(active_time(intervals, IDLE_TIMEOUT_US), *want, "{intervals:?}");
+            assert_eq!(
+                active_time(intervals, IDLE_TIMEOUT_US),
+                *want,
+                "{intervals:?}"
+            );
         }
     }
 }

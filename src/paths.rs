@@ -6,7 +6,6 @@
 //! what tests use. Nothing here touches the file system.
 
 use std::env;
-use std::ffi::OsString;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
@@ -24,7 +23,9 @@ pub struct Paths {
 }
 
 fn var(name: &str) -> Option<PathBuf> {
-    env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
+    env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 impl Paths {
@@ -108,5 +109,5 @@ pub fn in_ci() -> bool {
 }
 
 fn flag(name: &str) -> bool {
-    env::var_os(name).is_some_and(|v| !v.is_empty() && v != OsString::from("0"))
+    env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
 }

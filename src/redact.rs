@@ -73,7 +73,9 @@ impl Filters {
 
     /// Should this command line not be stored at all?
     pub fn ignored(&self, command: &str) -> bool {
-        self.ignore.as_ref().is_some_and(|set| set.is_match(command))
+        self.ignore
+            .as_ref()
+            .is_some_and(|set| set.is_match(command))
     }
 
     /// `text` with every secret replaced by the mask.
@@ -122,7 +124,11 @@ impl Filters {
                     // Not UTF-8: mask only if a lossy view shows a secret.
                     Err(_) => {
                         let lossy = String::from_utf8_lossy(arg);
-                        if self.text(&lossy) == lossy { arg.clone() } else { MASK.as_bytes().to_vec() }
+                        if self.text(&lossy) == lossy {
+                            arg.clone()
+                        } else {
+                            MASK.as_bytes().to_vec()
+                        }
                     }
                 };
                 hide_next = std::str::from_utf8(arg).is_ok_and(|s| self.flag_name.is_match(s));
@@ -140,7 +146,10 @@ mod tests {
     fn secrets_are_masked() {
         let f = Filters::builtin();
         let cases = [
-            ("git push https://ghp_abcdefghijklmnop1234@github.com", "ghp_"),
+            (
+                "git push https://ghp_abcdefghijklmnop1234@github.com",
+                "ghp_",
+            ),
             ("export GITHUB_TOKEN=abc123 && make", "abc123"),
             ("mysql --password=hunter2 db", "hunter2"),
             ("login --password hunter2", "hunter2"),
@@ -160,7 +169,12 @@ mod tests {
     #[test]
     fn argv_keeps_other_bytes_exact() {
         let f = Filters::builtin();
-        let argv = vec![b"tool".to_vec(), vec![0xff, 0xfe], b"--token".to_vec(), b"s3cret".to_vec()];
+        let argv = vec![
+            b"tool".to_vec(),
+            vec![0xff, 0xfe],
+            b"--token".to_vec(),
+            b"s3cret".to_vec(),
+        ];
         let out = f.argv(&argv);
         assert_eq!(out[1], vec![0xff, 0xfe]);
         assert_eq!(out[3], MASK.as_bytes());
@@ -168,7 +182,10 @@ mod tests {
 
     #[test]
     fn ignore_patterns() {
-        let cfg = Config { ignore: vec!["^ls( |$)".into()], ..Config::default() };
+        let cfg = Config {
+            ignore: vec!["^ls( |$)".into()],
+            ..Config::default()
+        };
         let f = Filters::new(&cfg).unwrap();
         assert!(f.ignored("ls -la"));
         assert!(!f.ignored("lsblk"));

@@ -20,7 +20,8 @@ pub fn run(action: DaemonCmd) -> Result<u8> {
                 return Ok(0);
             }
             autostart::spawn(&paths)?;
-            let r = wait_for(|| control::request(&paths.socket, "ping", Duration::from_secs(1)).ok())?;
+            let r =
+                wait_for(|| control::request(&paths.socket, "ping", Duration::from_secs(1)).ok())?;
             println!("mt daemon started (pid {})", r.pid);
             Ok(0)
         }
@@ -33,19 +34,21 @@ pub fn run(action: DaemonCmd) -> Result<u8> {
             println!("mt daemon stopped (pid {})", r.pid);
             Ok(0)
         }
-        DaemonCmd::Status => match control::request(&paths.socket, "status", Duration::from_secs(5)) {
-            Ok(r) => {
-                println!(
-                    "mt daemon {} running (pid {}, up {}s): {} records stored, {} lines set aside since start",
-                    r.version, r.pid, r.uptime_s, r.stored, r.set_aside
-                );
-                Ok(0)
+        DaemonCmd::Status => {
+            match control::request(&paths.socket, "status", Duration::from_secs(5)) {
+                Ok(r) => {
+                    println!(
+                        "mt daemon {} running (pid {}, up {}s): {} records stored, {} lines set aside since start",
+                        r.version, r.pid, r.uptime_s, r.stored, r.set_aside
+                    );
+                    Ok(0)
+                }
+                Err(_) => {
+                    println!("mt daemon is not running; `mt daemon start` starts one");
+                    Ok(1)
+                }
             }
-            Err(_) => {
-                println!("mt daemon is not running; `mt daemon start` starts one");
-                Ok(1)
-            }
-        },
+        }
     }
 }
 

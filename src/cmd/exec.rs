@@ -20,8 +20,13 @@ pub fn run(args: ExecArgs) -> ! {
         run_bare(&args.command);
     }
     let paths = Paths::from_env();
-    let mut rec = Recorder { paths, warned: false };
-    let start = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let mut rec = Recorder {
+        paths,
+        warned: false,
+    };
+    let start = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let t0 = start.as_micros() as i64;
     let id = format!("{:x}-{:x}", start.as_nanos(), std::process::id());
     rec.append(start_record(&id, t0, &args));
@@ -37,7 +42,10 @@ pub fn run(args: ExecArgs) -> ! {
                 .field("rss", o.max_rss_kib.to_string());
             match o.exit {
                 Exit::Code(c) => end.field("exit", c.to_string()),
-                Exit::Signal { signal, core_dumped } => end
+                Exit::Signal {
+                    signal,
+                    core_dumped,
+                } => end
                     .field("sig", signal.to_string())
                     .field("core", if core_dumped { "1" } else { "0" }),
             };
@@ -45,7 +53,8 @@ pub fn run(args: ExecArgs) -> ! {
         }
         Err(e) => {
             eprintln!("mt: {}", e.message);
-            end.field("t", t0.to_string()).field("exit", e.code.to_string());
+            end.field("t", t0.to_string())
+                .field("exit", e.code.to_string());
             Exit::Code(e.code)
         }
     };
@@ -115,7 +124,9 @@ impl Recorder {
     fn warn(&mut self, err: &anyhow::Error) {
         if !self.warned {
             self.warned = true;
-            eprintln!("mt: warning: this run was not recorded ({err:#}); the command itself is unaffected");
+            eprintln!(
+                "mt: warning: this run was not recorded ({err:#}); the command itself is unaffected"
+            );
         }
     }
 }

@@ -13,7 +13,10 @@ use crate::store::BranchFilter;
 pub fn run(args: &LogArgs) -> Result<u8> {
     let paths = Paths::from_env();
     let store = catchup::current_store(&paths)?;
-    let filter = BranchFilter { branch: args.branch.clone(), ..BranchFilter::default() };
+    let filter = BranchFilter {
+        branch: args.branch.clone(),
+        ..BranchFilter::default()
+    };
     let events = store.log(&filter, args.limit)?;
     let mut out = io::stdout().lock();
     if args.json {
@@ -24,7 +27,10 @@ pub fn run(args: &LogArgs) -> Result<u8> {
         return Ok(0);
     }
     if events.is_empty() {
-        writeln!(out, "No commands recorded yet. Run one with `mt exec CMD`, or install the shell hook.")?;
+        writeln!(
+            out,
+            "No commands recorded yet. Run one with `mt exec CMD`, or install the shell hook."
+        )?;
         return Ok(0);
     }
     for e in &events {
@@ -35,7 +41,11 @@ pub fn run(args: &LogArgs) -> Result<u8> {
 
 fn line(e: &Event) -> String {
     let when = chrono::DateTime::from_timestamp_micros(e.start_us)
-        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
         .unwrap_or_default();
     let took = e.duration_ms.map_or_else(|| "-".into(), human_ms);
     let result = match (e.state.as_str(), e.exit_code, e.signal) {
@@ -46,7 +56,10 @@ fn line(e: &Event) -> String {
         _ => "-".to_owned(),
     };
     let branch = e.branch.as_deref().unwrap_or("-");
-    format!("{when}  {took:>8}  {result:<10}  {branch:<20}  {}", e.command)
+    format!(
+        "{when}  {took:>8}  {result:<10}  {branch:<20}  {}",
+        e.command
+    )
 }
 
 /// A duration the way people read it: 850ms, 12.3s, 4m05s, 1h02m.

@@ -18,13 +18,18 @@ pub fn run(phase: Phase) -> Result<u8> {
         return Ok(0);
     }
     let paths = Paths::from_env();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let cwd = std::env::current_dir()?;
     let mut b = Builder::new(Kind::Phase);
-    b.field("id", format!("p{:x}-{:x}", now.as_nanos(), std::process::id()))
-        .field("t", now.as_micros().to_string())
-        .field("cwd", cwd.as_os_str().as_bytes())
-        .field("phase", phase.as_str());
+    b.field(
+        "id",
+        format!("p{:x}-{:x}", now.as_nanos(), std::process::id()),
+    )
+    .field("t", now.as_micros().to_string())
+    .field("cwd", cwd.as_os_str().as_bytes())
+    .field("phase", phase.as_str());
     if let Some(sid) = std::env::var_os("MT_SESSION") {
         b.field("sid", sid.as_bytes());
     }

@@ -43,7 +43,10 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
     }
     writeln!(out, "{branch} in {root}")?;
     if st.runs == 0 && st.running.is_empty() {
-        writeln!(out, "Nothing recorded on this branch since its last milestone.")?;
+        writeln!(
+            out,
+            "Nothing recorded on this branch since its last milestone."
+        )?;
         return Ok(0);
     }
     writeln!(

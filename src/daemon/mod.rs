@@ -50,7 +50,10 @@ const SUN_PATH_MAX: usize = 107;
 pub fn run(paths: &Paths) -> Result<()> {
     secure::private_dir(&paths.spool)?;
     let Some(lock) = take_ingest_lock(paths)? else {
-        eprintln!("mt: a daemon is already running for {}", paths.spool.display());
+        eprintln!(
+            "mt: a daemon is already running for {}",
+            paths.spool.display()
+        );
         return Ok(());
     };
     let listener = bind(paths)?;
@@ -74,7 +77,13 @@ pub fn run(paths: &Paths) -> Result<()> {
         .enable_all()
         .build()
         .context("could not start the daemon's runtime")?;
-    let served = runtime.block_on(server::serve(listener, &paths.spool, jobs.clone(), watch_rx, stats));
+    let served = runtime.block_on(server::serve(
+        listener,
+        &paths.spool,
+        jobs.clone(),
+        watch_rx,
+        stats,
+    ));
     let _ = jobs.send(Job::Stop);
     let _ = ingester.join();
     // Remove the socket only if it is still the one we bound.
@@ -105,12 +114,16 @@ fn bind(paths: &Paths) -> Result<std::os::unix::net::UnixListener> {
             socket.display()
         );
     }
-    let dir = socket.parent().context("the socket path has no directory")?;
+    let dir = socket
+        .parent()
+        .context("the socket path has no directory")?;
     secure::private_dir(dir)?;
     // We hold the ingest lock, so a socket file here is a dead daemon's.
     match fs::remove_file(socket) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(e).with_context(|| format!("could not remove the stale socket {}", socket.display()));
+            return Err(e).with_context(|| {
+                format!("could not remove the stale socket {}", socket.display())
+            });
         }
         _ => {}
     }

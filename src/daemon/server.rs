@@ -69,14 +69,21 @@ fn reply(stats: &Stats) -> Reply {
 }
 
 fn refusal(error: String) -> Reply {
-    Reply { ok: false, error: Some(error), ..Reply::default() }
+    Reply {
+        ok: false,
+        error: Some(error),
+        ..Reply::default()
+    }
 }
 
 async fn handle(mut conn: UnixStream, jobs: Sender<Job>, stats: Arc<Stats>, stop: Arc<Notify>) {
     let answer = answer(&mut conn, jobs, &stats);
     let (answer, stopping) = match tokio::time::timeout(Duration::from_secs(60), answer).await {
         Ok(a) => a,
-        Err(_) => (refusal("the daemon timed out; run `mt doctor`".into()), false),
+        Err(_) => (
+            refusal("the daemon timed out; run `mt doctor`".into()),
+            false,
+        ),
     };
     let mut line = serde_json::to_vec(&answer).unwrap_or_default();
     line.push(b'\n');
@@ -101,21 +108,34 @@ async fn answer(conn: &mut UnixStream, jobs: Sender<Job>, stats: &Stats) -> (Rep
                 false,
             );
         }
-        Err(e) => return (refusal(format!("connection refused: could not check the peer ({e})")), false),
+        Err(e) => {
+            return (
+                refusal(format!(
+                    "connection refused: could not check the peer ({e})"
+                )),
+                false,
+            );
+        }
     }
     let mut verb = String::new();
     let (read_half, _) = conn.split();
     let mut reader = BufReader::new(read_half.take(64));
     let read = tokio::time::timeout(Duration::from_secs(5), reader.read_line(&mut verb)).await;
     if !matches!(read, Ok(Ok(_))) {
-        return (refusal("no request received; send ping, flush, status or stop".into()), false);
+        return (
+            refusal("no request received; send ping, flush, status or stop".into()),
+            false,
+        );
     }
     let r = match verb.trim() {
         "ping" | "status" => reply(stats),
         "flush" => {
             let (tx, rx) = oneshot::channel();
             if jobs.send(Job::Ingest(Some(tx))).is_err() {
-                return (refusal("the daemon is shutting down; try again".into()), false);
+                return (
+                    refusal("the daemon is shutting down; try again".into()),
+                    false,
+                );
             }
             match rx.await {
                 Ok(Ok(())) => reply(stats),
@@ -124,7 +144,9 @@ async fn answer(conn: &mut UnixStream, jobs: Sender<Job>, stats: &Stats) -> (Rep
             }
         }
         "stop" => return (reply(stats), true),
-        other => refusal(format!("unknown request {other:?}; send ping, flush, status or stop")),
+        other => refusal(format!(
+            "unknown request {other:?}; send ping, flush, status or stop"
+        )),
     };
     (r, false)
 }

@@ -25,13 +25,19 @@ impl SpoolWatch {
             .watches()
             .add(
                 spool,
-                WatchMask::MODIFY | WatchMask::CLOSE_WRITE | WatchMask::CREATE | WatchMask::MOVED_TO,
+                WatchMask::MODIFY
+                    | WatchMask::CLOSE_WRITE
+                    | WatchMask::CREATE
+                    | WatchMask::MOVED_TO,
             )
             .with_context(|| format!("could not watch {}", spool.display()))?;
         // SAFETY: the Inotify value owns its descriptor for as long as the AsyncFd lives.
         let fd = unsafe { AsyncFd::register_with_interest(inotify, tokio::io::Interest::READABLE) }
             .map_err(|e| e.into_parts().1)?;
-        Ok(SpoolWatch { fd, buf: vec![0; 16 * 1024] })
+        Ok(SpoolWatch {
+            fd,
+            buf: vec![0; 16 * 1024],
+        })
     }
 
     /// Wait for the next batch of file events (all queued ones are consumed).
@@ -63,7 +69,10 @@ pub struct Exits {
 
 impl Exits {
     pub fn new(exited: UnboundedSender<i32>) -> Exits {
-        Exits { watched: HashSet::new(), exited }
+        Exits {
+            watched: HashSet::new(),
+            exited,
+        }
     }
 
     /// Watch every pid in `pids` not watched yet, and forget those no longer
@@ -86,7 +95,9 @@ impl Exits {
             let fd = PidFd(unsafe { OwnedFd::from_raw_fd(fd) });
             tokio::spawn(async move {
                 // SAFETY: PidFd owns the descriptor for as long as the AsyncFd lives.
-                if let Ok(afd) = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) } {
+                if let Ok(afd) =
+                    unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+                {
                     let _ = afd.readable().await;
                 }
                 let _ = tx.send(pid);

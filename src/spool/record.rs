@@ -133,7 +133,9 @@ impl Record {
         let mut parts = line.split(|&b| b == b'\t');
         match parts.next() {
             Some(MAGIC) => {}
-            Some(v) if v.starts_with(b"mt") && v.len() > 2 && v[2..].iter().all(u8::is_ascii_digit) => {
+            Some(v)
+                if v.starts_with(b"mt") && v.len() > 2 && v[2..].iter().all(u8::is_ascii_digit) =>
+            {
                 return Err(Malformed::UnsupportedVersion);
             }
             _ => return Err(Malformed::NotARecord),
@@ -150,7 +152,10 @@ impl Record {
                 closed = true;
                 continue;
             }
-            let eq = part.iter().position(|&b| b == b'=').ok_or(Malformed::BadField)?;
+            let eq = part
+                .iter()
+                .position(|&b| b == b'=')
+                .ok_or(Malformed::BadField)?;
             let key = std::str::from_utf8(&part[..eq]).map_err(|_| Malformed::BadField)?;
             if key.is_empty() {
                 return Err(Malformed::BadField);
@@ -165,12 +170,16 @@ impl Record {
 
     /// First value of `key`.
     pub fn get(&self, key: &str) -> Option<&[u8]> {
-        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_slice())
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_slice())
     }
 
     /// First value of `key` as UTF-8 text (lossy).
     pub fn text(&self, key: &str) -> Option<String> {
-        self.get(key).map(|v| String::from_utf8_lossy(v).into_owned())
+        self.get(key)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
     }
 
     /// First value of `key` as an integer; absent or not a number is `None`.
@@ -180,7 +189,10 @@ impl Record {
 
     /// Every value of a repeated `key`, in order.
     pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.fields.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_slice())
+        self.fields
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_slice())
     }
 }
 
@@ -236,7 +248,12 @@ mod tests {
             (b"mt1\tS\t.\tid=1", Malformed::BadField),
         ];
         for (line, want) in cases {
-            assert_eq!(Record::parse(line).unwrap_err(), *want, "{}", String::from_utf8_lossy(line));
+            assert_eq!(
+                Record::parse(line).unwrap_err(),
+                *want,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
         }
     }
 

@@ -27,7 +27,8 @@ pub struct Status {
     pub intervals: Vec<(i64, i64)>,
 }
 
-const COLUMNS: &str = "id, source, kind, argv, command, cwd, repo, branch, head, session, start_us, end_us,
+const COLUMNS: &str =
+    "id, source, kind, argv, command, cwd, repo, branch, head, session, start_us, end_us,
     exit_code, signal, pipestatus, state, phase, tool, user_us, sys_us, maxrss_kib, milestone";
 
 fn ms(us: Option<i64>) -> Option<f64> {
@@ -44,7 +45,11 @@ fn event(row: &Row<'_>) -> rusqlite::Result<Event> {
         source: row.get(1)?,
         kind: row.get(2)?,
         argv: argv
-            .map(|a| a.split(|&b| b == 0).map(|s| String::from_utf8_lossy(s).into_owned()).collect())
+            .map(|a| {
+                a.split(|&b| b == 0)
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect()
+            })
             .unwrap_or_default(),
         command: row.get(4)?,
         cwd: row.get(5)?,
@@ -57,7 +62,11 @@ fn event(row: &Row<'_>) -> rusqlite::Result<Event> {
         duration_ms: ms(end_us.map(|e| e - start_us)),
         exit_code: row.get(12)?,
         signal: row.get(13)?,
-        pipestatus: pipestatus.map(|p| p.split_whitespace().filter_map(|s| s.parse().ok()).collect()),
+        pipestatus: pipestatus.map(|p| {
+            p.split_whitespace()
+                .filter_map(|s| s.parse().ok())
+                .collect()
+        }),
         state: row.get(15)?,
         phase: row.get(16)?,
         tool: row.get(17)?,
@@ -76,13 +85,17 @@ impl Store {
         Ok(self
             .conn
             .prepare_cached("SELECT inode, offset FROM spool_offsets WHERE file = ?1")?
-            .query_row([file], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))
+            .query_row([file], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+            })
             .optional()?)
     }
 
     /// Every spool file with a stored offset.
     pub fn offsets(&self) -> Result<Vec<(String, u64)>> {
-        let mut stmt = self.conn.prepare("SELECT file, offset FROM spool_offsets")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT file, offset FROM spool_offsets")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -150,20 +163,26 @@ impl Store {
              ORDER BY start_us"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        st.running = stmt.query_map([repo, branch], event)?.collect::<rusqlite::Result<_>>()?;
+        st.running = stmt
+            .query_map([repo, branch], event)?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(st)
     }
 
     /// Lines set aside so far.
     pub fn set_aside_count(&self) -> Result<u64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM set_aside", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM set_aside", [], |r| r.get::<_, i64>(0))?
+            as u64)
     }
 
     /// Stored commands.
     pub fn count(&self) -> Result<u64> {
-        Ok(self
-            .conn
-            .query_row("SELECT COUNT(*) FROM events WHERE kind = 'command'", [], |r| r.get::<_, i64>(0))?
-            as u64)
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM events WHERE kind = 'command'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
     }
 }

@@ -101,8 +101,9 @@ pub fn finish(tx: &Transaction<'_>, uid: &str, f: &Finish) -> Result<bool> {
 
 /// Close commands whose wrapper died without an end record.
 pub fn mark_unfinished(tx: &Transaction<'_>, ids: &[i64]) -> Result<()> {
-    let mut stmt =
-        tx.prepare_cached("UPDATE events SET state = 'unfinished', pid = NULL WHERE id = ?1 AND state = 'running'")?;
+    let mut stmt = tx.prepare_cached(
+        "UPDATE events SET state = 'unfinished', pid = NULL WHERE id = ?1 AND state = 'running'",
+    )?;
     for id in ids {
         stmt.execute([id])?;
     }
@@ -110,21 +111,33 @@ pub fn mark_unfinished(tx: &Transaction<'_>, ids: &[i64]) -> Result<()> {
 }
 
 /// Count a line that could not be parsed.
-pub fn set_aside(tx: &Transaction<'_>, at_us: i64, file: &str, offset: u64, length: usize, reason: &str) -> Result<()> {
-    tx.prepare_cached("INSERT INTO set_aside (at_us, file, offset, length, reason) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![at_us, file, offset as i64, length as i64, reason])?;
+pub fn set_aside(
+    tx: &Transaction<'_>,
+    at_us: i64,
+    file: &str,
+    offset: u64,
+    length: usize,
+    reason: &str,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO set_aside (at_us, file, offset, length, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![at_us, file, offset as i64, length as i64, reason])?;
     Ok(())
 }
 
 /// Record how far `file` has been read.
 pub fn put_offset(tx: &Transaction<'_>, file: &str, inode: u64, offset: u64) -> Result<()> {
-    tx.prepare_cached("INSERT OR REPLACE INTO spool_offsets (file, inode, offset) VALUES (?1, ?2, ?3)")?
-        .execute(params![file, inode as i64, offset as i64])?;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO spool_offsets (file, inode, offset) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![file, inode as i64, offset as i64])?;
     Ok(())
 }
 
 /// Forget a file that is about to be removed.
 pub fn drop_offset(tx: &Transaction<'_>, file: &str) -> Result<()> {
-    tx.prepare_cached("DELETE FROM spool_offsets WHERE file = ?1")?.execute([file])?;
+    tx.prepare_cached("DELETE FROM spool_offsets WHERE file = ?1")?
+        .execute([file])?;
     Ok(())
 }

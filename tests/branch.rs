@@ -1,0 +1,129 @@
+//! Each command is filed under the branch it ran on: after switches, in
+//! worktrees, detached, and when ingested long after HEAD moved.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+
+use crate::harness::Env;
+use crate::spool::hook_record;
+
+fn branches(env: &Env) -> Vec<String> {
+    env.log()
+        .iter()
+        .rev()
+        .map(|e| e["branch"].as_str().unwrap_or("-").to_owned())
+        .collect()
+}
+
+#[test]
+fn switch_between_commands_with_the_daemon_running() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.start_daemon();
+    env.ok(&repo, ["exec", "true"]);
+    env.git(&repo, &["switch", "-q", "-c", "feat/1-x"]);
+    env.ok(&repo, ["exec", "true"]);
+    assert_eq!(branches(&env), vec!["main", "feat/1-x"]);
+    let e = &env.log()[0];
+    assert_eq!(e["repo"], repo.to_str().unwrap());
+    assert_eq!(
+        e["head"].as_str().unwrap(),
+        env.git(&repo, &["rev-parse", "HEAD"]).trim()
+    );
+}
+
+#[test]
+fn recorded_without_daemon_then_ingested_after_switches() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    let run = |args: &[&str]| {
+        env.mt_cmd(&repo, args)
+            .env("MT_NO_AUTOSTART", "1")
+            .status()
+            .unwrap()
+    };
+    run(&["exec", "true"]);
+    env.git(&repo, &["switch", "-q", "-c", "a"]);
+    run(&["exec", "true"]);
+    env.git(&repo, &["switch", "-q", "-c", "b"]);
+    assert_eq!(branches(&env), vec!["main", "a"]);
+}
+
+#[test]
+fn hook_records_use_the_reflog_when_head_moved_since() {
+    // Hook records carry no HEAD: the reflog says where HEAD was at the time.
+    let env = Env::new();
+    let repo = env.repo("r");
+    let earlier = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        - 5)
+        * 1_000_000;
+    env.git(&repo, &["switch", "-q", "-c", "later"]);
+    std::fs::create_dir_all(env.spool()).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(env.spool().join("h-999999996-1.log"))
+        .unwrap();
+    f.write_all(hook_record("s", earlier, &repo, "make", 0).as_bytes())
+        .unwrap();
+    drop(f);
+    env.mt_cmd(&repo, ["exec", "true"])
+        .env("MT_NO_AUTOSTART", "1")
+        .status()
+        .unwrap();
+    assert_eq!(branches(&env), vec!["main", "later"]);
+}
+
+#[test]
+fn worktree_detached_and_unborn() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    let wt = env.path("wt");
+    env.git(
+        &repo,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "wt-branch",
+            wt.to_str().unwrap(),
+        ],
+    );
+    let sub = wt.join("deep/dir");
+    std::fs::create_dir_all(&sub).unwrap();
+    env.start_daemon();
+    env.ok(&sub, ["exec", "true"]);
+    env.git(&repo, &["checkout", "-q", "--detach"]);
+    env.ok(&repo, ["exec", "true"]);
+    let fresh = env.path("fresh");
+    std::fs::create_dir_all(&fresh).unwrap();
+    env.git(&fresh, &["init", "-q", "-b", "unborn"]);
+    env.ok(&fresh, ["exec", "true"]);
+    env.ok(env.dir.path(), ["exec", "true"]);
+    let log = env.log();
+    let got: Vec<(String, String)> = log
+        .iter()
+        .rev()
+        .map(|e| {
+            (
+                e["repo"].as_str().unwrap_or("-").to_owned(),
+                e["branch"].as_str().unwrap_or("-").to_owned(),
+            )
+        })
+        .collect();
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    assert_eq!(
+        got,
+        vec![
+            (s(&wt), "wt-branch".to_owned()),
+            (s(&repo), "(detached)".to_owned()),
+            (s(&fresh), "unborn".to_owned()),
+            ("-".to_owned(), "-".to_owned()),
+        ]
+    );
+}

@@ -1,0 +1,256 @@
+//! The daemon: auto-start, exactly one per user, the control socket's
+//! safety, and no loss or duplicates across kills and restarts.
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::harness::{Env, MT, err, text, wait_for};
+
+#[test]
+fn fifty_parallel_first_runs_start_one_daemon() {
+    let env = Env::new();
+    let mut children: Vec<_> = (0..50)
+        .map(|_| {
+            env.mt_cmd(env.dir.path(), ["exec", "true"])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in &mut children {
+        assert!(c.wait().unwrap().success());
+    }
+    wait_for("a daemon", || env.daemons().first().copied());
+    assert_eq!(env.log().len(), 50);
+    // Any extra daemon that raced exits at once: exactly one remains.
+    wait_for("exactly one daemon", || {
+        (env.daemons().len() == 1).then_some(())
+    });
+}
+
+#[test]
+fn pipelines_and_substitutions_do_not_wait_for_the_daemon() {
+    let env = Env::new();
+    // Each would hang for as long as the daemon lives if it held the pipe.
+    let mut cmd = Command::new("bash");
+    env.apply(&mut cmd).env("MT", MT).args([
+        "-c",
+        "$MT exec echo hi | cat; x=$($MT exec echo sub); echo \"$x\"",
+    ]);
+    let out = run_with_deadline(cmd, Duration::from_secs(20));
+    assert_eq!(text(&out), "hi\nsub\n");
+    wait_for("a daemon", || env.daemons().first().copied());
+}
+
+fn run_with_deadline(mut cmd: Command, limit: Duration) -> std::process::Output {
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("command still running after {limit:?}: something holds its output pipe");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn second_daemon_leaves_the_first_alone_and_stale_socket_is_replaced() {
+    let env = Env::new();
+    // A socket file nobody listens on: what a crashed daemon leaves.
+    fs::create_dir_all(env.mt_home.join("run")).unwrap();
+    fs::set_permissions(env.mt_home.join("run"), fs::Permissions::from_mode(0o700)).unwrap();
+    drop(std::os::unix::net::UnixListener::bind(env.socket()).unwrap());
+    let first = env.start_daemon();
+    let inode = fs::metadata(env.socket()).unwrap().ino();
+    let second = env.mt(env.dir.path(), ["daemon", "run"]);
+    assert!(second.status.success());
+    assert!(err(&second).contains("already running"), "{}", err(&second));
+    assert_eq!(
+        fs::metadata(env.socket()).unwrap().ino(),
+        inode,
+        "the live socket was not replaced"
+    );
+    assert_eq!(env.daemons(), vec![first]);
+    assert!(text(&env.mt(env.dir.path(), ["daemon", "status"])).contains(&format!("pid {first}")));
+}
+
+#[test]
+fn private_dirs_and_modes() {
+    let env = Env::new();
+    env.start_daemon();
+    env.ok(env.dir.path(), ["exec", "true"]);
+    let mode = |p: &std::path::Path| fs::metadata(p).unwrap().mode() & 0o777;
+    assert_eq!(mode(&env.mt_home.join("run")), 0o700);
+    assert_eq!(mode(&env.socket()), 0o600);
+    assert_eq!(mode(&env.spool()), 0o700);
+    env.log();
+    assert_eq!(mode(&env.db()), 0o600);
+    let db = rusqlite::Connection::open(env.db()).unwrap();
+    let journal: String = db
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(journal, "wal");
+}
+
+#[test]
+fn symlinked_or_foreign_dirs_are_refused() {
+    let env = Env::new();
+    let elsewhere = env.path("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    fs::create_dir_all(&env.mt_home).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, env.mt_home.join("run")).unwrap();
+    let out = env.mt(env.dir.path(), ["daemon", "run"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err(&out).contains("is a symlink; remove it"),
+        "{}",
+        err(&out)
+    );
+    // Recording itself still works: the command runs and lands in the spool.
+    let out = env
+        .mt_cmd(env.dir.path(), ["exec", "true"])
+        .env("MT_NO_AUTOSTART", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(env.log().len(), 1);
+
+    // A spool dir owned by someone else: refused by writer and reader alike.
+    if unsafe { libc::geteuid() } == 0 {
+        let env = Env::new();
+        fs::create_dir_all(env.spool()).unwrap();
+        std::os::unix::fs::chown(env.spool(), Some(65534), Some(65534)).unwrap();
+        let out = env
+            .mt_cmd(env.dir.path(), ["exec", "true"])
+            .env("MT_NO_AUTOSTART", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "the command still runs");
+        assert!(err(&out).contains("belongs to uid 65534"), "{}", err(&out));
+    }
+}
+
+#[test]
+fn another_uid_is_refused() {
+    if unsafe { libc::geteuid() } != 0 {
+        return; // needs root to become another user
+    }
+    let env = Env::new();
+    env.start_daemon();
+    // Let `nobody` reach the socket file so that only the peer check stops it.
+    for dir in [
+        env.dir.path().to_path_buf(),
+        env.mt_home.clone(),
+        env.mt_home.join("run"),
+    ] {
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    fs::set_permissions(env.socket(), fs::Permissions::from_mode(0o777)).unwrap();
+    let nobody_home = env.path("nobody");
+    fs::create_dir_all(&nobody_home).unwrap();
+    fs::set_permissions(&nobody_home, fs::Permissions::from_mode(0o777)).unwrap();
+    let mut cmd = Command::new("setpriv");
+    env.apply(&mut cmd)
+        .env("MT_HOME", &nobody_home)
+        .env("MT_SOCKET", env.socket())
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            MT,
+            "doctor",
+        ])
+        .current_dir("/");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("this daemon serves uid 0 only, not uid 65534"),
+        "{}",
+        text(&out)
+    );
+    // The daemon keeps serving its owner.
+    assert!(
+        env.mt(env.dir.path(), ["daemon", "status"])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn daemon_down_then_up_imports_and_empties_the_spool() {
+    let env = Env::new();
+    let out = env
+        .mt_cmd(env.dir.path(), ["exec", "sh", "-c", "exit 7"])
+        .env("MT_NO_AUTOSTART", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7));
+    assert!(env.spool().join("exec.log").exists());
+    env.start_daemon();
+    wait_for("the spool to drain", || {
+        (!env.spool().join("exec.log").exists()).then_some(())
+    });
+    let log = env.log();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["exit_code"], 7);
+}
+
+#[test]
+fn finished_command_is_visible_at_once_with_the_daemon_running() {
+    let env = Env::new();
+    env.start_daemon();
+    for i in 0..20 {
+        env.ok(env.dir.path(), ["exec", "true"]);
+        assert_eq!(env.log().len(), i + 1);
+    }
+}
+
+#[test]
+fn killed_wrapper_leaves_an_unfinished_command() {
+    let env = Env::new();
+    env.start_daemon();
+    let mut child = env
+        .mt_cmd(env.dir.path(), ["exec", "sleep", "60"])
+        .spawn()
+        .unwrap();
+    wait_for("the command to show as running", || {
+        env.log()
+            .first()
+            .filter(|e| e["state"] == "running")
+            .map(|_| ())
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The daemon notices the wrapper's exit by itself (pidfd, no polling).
+    let db = env.db();
+    wait_for("the daemon to close it", || {
+        let c = rusqlite::Connection::open(&db).ok()?;
+        let state: String = c
+            .query_row("SELECT state FROM events", [], |r| r.get(0))
+            .ok()?;
+        (state == "unfinished").then_some(())
+    });
+    let _ = Command::new("pkill").args(["-f", "sleep 60"]).status();
+}
+
+#[test]
+fn stop_and_status() {
+    let env = Env::new();
+    let out = env.mt(env.dir.path(), ["daemon", "status"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("not running"));
+    let pid = env.start_daemon();
+    assert!(
+        env.ok(env.dir.path(), ["daemon", "stop"])
+            .contains(&format!("pid {pid}"))
+    );
+    wait_for("the daemon to exit", || {
+        env.daemons().is_empty().then_some(())
+    });
+    assert!(!env.socket().exists(), "the socket is removed on exit");
+}

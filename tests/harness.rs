@@ -1,0 +1,238 @@
+//! A test environment: its own `HOME`, `XDG_*` and `MT_HOME`, the real `mt`
+//! binary, helpers to wait on conditions with a deadline (never a fixed
+//! sleep), and a daemon that is stopped when the test ends.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const MT: &str = env!("CARGO_BIN_EXE_mt");
+
+pub struct Env {
+    pub dir: TempDir,
+    pub home: PathBuf,
+    pub mt_home: PathBuf,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::Builder::new()
+            .prefix("mt")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let home = dir.path().join("home");
+        let mt_home = dir.path().join("mt");
+        for d in [
+            "home",
+            "home/.config",
+            "home/.cache",
+            "home/.local/share",
+            "home/.local/state",
+            "xdgrun",
+        ] {
+            fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        fs::set_permissions(dir.path().join("xdgrun"), fs::Permissions::from_mode(0o700)).unwrap();
+        Env { dir, home, mt_home }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn spool(&self) -> PathBuf {
+        self.mt_home.join("state/spool")
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.mt_home.join("data/mt.db")
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.mt_home.join("run/mt.sock")
+    }
+
+    /// Apply this environment to any command.
+    pub fn apply<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().into_owned();
+            if k.starts_with("MT_") || k.starts_with("XDG_") || k == "CI" || k.starts_with("GIT_") {
+                cmd.env_remove(&k);
+            }
+        }
+        cmd.env("HOME", &self.home)
+            .env("MT_HOME", &self.mt_home)
+            .env("XDG_CONFIG_HOME", self.path("home/.config"))
+            .env("XDG_DATA_HOME", self.path("home/.local/share"))
+            .env("XDG_STATE_HOME", self.path("home/.local/state"))
+            .env("XDG_CACHE_HOME", self.path("home/.cache"))
+            .env("XDG_RUNTIME_DIR", self.path("xdgrun"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+    }
+
+    /// `mt ARGS` in `cwd`, not yet run.
+    pub fn mt_cmd<I, S>(&self, cwd: &Path, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(MT);
+        self.apply(&mut cmd)
+            .current_dir(cwd)
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Run `mt ARGS` in `cwd` and collect its output.
+    pub fn mt<I, S>(&self, cwd: &Path, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.mt_cmd(cwd, args).output().unwrap()
+    }
+
+    /// `mt ARGS` must succeed; its stdout.
+    pub fn ok<I, S>(&self, cwd: &Path, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let out = self.mt(cwd, args);
+        assert!(
+            out.status.success(),
+            "mt failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A shell command with this environment.
+    pub fn sh(&self, cwd: &Path, script: &str) -> Output {
+        let mut cmd = Command::new("bash");
+        self.apply(&mut cmd)
+            .current_dir(cwd)
+            .env("MT", MT)
+            .args(["-c", script])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Every recorded command (newest first), from `mt log --json`.
+    pub fn log(&self) -> Vec<Value> {
+        let out = self.ok(self.dir.path(), ["log", "--json", "--limit", "1000000"]);
+        out.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// A git repository with one commit on `main`.
+    pub fn repo(&self, name: &str) -> PathBuf {
+        let dir = self.path(name);
+        fs::create_dir_all(&dir).unwrap();
+        self.git(&dir, &["init", "-q", "-b", "main"]);
+        self.git(&dir, &["commit", "-q", "--allow-empty", "-m", "init"]);
+        dir
+    }
+
+    pub fn git(&self, dir: &Path, args: &[&str]) -> String {
+        let mut cmd = Command::new("git");
+        let out = self
+            .apply(&mut cmd)
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// pids of daemons running for this environment.
+    pub fn daemons(&self) -> Vec<i32> {
+        daemon_pids(&self.mt_home)
+    }
+
+    pub fn start_daemon(&self) -> i32 {
+        self.ok(self.dir.path(), ["daemon", "start"]);
+        wait_for("a daemon", || self.daemons().first().copied())
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        for pid in self.daemons() {
+            // SAFETY: signalling a daemon this test started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
+/// Daemons whose environment names `mt_home`.
+pub fn daemon_pids(mt_home: &Path) -> Vec<i32> {
+    let needle = format!("MT_HOME={}", mt_home.display());
+    let mut pids = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+        if args.len() < 3 || args[1] != b"daemon" || args[2] != b"run" {
+            continue;
+        }
+        // A zombie (exited, not yet reaped) is no daemon.
+        let state = fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        if state
+            .rsplit(") ")
+            .next()
+            .is_some_and(|s| s.starts_with('Z'))
+        {
+            continue;
+        }
+        let environ = fs::read(entry.path().join("environ")).unwrap_or_default();
+        if environ.split(|&b| b == 0).any(|kv| kv == needle.as_bytes()) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Poll `check` until it gives a value; fail after a generous deadline.
+pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+pub fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn err(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

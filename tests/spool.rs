@@ -1,0 +1,226 @@
+//! Spool robustness: malformed and cut-off lines are set aside and counted,
+//! nothing after them is lost, nothing is stored twice, no secret is stored.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use crate::harness::{Env, text, wait_for};
+
+/// A valid hook record as a shell hook writes it (docs/spool-format.md).
+pub fn hook_record(sid: &str, t_us: i64, cwd: &Path, cmd: &str, exit: i32) -> String {
+    format!(
+        "mt1\tH\tid={sid}:{t_us}\tsid={sid}\tt={t_us}\tdur=1000\texit={exit}\tcwd={}\tcmd={cmd}\t.\n",
+        cwd.display()
+    )
+}
+
+fn spool_file(env: &Env, name: &str) -> fs::File {
+    fs::create_dir_all(env.spool()).unwrap();
+    fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(env.spool().join(name))
+        .unwrap()
+}
+
+fn set_aside(env: &Env) -> Vec<(String, String)> {
+    let db = rusqlite::Connection::open(env.db()).unwrap();
+    let mut stmt = db
+        .prepare("SELECT file, reason FROM set_aside ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn garbage_and_cut_lines_are_set_aside_and_the_rest_stored() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    // Written by a process that has exited (pid 1 never writes spools, but
+    // a pid that does not exist is what a dead shell leaves).
+    let name = "h-999999999-1.log";
+    let mut f = spool_file(&env, name);
+    let t = 1_700_000_000_000_000;
+    f.write_all(hook_record("s1", t, dir, "echo one", 0).as_bytes())
+        .unwrap();
+    f.write_all(b"\x00\xffthis is not a record\n").unwrap();
+    f.write_all(hook_record("s1", t + 10, dir, "echo two", 1).as_bytes())
+        .unwrap();
+    f.write_all(b"mt9\tH\tfrom the future\t.\n").unwrap();
+    f.write_all(hook_record("s1", t + 20, dir, "echo three", 0).as_bytes())
+        .unwrap();
+    f.write_all(b"mt1\tH\tid=s1:5\tsid=s1\tt=5\tcmd=echo cut off mid-")
+        .unwrap();
+    drop(f);
+    let log = env.log();
+    let cmds: Vec<&str> = log.iter().map(|e| e["command"].as_str().unwrap()).collect();
+    assert_eq!(cmds, vec!["echo three", "echo two", "echo one"]);
+    let aside = set_aside(&env);
+    let reasons: Vec<&str> = aside.iter().map(|(_, r)| r.as_str()).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "not an mt record",
+            "record version not supported by this mt",
+            "record cut off before its end"
+        ]
+    );
+    assert!(
+        !env.spool().join(name).exists(),
+        "a drained file of a dead writer is removed"
+    );
+    assert!(text(&env.mt(dir, ["doctor"])).contains("3 malformed spool lines set aside"));
+    // Reading again stores nothing twice.
+    assert_eq!(env.log().len(), 3);
+}
+
+#[test]
+fn a_cut_line_waits_while_its_writer_lives() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    let me = std::process::id();
+    let name = format!("h-{me}-1.log");
+    let mut f = spool_file(&env, &name);
+    let line = hook_record("s2", 1_700_000_000_000_000, dir, "make all", 0);
+    let (head, tail) = line.split_at(20);
+    f.write_all(head.as_bytes()).unwrap();
+    assert!(env.log().is_empty());
+    assert!(
+        set_aside(&env).is_empty(),
+        "a live writer may still finish the line"
+    );
+    f.write_all(tail.as_bytes()).unwrap();
+    assert_eq!(env.log().len(), 1);
+    assert!(
+        env.spool().join(&name).exists(),
+        "a live writer's file stays"
+    );
+}
+
+#[test]
+fn oversized_records_are_set_aside() {
+    let env = Env::new();
+    let mut f = spool_file(&env, "h-999999998-1.log");
+    let mut big = b"mt1\tH\tcmd=".to_vec();
+    big.resize(5 << 20, b'x');
+    big.extend_from_slice(b"\t.\n");
+    f.write_all(&big).unwrap();
+    f.write_all(hook_record("s3", 1_700_000_000_000_000, env.dir.path(), "after", 0).as_bytes())
+        .unwrap();
+    drop(f);
+    let log = env.log();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["command"], "after");
+    assert_eq!(set_aside(&env)[0].1, "record longer than the 4 MiB limit");
+}
+
+#[test]
+fn no_secret_reaches_the_data_dir() {
+    let env = Env::new();
+    env.start_daemon();
+    let token = "ghp_Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Jh1Gf0Ed";
+    env.ok(env.dir.path(), ["exec", "echo", token]);
+    env.ok(
+        env.dir.path(),
+        ["exec", "sh", "-c", &format!("GITHUB_TOKEN={token} true")],
+    );
+    let log = env.log();
+    assert_eq!(log.len(), 2);
+    assert!(
+        log.iter()
+            .all(|e| e["command"].as_str().unwrap().contains("[REDACTED]"))
+    );
+    env.ok(env.dir.path(), ["daemon", "stop"]);
+    for entry in fs::read_dir(env.mt_home.join("data")).unwrap() {
+        let bytes = fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "token found in the data dir"
+        );
+    }
+}
+
+#[test]
+fn ignore_patterns_from_config_drop_commands() {
+    let env = Env::new();
+    fs::create_dir_all(env.mt_home.join("config")).unwrap();
+    fs::write(
+        env.mt_home.join("config/config.toml"),
+        "ignore = ['^echo secret-project']\n",
+    )
+    .unwrap();
+    env.mt_cmd(env.dir.path(), ["exec", "echo", "secret-project"])
+        .env("MT_NO_AUTOSTART", "1")
+        .status()
+        .unwrap();
+    env.mt_cmd(env.dir.path(), ["exec", "echo", "kept"])
+        .env("MT_NO_AUTOSTART", "1")
+        .status()
+        .unwrap();
+    let log = env.log();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["command"], "echo kept");
+}
+
+#[test]
+fn bad_config_is_named_with_its_line_and_recording_goes_on() {
+    let env = Env::new();
+    fs::create_dir_all(env.mt_home.join("config")).unwrap();
+    fs::write(
+        env.mt_home.join("config/config.toml"),
+        "ignore = []\nbogus_key = 1\n",
+    )
+    .unwrap();
+    let out = env.mt(env.dir.path(), ["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("config.toml:2: unknown field `bogus_key`"),
+        "{}",
+        text(&out)
+    );
+    env.mt_cmd(env.dir.path(), ["exec", "true"])
+        .env("MT_NO_AUTOSTART", "1")
+        .status()
+        .unwrap();
+    assert_eq!(env.log().len(), 1);
+}
+
+#[test]
+fn sigkill_during_ingest_loses_and_duplicates_nothing() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    let n: i64 = 10_000;
+    let mut f = spool_file(&env, "h-999999997-1.log");
+    let mut buf = String::new();
+    for i in 0..n {
+        buf.push_str(&hook_record(
+            "k",
+            1_700_000_000_000_000 + i,
+            dir,
+            &format!("cmd {i}"),
+            0,
+        ));
+    }
+    f.write_all(buf.as_bytes()).unwrap();
+    drop(f);
+    // Kill the daemon a few times at whatever point it has reached.
+    for _ in 0..3 {
+        let mut child = env.mt_cmd(dir, ["daemon", "run"]).spawn().unwrap();
+        wait_for("the daemon to take the lock", || {
+            env.daemons().first().copied()
+        });
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let log = env.log();
+    assert_eq!(log.len() as i64, n);
+    let mut ids: Vec<&str> = log.iter().map(|e| e["command"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len() as i64, n, "every record exactly once");
+}
