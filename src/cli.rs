@@ -101,3 +101,44 @@ impl Phase {
         }
     }
 }
+
+/// Parse `mt exec`'s arguments without clap, for the plain forms only:
+/// `[--phase P | --phase=P] [--tool N | --tool=N] [--] CMD [ARG…]`.
+/// `None` means "let clap parse it" (help, unknown flags, bad values).
+pub fn fast_exec(args: &[OsString]) -> Option<ExecArgs> {
+    let mut out = ExecArgs {
+        phase: None,
+        tool: None,
+        command: Vec::new(),
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i].to_str();
+        let (flag, inline) = match arg {
+            Some("--") => {
+                i += 1;
+                break;
+            }
+            Some(a) if a.starts_with('-') => match a.split_once('=') {
+                Some((f, v)) => (f, Some(v.to_owned())),
+                None => (a, None),
+            },
+            _ => break,
+        };
+        let value = match inline {
+            Some(v) => v,
+            None => {
+                i += 1;
+                args.get(i)?.to_str()?.to_owned()
+            }
+        };
+        match flag {
+            "--phase" => out.phase = Some(Phase::from_str(&value, false).ok()?),
+            "--tool" => out.tool = Some(value),
+            _ => return None,
+        }
+        i += 1;
+    }
+    out.command = args.get(i..)?.to_vec();
+    (!out.command.is_empty()).then_some(out)
+}

@@ -8,6 +8,12 @@ use mt::cli::Cli;
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let is_exec = args.get(1).is_some_and(|a| a == "exec");
+    // `mt exec` is on every wrapped command's path: skip building the whole
+    // clap tree when its arguments are the plain forms. Anything else
+    // (help, a typo) goes through clap, which stays the one definition.
+    if is_exec && let Some(exec) = mt::cli::fast_exec(&args[2..]) {
+        mt::cmd::exec(exec);
+    }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {

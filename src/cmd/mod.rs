@@ -11,6 +11,8 @@ use anyhow::Result;
 
 use crate::cli::Cmd;
 
+pub use exec::run as exec;
+
 /// Run a subcommand; the result is the exit status.
 pub fn run(cmd: Cmd) -> Result<u8> {
     match cmd {
