@@ -142,3 +142,52 @@ pub fn fast_exec(args: &[OsString]) -> Option<ExecArgs> {
     out.command = args.get(i..)?.to_vec();
     (!out.command.is_empty()).then_some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path must agree with clap wherever it answers at all.
+    #[test]
+    fn fast_exec_agrees_with_clap() {
+        let cases: &[&[&str]] = &[
+            &["true"],
+            &["ls", "-la", "--color=never"],
+            &["--", "--weird"],
+            &["--phase", "validation", "make", "check"],
+            &[
+                "--phase=diagnosis",
+                "--tool",
+                "qc",
+                "--",
+                "./qc.sh",
+                "--fast",
+            ],
+            &["--tool=x", "sh", "-c", "exit 3"],
+        ];
+        for args in cases {
+            let os: Vec<OsString> = args.iter().map(OsString::from).collect();
+            let fast = fast_exec(&os).expect("plain form");
+            let full =
+                Cli::try_parse_from(["mt", "exec"].iter().map(OsString::from).chain(os.clone()))
+                    .unwrap();
+            let Cmd::Exec(slow) = full.cmd else {
+                panic!("not exec")
+            };
+            assert_eq!(
+                (fast.phase, fast.tool, fast.command),
+                (slow.phase, slow.tool, slow.command),
+                "{args:?}"
+            );
+        }
+        for args in [
+            &["--bogus", "x"][..],
+            &["--phase", "nope", "x"],
+            &["--help"],
+            &[],
+        ] {
+            let os: Vec<OsString> = args.iter().map(OsString::from).collect();
+            assert!(fast_exec(&os).is_none(), "{args:?} must go to clap");
+        }
+    }
+}
