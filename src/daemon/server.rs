@@ -96,6 +96,18 @@ async fn handle(mut conn: UnixStream, jobs: Sender<Job>, stats: Arc<Stats>, stop
 
 /// The reply, and whether the daemon should stop once it is sent.
 async fn answer(conn: &mut UnixStream, jobs: Sender<Job>, stats: &Stats) -> (Reply, bool) {
+    // Read the request before judging it, so a refused client gets the
+    // reason rather than a broken pipe.
+    let mut verb = String::new();
+    let (read_half, _) = conn.split();
+    let mut reader = BufReader::new(read_half.take(64));
+    let read = tokio::time::timeout(Duration::from_secs(5), reader.read_line(&mut verb)).await;
+    if !matches!(read, Ok(Ok(_))) {
+        return (
+            refusal("no request received; send ping, flush, status or stop".into()),
+            false,
+        );
+    }
     let uid = secure::uid();
     match conn.peer_cred() {
         Ok(cred) if cred.uid() == uid => {}
@@ -116,16 +128,6 @@ async fn answer(conn: &mut UnixStream, jobs: Sender<Job>, stats: &Stats) -> (Rep
                 false,
             );
         }
-    }
-    let mut verb = String::new();
-    let (read_half, _) = conn.split();
-    let mut reader = BufReader::new(read_half.take(64));
-    let read = tokio::time::timeout(Duration::from_secs(5), reader.read_line(&mut verb)).await;
-    if !matches!(read, Ok(Ok(_))) {
-        return (
-            refusal("no request received; send ping, flush, status or stop".into()),
-            false,
-        );
     }
     let r = match verb.trim() {
         "ping" | "status" => reply(stats),
