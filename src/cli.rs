@@ -33,6 +33,39 @@ pub enum Cmd {
     },
     /// Check every part of the installation and say how to fix what is wrong.
     Doctor,
+    /// Print the shell hook to load from your rc file.
+    Init {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Write a hook record (used by the fish hook, which has no µs clock).
+    #[command(hide = true)]
+    HookRecord(HookRecordArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct HookRecordArgs {
+    #[arg(long)]
+    pub sid: String,
+    #[arg(long)]
+    pub pid: u32,
+    #[arg(long)]
+    pub exit: i32,
+    #[arg(long, default_value = "")]
+    pub pipestatus: String,
+    #[arg(long)]
+    pub duration_ms: u64,
+    #[arg(long, value_parser = clap::value_parser!(OsString))]
+    pub cwd: OsString,
+    #[arg(trailing_var_arg = true, value_parser = clap::value_parser!(OsString))]
+    pub command: Vec<OsString>,
 }
 
 #[derive(Debug, Args)]

@@ -131,6 +131,7 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
         }
     }
     summary.watch = watch_list(store, spool)?;
+    remove_dead_scratch(spool);
     Ok(summary)
 }
 
@@ -280,6 +281,26 @@ fn remove_drained(store: &mut Store, spool: &Path, name: &str, inode: u64, end: 
     Ok(())
 }
 
+/// The bash hook's scratch file `.t-<pid>` outlives its shell; remove it then.
+fn remove_dead_scratch(spool: &Path) {
+    let Ok(entries) = fs::read_dir(spool) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(".t-"))
+            .and_then(|p| p.parse().ok())
+        else {
+            continue;
+        };
+        if !alive(pid) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
 fn watch_list(store: &Store, spool: &Path) -> Result<Vec<i32>> {
     let mut pids: Vec<i32> = store
         .running()?
@@ -287,6 +308,16 @@ fn watch_list(store: &Store, spool: &Path) -> Result<Vec<i32>> {
         .map(|(_, p)| p as i32)
         .collect();
     pids.extend(spool_files(spool)?.iter().filter_map(|n| writer_pid(n)));
+    if let Ok(entries) = fs::read_dir(spool) {
+        let scratch = entries.flatten().filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_prefix(".t-")?
+                .parse::<i32>()
+                .ok()
+        });
+        pids.extend(scratch);
+    }
     pids.retain(|&p| p > 0);
     pids.sort_unstable();
     pids.dedup();
@@ -373,8 +404,10 @@ fn new_event(
             e.pid = rec.int("pid");
         }
         Kind::Hook => {
-            let text = rec.text("cmd")?;
-            if text.trim().is_empty() || runs_wrapper(&text) || filters.ignored(&text) {
+            // An empty text is a line the shell kept out of its history
+            // (ignorespace): the run counts, its text is not kept.
+            let text = rec.text("cmd").unwrap_or_default();
+            if runs_wrapper(&text) || filters.ignored(&text) {
                 return None;
             }
             e.command = filters.text(&text);

@@ -3,6 +3,8 @@
 mod daemon;
 mod doctor;
 mod exec;
+mod hook_record;
+mod init;
 mod log;
 mod phase;
 mod status;
@@ -22,6 +24,8 @@ pub fn run(cmd: Cmd) -> Result<u8> {
         Cmd::Phase { phase } => phase::run(phase),
         Cmd::Daemon { action } => daemon::run(action),
         Cmd::Doctor => doctor::run(),
+        Cmd::Init { shell } => init::run(shell),
+        Cmd::HookRecord(args) => hook_record::run(&args),
     }
 }
 

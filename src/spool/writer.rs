@@ -43,6 +43,14 @@ pub fn append(dir: &Path, record: &[u8]) -> anyhow::Result<()> {
     }
 }
 
+/// Append to a shell session's own file (`h-<pid>-<sid>.log`); no lock:
+/// the daemon leaves it alone while that shell lives.
+pub fn append_session(dir: &Path, name: &str, record: &[u8]) -> anyhow::Result<()> {
+    secure::private_dir(dir)?;
+    write_record(&open(&dir.join(name))?, record)?;
+    Ok(())
+}
+
 /// A file only this process writes: `x-<pid>-<nanos>.log`. The daemon
 /// drains it and removes it once the process is gone.
 fn append_private(dir: &Path, record: &[u8]) -> anyhow::Result<()> {

@@ -1,0 +1,112 @@
+# shellcheck shell=bash
+# mt's bash hook. Install with, in ~/.bashrc:  eval "$(mt init bash)"
+#
+# Records every interactive command line (text, start, duration, exit
+# status, pipe statuses, cwd) by appending one line to this shell's spool
+# file with builtins only: no process is forked per command. The daemon
+# resolves the branch and stores it; see docs/spool-format.md.
+
+# Interactive shells only (bash -c and BASH_ENV install nothing), once per
+# shell, and bash 4.4 or newer (PS0).
+[[ $- == *i* ]] || return 0
+[[ -z ${__mt_installed-} ]] || return 0
+((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4))) || return 0
+__mt_installed=1
+
+__mt_bin=@MT_BIN@
+__mt_spool=@MT_SPOOL@
+__mt_nul=
+__mt_start=
+__mt_hn=
+
+# Microsecond clock without a fork: EPOCHREALTIME (bash 5) always has six
+# decimals, whatever the locale's decimal mark; bash 4.4 falls back to
+# whole seconds from SECONDS.
+# shellcheck disable=SC2016 # expanded later, inside PS0
+if [[ -n ${EPOCHREALTIME-} ]]; then
+    __mt_clock='${EPOCHREALTIME//[^0-9]/}'
+    __mt_now() { __mt_t=${EPOCHREALTIME//[^0-9]/}; }
+else
+    printf -v __mt_base '%(%s)T' -1
+    __mt_base=$((__mt_base - SECONDS))
+    __mt_clock='((__mt_base + SECONDS) * 1000000)'
+    __mt_now() { __mt_t=$(((__mt_base + SECONDS) * 1000000)); }
+fi
+__mt_now
+__mt_sid=$$-$__mt_t
+__mt_file=$__mt_spool/h-$__mt_sid.log
+__mt_tmp=$__mt_spool/.t-$$
+# The session, for `mt exec` runs started from this shell. Per shell, not
+# per command: a nested shell sets its own.
+export MT_SESSION=$__mt_sid
+
+# Escape a value for the spool: backslash, TAB, LF, CR.
+__mt_esc() {
+    __mt_e=${1//\\/\\\\}
+    __mt_e=${__mt_e//$'\t'/\\t}
+    __mt_e=${__mt_e//$'\n'/\\n}
+    __mt_e=${__mt_e//$'\r'/\\r}
+}
+
+# The last history entry as "NUMBER<TAB> TEXT", through a file: $(...) would fork.
+__mt_last_history() {
+    __mt_h=
+    { builtin fc -l -1 >"$__mt_tmp"; } 2>/dev/null || return 0
+    IFS= read -r -d '' __mt_h <"$__mt_tmp" 2>/dev/null || :
+}
+__mt_last_history
+__mt_hn=${__mt_h%%[^0-9]*}
+
+# Runs first at each prompt, called as `__mt_precmd "$_"` so that `$_`
+# and `$?` are what they were for whatever runs after it.
+__mt_precmd() {
+    local __mt_st=$? __mt_ps="${PIPESTATUS[*]}"
+    if [[ -n $__mt_start && (-z ${MT_DISABLE-} || ${MT_DISABLE-} == 0) ]]; then
+        __mt_now
+        local start=$__mt_start dur=$((__mt_t - __mt_start)) cmd='' hn
+        __mt_last_history
+        hn=${__mt_h%%[^0-9]*}
+        cmd=${__mt_h#*$'\t'}
+        cmd=${cmd# }
+        cmd=${cmd%$'\n'}
+        if [[ $hn == "$__mt_hn" ]]; then
+            # History did not advance: a repeat under ignoredups, or a line
+            # kept out of history (ignorespace, HISTIGNORE). The text cannot
+            # tell which, so a line that may be private keeps no text.
+            case ${HISTCONTROL-}:${HISTIGNORE-} in
+            *ignorespace* | *ignoreboth* | *:?*) cmd= ;;
+            esac
+        fi
+        __mt_hn=$hn
+        __mt_esc "$cmd"
+        cmd=$__mt_e
+        __mt_esc "$PWD"
+        {
+            printf 'mt1\tH\tid=%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\thn=%s\tcwd=%s\tcmd=%s\t.\n' \
+                "$__mt_sid" "$start" "$__mt_sid" "$$" "$start" "$dur" "$__mt_st" "$__mt_ps" "$hn" "$__mt_e" "$cmd" \
+                >>"$__mt_file"
+        } 2>/dev/null || :
+    fi
+    __mt_start=
+    return "$__mt_st"
+}
+
+# Start of a command: PS0 is expanded after a line is read and before it
+# runs (not for an empty line or Ctrl-C at the prompt). An arithmetic side
+# effect sets the start time and expands to nothing.
+# shellcheck disable=SC2016 # expanded by bash at each command, not now
+PS0=${PS0-}'${__mt_nul:$((__mt_start='$__mt_clock', 0)):0}'
+
+# End of a command: first in PROMPT_COMMAND, whether it is a string (joined
+# with a newline, so a trailing ';' is harmless) or an array (bash 5.1+).
+# shellcheck disable=SC2016,SC2128,SC2178 # "$_" expands at each prompt; one branch per type
+if [[ ${PROMPT_COMMAND@a} == *a* ]]; then
+    PROMPT_COMMAND=('__mt_precmd "$_"' "${PROMPT_COMMAND[@]}")
+else
+    PROMPT_COMMAND='__mt_precmd "$_"'${PROMPT_COMMAND:+$'\n'$PROMPT_COMMAND}
+fi
+
+# Make sure a daemon runs: once per shell, in the background, silently.
+if [[ -z ${MT_NO_AUTOSTART-} && ${CI-} != true && -z ${MT_DISABLE-} ]]; then
+    ("$__mt_bin" daemon start >/dev/null 2>&1 &)
+fi
