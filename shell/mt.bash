@@ -48,6 +48,28 @@ __mt_esc() {
     __mt_e=${__mt_e//$'\r'/\\r}
 }
 
+# The worktree root and HEAD text for $PWD, read from .git with builtins, so
+# the branch is exact even if the record is ingested after HEAD moved.
+__mt_head() {
+    __mt_root='' __mt_headtxt=''
+    local d=$PWD g line
+    while :; do
+        if [[ -e $d/.git ]]; then
+            g=$d/.git
+            if [[ -f $g ]]; then
+                IFS= read -r line <"$g" 2>/dev/null || :
+                g=${line#gitdir: }
+                [[ $g == /* ]] || g=$d/$g
+            fi
+            { IFS= read -r __mt_headtxt <"$g/HEAD"; } 2>/dev/null || :
+            __mt_root=${d:-/}
+            return 0
+        fi
+        [[ -n $d ]] || return 0
+        d=${d%/*}
+    done
+}
+
 # The last history entry as "NUMBER<TAB> TEXT", through a file: $(...) would fork.
 __mt_last_history() {
     __mt_h=
@@ -80,10 +102,19 @@ __mt_precmd() {
         __mt_hn=$hn
         __mt_esc "$cmd"
         cmd=$__mt_e
+        local cwd git=''
         __mt_esc "$PWD"
+        cwd=$__mt_e
+        __mt_head
+        if [[ -n $__mt_root ]]; then
+            __mt_esc "$__mt_root"
+            git=$'\troot='$__mt_e
+            __mt_esc "$__mt_headtxt"
+            git+=$'\thead='$__mt_e
+        fi
         {
-            printf 'mt1\tH\tid=%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\thn=%s\tcwd=%s\tcmd=%s\t.\n' \
-                "$__mt_sid" "$start" "$__mt_sid" "$$" "$start" "$dur" "$__mt_st" "$__mt_ps" "$hn" "$__mt_e" "$cmd" \
+            printf 'mt1\tH\tid=%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\thn=%s\tcwd=%s%s\tcmd=%s\t.\n' \
+                "$__mt_sid" "$start" "$__mt_sid" "$$" "$start" "$dur" "$__mt_st" "$__mt_ps" "$hn" "$cwd" "$git" "$cmd" \
                 >>"$__mt_file"
         } 2>/dev/null || :
     fi

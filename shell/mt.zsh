@@ -13,7 +13,7 @@ autoload -Uz add-zsh-hook
 
 typeset -g __mt_bin=@MT_BIN@
 typeset -g __mt_spool=@MT_SPOOL@
-typeset -g __mt_start= __mt_cmd= __mt_t= __mt_e=
+typeset -g __mt_start= __mt_cmd= __mt_t= __mt_e= __mt_root= __mt_headtxt=
 
 # Microseconds since the epoch from EPOCHREALTIME, by string surgery: the
 # number of fraction digits varies, and float math would round.
@@ -31,6 +31,27 @@ __mt_esc() {
     __mt_e=${__mt_e//$'\t'/\\t}
     __mt_e=${__mt_e//$'\n'/\\n}
     __mt_e=${__mt_e//$'\r'/\\r}
+}
+
+# The worktree root and HEAD text for $PWD, read from .git without forking.
+__mt_head() {
+    __mt_root='' __mt_headtxt=''
+    local d=$PWD g line
+    while :; do
+        if [[ -e $d/.git ]]; then
+            g=$d/.git
+            if [[ -f $g ]]; then
+                IFS= read -r line <"$g" 2>/dev/null || :
+                g=${line#gitdir: }
+                [[ $g == /* ]] || g=$d/$g
+            fi
+            { IFS= read -r __mt_headtxt <"$g/HEAD"; } 2>/dev/null || :
+            __mt_root=${d:-/}
+            return 0
+        fi
+        [[ -n $d ]] || return 0
+        d=${d%/*}
+    done
 }
 
 __mt_preexec() {
@@ -52,9 +73,18 @@ __mt_precmd() {
         local start=$__mt_start dur=$((__mt_t - __mt_start)) cmd
         __mt_esc "$__mt_cmd"
         cmd=$__mt_e
+        local cwd git=''
         __mt_esc "$PWD"
+        cwd=$__mt_e
+        __mt_head
+        if [[ -n $__mt_root ]]; then
+            __mt_esc "$__mt_root"
+            git=$'\t'"root=$__mt_e"
+            __mt_esc "$__mt_headtxt"
+            git+=$'\t'"head=$__mt_e"
+        fi
         {
-            print -rn -- "mt1"$'\t'"H"$'\t'"id=$__mt_sid:$start"$'\t'"sid=$__mt_sid"$'\t'"pid=$$"$'\t'"t=$start"$'\t'"dur=$dur"$'\t'"exit=$st"$'\t'"ps=$ps"$'\t'"cwd=$__mt_e"$'\t'"cmd=$cmd"$'\t'"."$'\n' >>"$__mt_file"
+            print -rn -- "mt1"$'\t'"H"$'\t'"id=$__mt_sid:$start"$'\t'"sid=$__mt_sid"$'\t'"pid=$$"$'\t'"t=$start"$'\t'"dur=$dur"$'\t'"exit=$st"$'\t'"ps=$ps"$'\t'"cwd=$cwd$git"$'\t'"cmd=$cmd"$'\t'"."$'\n' >>"$__mt_file"
         } 2>/dev/null || :
     fi
     __mt_start=

@@ -162,6 +162,17 @@ pub fn head_at(now: Head, moves: &[Move], time_us: i64) -> Head {
         .map_or(now, |m| m.from.clone())
 }
 
+/// Where HEAD pointed when a run that read `after` at its end began: if
+/// the run itself moved HEAD there (`git switch`), the branch it left.
+pub fn head_before_run(after: Head, moves: &[Move], start_us: i64, end_us: i64) -> Head {
+    let (from, to) = (start_us.div_euclid(1_000_000), end_us.div_euclid(1_000_000));
+    moves
+        .iter()
+        .rev()
+        .find(|m| m.to == after && (from..=to).contains(&m.time))
+        .map_or(after, |m| m.from.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

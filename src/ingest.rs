@@ -436,7 +436,10 @@ fn new_event(
     let hint = rec
         .get("root")
         .map(|r| (Path::new(std::ffi::OsStr::from_bytes(r)), rec.text("head")));
-    let place = resolver.resolve(Path::new(std::ffi::OsStr::from_bytes(cwd)), hint, start_us);
+    // A hook reads HEAD when the command has ended: for `git switch` itself
+    // that is the branch it moved to, so look for the move inside the run.
+    let during = e.finish.as_ref().filter(|_| rec.kind == Kind::Hook).map(|f| (start_us, f.end_us));
+    let place = resolver.resolve(Path::new(std::ffi::OsStr::from_bytes(cwd)), hint, start_us, during);
     e.repo = place.repo;
     e.branch = place.branch;
     e.head = place.commit;
@@ -468,6 +471,12 @@ struct Resolver {
 }
 
 impl Resolver {
+    fn head_and_moves(&mut self, gitdir: &Path) -> &(Option<Head>, Vec<Move>) {
+        self.heads
+            .entry(gitdir.to_path_buf())
+            .or_insert_with(|| (git::read_head(gitdir), git::head_moves(gitdir)))
+    }
+
     fn repo(&mut self, dir: &Path) -> Option<Repo> {
         self.repos
             .entry(dir.to_path_buf())
@@ -482,6 +491,7 @@ impl Resolver {
         cwd: &Path,
         hint: Option<(&Path, Option<String>)>,
         time_us: i64,
+        read_at_end: Option<(i64, i64)>,
     ) -> Place {
         let (repo, head) = match hint {
             Some((root, text)) => {
@@ -495,15 +505,19 @@ impl Resolver {
                         commit: None,
                     };
                 }
+                let head = match (head, read_at_end, &repo) {
+                    (Some(h), Some((start, end)), Some(r)) => {
+                        let (_, moves) = self.head_and_moves(&r.gitdir);
+                        Some(git::head_before_run(h, moves, start, end))
+                    }
+                    (h, ..) => h,
+                };
                 (repo, head)
             }
             None => {
                 let repo = self.repo(cwd);
                 let head = repo.as_ref().and_then(|r| {
-                    let (now, moves) = self
-                        .heads
-                        .entry(r.gitdir.clone())
-                        .or_insert_with(|| (git::read_head(&r.gitdir), git::head_moves(&r.gitdir)));
+                    let (now, moves) = self.head_and_moves(&r.gitdir);
                     now.clone().map(|now| git::head_at(now, moves, time_us))
                 });
                 (repo, head)

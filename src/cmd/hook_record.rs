@@ -34,6 +34,13 @@ pub fn run(args: &HookRecordArgs) -> Result<u8> {
         .field("ps", &args.pipestatus)
         .field("cwd", args.cwd.as_bytes())
         .field("cmd", command.join(&b' '));
+    let cwd = std::path::Path::new(&args.cwd);
+    if let Some(repo) = crate::git::find(cwd) {
+        b.field("root", repo.root.as_os_str().as_bytes());
+        if let Some(head) = crate::git::read_head_text(&repo.gitdir) {
+            b.field("head", head.trim());
+        }
+    }
     let paths = Paths::from_env();
     let name = format!("h-{}-{}.log", args.pid, args.sid);
     writer::append_session(&paths.spool, &name, &b.finish())?;
