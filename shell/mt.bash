@@ -70,6 +70,23 @@ __mt_head() {
     done
 }
 
+# Where the next command starts: cwd, worktree root and HEAD at the prompt.
+# A command is filed under these, so `cd` and `git switch` themselves count
+# where they were typed.
+__mt_prompt_state() {
+    __mt_esc "$PWD"
+    __mt_cwd=$__mt_e
+    __mt_git=''
+    __mt_head
+    if [[ -n $__mt_root ]]; then
+        __mt_esc "$__mt_root"
+        __mt_git=$'\troot='$__mt_e
+        __mt_esc "$__mt_headtxt"
+        __mt_git+=$'\thead='$__mt_e
+    fi
+}
+__mt_prompt_state
+
 # The last history entry as "NUMBER<TAB> TEXT", through a file: $(...) would fork.
 __mt_last_history() {
     __mt_h=
@@ -102,23 +119,18 @@ __mt_precmd() {
         __mt_hn=$hn
         __mt_esc "$cmd"
         cmd=$__mt_e
-        local cwd git=''
-        __mt_esc "$PWD"
-        cwd=$__mt_e
-        __mt_head
-        if [[ -n $__mt_root ]]; then
-            __mt_esc "$__mt_root"
-            git=$'\troot='$__mt_e
-            __mt_esc "$__mt_headtxt"
-            git+=$'\thead='$__mt_e
-        fi
         {
             printf 'mt1\tH\tid=%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\thn=%s\tcwd=%s%s\tcmd=%s\t.\n' \
-                "$__mt_sid" "$start" "$__mt_sid" "$$" "$start" "$dur" "$__mt_st" "$__mt_ps" "$hn" "$cwd" "$git" "$cmd" \
+                "$__mt_sid" "$start" "$__mt_sid" "$$" "$start" "$dur" "$__mt_st" "$__mt_ps" "$hn" "$__mt_cwd" "$__mt_git" "$cmd" \
                 >>"$__mt_file"
         } 2>/dev/null || :
     fi
     __mt_start=
+    __mt_prompt_state
+    # Under errexit a failing precmd would end the shell.
+    if [[ $- == *e* ]]; then
+        return 0
+    fi
     return "$__mt_st"
 }
 
@@ -131,10 +143,10 @@ PS0=${PS0-}'${__mt_nul:$((__mt_start='$__mt_clock', 0)):0}'
 # End of a command: first in PROMPT_COMMAND, whether it is a string (joined
 # with a newline, so a trailing ';' is harmless) or an array (bash 5.1+).
 # shellcheck disable=SC2016,SC2128,SC2178 # "$_" expands at each prompt; one branch per type
-if [[ ${PROMPT_COMMAND@a} == *a* ]]; then
+if [[ -n ${PROMPT_COMMAND+set} && ${PROMPT_COMMAND@a} == *a* ]]; then
     PROMPT_COMMAND=('__mt_precmd "$_"' "${PROMPT_COMMAND[@]}")
 else
-    PROMPT_COMMAND='__mt_precmd "$_"'${PROMPT_COMMAND:+$'\n'$PROMPT_COMMAND}
+    PROMPT_COMMAND='__mt_precmd "$_"'${PROMPT_COMMAND:+$'\n'${PROMPT_COMMAND-}}
 fi
 
 # Make sure a daemon runs: once per shell, in the background, silently.

@@ -13,6 +13,10 @@ set -g __mt_bin @MT_BIN@
 set -g __mt_sid (string join - $fish_pid (random) (random))
 set -gx MT_SESSION $__mt_sid
 
+function __mt_preexec --on-event fish_preexec
+    set -g __mt_pwd $PWD
+end
+
 function __mt_postexec --on-event fish_postexec
     set -l st $status
     set -l ps $pipestatus
@@ -22,7 +26,7 @@ function __mt_postexec --on-event fish_postexec
     end
     test -n "$argv[1]"; or return $st
     command $__mt_bin hook-record --sid $__mt_sid --pid $fish_pid --exit $st \
-        --pipestatus "$ps" --duration-ms $CMD_DURATION --cwd $PWD -- $argv[1] >/dev/null 2>&1 &
+        --pipestatus "$ps" --duration-ms $CMD_DURATION --cwd $__mt_pwd -- $argv[1] >/dev/null 2>&1 &
     disown 2>/dev/null
     return $st
 end

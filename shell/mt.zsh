@@ -13,7 +13,7 @@ autoload -Uz add-zsh-hook
 
 typeset -g __mt_bin=@MT_BIN@
 typeset -g __mt_spool=@MT_SPOOL@
-typeset -g __mt_start= __mt_cmd= __mt_t= __mt_e= __mt_root= __mt_headtxt=
+typeset -g __mt_start= __mt_cmd= __mt_t= __mt_e= __mt_root= __mt_headtxt= __mt_cwd= __mt_git=
 
 # Microseconds since the epoch from EPOCHREALTIME, by string surgery: the
 # number of fraction digits varies, and float math would round.
@@ -54,6 +54,21 @@ __mt_head() {
     done
 }
 
+# Where the next command starts: cwd, worktree root and HEAD at the prompt.
+__mt_prompt_state() {
+    __mt_esc "$PWD"
+    __mt_cwd=$__mt_e
+    __mt_git=''
+    __mt_head
+    if [[ -n $__mt_root ]]; then
+        __mt_esc "$__mt_root"
+        __mt_git=$'\t'"root=$__mt_e"
+        __mt_esc "$__mt_headtxt"
+        __mt_git+=$'\t'"head=$__mt_e"
+    fi
+}
+__mt_prompt_state
+
 __mt_preexec() {
     __mt_now
     __mt_start=$__mt_t
@@ -73,26 +88,18 @@ __mt_precmd() {
         local start=$__mt_start dur=$((__mt_t - __mt_start)) cmd
         __mt_esc "$__mt_cmd"
         cmd=$__mt_e
-        local cwd git=''
-        __mt_esc "$PWD"
-        cwd=$__mt_e
-        __mt_head
-        if [[ -n $__mt_root ]]; then
-            __mt_esc "$__mt_root"
-            git=$'\t'"root=$__mt_e"
-            __mt_esc "$__mt_headtxt"
-            git+=$'\t'"head=$__mt_e"
-        fi
         {
-            print -rn -- "mt1"$'\t'"H"$'\t'"id=$__mt_sid:$start"$'\t'"sid=$__mt_sid"$'\t'"pid=$$"$'\t'"t=$start"$'\t'"dur=$dur"$'\t'"exit=$st"$'\t'"ps=$ps"$'\t'"cwd=$cwd$git"$'\t'"cmd=$cmd"$'\t'"."$'\n' >>"$__mt_file"
+            print -rn -- "mt1"$'\t'"H"$'\t'"id=$__mt_sid:$start"$'\t'"sid=$__mt_sid"$'\t'"pid=$$"$'\t'"t=$start"$'\t'"dur=$dur"$'\t'"exit=$st"$'\t'"ps=$ps"$'\t'"cwd=$__mt_cwd$__mt_git"$'\t'"cmd=$cmd"$'\t'"."$'\n' >>"$__mt_file"
         } 2>/dev/null || :
     fi
     __mt_start=
+    __mt_prompt_state
     return $st
 }
 
 # First in line: $? and $pipestatus are still the command's.
-precmd_functions=(__mt_precmd ${precmd_functions[@]:#__mt_precmd})
+add-zsh-hook precmd __mt_precmd
+precmd_functions=(__mt_precmd ${precmd_functions:#__mt_precmd})
 add-zsh-hook preexec __mt_preexec
 
 if [[ -z ${MT_NO_AUTOSTART-} && ${CI-} != true && -z ${MT_DISABLE-} ]]; then

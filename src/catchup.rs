@@ -42,7 +42,11 @@ fn ingest_here(paths: &Paths) -> Result<Option<Store>> {
     if !paths.spool.exists() {
         return Store::open(&paths.db).map(Some);
     }
-    secure::check(&paths.spool)?;
+    if let Err(e) = secure::check(&paths.spool) {
+        // What is stored can still be read; the spool waits to be fixed.
+        eprintln!("mt: warning: {e:#}; showing what was stored before");
+        return Store::open(&paths.db).map(Some);
+    }
     let lock = OpenOptions::new()
         .create(true)
         .append(true)

@@ -214,4 +214,20 @@ mod tests {
         );
         assert_eq!(head_at(now.clone(), &moves, 301_000_000), now);
     }
+
+    #[test]
+    fn a_run_that_moved_head_ran_on_the_branch_it_left() {
+        let z = "0".repeat(40);
+        let log = format!("{z} {z} A U <a@b> 200 +0000\tcheckout: moving from main to feat\n");
+        let moves: Vec<Move> = log.lines().filter_map(parse_move).collect();
+        let feat = Head::Branch("feat".into());
+        assert_eq!(
+            head_before_run(feat.clone(), &moves, 199_900_000, 200_100_000),
+            Head::Branch("main".into())
+        );
+        assert_eq!(
+            head_before_run(feat.clone(), &moves, 201_000_000, 201_500_000),
+            feat
+        );
+    }
 }

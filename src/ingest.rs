@@ -436,10 +436,20 @@ fn new_event(
     let hint = rec
         .get("root")
         .map(|r| (Path::new(std::ffi::OsStr::from_bytes(r)), rec.text("head")));
-    // A hook reads HEAD when the command has ended: for `git switch` itself
-    // that is the branch it moved to, so look for the move inside the run.
-    let during = e.finish.as_ref().filter(|_| rec.kind == Kind::Hook).map(|f| (start_us, f.end_us));
-    let place = resolver.resolve(Path::new(std::ffi::OsStr::from_bytes(cwd)), hint, start_us, during);
+    // The fish hook reads HEAD after the command (`hend=1`): for a git
+    // command that moved HEAD itself, that is the branch it moved to, so
+    // look for the move inside the run. (bash and zsh read it at the prompt.)
+    let during = e
+        .finish
+        .as_ref()
+        .filter(|_| rec.get("hend") == Some(b"1") && e.command.contains("git"))
+        .map(|f| (start_us, f.end_us));
+    let place = resolver.resolve(
+        Path::new(std::ffi::OsStr::from_bytes(cwd)),
+        hint,
+        start_us,
+        during,
+    );
     e.repo = place.repo;
     e.branch = place.branch;
     e.head = place.commit;

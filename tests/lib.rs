@@ -2,8 +2,10 @@
 //! SQLite files and real git repositories, each test in its own dirs.
 
 mod harness;
+mod term;
 
 mod branch;
 mod daemon;
 mod exec;
+mod hooks;
 mod spool;

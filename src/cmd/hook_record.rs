@@ -36,7 +36,8 @@ pub fn run(args: &HookRecordArgs) -> Result<u8> {
         .field("cmd", command.join(&b' '));
     let cwd = std::path::Path::new(&args.cwd);
     if let Some(repo) = crate::git::find(cwd) {
-        b.field("root", repo.root.as_os_str().as_bytes());
+        b.field("root", repo.root.as_os_str().as_bytes())
+            .field("hend", "1");
         if let Some(head) = crate::git::read_head_text(&repo.gitdir) {
             b.field("head", head.trim());
         }

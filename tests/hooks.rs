@@ -1,0 +1,489 @@
+//! The shell hooks, in real interactive bash, zsh and fish under a pty
+//! (research/shell-hooks.md §8). Static checks first.
+
+use std::fs;
+use std::process::Command;
+
+use crate::harness::{Env, MT, text, wait_for};
+use crate::term::{Term, commands, path_with_mt};
+
+fn init(env: &Env, shell: &str) -> String {
+    env.ok(env.dir.path(), ["init", shell])
+}
+
+#[test]
+fn scripts_are_clean_and_silent_under_strict_modes() {
+    let env = Env::new();
+    let bash = env.path("h.bash");
+    fs::write(&bash, init(&env, "bash")).unwrap();
+    let zsh = env.path("h.zsh");
+    fs::write(&zsh, init(&env, "zsh")).unwrap();
+    let fish = env.path("h.fish");
+    fs::write(&fish, init(&env, "fish")).unwrap();
+    let check = |prog: &str, args: &[&str]| {
+        let mut cmd = Command::new(prog);
+        let out = env.apply(&mut cmd).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{prog} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            (
+                text(&out),
+                String::from_utf8_lossy(&out.stderr).into_owned()
+            ),
+            (String::new(), String::new())
+        );
+    };
+    check("shellcheck", &["-s", "bash", "shell/mt.bash"]);
+    check("shellcheck", &["-s", "bash", bash.to_str().unwrap()]);
+    check("bash", &["-n", bash.to_str().unwrap()]);
+    check("zsh", &["-n", zsh.to_str().unwrap()]);
+    check("fish", &["--no-execute", fish.to_str().unwrap()]);
+    // Sourced by non-interactive shells under strict modes: silent, no hook.
+    let probe =
+        "[ -z \"${PROMPT_COMMAND-}\" ] && [ -z \"${PS0-}\" ] && ! type __mt_precmd >/dev/null 2>&1";
+    check(
+        "bash",
+        &[
+            "--noprofile",
+            "--norc",
+            "-euo",
+            "pipefail",
+            "-c",
+            &format!(". {}; . {}; {probe}", bash.display(), bash.display()),
+        ],
+    );
+    check(
+        "zsh",
+        &[
+            "-euo",
+            "pipefail",
+            "--no-rcs",
+            "-c",
+            &format!(". {}; (( ! ${{+functions[__mt_precmd]}} ))", zsh.display()),
+        ],
+    );
+    check(
+        "fish",
+        &[
+            "--no-config",
+            "-c",
+            &format!("source {}; not functions -q __mt_postexec", fish.display()),
+        ],
+    );
+    // BASH_ENV runs for `bash -c`: it must install nothing there either.
+    let mut cmd = Command::new("bash");
+    let out = env
+        .apply(&mut cmd)
+        .env("BASH_ENV", &bash)
+        .args(["-c", probe])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn bash<'a>(env: &'a Env, rc: &str) -> Term<'a> {
+    let rc_path = env.home.join(".bashrc");
+    fs::write(&rc_path, format!("PS1='$ '\nHISTFILE=/dev/null\n{rc}\n")).unwrap();
+    Term::start(
+        env,
+        env.dir.path(),
+        &[
+            "bash",
+            "--noprofile",
+            "--rcfile",
+            rc_path.to_str().unwrap(),
+            "-i",
+        ],
+        &[],
+    )
+}
+
+const INIT_BASH: &str = "eval \"$(mt init bash)\"";
+
+#[test]
+fn bash_one_record_per_command_line() {
+    let env = Env::new();
+    let t = bash(&env, INIT_BASH);
+    let cases: &[(&str, i64, &[i64])] = &[
+        ("true", 0, &[0]),
+        ("false", 1, &[1]),
+        ("(exit 7)", 7, &[7]),
+        ("sleep 0.2 | false | true", 0, &[0, 1, 0]),
+        ("echo a; echo b", 0, &[0]),
+        ("true && { echo x; false; }", 1, &[1]),
+    ];
+    for (i, (line, code, ps)) in cases.iter().enumerate() {
+        let e = t.run(line, i + 1);
+        assert_eq!(e["command"], *line);
+        assert_eq!(e["exit_code"], *code, "{line}");
+        assert_eq!(
+            e["pipestatus"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_i64().unwrap())
+                .collect::<Vec<_>>(),
+            *ps
+        );
+        assert_eq!(e["source"], "hook");
+    }
+    let log = t.records(cases.len());
+    assert!(
+        log[3]["duration_ms"].as_f64().unwrap() >= 200.0,
+        "a pipeline is timed as a whole"
+    );
+    // Empty Enter makes no record; a multi-line command and a heredoc make one each.
+    t.line("");
+    t.line("if true");
+    t.line("then (exit 3)");
+    t.line("fi");
+    let e = t.records(cases.len() + 1).pop().unwrap();
+    assert_eq!(e["exit_code"], 3);
+    assert!(
+        e["command"].as_str().unwrap().contains("then (exit 3)"),
+        "{e}"
+    );
+    t.line("cat <<EOF");
+    t.line("hello");
+    t.line("EOF");
+    let log = t.records(cases.len() + 2);
+    assert!(
+        log.last().unwrap()["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("cat <<EOF")
+    );
+    let e = t.run("true", cases.len() + 3);
+    assert_eq!(e["command"], "true");
+    assert_eq!(env.log().len(), cases.len() + 3, "no stray records");
+}
+
+#[test]
+fn bash_ctrl_c_during_a_command_and_at_the_prompt() {
+    let env = Env::new();
+    let t = bash(&env, INIT_BASH);
+    t.run("true", 1);
+    t.line("sleep 30");
+    let sid = t.shell_pid();
+    wait_for("sleep to run", || {
+        let out = Command::new("pgrep")
+            .args(["-s", &sid.to_string(), "-x", "sleep"])
+            .output()
+            .ok()?;
+        out.status.success().then_some(())
+    });
+    t.key("C-c");
+    let e = t.records(2).pop().unwrap();
+    assert_eq!(
+        (
+            e["command"].as_str().unwrap(),
+            e["exit_code"].as_i64().unwrap()
+        ),
+        ("sleep 30", 130)
+    );
+    t.tmux_type("half-typed");
+    t.key("C-c");
+    let e = t.run("true", 3);
+    assert_eq!(e["command"], "true");
+}
+
+#[test]
+fn bash_keeps_status_and_last_argument_for_other_hooks() {
+    let hook = r#"echo "seen $? $_" >> "$HOME/seen""#;
+    for rc in [
+        format!("PROMPT_COMMAND=('{hook}')\n{INIT_BASH}"),
+        format!("PROMPT_COMMAND='{hook};'\n{INIT_BASH}"),
+        format!("{INIT_BASH}\nPROMPT_COMMAND+=$'\\n''{hook}'"),
+    ] {
+        let env = Env::new();
+        let t = bash(&env, &rc);
+        t.run("ls /nonexistent-arg", 1);
+        wait_for("the other hook to run", || {
+            let seen = fs::read_to_string(env.home.join("seen")).ok()?;
+            seen.lines()
+                .last()
+                .filter(|l| *l == "seen 2 /nonexistent-arg")
+                .map(|_| ())
+        });
+        assert!(!t.screen().contains("command not found"), "{}", t.screen());
+    }
+}
+
+#[test]
+fn bash_strict_modes_sourced_twice_private_lines() {
+    let env = Env::new();
+    let t = bash(
+        &env,
+        &format!("set -euo pipefail\nHISTCONTROL=ignorespace\n{INIT_BASH}\n{INIT_BASH}"),
+    );
+    t.run("true", 1);
+    let e = t.run(" echo top-secret", 2);
+    assert_eq!(e["command"], "", "a line kept out of history keeps no text");
+    t.run("echo \"$PROMPT_COMMAND\" > \"$HOME/pc\"", 3);
+    let pc = fs::read_to_string(env.home.join("pc")).unwrap();
+    assert_eq!(pc.matches("__mt_precmd").count(), 1, "installed once: {pc}");
+    let screen = t.screen();
+    assert!(
+        !screen.contains("unbound") && !screen.contains("error"),
+        "{screen}"
+    );
+    for entry in fs::read_dir(env.mt_home.join("data")).unwrap() {
+        let bytes = fs::read(entry.unwrap().path()).unwrap();
+        assert!(!bytes.windows(10).any(|w| w == b"top-secret"));
+    }
+}
+
+#[test]
+fn bash_wrapper_lines_once_nested_shells_and_disable() {
+    let env = Env::new();
+    let rc_line = format!("[ -n \"${{OFF-}}\" ] && export MT_DISABLE=1\n{INIT_BASH}");
+    let t = bash(&env, &rc_line);
+    let e = t.run("mt exec true", 1);
+    assert_eq!(e["source"], "exec", "recorded by the wrapper, not twice");
+    let outer = t.run("true", 2)["session"].as_str().unwrap().to_owned();
+    assert_eq!(
+        e["session"],
+        outer.as_str(),
+        "the wrapper run belongs to the shell's session"
+    );
+    t.line(&format!(
+        "bash --noprofile --rcfile {} -i",
+        env.home.join(".bashrc").display()
+    ));
+    let inner = t.run("true", 3)["session"].as_str().unwrap().to_owned();
+    assert_ne!(inner, outer, "a nested shell is its own session");
+    t.line("exit");
+    let log = t.records(4);
+    let e = log
+        .iter()
+        .find(|e| {
+            e["command"]
+                .as_str()
+                .unwrap()
+                .starts_with("bash --noprofile")
+        })
+        .unwrap();
+    assert_eq!(e["session"], outer.as_str());
+    assert!(
+        e["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("bash --noprofile")
+    );
+    // MT_DISABLE: nothing recorded until it is unset.
+    t.line(&format!(
+        "OFF=1 bash --noprofile --rcfile {} -i",
+        env.home.join(".bashrc").display()
+    ));
+    t.line("true");
+    t.line("unset MT_DISABLE; (exit 4)");
+    let e = t.records(5).pop().unwrap();
+    assert_eq!(e["command"], "unset MT_DISABLE; (exit 4)");
+    assert_eq!(e["exit_code"], 4);
+}
+
+#[test]
+fn bash_branch_after_a_switch() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    fs::write(env.home.join(".bashrc"), format!("PS1='$ '\n{INIT_BASH}\n")).unwrap();
+    let rc = env.home.join(".bashrc");
+    let t = Term::start(
+        &env,
+        &repo,
+        &[
+            "bash",
+            "--noprofile",
+            "--rcfile",
+            rc.to_str().unwrap(),
+            "-i",
+        ],
+        &[],
+    );
+    t.run("true", 1);
+    t.run("git switch -q -c feat/9-x", 2);
+    t.run("true", 3);
+    let branches: Vec<String> = t
+        .records(3)
+        .iter()
+        .map(|e| e["branch"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        branches,
+        vec!["main", "main", "feat/9-x"],
+        "the switch itself ran on main"
+    );
+}
+
+#[test]
+fn bash_without_daemon_or_spool_stays_quiet_and_loses_nothing() {
+    let env = Env::new();
+    let t = bash(&env, &format!("export MT_NO_AUTOSTART=1\n{INIT_BASH}"));
+    t.line("true");
+    t.line("(exit 3)");
+    assert!(env.daemons().is_empty());
+    let log = t.records(2);
+    assert_eq!(commands(&log), vec!["true", "(exit 3)"]);
+    // The spool disappears: commands still run, nothing is printed.
+    let spool = env.spool();
+    t.line(&format!(
+        "rm -rf {} && touch {}",
+        spool.display(),
+        spool.display()
+    ));
+    t.line("echo still-here");
+    wait_for("the command's output", || {
+        t.screen().contains("still-here\n").then_some(())
+    });
+    let screen = t.screen();
+    assert!(
+        !screen.contains("Not a directory") && !screen.contains("No such file"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn bash_forks_nothing_per_command() {
+    let env = Env::new();
+    let t = bash(&env, INIT_BASH);
+    t.run("true", 1);
+    let trace = env.path("strace.out");
+    let mut strace = Command::new("strace")
+        .args([
+            "-f",
+            "-e",
+            "trace=clone,clone3,fork,vfork",
+            "-o",
+            trace.to_str().unwrap(),
+            "-p",
+        ])
+        .arg(t.shell_pid().to_string())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("strace to attach", || fs::metadata(&trace).ok());
+    for _ in 0..20 {
+        t.line(":");
+    }
+    t.records(21);
+    // SAFETY: stopping the strace this test started.
+    unsafe { libc::kill(strace.id() as i32, libc::SIGINT) };
+    strace.wait().unwrap();
+    let calls = fs::read_to_string(&trace).unwrap();
+    let forks = calls
+        .lines()
+        .filter(|l| l.contains("clone") || l.contains("fork("))
+        .count();
+    assert_eq!(forks, 0, "20 builtin commands forked:\n{calls}");
+}
+
+fn zsh<'a>(env: &'a Env, rc: &str) -> Term<'a> {
+    let zdot = env.home.join(".zsh");
+    fs::create_dir_all(&zdot).unwrap();
+    fs::write(
+        zdot.join(".zshrc"),
+        format!("PS1='%% '\n{rc}\neval \"$(mt init zsh)\"\n"),
+    )
+    .unwrap();
+    Term::start(
+        env,
+        env.dir.path(),
+        &["zsh", "-i"],
+        &[("ZDOTDIR", zdot.to_str().unwrap())],
+    )
+}
+
+#[test]
+fn zsh_records_lines_statuses_and_private_lines() {
+    let env = Env::new();
+    let t = zsh(
+        &env,
+        "setopt HIST_IGNORE_SPACE ERR_EXIT NO_UNSET PIPE_FAIL 2>/dev/null; unsetopt ERR_EXIT",
+    );
+    let e = t.run("sleep 0.2 | false | true", 1);
+    assert_eq!(e["pipestatus"], serde_json::json!([0, 1, 0]));
+    assert!(e["duration_ms"].as_f64().unwrap() >= 200.0);
+    assert_eq!(t.run("(exit 7)", 2)["exit_code"], 7);
+    t.line("");
+    assert_eq!(t.run("echo a; echo b", 3)["command"], "echo a; echo b");
+    assert_eq!(t.run(" echo hidden-text", 4)["command"], "");
+    assert_eq!(t.run("mt exec true", 5)["source"], "exec");
+    t.line("ls /nonexistent-arg; echo \"seen $? $_\" > $HOME/seen");
+    t.records(6);
+    assert_eq!(
+        fs::read_to_string(env.home.join("seen")).unwrap(),
+        "seen 2 /nonexistent-arg\n"
+    );
+    assert_eq!(env.log().len(), 6);
+}
+
+#[test]
+fn zsh_forks_nothing_per_command() {
+    let env = Env::new();
+    let t = zsh(&env, "");
+    t.run("true", 1);
+    let trace = env.path("strace.out");
+    let mut strace = Command::new("strace")
+        .args([
+            "-f",
+            "-e",
+            "trace=clone,clone3,fork,vfork",
+            "-o",
+            trace.to_str().unwrap(),
+            "-p",
+        ])
+        .arg(t.shell_pid().to_string())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("strace to attach", || fs::metadata(&trace).ok());
+    for _ in 0..20 {
+        t.line(":");
+    }
+    t.records(21);
+    // SAFETY: stopping the strace this test started.
+    unsafe { libc::kill(strace.id() as i32, libc::SIGINT) };
+    strace.wait().unwrap();
+    let calls = fs::read_to_string(&trace).unwrap();
+    let forks = calls
+        .lines()
+        .filter(|l| l.contains("clone") || l.contains("fork("))
+        .count();
+    assert_eq!(forks, 0, "20 builtin commands forked:\n{calls}");
+}
+
+#[test]
+fn fish_records_lines_and_respects_private_mode() {
+    let env = Env::new();
+    let conf = env.home.join(".config/fish");
+    fs::create_dir_all(&conf).unwrap();
+    fs::write(conf.join("config.fish"), "mt init fish | source\n").unwrap();
+    let t = Term::start(&env, env.dir.path(), &["fish", "-i"], &[]);
+    let e = t.run("sleep 0.2 | false", 1);
+    assert_eq!(e["exit_code"], 1);
+    assert_eq!(e["pipestatus"], serde_json::json!([0, 1]));
+    assert!(e["duration_ms"].as_f64().unwrap() >= 200.0);
+    assert_eq!(t.run("mt exec true", 2)["source"], "exec");
+    t.line("set -g fish_private_mode 1");
+    t.line("echo private");
+    t.line("set -e fish_private_mode");
+    let e = t.run("true", 4);
+    assert_eq!(e["command"], "true");
+    let cmds = commands(&env.log());
+    assert!(!cmds.iter().any(|c| c.contains("echo private")), "{cmds:?}");
+}
+
+#[test]
+fn init_prints_the_binary_path() {
+    let env = Env::new();
+    let script = init(&env, "bash");
+    assert!(script.contains(&format!("__mt_bin='{MT}'")));
+    let _ = path_with_mt();
+}

@@ -1,0 +1,131 @@
+//! A real interactive shell under a pty (tmux), driven by keystrokes. Tests
+//! wait for records to land in the store, not for prompt text.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::harness::{Env, MT, wait_for};
+
+pub struct Term<'a> {
+    env: &'a Env,
+    sock: PathBuf,
+}
+
+impl<'a> Term<'a> {
+    /// Start `argv` in a new tmux server with `env`'s environment plus `vars`.
+    pub fn start(env: &'a Env, cwd: &Path, argv: &[&str], vars: &[(&str, &str)]) -> Term<'a> {
+        let sock = env.dir.path().join(format!("tmux-{}", argv[0]));
+        let mut cmd = Command::new("tmux");
+        env.apply(&mut cmd)
+            .env("PATH", path_with_mt())
+            .env("TERM", "xterm-256color")
+            .env_remove("TMUX")
+            .envs(vars.iter().copied())
+            .args([
+                "-S",
+                sock.to_str().unwrap(),
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "200",
+                "-y",
+                "50",
+            ])
+            .arg("-c")
+            .arg(cwd)
+            .arg("--")
+            .args(argv);
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Term { env, sock }
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.sock)
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Type `line` and press Enter.
+    pub fn line(&self, line: &str) {
+        if !line.is_empty() {
+            self.tmux(&["send-keys", "-l", line]);
+        }
+        self.tmux(&["send-keys", "Enter"]);
+    }
+
+    /// Type without pressing Enter.
+    pub fn tmux_type(&self, text: &str) {
+        self.tmux(&["send-keys", "-l", text]);
+    }
+
+    pub fn key(&self, key: &str) {
+        self.tmux(&["send-keys", key]);
+    }
+
+    pub fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-S", "-200"])
+    }
+
+    /// The pid of the shell in the pane.
+    pub fn shell_pid(&self) -> i32 {
+        self.tmux(&["display-message", "-p", "#{pane_pid}"])
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// Wait until exactly `n` commands are stored; returns them oldest first.
+    pub fn records(&self, n: usize) -> Vec<Value> {
+        let log = wait_for(&format!("{n} records (screen:\n{})", self.screen()), || {
+            let log = self.env.log();
+            (log.len() >= n).then_some(log)
+        });
+        let mut log = log;
+        log.reverse();
+        log
+    }
+
+    /// Type `line`, then wait for the record it makes (the `n`th overall).
+    pub fn run(&self, line: &str, n: usize) -> Value {
+        self.line(line);
+        self.records(n).pop().unwrap()
+    }
+}
+
+impl Drop for Term<'_> {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
+}
+
+/// PATH with the directory of the `mt` under test first.
+pub fn path_with_mt() -> String {
+    let dir = Path::new(MT).parent().unwrap();
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// The commands of records, in order.
+pub fn commands(log: &[Value]) -> Vec<String> {
+    log.iter()
+        .map(|e| e["command"].as_str().unwrap().to_owned())
+        .collect()
+}
