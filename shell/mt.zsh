@@ -13,7 +13,7 @@ autoload -Uz add-zsh-hook
 
 typeset -g __mt_bin=@MT_BIN@
 typeset -g __mt_spool=@MT_SPOOL@
-typeset -g __mt_start= __mt_cmd= __mt_t= __mt_e= __mt_root= __mt_headtxt= __mt_cwd= __mt_git=
+typeset -g __mt_start= __mt_cmd= __mt_t= __mt_e= __mt_root= __mt_headtxt= __mt_cwd= __mt_git= __mt_pwd= __mt_gitdir=
 
 # Microseconds since the epoch from EPOCHREALTIME, by string surgery: the
 # number of fraction digits varies, and float math would round.
@@ -27,6 +27,10 @@ typeset -g __mt_file=$__mt_spool/h-$__mt_sid.log
 export MT_SESSION=$__mt_sid
 
 __mt_esc() {
+    if [[ $1 != *[$'\\\t\n\r']* ]]; then
+        __mt_e=$1
+        return 0
+    fi
     __mt_e=${1//\\/\\\\}
     __mt_e=${__mt_e//$'\t'/\\t}
     __mt_e=${__mt_e//$'\n'/\\n}
@@ -35,7 +39,7 @@ __mt_esc() {
 
 # The worktree root and HEAD text for $PWD, read from .git without forking.
 __mt_head() {
-    __mt_root='' __mt_headtxt=''
+    __mt_root='' __mt_headtxt='' __mt_gitdir=''
     local d=$PWD g line
     while :; do
         if [[ -e $d/.git ]]; then
@@ -46,6 +50,7 @@ __mt_head() {
                 [[ $g == /* ]] || g=$d/$g
             fi
             { IFS= read -r __mt_headtxt <"$g/HEAD"; } 2>/dev/null || :
+            __mt_gitdir=$g
             __mt_root=${d:-/}
             return 0
         fi
@@ -56,10 +61,19 @@ __mt_head() {
 
 # Where the next command starts: cwd, worktree root and HEAD at the prompt.
 __mt_prompt_state() {
-    __mt_esc "$PWD"
-    __mt_cwd=$__mt_e
+    if [[ $PWD == "${__mt_pwd-}" ]]; then
+        # Same directory: only HEAD can have moved.
+        [[ -n $__mt_root ]] || return 0
+        local before=$__mt_headtxt
+        { IFS= read -r __mt_headtxt <"$__mt_gitdir/HEAD"; } 2>/dev/null || :
+        [[ $__mt_headtxt != "$before" ]] || return 0
+    else
+        __mt_pwd=$PWD
+        __mt_esc "$PWD"
+        __mt_cwd=$__mt_e
+        __mt_head
+    fi
     __mt_git=''
-    __mt_head
     if [[ -n $__mt_root ]]; then
         __mt_esc "$__mt_root"
         __mt_git=$'\t'"root=$__mt_e"
