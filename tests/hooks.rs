@@ -487,3 +487,30 @@ fn init_prints_the_binary_path() {
     assert!(script.contains(&format!("__mt_bin='{MT}'")));
     let _ = path_with_mt();
 }
+
+#[test]
+fn mt_exec_under_job_control_stops_and_resumes() {
+    // research/wrapper-daemon.md §5 case 11: Ctrl-Z stops wrapper and child
+    // together; `fg` lets the command finish and its time is recorded whole.
+    let env = Env::new();
+    let t = bash(&env, "");
+    t.line("mt exec sleep 1; echo done-$?");
+    let sid = t.shell_pid();
+    wait_for("sleep to run", || {
+        let out = Command::new("pgrep")
+            .args(["-s", &sid.to_string(), "-x", "sleep"])
+            .output()
+            .ok()?;
+        out.status.success().then_some(())
+    });
+    t.key("C-z");
+    wait_for("the job to stop", || {
+        t.screen().contains("Stopped").then_some(())
+    });
+    t.line("fg");
+    let e = wait_for("the run to finish", || {
+        env.log().into_iter().find(|e| e["state"] == "done")
+    });
+    assert_eq!(e["exit_code"], 0);
+    assert!(e["duration_ms"].as_f64().unwrap() >= 1000.0, "{e}");
+}
