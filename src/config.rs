@@ -21,6 +21,49 @@ pub struct Config {
     /// Regexes; what they match is replaced by `[REDACTED]` before storing.
     #[serde(default)]
     pub redact: Vec<String>,
+    /// Gaps between commands up to this many minutes count as work.
+    #[serde(default)]
+    pub idle_timeout_minutes: Option<u64>,
+    /// What an hour of developer time costs, for ROI estimates.
+    #[serde(default)]
+    pub hourly_rate: Option<f64>,
+    /// Classification rules, tried before the built-in ones.
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
+    /// Declared baselines per phase (`diagnosis = "2h"`), labelled as declared.
+    #[serde(default)]
+    pub baselines: std::collections::BTreeMap<String, String>,
+}
+
+/// One `[[rules]]` entry: a regex on the command line and what it means.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    #[serde(rename = "match")]
+    pub pattern: String,
+    #[serde(default)]
+    pub phase: Option<String>,
+    #[serde(default)]
+    pub tool: Option<String>,
+    /// How many manual steps one automated run of this tool replaces.
+    #[serde(default)]
+    pub manual_steps: Option<u32>,
+}
+
+impl Config {
+    /// `self` with `over` layered on top: `over`'s rules come first, its
+    /// scalars and baselines win.
+    pub fn layered(mut self, over: Config) -> Config {
+        let mut rules = over.rules;
+        rules.append(&mut self.rules);
+        self.rules = rules;
+        self.ignore.extend(over.ignore);
+        self.redact.extend(over.redact);
+        self.idle_timeout_minutes = over.idle_timeout_minutes.or(self.idle_timeout_minutes);
+        self.hourly_rate = over.hourly_rate.or(self.hourly_rate);
+        self.baselines.extend(over.baselines);
+        self
+    }
 }
 
 impl Config {

@@ -23,6 +23,7 @@ pub mod ingest;
 pub mod redact;
 
 // Store and the plain data and rules it holds.
+pub mod classify;
 pub mod event;
 pub mod git;
 pub mod metrics;

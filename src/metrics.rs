@@ -61,3 +61,312 @@ mod tests {
         }
     }
 }
+
+/// One finished command of a branch's span, classified.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub start_us: i64,
+    pub end_us: i64,
+    pub ok: bool,
+    /// Ran through `mt exec` (automated) rather than seen only by a hook.
+    pub automated: bool,
+    pub command: String,
+    pub phase: String,
+    pub tool: Option<String>,
+    pub manual_steps: Option<u32>,
+}
+
+/// `mt phase P` at a time.
+#[derive(Debug, Clone)]
+pub struct Marker {
+    pub at_us: i64,
+    pub phase: String,
+}
+
+/// A share with the counts it came from; `None` share when nothing was counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Share {
+    pub part: u64,
+    pub whole: u64,
+}
+
+impl Share {
+    pub fn ratio(self) -> Option<f64> {
+        (self.whole > 0).then(|| self.part as f64 / self.whole as f64)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ToolFigures {
+    pub name: String,
+    pub runs: u64,
+    pub failures: u64,
+    pub median_ms: f64,
+    pub total_ms: f64,
+}
+
+/// Every figure DESIGN.md defines for one span.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    pub active_us: i64,
+    pub elapsed_us: i64,
+    /// diagnosis, implementation, validation, other (sums to `active_us`).
+    pub phase_us: std::collections::BTreeMap<String, i64>,
+    pub runs_automated: u64,
+    pub runs_manual: u64,
+    pub errors_automated: Share,
+    pub errors_manual: Share,
+    pub first_attempt_automated: Share,
+    pub first_attempt_manual: Share,
+    pub validation_automated: Share,
+    pub manual_steps_eliminated: u64,
+    pub tools: Vec<ToolFigures>,
+}
+
+/// The figures of a span closed at `close_us`.
+pub fn compute(runs: &[Run], markers: &[Marker], idle_us: i64, close_us: i64) -> Figures {
+    let mut runs: Vec<&Run> = runs.iter().collect();
+    runs.sort_by_key(|r| (r.start_us, r.end_us));
+    let mut markers: Vec<&Marker> = markers.iter().collect();
+    markers.sort_by_key(|m| m.at_us);
+    let mut f = Figures::default();
+    for p in crate::classify::PHASES {
+        f.phase_us.insert(p.to_owned(), 0);
+    }
+    phase_times(&runs, &markers, idle_us, &mut f);
+    f.active_us = f.phase_us.values().sum();
+    let first = runs
+        .first()
+        .map(|r| r.start_us)
+        .into_iter()
+        .chain(markers.first().map(|m| m.at_us))
+        .min();
+    f.elapsed_us = first.map_or(0, |t| (close_us - t).max(0));
+
+    let mut seen_auto = std::collections::HashSet::new();
+    let mut seen_manual = std::collections::HashSet::new();
+    let mut tools: std::collections::BTreeMap<String, (u64, u64, Vec<f64>)> = Default::default();
+    for r in &runs {
+        let (errors, first, seen) = if r.automated {
+            f.runs_automated += 1;
+            (
+                &mut f.errors_automated,
+                &mut f.first_attempt_automated,
+                &mut seen_auto,
+            )
+        } else {
+            f.runs_manual += 1;
+            (
+                &mut f.errors_manual,
+                &mut f.first_attempt_manual,
+                &mut seen_manual,
+            )
+        };
+        errors.whole += 1;
+        errors.part += u64::from(!r.ok);
+        if seen.insert(normalize(&r.command)) {
+            first.whole += 1;
+            first.part += u64::from(r.ok);
+        }
+        if r.phase == "validation" {
+            f.validation_automated.whole += 1;
+            f.validation_automated.part += u64::from(r.automated);
+        }
+        if r.automated {
+            f.manual_steps_eliminated += u64::from(r.manual_steps.unwrap_or(0));
+        }
+        if let Some(t) = &r.tool {
+            let e = tools.entry(t.clone()).or_default();
+            e.0 += 1;
+            e.1 += u64::from(!r.ok);
+            e.2.push((r.end_us - r.start_us) as f64 / 1000.0);
+        }
+    }
+    f.tools = tools
+        .into_iter()
+        .map(|(name, (runs, failures, mut ms))| ToolFigures {
+            name,
+            runs,
+            failures,
+            median_ms: median(&mut ms),
+            total_ms: ms.iter().sum(),
+        })
+        .collect();
+    f
+}
+
+/// Command lines that differ only in spacing are the same command.
+pub fn normalize(command: &str) -> String {
+    command.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Median of `v` (sorted in place); 0 for an empty slice.
+pub fn median(v: &mut [f64]) -> f64 {
+    quantile(v, 0.5)
+}
+
+/// Linear-interpolated quantile of `v` (sorted in place); 0 when empty.
+pub fn quantile(v: &mut [f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let pos = q * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
+/// Sweep the timeline: each command's own time (overlaps counted once) goes
+/// to its phase, or to the phase in force if it has none; a gap up to
+/// `idle_us` goes to the phase in force, split at any marker inside it.
+fn phase_times(runs: &[&Run], markers: &[&Marker], idle_us: i64, f: &mut Figures) {
+    let mut current = "other".to_owned();
+    let mut next_marker = 0;
+    let mut covered: Option<i64> = None;
+    let add = |f: &mut Figures, phase: &str, us: i64| {
+        *f.phase_us.entry(phase.to_owned()).or_default() += us.max(0)
+    };
+    for r in runs {
+        let gap_counts = covered.is_some_and(|c| r.start_us - c <= idle_us);
+        let mut seg = covered.unwrap_or(r.start_us);
+        while next_marker < markers.len() && markers[next_marker].at_us <= r.start_us {
+            let m = markers[next_marker];
+            if gap_counts && m.at_us > seg {
+                add(f, &current, m.at_us - seg);
+                seg = m.at_us;
+            }
+            current = m.phase.clone();
+            next_marker += 1;
+        }
+        if gap_counts && r.start_us > seg {
+            add(f, &current, r.start_us - seg);
+        }
+        let phase = if r.phase == "other" {
+            current.clone()
+        } else {
+            r.phase.clone()
+        };
+        let from = covered.map_or(r.start_us, |c| c.max(r.start_us));
+        add(f, &phase, r.end_us - from);
+        if r.phase != "other" {
+            current = r.phase.clone();
+        }
+        covered = Some(covered.map_or(r.end_us, |c| c.max(r.end_us)));
+    }
+}
+
+#[cfg(test)]
+mod figure_tests {
+    use super::*;
+
+    const S: i64 = 1_000_000;
+
+    fn run(start: i64, end: i64, ok: bool, automated: bool, command: &str, phase: &str) -> Run {
+        Run {
+            start_us: start * S,
+            end_us: end * S,
+            ok,
+            automated,
+            command: command.into(),
+            phase: phase.into(),
+            tool: None,
+            manual_steps: None,
+        }
+    }
+
+    #[test]
+    fn phases_gaps_markers_and_retries() {
+        let runs = vec![
+            run(0, 10, true, false, "git log", "diagnosis"),
+            // 20 s gap → diagnosis (the phase in force)
+            run(30, 40, true, false, "vim a.rs", "implementation"),
+            run(45, 50, false, true, "cargo test", "validation"),
+            run(55, 60, true, true, "cargo  test", "validation"), // retry, same command
+            // idle gap of 2000 s: not counted
+            run(2060, 2070, true, false, "ls", "other"), // "other" → phase in force
+        ];
+        let markers = vec![Marker {
+            at_us: 2000 * S,
+            phase: "diagnosis".into(),
+        }];
+        let f = compute(&runs, &markers, IDLE_TIMEOUT_US, 3000 * S);
+        let p = |k: &str| f.phase_us[k] / S;
+        assert_eq!(
+            (
+                p("diagnosis"),
+                p("implementation"),
+                p("validation"),
+                p("other")
+            ),
+            (30 + 10, 15, 10 + 5, 0)
+        );
+        assert_eq!(
+            f.active_us,
+            active_time(
+                &runs
+                    .iter()
+                    .map(|r| (r.start_us, r.end_us))
+                    .collect::<Vec<_>>(),
+                IDLE_TIMEOUT_US
+            )
+        );
+        assert_eq!(f.elapsed_us, 3000 * S);
+        assert_eq!(f.errors_automated, Share { part: 1, whole: 2 });
+        assert_eq!(f.errors_manual, Share { part: 0, whole: 3 });
+        // "cargo test" and "cargo  test" are one command whose first run failed.
+        assert_eq!(f.first_attempt_automated, Share { part: 0, whole: 1 });
+        assert_eq!(f.first_attempt_manual, Share { part: 3, whole: 3 });
+        assert_eq!(f.validation_automated, Share { part: 2, whole: 2 });
+    }
+
+    #[test]
+    fn overlaps_count_once_and_empty_spans_measure_nothing() {
+        let runs = vec![
+            run(0, 10, true, true, "make", "implementation"),
+            run(5, 20, true, true, "cargo test", "validation"),
+        ];
+        let f = compute(&runs, &[], IDLE_TIMEOUT_US, 20 * S);
+        assert_eq!(
+            (
+                f.phase_us["implementation"] / S,
+                f.phase_us["validation"] / S,
+                f.active_us / S
+            ),
+            (10, 10, 20)
+        );
+        let empty = compute(&[], &[], IDLE_TIMEOUT_US, 0);
+        assert_eq!(
+            (
+                empty.active_us,
+                empty.errors_manual.ratio(),
+                empty.validation_automated.ratio()
+            ),
+            (0, None, None)
+        );
+    }
+
+    #[test]
+    fn tools_and_manual_steps() {
+        let mut a = run(0, 2, true, true, "./qc.sh", "validation");
+        a.tool = Some("QC".into());
+        a.manual_steps = Some(6);
+        let mut b = a.clone();
+        b.start_us = 10 * S;
+        b.end_us = 14 * S;
+        b.ok = false;
+        let mut c = b.clone();
+        c.automated = false; // a manual run replaces nothing
+        let f = compute(&[a, b, c], &[], IDLE_TIMEOUT_US, 20 * S);
+        assert_eq!(f.manual_steps_eliminated, 12);
+        assert_eq!(
+            f.tools,
+            vec![ToolFigures {
+                name: "QC".into(),
+                runs: 3,
+                failures: 2,
+                median_ms: 4000.0,
+                total_ms: 10000.0
+            }]
+        );
+    }
+}

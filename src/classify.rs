@@ -1,0 +1,252 @@
+//! Command line → phase and tool (DESIGN.md "Classification"). Pure.
+//!
+//! Rules are regexes on the command text. The repository's `.mt.toml` rules
+//! are tried first, then the user's config, then the built-in ones; the
+//! first match wins. (DESIGN.md lists the sources in the opposite order;
+//! trying the most specific first is what lets a team re-classify a command
+//! the built-ins already know.) `mt exec --phase/--tool` beat every rule.
+
+use anyhow::{Context, Result};
+use regex::Regex;
+use serde::Serialize;
+
+use crate::config::RuleConfig;
+
+pub const PHASES: [&str; 4] = ["diagnosis", "implementation", "validation", "other"];
+
+/// Built-in rules: (regex, phase, tool, manual steps).
+const BUILTIN: &[(&str, &str, Option<&str>, Option<u32>)] = &[
+    // The seed's "Tools Used" list.
+    (
+        r"enhanced_ci_failure_analyzer\.py",
+        "diagnosis",
+        Some("CI Failure Analyzer"),
+        None,
+    ),
+    (
+        r"quick_validate\.sh",
+        "validation",
+        Some("Quick Validation"),
+        None,
+    ),
+    (r"qc_pre_push\.sh", "validation", Some("QC Pre-Push"), None),
+    (
+        r"validate_ci_locally\.sh",
+        "validation",
+        Some("Targeted Testing"),
+        None,
+    ),
+    // Validation: tests, linters, type checkers, check scripts.
+    (
+        r"^(cargo (test|nextest|clippy|check|fmt --check|audit|deny)|go (test|vet)|npm (test|run (test|lint))|yarn (test|lint)|pnpm (test|lint)|pytest|python3? -m (pytest|unittest|mypy)|tox|nox|mypy|pyright|ruff( check)?|flake8|pylint|eslint|tsc|jest|vitest|rspec|phpunit|ctest|make (test|check)|shellcheck|bats|hadolint)\b",
+        "validation",
+        None,
+        None,
+    ),
+    (
+        r"(^|/)[\w.-]*(validate|check|qc_)[\w.-]*(\s|$)",
+        "validation",
+        None,
+        None,
+    ),
+    // Diagnosis: reading history, searching, logs.
+    (
+        r"^git (log|diff|show|blame|bisect|grep|status|reflog)\b",
+        "diagnosis",
+        None,
+        None,
+    ),
+    (
+        r"^(grep|rg|ag|ack|less|more|tail|head|cat|journalctl|dmesg|strace|ltrace|gdb|lldb|perf|top|htop|ps|lsof|find|fd|curl|jq)\b",
+        "diagnosis",
+        None,
+        None,
+    ),
+    // Implementation: editors, builds, formatters, commits.
+    (
+        r"^(vim?|nvim|emacs|nano|code|hx|helix|micro|kak)\b",
+        "implementation",
+        None,
+        None,
+    ),
+    (
+        r"^(cargo (build|run|fmt|add|fix)|go (build|run|generate)|make|cmake|ninja|npm (install|run build|ci)|yarn (build|install)|pnpm (build|install)|gcc|clang|rustc|javac|mvn|gradle|prettier|black|gofmt|rustfmt)\b",
+        "implementation",
+        None,
+        None,
+    ),
+    (
+        r"^git (add|commit|restore|stash|rebase|cherry-pick|am|apply|mv|rm)\b",
+        "implementation",
+        None,
+        None,
+    ),
+];
+
+/// What a command counts as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Class {
+    pub phase: String,
+    pub tool: Option<String>,
+    pub manual_steps: Option<u32>,
+}
+
+#[derive(Debug)]
+struct Rule {
+    re: Regex,
+    phase: Option<String>,
+    tool: Option<String>,
+    manual_steps: Option<u32>,
+    source: &'static str,
+}
+
+#[derive(Debug)]
+pub struct Classifier {
+    rules: Vec<Rule>,
+}
+
+impl Classifier {
+    /// `configured` rules (already in repo → user order) before the built-ins.
+    pub fn new(configured: &[RuleConfig]) -> Result<Classifier> {
+        let mut rules = Vec::new();
+        for r in configured {
+            if let Some(p) = &r.phase
+                && !PHASES.contains(&p.as_str())
+            {
+                anyhow::bail!(
+                    "rule {:?} has phase {p:?}; use one of {}",
+                    r.pattern,
+                    PHASES.join(", ")
+                );
+            }
+            rules.push(Rule {
+                re: Regex::new(&r.pattern)
+                    .with_context(|| format!("invalid rule pattern {:?}", r.pattern))?,
+                phase: r.phase.clone(),
+                tool: r.tool.clone(),
+                manual_steps: r.manual_steps,
+                source: "config",
+            });
+        }
+        for (re, phase, tool, steps) in BUILTIN {
+            rules.push(Rule {
+                re: Regex::new(re).expect("built-in rule compiles"),
+                phase: Some((*phase).to_owned()),
+                tool: tool.map(str::to_owned),
+                manual_steps: *steps,
+                source: "built-in",
+            });
+        }
+        Ok(Classifier { rules })
+    }
+
+    /// Classify `command`; `phase`/`tool` are the `mt exec` hints.
+    pub fn classify(&self, command: &str, phase: Option<&str>, tool: Option<&str>) -> Class {
+        let command = command.trim();
+        let rule = self.rules.iter().find(|r| r.re.is_match(command));
+        // A named tool's declared manual steps apply wherever its name comes from.
+        let tool = tool
+            .map(str::to_owned)
+            .or_else(|| rule.and_then(|r| r.tool.clone()));
+        let manual_steps = tool
+            .as_deref()
+            .and_then(|t| {
+                self.rules
+                    .iter()
+                    .find(|r| r.tool.as_deref() == Some(t) && r.manual_steps.is_some())
+            })
+            .and_then(|r| r.manual_steps);
+        Class {
+            phase: phase
+                .map(str::to_owned)
+                .or_else(|| rule.and_then(|r| r.phase.clone()))
+                .unwrap_or_else(|| "other".to_owned()),
+            tool,
+            manual_steps,
+        }
+    }
+
+    /// How many rules of each source are in force (printed with the figures).
+    pub fn describe(&self) -> String {
+        let configured = self.rules.iter().filter(|r| r.source == "config").count();
+        format!(
+            "{configured} configured rules, then {} built-in rules; first match wins",
+            BUILTIN.len()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_table() {
+        let c = Classifier::new(&[]).unwrap();
+        let cases = [
+            ("git log --oneline", "diagnosis"),
+            ("git diff HEAD~1", "diagnosis"),
+            ("rg -n foo src/", "diagnosis"),
+            ("journalctl -u x", "diagnosis"),
+            ("vim src/main.rs", "implementation"),
+            ("cargo build --release", "implementation"),
+            ("git commit -m x", "implementation"),
+            ("cargo fmt", "implementation"),
+            ("cargo test -q", "validation"),
+            ("cargo fmt --check", "validation"),
+            ("pytest -x tests/", "validation"),
+            ("./scripts/qc_pre_push.sh", "validation"),
+            ("./scripts/check_links.sh", "validation"),
+            ("npm run lint", "validation"),
+            ("ls -la", "other"),
+            ("echo hi", "other"),
+        ];
+        for (cmd, phase) in cases {
+            assert_eq!(c.classify(cmd, None, None).phase, phase, "{cmd}");
+        }
+        let qc = c.classify("bash scripts/qc_pre_push.sh --fast", None, None);
+        assert_eq!(qc.tool.as_deref(), Some("QC Pre-Push"));
+    }
+
+    #[test]
+    fn configured_rules_and_hints_come_first() {
+        let rules = vec![
+            RuleConfig {
+                pattern: "^cargo test".into(),
+                phase: Some("diagnosis".into()),
+                tool: None,
+                manual_steps: None,
+            },
+            RuleConfig {
+                pattern: "deploy\\.sh".into(),
+                phase: Some("validation".into()),
+                tool: Some("Deploy".into()),
+                manual_steps: Some(12),
+            },
+        ];
+        let c = Classifier::new(&rules).unwrap();
+        assert_eq!(c.classify("cargo test", None, None).phase, "diagnosis");
+        let d = c.classify("./deploy.sh prod", None, None);
+        assert_eq!(
+            (d.tool.as_deref(), d.manual_steps),
+            (Some("Deploy"), Some(12))
+        );
+        let hinted = c.classify("ls", Some("implementation"), Some("Deploy"));
+        assert_eq!(
+            (hinted.phase.as_str(), hinted.manual_steps),
+            ("implementation", Some(12))
+        );
+        let bad = vec![RuleConfig {
+            pattern: "x".into(),
+            phase: Some("testing".into()),
+            tool: None,
+            manual_steps: None,
+        }];
+        assert!(
+            Classifier::new(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("use one of")
+        );
+    }
+}
