@@ -27,6 +27,7 @@ pub mod classify;
 pub mod event;
 pub mod git;
 pub mod metrics;
+pub mod milestone;
 pub mod store;
 
 // Ground: configuration, paths, private directories.

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::catchup;
 use crate::cli::LogArgs;
-use crate::event::Event;
+use crate::event::{Event, human_ms};
 use crate::paths::Paths;
 use crate::store::BranchFilter;
 
@@ -60,19 +60,4 @@ fn line(e: &Event) -> String {
         "{when}  {took:>8}  {result:<10}  {branch:<20}  {}",
         e.command
     )
-}
-
-/// A duration the way people read it: 850ms, 12.3s, 4m05s, 1h02m.
-pub fn human_ms(ms: f64) -> String {
-    if ms < 1000.0 {
-        format!("{ms:.0}ms")
-    } else if ms < 60_000.0 {
-        format!("{:.1}s", ms / 1000.0)
-    } else if ms < 3_600_000.0 {
-        let s = (ms / 1000.0).round() as u64;
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        let m = (ms / 60_000.0).round() as u64;
-        format!("{}h{:02}m", m / 60, m % 60)
-    }
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::catchup;
 use crate::cli::StatusArgs;
-use crate::cmd::log::human_ms;
+use crate::event::human_ms;
 use crate::git;
 use crate::ingest::now_us;
 use crate::metrics::{IDLE_TIMEOUT_US, active_time};

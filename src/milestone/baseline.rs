@@ -1,0 +1,198 @@
+//! What the measured times are compared with (DESIGN.md "Metric
+//! definitions"): a declared figure (flag, then config), else the median of
+//! this repository's earlier milestones of the same type when there are at
+//! least three, else nothing — "not measured". Never an invented number.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+
+use super::{Baseline, FrontMatter};
+use crate::metrics::quantile;
+
+/// Phases that get a baseline row, plus the total.
+pub const KEYS: [&str; 4] = ["diagnosis", "implementation", "validation", "total"];
+
+/// Fewest earlier milestones a self-baseline is computed from.
+pub const MIN_HISTORY: usize = 3;
+
+/// `90s`, `45m`, `2h`, `1h30m`, `1.5h` → milliseconds.
+pub fn parse_duration(text: &str) -> Result<u64> {
+    let mut total = 0.0;
+    let mut number = String::new();
+    let mut any = false;
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3_600_000.0,
+            'm' => 60_000.0,
+            's' => 1000.0,
+            _ => bail!("{text:?} is not a duration; write it like 90s, 45m, 2h or 1h30m"),
+        };
+        let n: f64 = number
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{text:?} is not a duration; write it like 45m or 2h"))?;
+        total += n * unit;
+        number.clear();
+        any = true;
+    }
+    if !number.is_empty() || !any {
+        bail!("{text:?} is not a duration; give a unit, like 45m or 2h");
+    }
+    Ok(total.round() as u64)
+}
+
+/// `PHASE=DURATION` from `--baseline`.
+pub fn parse_flag(spec: &str) -> Result<(String, u64)> {
+    let Some((phase, dur)) = spec.split_once('=') else {
+        bail!("--baseline {spec:?} needs PHASE=DURATION, like --baseline validation=2h");
+    };
+    let phase = phase.trim().to_ascii_lowercase();
+    if !KEYS.contains(&phase.as_str()) {
+        bail!(
+            "--baseline phase {phase:?} is not one of {}",
+            KEYS.join(", ")
+        );
+    }
+    Ok((phase, parse_duration(dur)?))
+}
+
+/// The baseline for each key.
+pub fn choose(
+    flags: &[(String, u64)],
+    config: &BTreeMap<String, String>,
+    history: &[FrontMatter],
+    kind: &str,
+) -> Result<BTreeMap<String, Baseline>> {
+    let same_type: Vec<&FrontMatter> = history.iter().filter(|m| m.kind == kind).collect();
+    let mut out = BTreeMap::new();
+    for key in KEYS {
+        let declared = flags
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, ms)| (*ms, format!("declared with --baseline {key}=…")));
+        let declared = match declared {
+            Some(d) => Some(d),
+            None => match config.get(key) {
+                Some(text) => Some((
+                    parse_duration(text)?,
+                    format!("declared in config: baselines.{key} = {text:?}"),
+                )),
+                None => None,
+            },
+        };
+        let b = match declared {
+            Some((ms, source)) => Baseline {
+                kind: "declared".into(),
+                ms: Some(ms),
+                q1_ms: None,
+                q3_ms: None,
+                n: None,
+                source: Some(source),
+            },
+            None => self_baseline(&same_type, key, kind),
+        };
+        out.insert(key.to_owned(), b);
+    }
+    Ok(out)
+}
+
+fn self_baseline(history: &[&FrontMatter], key: &str, kind: &str) -> Baseline {
+    let mut values: Vec<f64> = history
+        .iter()
+        .filter_map(|m| {
+            if key == "total" {
+                Some(m.mt.active_ms)
+            } else {
+                m.mt.phases_ms.get(key).copied()
+            }
+        })
+        .map(|ms| ms as f64)
+        .collect();
+    let n = values.len() as u64;
+    if values.len() < MIN_HISTORY {
+        return Baseline {
+            kind: "insufficient".into(),
+            ms: None,
+            q1_ms: None,
+            q3_ms: None,
+            n: Some(n),
+            source: None,
+        };
+    }
+    Baseline {
+        kind: "self".into(),
+        ms: Some(quantile(&mut values, 0.5).round() as u64),
+        q1_ms: Some(quantile(&mut values, 0.25).round() as u64),
+        q3_ms: Some(quantile(&mut values, 0.75).round() as u64),
+        n: Some(n),
+        source: Some(format!(
+            "median of this repository's {n} earlier {kind} milestones"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::milestone::tests::sample;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap(), 90_000);
+        assert_eq!(parse_duration("1h30m").unwrap(), 5_400_000);
+        assert_eq!(parse_duration("1.5h").unwrap(), 5_400_000);
+        assert!(
+            parse_duration("10")
+                .unwrap_err()
+                .to_string()
+                .contains("give a unit")
+        );
+        assert!(parse_duration("2 days").is_err());
+        assert_eq!(
+            parse_flag("Validation=2h").unwrap(),
+            ("validation".into(), 7_200_000)
+        );
+        assert!(parse_flag("testing=2h").is_err());
+    }
+
+    #[test]
+    fn declared_then_self_then_insufficient() {
+        let mut history = Vec::new();
+        for total in [1_000, 2_000, 4_000] {
+            let mut m = sample();
+            m.mt.active_ms = total;
+            history.push(m);
+        }
+        let mut config = BTreeMap::new();
+        config.insert("validation".to_owned(), "30m".to_owned());
+        let flags = vec![("diagnosis".to_owned(), 60_000)];
+        let b = choose(&flags, &config, &history, "bug").unwrap();
+        assert_eq!(
+            (b["diagnosis"].kind.as_str(), b["diagnosis"].ms),
+            ("declared", Some(60_000))
+        );
+        assert_eq!(
+            (b["validation"].kind.as_str(), b["validation"].ms),
+            ("declared", Some(1_800_000))
+        );
+        assert_eq!(
+            (b["total"].kind.as_str(), b["total"].ms, b["total"].n),
+            ("self", Some(2_000), Some(3))
+        );
+        assert_eq!(
+            (b["total"].q1_ms, b["total"].q3_ms),
+            (Some(1_500), Some(3_000))
+        );
+        // Another type has no history: nothing to compare with.
+        let b = choose(&[], &BTreeMap::new(), &history, "feature").unwrap();
+        assert_eq!(
+            (b["total"].kind.as_str(), b["total"].n),
+            ("insufficient", Some(0))
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! What a branch name and a diff say about the work: type, issue number,
+//! slug, complexity. Pure.
+
+/// (prefix, type) — the branch name's first segment.
+const TYPES: &[(&str, &str)] = &[
+    ("fix", "bug"),
+    ("bugfix", "bug"),
+    ("hotfix", "bug"),
+    ("bug", "bug"),
+    ("feat", "feature"),
+    ("feature", "feature"),
+    ("enh", "enhancement"),
+    ("enhancement", "enhancement"),
+    ("refactor", "enhancement"),
+    ("chore", "enhancement"),
+    ("ci", "ci-fix"),
+    ("sec", "security"),
+    ("security", "security"),
+    ("perf", "performance"),
+];
+
+/// The types the seed's template allows.
+pub const KNOWN_TYPES: [&str; 6] = [
+    "bug",
+    "feature",
+    "enhancement",
+    "ci-fix",
+    "security",
+    "performance",
+];
+
+/// What the branch name says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FromBranch {
+    pub kind: Option<&'static str>,
+    pub issue: Option<u64>,
+    pub slug: String,
+}
+
+/// `fix/1234-coverage-masking` → bug, #1234, `coverage-masking`.
+pub fn from_branch(branch: &str) -> FromBranch {
+    let (prefix, last) = match branch.split_once('/') {
+        Some((p, _)) => (Some(p), branch.rsplit('/').next().unwrap_or(branch)),
+        None => (None, branch),
+    };
+    let kind = prefix.and_then(|p| {
+        TYPES
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(p))
+            .map(|(_, t)| *t)
+    });
+    let digits: String = last.chars().take_while(char::is_ascii_digit).collect();
+    let (issue, rest) = if !digits.is_empty()
+        && matches!(last[digits.len()..].chars().next(), None | Some('-' | '_'))
+    {
+        (
+            digits.parse().ok(),
+            last[digits.len()..].trim_start_matches(['-', '_']),
+        )
+    } else {
+        (None, last)
+    };
+    FromBranch {
+        kind,
+        issue,
+        slug: slugify(if rest.is_empty() { last } else { rest }),
+    }
+}
+
+/// Lowercase ASCII words joined by `-`.
+pub fn slugify(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-');
+    if out.is_empty() {
+        "work".to_owned()
+    } else {
+        out.chars().take(60).collect()
+    }
+}
+
+/// Complexity from the size of the diff (documented in README):
+/// simple ≤ 50 changed lines and ≤ 3 files; moderate ≤ 300 and ≤ 10;
+/// complex ≤ 1000; strategic beyond.
+pub fn complexity(files: u64, changed_lines: u64) -> &'static str {
+    if changed_lines <= 50 && files <= 3 {
+        "simple"
+    } else if changed_lines <= 300 && files <= 10 {
+        "moderate"
+    } else if changed_lines <= 1000 {
+        "complex"
+    } else {
+        "strategic"
+    }
+}
+
+/// A title from the branch: `coverage-masking` → `Coverage masking`.
+pub fn title(slug: &str) -> String {
+    let words = slug.replace('-', " ");
+    let mut c = words.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_names() {
+        let cases = [
+            (
+                "fix/1234-coverage-masking",
+                Some("bug"),
+                Some(1234),
+                "coverage-masking",
+            ),
+            (
+                "feat/88_login-page",
+                Some("feature"),
+                Some(88),
+                "login-page",
+            ),
+            ("feature/JIRA-12-x", Some("feature"), None, "jira-12-x"),
+            ("perf/faster", Some("performance"), None, "faster"),
+            ("wip", None, None, "wip"),
+            ("user/fix/42-y", None, Some(42), "y"),
+            ("fix/1234", Some("bug"), Some(1234), "1234"),
+        ];
+        for (branch, kind, issue, slug) in cases {
+            assert_eq!(
+                from_branch(branch),
+                FromBranch {
+                    kind,
+                    issue,
+                    slug: slug.into()
+                },
+                "{branch}"
+            );
+        }
+    }
+
+    #[test]
+    fn complexity_thresholds() {
+        assert_eq!(complexity(1, 10), "simple");
+        assert_eq!(complexity(4, 10), "moderate");
+        assert_eq!(complexity(3, 51), "moderate");
+        assert_eq!(complexity(11, 100), "complex");
+        assert_eq!(complexity(2, 5000), "strategic");
+    }
+}

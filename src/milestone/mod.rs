@@ -1,0 +1,255 @@
+//! Milestone files (DESIGN.md "Milestone files"): the seed's front matter
+//! plus an `mt:` block of every measured figure, then the seed's sections
+//! rendered from a template. Pure: data in, text out.
+
+pub mod baseline;
+pub mod infer;
+pub mod render;
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::Share;
+
+/// The front matter of a milestone file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrontMatter {
+    pub milestone_id: String,
+    pub date: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub issue_number: Option<String>,
+    pub pr_number: Option<String>,
+    pub priority: String,
+    pub complexity: String,
+    pub title: String,
+    pub mt: Measured,
+}
+
+/// Every figure, machine-readable; reports read this back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measured {
+    pub version: u32,
+    pub repo: String,
+    pub branch: String,
+    pub first_event: Option<String>,
+    pub closed: String,
+    pub parameters: Parameters,
+    pub active_ms: u64,
+    pub elapsed_ms: u64,
+    pub phases_ms: BTreeMap<String, u64>,
+    pub runs_automated: u64,
+    pub runs_manual: u64,
+    pub errors_automated: Share,
+    pub errors_manual: Share,
+    pub first_attempt_automated: Share,
+    pub first_attempt_manual: Share,
+    pub validation_automated: Share,
+    pub manual_steps_eliminated: u64,
+    pub tools: Vec<ToolRow>,
+    pub complexity: Complexity,
+    /// Per phase and `total`.
+    pub baselines: BTreeMap<String, Baseline>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Parameters {
+    pub idle_timeout_minutes: u64,
+    pub classification: String,
+    pub unfinished_runs: u64,
+    pub running_runs_excluded: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolRow {
+    pub name: String,
+    pub runs: u64,
+    pub failures: u64,
+    pub median_ms: u64,
+    pub total_ms: u64,
+}
+
+/// Where the complexity label came from, and the diff it was read from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Complexity {
+    /// `diff`, `declared` or `not measured`.
+    pub source: String,
+    pub files: Option<u64>,
+    pub insertions: Option<u64>,
+    pub deletions: Option<u64>,
+}
+
+/// What a phase's time is compared with. `kind` is `declared`, `self`
+/// (median of this repository's earlier milestones of the same type),
+/// `insufficient` (fewer than 3 of them) or `not measured`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub kind: String,
+    pub ms: Option<u64>,
+    pub q1_ms: Option<u64>,
+    pub q3_ms: Option<u64>,
+    pub n: Option<u64>,
+    pub source: Option<String>,
+}
+
+impl Baseline {
+    pub fn not_measured() -> Baseline {
+        Baseline {
+            kind: "not measured".into(),
+            ms: None,
+            q1_ms: None,
+            q3_ms: None,
+            n: None,
+            source: None,
+        }
+    }
+
+    /// A figure to compare with: declared or self-measured.
+    pub fn usable_ms(&self) -> Option<u64> {
+        matches!(self.kind.as_str(), "declared" | "self")
+            .then_some(self.ms)
+            .flatten()
+    }
+}
+
+/// The YAML front matter of a milestone file, `---` lines included.
+pub fn front_matter_text(front: &FrontMatter) -> Result<String> {
+    let yaml = serde_saphyr::to_string(front).context("could not write the front matter")?;
+    Ok(format!("---\n{}---\n", ensure_newline(yaml)))
+}
+
+fn ensure_newline(mut s: String) -> String {
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
+}
+
+/// Read the front matter of a milestone file.
+pub fn parse(text: &str) -> Result<FrontMatter> {
+    let Some(rest) = text.strip_prefix("---\n") else {
+        bail!("no front matter (the file does not start with ---)");
+    };
+    let end = rest
+        .find("\n---\n")
+        .or_else(|| rest.ends_with("\n---").then(|| rest.len() - 4));
+    let Some(end) = end else {
+        bail!("the front matter has no closing ---")
+    };
+    serde_saphyr::from_str(&rest[..end + 1]).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn sample() -> FrontMatter {
+        let mut phases = BTreeMap::new();
+        for (p, ms) in [
+            ("diagnosis", 600_000),
+            ("implementation", 1_800_000),
+            ("validation", 300_000),
+            ("other", 0),
+        ] {
+            phases.insert(p.to_owned(), ms);
+        }
+        let mut baselines = BTreeMap::new();
+        baselines.insert(
+            "diagnosis".to_owned(),
+            Baseline {
+                kind: "declared".into(),
+                ms: Some(3_600_000),
+                q1_ms: None,
+                q3_ms: None,
+                n: None,
+                source: Some("--baseline diagnosis=1h".into()),
+            },
+        );
+        baselines.insert(
+            "total".to_owned(),
+            Baseline {
+                kind: "insufficient".into(),
+                ms: None,
+                q1_ms: None,
+                q3_ms: None,
+                n: Some(2),
+                source: None,
+            },
+        );
+        FrontMatter {
+            milestone_id: "2026-11-23-bug-coverage-masking".into(),
+            date: "2026-11-23".into(),
+            kind: "bug".into(),
+            issue_number: Some("#1234".into()),
+            pr_number: None,
+            priority: "medium".into(),
+            complexity: "moderate".into(),
+            title: "Coverage masking: \"quoted\" & odd: chars".into(),
+            mt: Measured {
+                version: 1,
+                repo: "/src/app".into(),
+                branch: "fix/1234-coverage-masking".into(),
+                first_event: Some("2026-11-23T09:00:00.000Z".into()),
+                closed: "2026-11-23T12:00:00.000Z".into(),
+                parameters: Parameters {
+                    idle_timeout_minutes: 15,
+                    classification: "0 configured rules, then 11 built-in rules; first match wins"
+                        .into(),
+                    unfinished_runs: 1,
+                    running_runs_excluded: 0,
+                },
+                active_ms: 2_700_000,
+                elapsed_ms: 10_800_000,
+                phases_ms: phases,
+                runs_automated: 8,
+                runs_manual: 20,
+                errors_automated: Share { part: 1, whole: 8 },
+                errors_manual: Share { part: 5, whole: 20 },
+                first_attempt_automated: Share { part: 3, whole: 4 },
+                first_attempt_manual: Share { part: 9, whole: 12 },
+                validation_automated: Share { part: 6, whole: 7 },
+                manual_steps_eliminated: 24,
+                tools: vec![ToolRow {
+                    name: "QC Pre-Push".into(),
+                    runs: 4,
+                    failures: 1,
+                    median_ms: 41_000,
+                    total_ms: 170_000,
+                }],
+                complexity: Complexity {
+                    source: "diff".into(),
+                    files: Some(4),
+                    insertions: Some(120),
+                    deletions: Some(30),
+                },
+                baselines,
+            },
+        }
+    }
+
+    #[test]
+    fn front_matter_round_trips_exactly() {
+        let front = sample();
+        let text = front_matter_text(&front).unwrap() + "\n# body\n";
+        assert_eq!(parse(&text).unwrap(), front);
+    }
+
+    #[test]
+    fn malformed_front_matter_says_why() {
+        assert!(
+            parse("# no front matter")
+                .unwrap_err()
+                .to_string()
+                .contains("does not start with ---")
+        );
+        assert!(
+            parse("---\ndate: x\n")
+                .unwrap_err()
+                .to_string()
+                .contains("no closing")
+        );
+        assert!(parse("---\ndate: [\n---\n").is_err());
+    }
+}

@@ -1,0 +1,352 @@
+//! Figures → the text people read. Builds a view of display strings (so
+//! templates only place text, never compute), then renders it with
+//! minijinja: the repository's template when it has one, else the built-in.
+
+use anyhow::{Result, anyhow};
+use serde::Serialize;
+
+use super::{Baseline, FrontMatter};
+use crate::event::human_ms;
+use crate::metrics::Share;
+
+pub const BUILTIN_TEMPLATE: &str = include_str!("templates/milestone.md");
+
+/// The seed's "Tools Used" checklist.
+const SEED_TOOLS: [&str; 4] = [
+    "CI Failure Analyzer",
+    "Quick Validation",
+    "QC Pre-Push",
+    "Targeted Testing",
+];
+
+/// Evidence rows shown in the file; the rest are counted.
+const EVIDENCE_ROWS: usize = 40;
+
+/// One command line's runs on the branch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    pub command: String,
+    pub runs: u64,
+    pub failures: u64,
+    pub median_ms: u64,
+    pub total_ms: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    phase: String,
+    measured: String,
+    baseline: String,
+    factor: String,
+    source: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ToolItem {
+    name: String,
+    used: bool,
+    detail: String,
+}
+
+#[derive(Debug, Serialize)]
+struct EvidenceRow {
+    command: String,
+    runs: u64,
+    failures: u64,
+    median: String,
+    total: String,
+}
+
+/// Template variables (documented in docs/templates.md).
+#[derive(Debug, Serialize)]
+pub struct View {
+    title: String,
+    milestone_id: String,
+    kind: String,
+    branch: String,
+    issue_number: String,
+    pr_number: String,
+    priority: String,
+    complexity: String,
+    note: Option<String>,
+    scope: String,
+    timeline: Vec<Row>,
+    elapsed: String,
+    manual_steps: String,
+    error_rate_automated: String,
+    error_rate_manual: String,
+    first_attempt_automated: String,
+    first_attempt_manual: String,
+    validation_coverage: String,
+    tools_checklist: Vec<ToolItem>,
+    evidence: Vec<EvidenceRow>,
+    evidence_more: usize,
+    parameters: Vec<String>,
+}
+
+fn pct(s: Share) -> String {
+    match s.ratio() {
+        Some(r) => format!("{:.1}% ({} of {})", r * 100.0, s.part, s.whole),
+        None => "not measured (no runs)".to_owned(),
+    }
+}
+
+fn baseline_text(b: &Baseline) -> String {
+    match (b.kind.as_str(), b.ms) {
+        ("declared", Some(ms)) => format!("{} (declared)", human_ms(ms as f64)),
+        ("self", Some(ms)) => format!(
+            "{} (median of n={}, IQR {}–{})",
+            human_ms(ms as f64),
+            b.n.unwrap_or(0),
+            human_ms(b.q1_ms.unwrap_or(0) as f64),
+            human_ms(b.q3_ms.unwrap_or(0) as f64)
+        ),
+        ("insufficient", _) => format!("insufficient data (n={})", b.n.unwrap_or(0)),
+        _ => "not measured".to_owned(),
+    }
+}
+
+fn factor(b: &Baseline, measured_ms: u64) -> String {
+    match b.usable_ms() {
+        Some(base) if measured_ms > 0 => format!("{:.1}x", base as f64 / measured_ms as f64),
+        Some(_) => "not measured (no time recorded)".to_owned(),
+        None => "not measured".to_owned(),
+    }
+}
+
+/// Build the view of a milestone.
+pub fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> View {
+    let m = &front.mt;
+    let labels = [
+        ("diagnosis", "Diagnosis"),
+        ("implementation", "Implementation"),
+        ("validation", "Validation"),
+        ("total", "Total Resolution"),
+    ];
+    let timeline = labels
+        .iter()
+        .map(|(key, label)| {
+            let measured = if *key == "total" {
+                m.active_ms
+            } else {
+                m.phases_ms.get(*key).copied().unwrap_or(0)
+            };
+            let b = m
+                .baselines
+                .get(*key)
+                .cloned()
+                .unwrap_or_else(Baseline::not_measured);
+            Row {
+                phase: (*label).to_owned(),
+                measured: human_ms(measured as f64),
+                baseline: baseline_text(&b),
+                factor: factor(&b, measured),
+                source: b
+                    .source
+                    .map(|s| format!(" — baseline {s}"))
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    let mut tools_checklist: Vec<ToolItem> = SEED_TOOLS
+        .iter()
+        .map(|name| {
+            let row = m.tools.iter().find(|t| t.name == *name);
+            ToolItem {
+                name: (*name).to_owned(),
+                used: row.is_some(),
+                detail: row
+                    .map(|t| {
+                        format!(
+                            ": {} runs, {} failed, median {}",
+                            t.runs,
+                            t.failures,
+                            human_ms(t.median_ms as f64)
+                        )
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    for t in m
+        .tools
+        .iter()
+        .filter(|t| !SEED_TOOLS.contains(&t.name.as_str()))
+    {
+        tools_checklist.push(ToolItem {
+            name: format!("Other: {}", t.name),
+            used: true,
+            detail: format!(
+                ": {} runs, {} failed, median {}",
+                t.runs,
+                t.failures,
+                human_ms(t.median_ms as f64)
+            ),
+        });
+    }
+    let scope = match (
+        &m.complexity.files,
+        &m.complexity.insertions,
+        &m.complexity.deletions,
+    ) {
+        (Some(f), Some(i), Some(d)) => {
+            format!("{f} files changed, +{i} −{d} lines against the merge base")
+        }
+        _ => "not measured (no diff against a merge base)".to_owned(),
+    };
+    View {
+        title: front.title.clone(),
+        milestone_id: front.milestone_id.clone(),
+        kind: front.kind.clone(),
+        branch: m.branch.clone(),
+        issue_number: front.issue_number.clone().unwrap_or_default(),
+        pr_number: front.pr_number.clone().unwrap_or_default(),
+        priority: front.priority.clone(),
+        complexity: front.complexity.clone(),
+        note: note.map(str::to_owned),
+        scope,
+        timeline,
+        elapsed: human_ms(m.elapsed_ms as f64),
+        manual_steps: if m.manual_steps_eliminated > 0 {
+            format!(
+                "{} steps (Σ manual_steps over automated runs of tools that declare it)",
+                m.manual_steps_eliminated
+            )
+        } else {
+            "not measured (no tool run declares manual_steps)".to_owned()
+        },
+        error_rate_automated: pct(m.errors_automated),
+        error_rate_manual: pct(m.errors_manual),
+        first_attempt_automated: pct(m.first_attempt_automated),
+        first_attempt_manual: pct(m.first_attempt_manual),
+        validation_coverage: pct(m.validation_automated),
+        tools_checklist,
+        evidence: evidence
+            .iter()
+            .take(EVIDENCE_ROWS)
+            .map(|e| EvidenceRow {
+                command: e
+                    .command
+                    .replace('`', "'")
+                    .replace('|', "\\|")
+                    .replace('\n', " "),
+                runs: e.runs,
+                failures: e.failures,
+                median: human_ms(e.median_ms as f64),
+                total: human_ms(e.total_ms as f64),
+            })
+            .collect(),
+        evidence_more: evidence.len().saturating_sub(EVIDENCE_ROWS),
+        parameters: vec![
+            format!(
+                "active time = union of command intervals + gaps ≤ {} min (idle timeout); longer gaps count 0",
+                m.parameters.idle_timeout_minutes
+            ),
+            format!("classification: {}", m.parameters.classification),
+            format!(
+                "window: {} → {}",
+                m.first_event.as_deref().unwrap_or("-"),
+                m.closed
+            ),
+            format!(
+                "runs: {} automated (mt exec), {} manual (shell hook); {} unfinished counted as failed; {} still running excluded",
+                m.runs_automated,
+                m.runs_manual,
+                m.parameters.unfinished_runs,
+                m.parameters.running_runs_excluded
+            ),
+        ],
+    }
+}
+
+/// Render the body with `template` (named `name` in errors).
+pub fn render(name: &str, template: &str, view: &View) -> Result<String> {
+    let mut env = minijinja::Environment::new();
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(|e| anyhow!("{e}"))?;
+    env.set_syntax(syntax);
+    env.add_template(name, template)
+        .map_err(|e| template_error(name, &e))?;
+    let tmpl = env
+        .get_template(name)
+        .map_err(|e| template_error(name, &e))?;
+    tmpl.render(minijinja::Value::from(minijinja::value::Serde(view)))
+        .map_err(|e| template_error(name, &e))
+}
+
+fn template_error(name: &str, e: &minijinja::Error) -> anyhow::Error {
+    match e.line() {
+        Some(line) => anyhow!(
+            "{name}:{line}: {}; fix the template or delete it to use the built-in one",
+            e.detail().unwrap_or("template error")
+        ),
+        None => anyhow!("{name}: {e}; fix the template or delete it to use the built-in one"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::milestone::tests::sample;
+
+    fn evidence() -> Vec<Evidence> {
+        vec![
+            Evidence {
+                command: "./scripts/qc_pre_push.sh".into(),
+                runs: 4,
+                failures: 1,
+                median_ms: 41_000,
+                total_ms: 170_000,
+            },
+            Evidence {
+                command: "git log -p | grep `x`".into(),
+                runs: 2,
+                failures: 0,
+                median_ms: 300,
+                total_ms: 600,
+            },
+        ]
+    }
+
+    #[test]
+    fn built_in_template_snapshot() {
+        let front = sample();
+        let body = render(
+            "built-in",
+            BUILTIN_TEMPLATE,
+            &view(&front, &evidence(), None),
+        )
+        .unwrap();
+        insta::assert_snapshot!(body);
+    }
+
+    #[test]
+    fn nothing_is_invented() {
+        let mut front = sample();
+        front.mt.baselines.clear();
+        let body = render("built-in", BUILTIN_TEMPLATE, &view(&front, &[], None)).unwrap();
+        assert!(!body.contains("x faster"));
+        assert_eq!(
+            body.matches("| not measured | not measured |").count(),
+            4,
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn template_errors_name_file_and_line() {
+        let err = render(
+            "milestones/templates/bug-milestone-template.md",
+            "ok\n{{ title }\n",
+            &view(&sample(), &[], None),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("milestones/templates/bug-milestone-template.md:2:"),
+            "{err}"
+        );
+    }
+}
