@@ -21,6 +21,8 @@ pub enum Cmd {
     Log(LogArgs),
     /// This branch's open work: runs, failures, active time, what is running.
     Status(StatusArgs),
+    /// Write the milestone of a finished branch from what was recorded on it.
+    Close(CloseArgs),
     /// Mark that time from now on counts to a phase.
     Phase {
         #[arg(value_enum)]
@@ -33,10 +35,11 @@ pub enum Cmd {
     },
     /// Check every part of the installation and say how to fix what is wrong.
     Doctor,
-    /// Print the shell hook to load from your rc file.
+    /// Print the shell hook for your rc file (bash, zsh, fish); install the
+    /// post-merge hook (git); or write milestones/ and its templates (milestones).
     Init {
         #[arg(value_enum)]
-        shell: Shell,
+        target: InitTarget,
     },
     /// Write a hook record (used by the fish hook, which has no µs clock).
     #[command(hide = true)]
@@ -44,10 +47,12 @@ pub enum Cmd {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Shell {
+pub enum InitTarget {
     Bash,
     Zsh,
     Fish,
+    Git,
+    Milestones,
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +89,42 @@ pub struct ExecArgs {
         value_parser = clap::value_parser!(OsString)
     )]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct CloseArgs {
+    /// The branch (default: the current one, or the one just merged into it).
+    pub branch: Option<String>,
+    /// bug, feature, enhancement, ci-fix, security or performance (default: from the branch name).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<String>,
+    /// Issue number (default: from the branch name).
+    #[arg(long)]
+    pub issue: Option<u64>,
+    /// Pull request number.
+    #[arg(long)]
+    pub pr: Option<u64>,
+    /// critical, high, medium or low.
+    #[arg(long)]
+    pub priority: Option<String>,
+    /// simple, moderate, complex or strategic (default: from the diff size).
+    #[arg(long)]
+    pub complexity: Option<String>,
+    /// Title (default: from the branch name).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// A declared baseline, PHASE=DURATION (e.g. validation=2h); repeatable.
+    #[arg(long = "baseline", value_name = "PHASE=DURATION")]
+    pub baselines: Vec<String>,
+    /// Text for the problem statement.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Print the milestone; write nothing and close nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the measured figures as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

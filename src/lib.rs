@@ -22,7 +22,11 @@ pub mod daemon;
 pub mod ingest;
 pub mod redact;
 
-// Store and the plain data and rules it holds.
+// Closing a branch: gather, compute (pure modules below), write the milestone.
+pub mod close;
+
+// Store and the plain data and rules it holds (classify, metrics and
+// milestone are pure: data in, data out).
 pub mod classify;
 pub mod event;
 pub mod git;

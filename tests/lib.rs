@@ -5,6 +5,7 @@ mod harness;
 mod term;
 
 mod branch;
+mod close;
 mod daemon;
 mod exec;
 mod hooks;

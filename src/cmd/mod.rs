@@ -1,5 +1,6 @@
 //! One module per subcommand: glue between the CLI and the library.
 
+mod close;
 mod daemon;
 mod doctor;
 mod exec;
@@ -20,11 +21,12 @@ pub fn run(cmd: Cmd) -> Result<u8> {
     match cmd {
         Cmd::Exec(args) => exec::run(args),
         Cmd::Log(args) => log::run(&args),
+        Cmd::Close(args) => close::run(&args),
         Cmd::Status(args) => status::run(&args),
         Cmd::Phase { phase } => phase::run(phase),
         Cmd::Daemon { action } => daemon::run(action),
         Cmd::Doctor => doctor::run(),
-        Cmd::Init { shell } => init::run(shell),
+        Cmd::Init { target } => init::run(target),
         Cmd::HookRecord(args) => hook_record::run(&args),
     }
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
 
-pub use query::{BranchFilter, Status};
+pub use query::{BranchFilter, SpanRow, Status};
 pub use write::{Finish, NewEvent};
 
 /// Forward migrations; entry N takes `user_version` from N to N+1.

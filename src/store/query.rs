@@ -186,3 +186,62 @@ impl Store {
         )? as u64)
     }
 }
+
+/// One stored command or marker of a branch's open span.
+#[derive(Debug, Clone)]
+pub struct SpanRow {
+    pub id: i64,
+    pub source: String,
+    pub kind: String,
+    pub command: String,
+    pub start_us: i64,
+    pub end_us: Option<i64>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub state: String,
+    pub phase: Option<String>,
+    pub tool: Option<String>,
+}
+
+impl Store {
+    /// Everything on `branch` in `repo` not yet in a milestone, oldest first.
+    pub fn span(&self, repo: &str, branch: &str) -> Result<Vec<SpanRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, source, kind, command, start_us, end_us, exit_code, signal, state, phase, tool
+             FROM events WHERE repo = ?1 AND branch = ?2 AND milestone IS NULL ORDER BY start_us, id",
+        )?;
+        let rows = stmt.query_map([repo, branch], |r| {
+            Ok(SpanRow {
+                id: r.get(0)?,
+                source: r.get(1)?,
+                kind: r.get(2)?,
+                command: r.get(3)?,
+                start_us: r.get(4)?,
+                end_us: r.get(5)?,
+                exit_code: r.get(6)?,
+                signal: r.get(7)?,
+                state: r.get(8)?,
+                phase: r.get(9)?,
+                tool: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// File these events under a milestone, so new work starts a new span.
+    pub fn close_span(&mut self, ids: &[i64], milestone_id: &str) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE events SET milestone = ?2 WHERE id = ?1 AND milestone IS NULL",
+            )?;
+            for id in ids {
+                stmt.execute(params![id, milestone_id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

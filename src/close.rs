@@ -1,0 +1,423 @@
+//! `mt close`: a branch's recorded span → a milestone file in the repository.
+//!
+//! Gathers (store, config, git, earlier milestones), computes with the pure
+//! `classify`, `metrics` and `milestone` modules, writes the file and files
+//! the span's events under it.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::classify::{Class, Classifier};
+use crate::config::Config;
+use crate::event::rfc3339;
+use crate::git::{self, Repo};
+use crate::metrics::{self, IDLE_TIMEOUT_US, Marker, Run};
+use crate::milestone::render::{self, Evidence};
+use crate::milestone::{
+    self, Complexity, FrontMatter, Measured, Parameters, ToolRow, baseline, infer,
+};
+use crate::store::{SpanRow, Store};
+
+/// What the user asked for (flags), before inference.
+#[derive(Debug, Default, Clone)]
+pub struct Request {
+    pub branch: Option<String>,
+    pub kind: Option<String>,
+    pub issue: Option<u64>,
+    pub pr: Option<u64>,
+    pub priority: Option<String>,
+    pub complexity: Option<String>,
+    pub title: Option<String>,
+    pub baselines: Vec<String>,
+    pub note: Option<String>,
+    /// Close time, microseconds since the epoch.
+    pub now_us: i64,
+}
+
+/// A milestone ready to write.
+#[derive(Debug)]
+pub struct Prepared {
+    pub front: FrontMatter,
+    pub text: String,
+    /// Relative to the repository root.
+    pub path: PathBuf,
+    pub ids: Vec<i64>,
+}
+
+/// The branch to close: the one named, else the current one, else (on the
+/// default branch right after a merge) the one just merged.
+pub fn branch_to_close(repo: &Repo, named: Option<&str>) -> Result<String> {
+    if let Some(b) = named {
+        return Ok(b.to_owned());
+    }
+    let head = git::read_head(&repo.gitdir).context("could not read HEAD; is .git intact?")?;
+    let git::Head::Branch(current) = head else {
+        bail!("HEAD is detached and no branch was given; run mt close BRANCH");
+    };
+    if !DEFAULT_BRANCHES.contains(&current.as_str()) {
+        return Ok(current);
+    }
+    just_merged(&repo.gitdir).with_context(|| {
+        format!(
+            "{current} is the default branch and no merge into it was found; run mt close BRANCH"
+        )
+    })
+}
+
+const DEFAULT_BRANCHES: [&str; 4] = ["main", "master", "trunk", "develop"];
+
+/// The branch named by the newest `merge X: …` entry of the HEAD reflog.
+fn just_merged(gitdir: &Path) -> Option<String> {
+    let log = fs::read_to_string(gitdir.join("logs/HEAD")).ok()?;
+    let line = log.lines().last()?;
+    let msg = line.split_once('\t')?.1;
+    let rest = msg.strip_prefix("merge ")?;
+    Some(
+        rest.split_once(':')
+            .map_or(rest, |(b, _)| b)
+            .trim()
+            .to_owned(),
+    )
+}
+
+/// Everything `mt close` computes, without writing anything.
+pub fn prepare(store: &Store, repo: &Repo, user_config: Config, req: &Request) -> Result<Prepared> {
+    let root = repo.root.to_string_lossy().into_owned();
+    let branch = branch_to_close(repo, req.branch.as_deref())?;
+    let rows = store.span(&root, &branch)?;
+    let finished: Vec<&SpanRow> = rows.iter().filter(|r| r.state != "running").collect();
+    if !finished.iter().any(|r| r.kind == "command") {
+        bail!(
+            "nothing was recorded on branch {branch} in {root} since its last milestone; name the branch that was worked on (`mt log` shows what was recorded)"
+        );
+    }
+    let repo_config = Config::load(&repo.root.join(".mt.toml"))?;
+    let config = user_config.layered(repo_config);
+    let classifier = Classifier::new(&config.rules)?;
+    let idle_minutes = config
+        .idle_timeout_minutes
+        .unwrap_or((IDLE_TIMEOUT_US / 60_000_000) as u64);
+
+    let (runs, markers) = classified(&finished, &classifier);
+    let figures = metrics::compute(
+        &runs,
+        &markers,
+        idle_minutes as i64 * 60_000_000,
+        req.now_us,
+    );
+
+    let inferred = infer::from_branch(&branch);
+    let kind = match &req.kind {
+        Some(k) if infer::KNOWN_TYPES.contains(&k.as_str()) => k.clone(),
+        Some(k) => bail!(
+            "--type {k:?} is not one of {}",
+            infer::KNOWN_TYPES.join(", ")
+        ),
+        None => inferred.kind.unwrap_or("enhancement").to_owned(),
+    };
+    let (complexity, measured_complexity) = match &req.complexity {
+        Some(c) => (
+            c.clone(),
+            Complexity {
+                source: "declared".into(),
+                files: None,
+                insertions: None,
+                deletions: None,
+            },
+        ),
+        None => match diff_stats(repo, &branch) {
+            Some((files, ins, del)) => (
+                infer::complexity(files, ins + del).to_owned(),
+                Complexity {
+                    source: "diff".into(),
+                    files: Some(files),
+                    insertions: Some(ins),
+                    deletions: Some(del),
+                },
+            ),
+            None => (
+                "not measured".to_owned(),
+                Complexity {
+                    source: "not measured".into(),
+                    files: None,
+                    insertions: None,
+                    deletions: None,
+                },
+            ),
+        },
+    };
+    let flags = req
+        .baselines
+        .iter()
+        .map(|b| baseline::parse_flag(b))
+        .collect::<Result<Vec<_>>>()?;
+    let history = earlier_milestones(&repo.root);
+    let baselines = baseline::choose(&flags, &config.baselines, &history, &kind)?;
+
+    let date = chrono::DateTime::from_timestamp_micros(req.now_us)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let slug = infer::slugify(&inferred.slug);
+    let milestone_id = format!("{date}-{kind}-{slug}");
+    let path = free_path(&repo.root, &date, &milestone_id);
+    let milestone_id = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or(milestone_id);
+    let ms = |us: i64| (us.max(0) / 1000) as u64;
+    let unfinished = finished.iter().filter(|r| r.state == "unfinished").count() as u64;
+    let front = FrontMatter {
+        milestone_id,
+        date,
+        kind: kind.clone(),
+        issue_number: req.issue.or(inferred.issue).map(|n| format!("#{n}")),
+        pr_number: req.pr.map(|n| format!("#{n}")),
+        priority: req.priority.clone().unwrap_or_else(|| "unset".into()),
+        complexity,
+        title: req
+            .title
+            .clone()
+            .unwrap_or_else(|| infer::title(&inferred.slug)),
+        mt: Measured {
+            version: 1,
+            repo: root,
+            branch: branch.clone(),
+            first_event: finished.first().map(|r| rfc3339(r.start_us)),
+            closed: rfc3339(req.now_us),
+            parameters: Parameters {
+                idle_timeout_minutes: idle_minutes,
+                classification: classifier.describe(),
+                unfinished_runs: unfinished,
+                running_runs_excluded: (rows.len() - finished.len()) as u64,
+            },
+            active_ms: ms(figures.active_us),
+            elapsed_ms: ms(figures.elapsed_us),
+            phases_ms: split_ms(&figures.phase_us),
+            runs_automated: figures.runs_automated,
+            runs_manual: figures.runs_manual,
+            errors_automated: figures.errors_automated,
+            errors_manual: figures.errors_manual,
+            first_attempt_automated: figures.first_attempt_automated,
+            first_attempt_manual: figures.first_attempt_manual,
+            validation_automated: figures.validation_automated,
+            manual_steps_eliminated: figures.manual_steps_eliminated,
+            tools: figures
+                .tools
+                .iter()
+                .map(|t| ToolRow {
+                    name: t.name.clone(),
+                    runs: t.runs,
+                    failures: t.failures,
+                    median_ms: t.median_ms.round() as u64,
+                    total_ms: t.total_ms.round() as u64,
+                })
+                .collect(),
+            complexity: measured_complexity,
+            baselines,
+        },
+    };
+    let (template_name, template) = template_for(&repo.root, &kind)?;
+    let view = render::view(&front, &evidence(&runs), req.note.as_deref());
+    let body = render::render(&template_name, &template, &view)?;
+    let text = format!("{}\n{body}", milestone::front_matter_text(&front)?);
+    Ok(Prepared {
+        front,
+        text,
+        path,
+        ids: finished.iter().map(|r| r.id).collect(),
+    })
+}
+
+/// Phase times in whole ms that add up exactly to the total in whole ms
+/// (rounding cumulative sums, so no millisecond is lost or invented).
+fn split_ms(
+    phase_us: &std::collections::BTreeMap<String, i64>,
+) -> std::collections::BTreeMap<String, u64> {
+    let mut cum = 0i64;
+    let mut out = std::collections::BTreeMap::new();
+    for (k, v) in phase_us {
+        let before = (cum.max(0) / 1000) as u64;
+        cum += v;
+        out.insert(k.clone(), (cum.max(0) / 1000) as u64 - before);
+    }
+    out
+}
+
+/// Classify each run once per distinct (command, hints): a long branch
+/// repeats the same few commands thousands of times.
+fn classified(rows: &[&SpanRow], classifier: &Classifier) -> (Vec<Run>, Vec<Marker>) {
+    let mut cache: HashMap<(&str, Option<&str>, Option<&str>), Class> = HashMap::new();
+    let mut runs = Vec::new();
+    let mut markers = Vec::new();
+    for r in rows {
+        if r.kind == "marker" {
+            if let Some(p) = &r.phase {
+                markers.push(Marker {
+                    at_us: r.start_us,
+                    phase: p.clone(),
+                });
+            }
+            continue;
+        }
+        let key = (r.command.as_str(), r.phase.as_deref(), r.tool.as_deref());
+        let class = cache
+            .entry(key)
+            .or_insert_with(|| classifier.classify(key.0, key.1, key.2))
+            .clone();
+        runs.push(Run {
+            start_us: r.start_us,
+            end_us: r.end_us.unwrap_or(r.start_us),
+            ok: r.state == "done" && r.signal.is_none() && r.exit_code == Some(0),
+            automated: r.source != "hook",
+            command: r.command.clone(),
+            phase: class.phase,
+            tool: class.tool,
+            manual_steps: class.manual_steps,
+        });
+    }
+    (runs, markers)
+}
+
+/// Each distinct command line with its runs, most time first.
+fn evidence(runs: &[Run]) -> Vec<Evidence> {
+    let mut by: HashMap<String, (u64, u64, Vec<f64>)> = HashMap::new();
+    for r in runs {
+        let e = by.entry(metrics::normalize(&r.command)).or_default();
+        e.0 += 1;
+        e.1 += u64::from(!r.ok);
+        e.2.push((r.end_us - r.start_us) as f64 / 1000.0);
+    }
+    let mut out: Vec<Evidence> = by
+        .into_iter()
+        .map(|(command, (runs, failures, mut ms))| Evidence {
+            command: if command.is_empty() {
+                "(private: text not kept)".into()
+            } else {
+                command
+            },
+            runs,
+            failures,
+            median_ms: metrics::median(&mut ms).round() as u64,
+            total_ms: ms.iter().sum::<f64>().round() as u64,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.total_ms
+            .cmp(&a.total_ms)
+            .then_with(|| a.command.cmp(&b.command))
+    });
+    out
+}
+
+/// `milestones/YYYY-MM/<id>.md`, with `-2`, `-3`… if taken.
+fn free_path(root: &Path, date: &str, id: &str) -> PathBuf {
+    let dir = PathBuf::from("milestones").join(date.get(..7).unwrap_or(date));
+    let mut path = dir.join(format!("{id}.md"));
+    let mut n = 2;
+    while root.join(&path).exists() {
+        path = dir.join(format!("{id}-{n}.md"));
+        n += 1;
+    }
+    path
+}
+
+/// The repository's template for `kind`, else the built-in one.
+fn template_for(root: &Path, kind: &str) -> Result<(String, String)> {
+    let rel = format!("milestones/templates/{kind}-milestone-template.md");
+    match fs::read_to_string(root.join(&rel)) {
+        Ok(text) => Ok((rel, text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(("built-in template".into(), render::BUILTIN_TEMPLATE.into()))
+        }
+        Err(e) => Err(e).with_context(|| format!("could not read {rel}")),
+    }
+}
+
+/// Front matter of every milestone already in the repository. A file that
+/// does not parse is named in a warning and skipped.
+pub fn earlier_milestones(root: &Path) -> Vec<FrontMatter> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.join("milestones")];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for path in entries {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if path.is_dir() {
+                if name != "templates" && name != "dashboards" {
+                    dirs.push(path);
+                }
+            } else if name.ends_with(".md") && name != "monthly-summary.md" {
+                match fs::read_to_string(&path)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|t| milestone::parse(&t))
+                {
+                    Ok(m) => out.push(m),
+                    Err(e) => eprintln!("mt: warning: skipped {}: {e:#}", path.display()),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Files changed, insertions, deletions of `branch` against where it forked
+/// (before the merge, if it has been merged). `None` when git cannot say.
+fn diff_stats(repo: &Repo, branch: &str) -> Option<(u64, u64, u64)> {
+    let git = |args: &[&str]| -> Option<String> {
+        let out = Command::new("git")
+            .current_dir(&repo.root)
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    let tip = git(&[
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &format!("refs/heads/{branch}^{{commit}}"),
+    ])?;
+    let current = match git::read_head(&repo.gitdir)? {
+        git::Head::Branch(b) if b != branch => "HEAD".to_owned(),
+        _ => DEFAULT_BRANCHES
+            .iter()
+            .find(|b| git(&["rev-parse", "--verify", "--quiet", b]).is_some())?
+            .to_string(),
+    };
+    let merged = |target: &str| git(&["merge-base", "--is-ancestor", &tip, target]).is_some();
+    // Merged already: compare with the target as it was before the merge.
+    let target = if merged(&current)
+        && git(&["rev-parse", "--verify", "--quiet", "ORIG_HEAD"]).is_some()
+        && !merged("ORIG_HEAD")
+    {
+        "ORIG_HEAD".to_owned()
+    } else {
+        current
+    };
+    let base = git(&["merge-base", &target, &tip])?;
+    let stat = git(&["diff", "--shortstat", &base, &tip])?;
+    let number = |word: &str| {
+        stat.split(',')
+            .find(|p| p.contains(word))
+            .and_then(|p| p.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    Some((number("file"), number("insertion"), number("deletion")))
+}

@@ -1,0 +1,309 @@
+//! `mt close` end to end in real repositories: runs through `mt exec` and
+//! the shell hook, a merge, the milestone file and its figures.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::harness::{Env, err, text};
+use crate::term::Term;
+
+fn milestone_files(repo: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![repo.join("milestones")];
+    while let Some(d) = dirs.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The front matter, parsed by a YAML parser on its own.
+fn front(path: &Path) -> Value {
+    let text = fs::read_to_string(path).unwrap();
+    let yaml = text
+        .strip_prefix("---\n")
+        .unwrap()
+        .split("\n---\n")
+        .next()
+        .unwrap();
+    serde_saphyr::from_str(yaml).unwrap()
+}
+
+#[test]
+fn a_merged_branch_becomes_a_measured_milestone() {
+    let env = Env::new();
+    let repo = env.repo("app");
+    env.git(&repo, &["switch", "-q", "-c", "fix/1234-coverage-masking"]);
+    // Manual runs, typed at a bash prompt with the hook.
+    let rc = env.home.join(".bashrc");
+    fs::write(&rc, "PS1='$ '\neval \"$(mt init bash)\"\n").unwrap();
+    let t = Term::start(
+        &env,
+        &repo,
+        &[
+            "bash",
+            "--noprofile",
+            "--rcfile",
+            rc.to_str().unwrap(),
+            "-i",
+        ],
+        &[],
+    );
+    t.run("git log --oneline", 1);
+    t.run("grep -r nothing . ; true", 2);
+    t.run("cargo test --no-such-flag 2>/dev/null", 3);
+    drop(t);
+    // Automated runs.
+    fs::write(repo.join("a.txt"), "a\nb\n").unwrap();
+    env.ok(&repo, ["exec", "git", "add", "a.txt"]);
+    env.ok(&repo, ["exec", "git", "commit", "-q", "-m", "fix"]);
+    let failed = env.mt(
+        &repo,
+        [
+            "exec",
+            "--phase",
+            "validation",
+            "--tool",
+            "QC Pre-Push",
+            "sh",
+            "-c",
+            "exit 1",
+        ],
+    );
+    assert_eq!(failed.status.code(), Some(1));
+    env.ok(
+        &repo,
+        [
+            "exec",
+            "--phase",
+            "validation",
+            "--tool",
+            "QC Pre-Push",
+            "true",
+        ],
+    );
+    env.git(&repo, &["switch", "-q", "main"]);
+    env.git(
+        &repo,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "merge",
+            "fix/1234-coverage-masking",
+        ],
+    );
+
+    let out = env.mt(&repo, ["close", "--baseline", "validation=10m"]);
+    assert!(out.status.success(), "{}", err(&out));
+    let files = milestone_files(&repo);
+    assert_eq!(files.len(), 1);
+    let name = files[0].file_name().unwrap().to_str().unwrap();
+    assert!(name.ends_with("-bug-coverage-masking.md"), "{name}");
+    assert!(
+        text(&out).starts_with(&format!("milestones/{}/{name}", &name[..7])),
+        "{}",
+        text(&out)
+    );
+    let f = front(&files[0]);
+    assert_eq!(f["type"], "bug");
+    assert_eq!(f["issue_number"], "#1234");
+    assert_eq!(f["complexity"], "simple");
+    let m = &f["mt"];
+    assert_eq!(m["branch"], "fix/1234-coverage-masking");
+    assert_eq!(
+        (m["runs_automated"].as_u64(), m["runs_manual"].as_u64()),
+        (Some(4), Some(3))
+    );
+    assert_eq!(
+        m["errors_automated"],
+        serde_json::json!({"part": 1, "whole": 4})
+    );
+    assert_eq!(
+        m["errors_manual"]["part"], 1,
+        "cargo test with a bad flag failed"
+    );
+    // Validation runs: cargo test (manual) and the two QC runs (automated).
+    assert_eq!(
+        m["validation_automated"],
+        serde_json::json!({"part": 2, "whole": 3})
+    );
+    assert_eq!(m["complexity"]["insertions"], 2);
+    assert_eq!(m["baselines"]["validation"]["kind"], "declared");
+    assert_eq!(m["baselines"]["diagnosis"]["kind"], "insufficient");
+    assert_eq!(m["tools"][0]["name"], "QC Pre-Push");
+    let phases: u64 = ["diagnosis", "implementation", "validation", "other"]
+        .iter()
+        .map(|p| m["phases_ms"][p].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        phases,
+        m["active_ms"].as_u64().unwrap(),
+        "phase times add up to active time"
+    );
+    let body = fs::read_to_string(&files[0]).unwrap();
+    assert!(body.contains("- [x] QC Pre-Push: 2 runs, 1 failed"));
+    assert!(
+        body.contains("| **Diagnosis** |")
+            && body.contains("insufficient data (n=0) | not measured |")
+    );
+    assert!(body.contains("`git log --oneline` | 1 | 0"), "{body}");
+
+    // The span is closed: closing again finds nothing; new work starts anew.
+    let again = env.mt(&repo, ["close", "fix/1234-coverage-masking"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        err(&again).contains("nothing was recorded on branch fix/1234-coverage-masking"),
+        "{}",
+        err(&again)
+    );
+    assert_eq!(milestone_files(&repo).len(), 1, "nothing written on error");
+}
+
+#[test]
+fn dry_run_and_json_write_nothing() {
+    let env = Env::new();
+    let repo = env.repo("app");
+    env.git(&repo, &["switch", "-q", "-c", "feat/7-login"]);
+    env.ok(&repo, ["exec", "true"]);
+    let out = env.ok(&repo, ["close", "--dry-run"]);
+    assert!(out.starts_with("---\nmilestone_id: "), "{out}");
+    assert!(out.contains("# Login - Performance Milestone"));
+    let json: Value =
+        serde_json::from_str(&env.ok(&repo, ["close", "--dry-run", "--json"])).unwrap();
+    assert_eq!(
+        (json["type"].as_str(), json["issue_number"].as_str()),
+        (Some("feature"), Some("#7"))
+    );
+    assert!(milestone_files(&repo).is_empty());
+    // Still open: a real close finds the run.
+    assert!(env.mt(&repo, ["close"]).status.success());
+}
+
+#[test]
+fn clear_errors_and_nothing_written() {
+    let env = Env::new();
+    let out = env.mt(env.dir.path(), ["close"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err(&out).starts_with("mt: this directory is not in a git repository;"),
+        "{}",
+        err(&out)
+    );
+    let repo = env.repo("app");
+    let out = env.mt(&repo, ["close", "no-such-branch"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err(&out).contains("nothing was recorded on branch no-such-branch"));
+    let out = env.mt(&repo, ["close", "--type", "chore", "main"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = env.mt(&repo, ["close", "--baseline", "diagnosis=soon", "main"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(milestone_files(&repo).is_empty());
+}
+
+#[test]
+fn repository_templates_and_self_baseline() {
+    let env = Env::new();
+    let repo = env.repo("app");
+    env.ok(&repo, ["init", "milestones"]);
+    let tpl = repo.join("milestones/templates/bug-milestone-template.md");
+    assert!(fs::read_to_string(&tpl).unwrap().contains("{{ title }}"));
+    fs::write(
+        &tpl,
+        "Custom: {{ title }} took {{ timeline[3].measured }} vs {{ timeline[3].baseline }}\n",
+    )
+    .unwrap();
+    for i in 0..4 {
+        let branch = format!("fix/{i}-thing");
+        env.git(&repo, &["switch", "-q", "-c", &branch]);
+        env.ok(&repo, ["exec", "sleep", "0.05"]);
+        env.git(&repo, &["switch", "-q", "main"]);
+        let out = env.mt(&repo, ["close", &branch]);
+        assert!(out.status.success(), "{}", err(&out));
+    }
+    let files: Vec<PathBuf> = milestone_files(&repo)
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().contains("templates"))
+        .collect();
+    assert_eq!(files.len(), 4);
+    let last = files
+        .iter()
+        .find(|p| {
+            p.to_string_lossy().contains("-3-thing")
+                || p.to_string_lossy().ends_with("bug-thing-4.md")
+        })
+        .unwrap_or(&files[3]);
+    let newest = fs::read_to_string(last).unwrap();
+    let body = newest.split("\n---\n").nth(1).unwrap();
+    assert!(body.contains("Custom: Thing took"), "{body}");
+    assert!(
+        body.contains("(median of n=3, IQR"),
+        "the fourth is compared with the three before it: {body}"
+    );
+    // A broken template is named with its line.
+    fs::write(&tpl, "fine\n{{ title }\n").unwrap();
+    env.git(&repo, &["switch", "-q", "-c", "fix/9-x"]);
+    env.ok(&repo, ["exec", "true"]);
+    let out = env.mt(&repo, ["close"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err(&out).contains("milestones/templates/bug-milestone-template.md:2:"),
+        "{}",
+        err(&out)
+    );
+}
+
+#[test]
+fn post_merge_hook_chains_respects_hooks_path_and_installs_once() {
+    let env = Env::new();
+    let repo = env.repo("app");
+    let hooks = repo.join("my-hooks");
+    fs::create_dir_all(&hooks).unwrap();
+    env.git(&repo, &["config", "core.hooksPath", "my-hooks"]);
+    fs::write(
+        hooks.join("post-merge"),
+        "#!/bin/sh\necho earlier-hook-ran >> \"$HOME/earlier\"\n",
+    )
+    .unwrap();
+    fs::set_permissions(
+        hooks.join("post-merge"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    assert!(
+        env.ok(&repo, ["init", "git"])
+            .contains("after the existing hook")
+    );
+    assert!(env.ok(&repo, ["init", "git"]).contains("nothing to do"));
+    env.git(&repo, &["switch", "-q", "-c", "feat/3-merge-me"]);
+    env.ok(&repo, ["exec", "true"]);
+    fs::write(repo.join("f"), "x").unwrap();
+    env.git(&repo, &["add", "f"]);
+    env.git(&repo, &["commit", "-q", "-m", "f"]);
+    env.git(&repo, &["switch", "-q", "main"]);
+    env.git(
+        &repo,
+        &["merge", "-q", "--no-ff", "-m", "merge", "feat/3-merge-me"],
+    );
+    assert_eq!(
+        fs::read_to_string(env.home.join("earlier")).unwrap(),
+        "earlier-hook-ran\n"
+    );
+    let files = milestone_files(&repo);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].to_string_lossy().ends_with("-feature-merge-me.md"));
+    // A merge with nothing recorded still succeeds.
+    env.git(&repo, &["switch", "-q", "-c", "feat/4-quiet"]);
+    env.git(&repo, &["switch", "-q", "main"]);
+    env.git(&repo, &["merge", "-q", "feat/4-quiet"]);
+}
