@@ -20,7 +20,10 @@ pub use query::{BranchFilter, SpanRow, Status};
 pub use write::{Finish, NewEvent};
 
 /// Forward migrations; entry N takes `user_version` from N to N+1.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_open_span_index.sql"),
+];
 
 /// The schema version this mt writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -27,6 +27,14 @@ pub struct Status {
     pub intervals: Vec<(i64, i64)>,
 }
 
+/// A branch's open span, read from the covering index `events_open_span`.
+// Flags computed in SQL: no string crosses into Rust per row.
+const STATUS_SQL: &str = "SELECT start_us, end_us, state = 'running', source = 'hook',
+        state = 'unfinished' OR signal IS NOT NULL OR COALESCE(exit_code, 0) != 0
+     FROM events INDEXED BY events_open_span
+     WHERE repo = ?1 AND branch = ?2 AND kind = 'command' AND milestone IS NULL
+     ORDER BY start_us";
+
 const COLUMNS: &str =
     "id, source, kind, argv, command, cwd, repo, branch, head, session, start_us, end_us,
     exit_code, signal, pipestatus, state, phase, tool, user_us, sys_us, maxrss_kib, milestone";
@@ -128,32 +136,22 @@ impl Store {
     /// The open span of one branch: everything not yet in a milestone.
     pub fn status(&self, repo: &str, branch: &str) -> Result<Status> {
         let mut st = Status::default();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT source, start_us, end_us, exit_code, signal, state FROM events
-             WHERE repo = ?1 AND branch = ?2 AND kind = 'command' AND milestone IS NULL
-             ORDER BY start_us",
-        )?;
+        let mut stmt = self.conn.prepare_cached(STATUS_SQL)?;
         let mut rows = stmt.query([repo, branch])?;
         while let Some(r) = rows.next()? {
-            let source: String = r.get(0)?;
-            let start: i64 = r.get(1)?;
-            let end: Option<i64> = r.get(2)?;
-            let exit: Option<i32> = r.get(3)?;
-            let signal: Option<i32> = r.get(4)?;
-            let state: String = r.get(5)?;
+            let start: i64 = r.get(0)?;
+            let end: Option<i64> = r.get(1)?;
             st.first_us.get_or_insert(start);
-            if state == "running" {
-                continue;
+            if r.get::<_, bool>(2)? {
+                continue; // still running: listed below, not counted
             }
             st.runs += 1;
-            if source == "hook" {
+            if r.get::<_, bool>(3)? {
                 st.manual += 1;
             } else {
                 st.automated += 1;
             }
-            if state == "unfinished" || signal.is_some() || exit.is_some_and(|c| c != 0) {
-                st.failures += 1;
-            }
+            st.failures += u64::from(r.get::<_, bool>(4)?);
             if let Some(end) = end {
                 st.intervals.push((start, end));
             }
@@ -243,5 +241,28 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    #[test]
+    fn status_reads_only_the_open_span_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {STATUS_SQL}"))
+            .unwrap()
+            .query_map(["r", "b"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            plan,
+            vec!["SEARCH events USING COVERING INDEX events_open_span (repo=? AND branch=?)"]
+        );
     }
 }

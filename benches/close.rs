@@ -1,0 +1,122 @@
+//! `mt close` on a branch of 100,000 recorded runs (target ≤ 200 ms), and
+//! `mt status` with 1,000,000 stored (target ≤ 20 ms). Run: `cargo bench --bench close`.
+//!
+//! The store is filled the way it always is — spool records drained by
+//! ingest — from a generator; then the same computation `mt close` and
+//! `mt status` do is timed (reading the span, classifying, computing,
+//! rendering; no file is written, so every sample sees the same span).
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mt::close::{self, Request};
+use mt::config::Config;
+use mt::ingest;
+use mt::redact::Filters;
+use mt::spool::record::{Builder, Kind};
+use mt::store::Store;
+
+const COMMANDS: [&str; 8] = [
+    "git log --oneline",
+    "rg -n todo src",
+    "vim src/lib.rs",
+    "cargo build",
+    "cargo test -q",
+    "./scripts/qc_pre_push.sh",
+    "git commit -am wip",
+    "ls -la",
+];
+
+fn fill(spool: &Path, repo: &Path, branch: &str, n: usize, session: &str) {
+    fs::create_dir_all(spool).unwrap();
+    let mut buf = Vec::with_capacity(n * 200);
+    let t0 = 1_700_000_000_000_000i64;
+    let head = format!("ref: refs/heads/{branch}");
+    for i in 0..n {
+        let mut b = Builder::new(Kind::Hook);
+        b.field("id", format!("{session}:{i}"))
+            .field("t", (t0 + i as i64 * 2_000_000).to_string())
+            .field("dur", "1500000")
+            .field("exit", if i % 7 == 0 { "1" } else { "0" })
+            .field("cwd", repo.as_os_str().as_encoded_bytes())
+            .field("root", repo.as_os_str().as_encoded_bytes())
+            .field("head", &head)
+            .field("cmd", COMMANDS[i % COMMANDS.len()]);
+        buf.extend(b.finish());
+    }
+    fs::write(spool.join(format!("h-999999999-{session}.log")), buf).unwrap();
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    fs::create_dir_all(&repo).unwrap();
+    let git = |args: &[&str]| {
+        assert!(
+            Command::new("git")
+                .current_dir(&repo)
+                .args(args)
+                .output()
+                .unwrap()
+                .status
+                .success()
+        )
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&[
+        "-c",
+        "user.name=b",
+        "-c",
+        "user.email=b@b",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    ]);
+    git(&["branch", "fix/1-big"]);
+    git(&["branch", "feat/2-typical"]);
+    let spool = dir.path().join("spool");
+    let mut store = Store::open(&dir.path().join("mt.db")).unwrap();
+    let filters = Filters::builtin();
+    // 1,000,000 stored: 100,000 on the branch being closed, 1,000 on a
+    // typical branch, the rest on main.
+    fill(&spool, &repo, "fix/1-big", 100_000, "a");
+    fill(&spool, &repo, "feat/2-typical", 1_000, "c");
+    fill(&spool, &repo, "main", 899_000, "b");
+    ingest::drain(&mut store, &spool, &filters).unwrap();
+    let root = repo.to_string_lossy().into_owned();
+    let found = mt::git::find(&repo).unwrap();
+
+    let mut group = c.benchmark_group("at_scale");
+    group.sample_size(10);
+    group.bench_function("close_branch_of_100k_runs", |b| {
+        b.iter(|| {
+            let req = Request {
+                branch: Some("fix/1-big".into()),
+                now_us: 1_800_000_000_000_000,
+                ..Request::default()
+            };
+            let p = close::prepare(&store, &found, Config::default(), &req).unwrap();
+            assert_eq!(p.ids.len(), 100_000);
+        })
+    });
+    group.bench_function("status_1k_run_branch_1m_stored", |b| {
+        b.iter(|| {
+            let st = store.status(&root, "feat/2-typical").unwrap();
+            assert_eq!(st.runs, 1_000);
+        })
+    });
+    group.bench_function("status_100k_run_branch_1m_stored", |b| {
+        b.iter(|| {
+            let st = store.status(&root, "fix/1-big").unwrap();
+            assert_eq!(st.runs, 100_000);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
