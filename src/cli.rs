@@ -23,6 +23,16 @@ pub enum Cmd {
     Status(StatusArgs),
     /// Write the milestone of a finished branch from what was recorded on it.
     Close(CloseArgs),
+    /// Monthly summary and dashboards from the team's milestone files.
+    Report {
+        #[command(subcommand)]
+        what: ReportCmd,
+    },
+    /// CI figures of this run (under CI=true).
+    Ci {
+        #[command(subcommand)]
+        what: CiCmd,
+    },
     /// Mark that time from now on counts to a phase.
     Phase {
         #[arg(value_enum)]
@@ -145,6 +155,30 @@ pub struct StatusArgs {
     /// Print the figures as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCmd {
+    /// Write milestones/YYYY-MM/monthly-summary.md and print the headline figures.
+    Month {
+        /// The month (default: this month).
+        month: Option<String>,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write milestones/dashboards/ (advantages, trends, ROI).
+    Dashboards {
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CiCmd {
+    /// Duration, success rate and step timings to $GITHUB_STEP_SUMMARY and milestone_metrics.yaml.
+    Summary,
 }
 
 #[derive(Debug, Subcommand)]

@@ -341,38 +341,12 @@ fn template_for(root: &Path, kind: &str) -> Result<(String, String)> {
     }
 }
 
-/// Front matter of every milestone already in the repository. A file that
+/// Front matter of every milestone already in the repository; a file that
 /// does not parse is named in a warning and skipped.
-pub fn earlier_milestones(root: &Path) -> Vec<FrontMatter> {
-    let mut out = Vec::new();
-    let mut dirs = vec![root.join("milestones")];
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for path in entries {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if path.is_dir() {
-                if name != "templates" && name != "dashboards" {
-                    dirs.push(path);
-                }
-            } else if name.ends_with(".md") && name != "monthly-summary.md" {
-                match fs::read_to_string(&path)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|t| milestone::parse(&t))
-                {
-                    Ok(m) => out.push(m),
-                    Err(e) => eprintln!("mt: warning: skipped {}: {e:#}", path.display()),
-                }
-            }
-        }
-    }
-    out
+fn earlier_milestones(root: &Path) -> Vec<FrontMatter> {
+    let loaded = crate::report::files::read_all(root);
+    crate::report::files::warn_skipped(&loaded);
+    loaded.milestones
 }
 
 /// Files changed, insertions, deletions of `branch` against where it forked

@@ -22,8 +22,10 @@ pub mod daemon;
 pub mod ingest;
 pub mod redact;
 
-// Closing a branch: gather, compute (pure modules below), write the milestone.
+// Closing a branch and reporting on milestones: gather, compute (pure
+// modules below), write files into the repository.
 pub mod close;
+pub mod report;
 
 // Store and the plain data and rules it holds (classify, metrics and
 // milestone are pure: data in, data out).

@@ -9,4 +9,5 @@ mod close;
 mod daemon;
 mod exec;
 mod hooks;
+mod report;
 mod spool;

@@ -231,7 +231,8 @@ fn a_store_of_the_previous_schema_opens_and_migrates() {
     fs::create_dir_all(env.db().parent().unwrap()).unwrap();
     {
         let db = rusqlite::Connection::open(env.db()).unwrap();
-        db.execute_batch(include_str!("../src/store/migrations/0001_init.sql")).unwrap();
+        db.execute_batch(include_str!("../src/store/migrations/0001_init.sql"))
+            .unwrap();
         db.pragma_update(None, "user_version", 1).unwrap();
         db.execute(
             "INSERT INTO events (uid, source, kind, command, cwd, start_us, end_us, exit_code, state)
@@ -244,11 +245,17 @@ fn a_store_of_the_previous_schema_opens_and_migrates() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["command"], "make old");
     let db = rusqlite::Connection::open(env.db()).unwrap();
-    let version: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(version, 2);
     // A database from a newer mt is refused, not damaged.
     db.pragma_update(None, "user_version", 99).unwrap();
     let out = env.mt(env.dir.path(), ["log"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(crate::harness::err(&out).contains("newer than this mt knows"), "{}", crate::harness::err(&out));
+    assert!(
+        crate::harness::err(&out).contains("newer than this mt knows"),
+        "{}",
+        crate::harness::err(&out)
+    );
 }

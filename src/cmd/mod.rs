@@ -1,5 +1,6 @@
 //! One module per subcommand: glue between the CLI and the library.
 
+mod ci;
 mod close;
 mod daemon;
 mod doctor;
@@ -8,6 +9,7 @@ mod hook_record;
 mod init;
 mod log;
 mod phase;
+mod report;
 mod status;
 
 use anyhow::Result;
@@ -22,6 +24,10 @@ pub fn run(cmd: Cmd) -> Result<u8> {
         Cmd::Exec(args) => exec::run(args),
         Cmd::Log(args) => log::run(&args),
         Cmd::Close(args) => close::run(&args),
+        Cmd::Report { what } => report::run(what),
+        Cmd::Ci {
+            what: crate::cli::CiCmd::Summary,
+        } => ci::run(),
         Cmd::Status(args) => status::run(&args),
         Cmd::Phase { phase } => phase::run(phase),
         Cmd::Daemon { action } => daemon::run(action),

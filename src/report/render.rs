@@ -1,0 +1,298 @@
+//! Report figures → markdown that GitHub renders (tables, mermaid charts).
+//! Same figures in → same bytes out: nothing here reads a clock.
+
+use std::fmt::Write;
+
+use super::model::{Advantage, MonthFigures, change_pp};
+use crate::event::human_ms;
+use crate::metrics::Share;
+
+const NOT: &str = "not measured";
+
+fn pct(s: Share) -> String {
+    s.ratio().map_or_else(
+        || format!("{NOT} (no runs)"),
+        |r| format!("{:.1}% ({} of {})", r * 100.0, s.part, s.whole),
+    )
+}
+
+fn pp(v: Option<f64>, previous: &str) -> String {
+    v.map_or_else(
+        || format!("{NOT} (no runs to compare in {previous})"),
+        |d| format!("{d:+.1} percentage points vs {previous}"),
+    )
+}
+
+/// The seed's four report lines.
+pub fn headline(f: &MonthFigures, before: &MonthFigures) -> Vec<String> {
+    let over = format!(
+        "over {} of {} milestones with a baseline",
+        f.with_baseline, f.milestones
+    );
+    vec![
+        format!("Total issues resolved: {}", f.milestones),
+        match f.improvement_factor {
+            Some(x) => format!("Average resolution speed improvement: {x:.1}x ({over})"),
+            None => {
+                format!("Average resolution speed improvement: {NOT} (no milestone has a baseline)")
+            }
+        },
+        match f.time_saved_ms {
+            Some(ms) => format!("Cumulative time saved: {} ({over})", signed_ms(ms)),
+            None => format!("Cumulative time saved: {NOT} (no milestone has a baseline)"),
+        },
+        format!(
+            "Success rate improvement: {} (first-attempt success)",
+            pp(
+                change_pp(f.first_attempt, before.first_attempt),
+                &before.month
+            )
+        ),
+    ]
+}
+
+fn signed_ms(ms: i64) -> String {
+    if ms < 0 {
+        format!("-{}", human_ms(-ms as f64))
+    } else {
+        human_ms(ms as f64)
+    }
+}
+
+/// `milestones/YYYY-MM/monthly-summary.md`.
+pub fn month(f: &MonthFigures, before: &MonthFigures, idle_note: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Monthly summary: {}\n", f.month);
+    for line in headline(f, before) {
+        let _ = writeln!(s, "- {line}");
+    }
+    let _ = writeln!(
+        s,
+        "\n## Issues resolved by type\n\n| Type | Milestones |\n|------|-----------:|"
+    );
+    for (kind, n) in &f.by_type {
+        let _ = writeln!(s, "| {kind} | {n} |");
+    }
+    let _ = writeln!(s, "\n## Time\n");
+    let _ = writeln!(
+        s,
+        "- Active time, total: {}",
+        human_ms(f.active_total_ms as f64)
+    );
+    let _ = writeln!(
+        s,
+        "- Active time, median per milestone: {}",
+        f.active_median_ms
+            .map_or_else(|| NOT.to_owned(), |m| human_ms(m as f64))
+    );
+    let _ = writeln!(
+        s,
+        "\n## Quality\n\n| Figure | {} | {} | Change |\n|---|---|---|---|",
+        f.month, before.month
+    );
+    for (label, now, then) in [
+        (
+            "First-attempt success",
+            f.first_attempt,
+            before.first_attempt,
+        ),
+        (
+            "First-attempt success, automated",
+            f.first_attempt_automated,
+            before.first_attempt_automated,
+        ),
+        (
+            "First-attempt success, manual",
+            f.first_attempt_manual,
+            before.first_attempt_manual,
+        ),
+        ("Error rate", f.errors, before.errors),
+        (
+            "Error rate, automated",
+            f.errors_automated,
+            before.errors_automated,
+        ),
+        ("Error rate, manual", f.errors_manual, before.errors_manual),
+        ("Runs automated", f.automation, before.automation),
+        (
+            "Validation runs automated",
+            f.validation_automated,
+            before.validation_automated,
+        ),
+    ] {
+        let change = change_pp(now, then).map_or_else(|| NOT.to_owned(), |d| format!("{d:+.1} pp"));
+        let _ = writeln!(s, "| {label} | {} | {} | {change} |", pct(now), pct(then));
+    }
+    let _ = writeln!(
+        s,
+        "\n## Tools by use\n\n| Tool | Runs | Failed | Success |\n|------|-----:|-------:|--------:|"
+    );
+    for t in &f.tools {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            t.name,
+            t.runs,
+            t.failures,
+            pct(t.success)
+        );
+    }
+    if f.tools.is_empty() {
+        let _ = writeln!(s, "| (no named tool was run) | | | |");
+    }
+    let _ = writeln!(
+        s,
+        "\n## Parameters\n\n- {idle_note}\n- Improvement and time saved are Σ baseline ÷ Σ measured and Σ (baseline − measured) over the milestones whose total has a declared or self-measured baseline; the others are not compared.\n- Rates pool the runs of all milestones of the month."
+    );
+    s
+}
+
+/// `dashboards/competitive-advantages.md`.
+pub fn advantages(rows: &[Advantage]) -> String {
+    let mut s = String::from(
+        "# Competitive advantages\n\nImprovement factors against the baselines recorded in the milestones: declared by the team (`--baseline`, config) or measured (median of earlier milestones of the same type). Rows without a baseline say so; nothing is compared with an invented figure.\n\n| Type | Phase | Improvement | Milestones with a baseline | Baseline source |\n|------|-------|------------:|---------------------------:|-----------------|\n",
+    );
+    for a in rows {
+        let factor = a
+            .factor
+            .map_or_else(|| NOT.to_owned(), |x| format!("{x:.1}x"));
+        let source = if a.sources.is_empty() {
+            "none".to_owned()
+        } else {
+            a.sources
+                .iter()
+                .map(|k| {
+                    if k == "self" {
+                        "self-baseline (median of earlier milestones)"
+                    } else {
+                        "declared"
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {factor} | {} of {} | {source} |",
+            a.kind, a.phase, a.with_baseline, a.milestones
+        );
+    }
+    s
+}
+
+/// A mermaid line chart GitHub renders; months with no value are left out.
+fn chart(title: &str, unit: &str, points: &[(String, f64)]) -> String {
+    if points.is_empty() {
+        return format!("_{title}: {NOT} (no month has data)._\n");
+    }
+    let labels: Vec<String> = points.iter().map(|(m, _)| format!("\"{m}\"")).collect();
+    let values: Vec<String> = points.iter().map(|(_, v)| format!("{v:.1}")).collect();
+    format!(
+        "```mermaid\nxychart-beta\n    title \"{title}\"\n    x-axis [{}]\n    y-axis \"{unit}\"\n    line [{}]\n```\n",
+        labels.join(", "),
+        values.join(", ")
+    )
+}
+
+/// `dashboards/performance-trends.md`.
+pub fn trends(series: &[MonthFigures]) -> String {
+    let rate = |f: &MonthFigures, pick: fn(&MonthFigures) -> Share| {
+        pick(f).ratio().map(|r| (f.month.clone(), r * 100.0))
+    };
+    let resolution: Vec<(String, f64)> = series
+        .iter()
+        .filter_map(|f| {
+            f.active_median_ms
+                .map(|m| (f.month.clone(), m as f64 / 60_000.0))
+        })
+        .collect();
+    let errors: Vec<_> = series
+        .iter()
+        .filter_map(|f| rate(f, |f| f.errors))
+        .collect();
+    let first: Vec<_> = series
+        .iter()
+        .filter_map(|f| rate(f, |f| f.first_attempt))
+        .collect();
+    let auto: Vec<_> = series
+        .iter()
+        .filter_map(|f| rate(f, |f| f.automation))
+        .collect();
+    let mut s = String::from(
+        "# Performance trends\n\nMonth by month, from the milestone files. A month without runs is left out of a chart rather than drawn as zero.\n\n",
+    );
+    for (title, unit, points) in [
+        ("Median resolution time", "minutes", &resolution),
+        ("Error rate", "%", &errors),
+        ("First-attempt success", "%", &first),
+        ("Automation share of runs", "%", &auto),
+    ] {
+        let _ = writeln!(s, "## {title}\n\n{}", chart(title, unit, points));
+    }
+    let _ = writeln!(
+        s,
+        "## Table\n\n| Month | Milestones | Median resolution | Error rate | First-attempt success | Automated runs |\n|---|---:|---:|---:|---:|---:|"
+    );
+    for f in series {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            f.month,
+            f.milestones,
+            f.active_median_ms
+                .map_or_else(|| NOT.to_owned(), |m| human_ms(m as f64)),
+            pct(f.errors),
+            pct(f.first_attempt),
+            pct(f.automation)
+        );
+    }
+    s
+}
+
+/// `dashboards/roi-analysis.md`.
+pub fn roi(series: &[MonthFigures], hourly_rate: Option<f64>) -> String {
+    let mut s = String::from(
+        "# ROI analysis (estimate)\n\nHours saved are counted only over milestones whose total time has a declared or measured baseline; value = hours saved × the configured `hourly_rate`. This is an estimate, not an accounting figure.\n\n",
+    );
+    match hourly_rate {
+        Some(r) => {
+            let _ = writeln!(s, "Hourly rate: {r:.2} (from config).\n");
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "Hourly rate: {NOT} — set `hourly_rate` in `~/.config/mt/config.toml` or `.mt.toml`.\n"
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "| Month | Milestones with a baseline | Hours saved | Value (estimate) | Cumulative hours | Cumulative value (estimate) |\n|---|---:|---:|---:|---:|---:|"
+    );
+    let (mut cum_h, mut any) = (0.0, false);
+    for f in series {
+        let hours = f.time_saved_ms.map(|ms| ms as f64 / 3_600_000.0);
+        if let Some(h) = hours {
+            cum_h += h;
+            any = true;
+        }
+        let money =
+            |h: f64| hourly_rate.map_or_else(|| NOT.to_owned(), |r| format!("{:.2}", h * r));
+        let _ = writeln!(
+            s,
+            "| {} | {} of {} | {} | {} | {} | {} |",
+            f.month,
+            f.with_baseline,
+            f.milestones,
+            hours.map_or_else(|| NOT.to_owned(), |h| format!("{h:.2}")),
+            hours.map_or_else(|| NOT.to_owned(), money),
+            if any {
+                format!("{cum_h:.2}")
+            } else {
+                NOT.to_owned()
+            },
+            if any { money(cum_h) } else { NOT.to_owned() },
+        );
+    }
+    s
+}
