@@ -22,8 +22,12 @@ use crate::store::Store;
 pub fn current_store(paths: &Paths) -> Result<Store> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if control::request(&paths.socket, "flush", Duration::from_secs(30)).is_ok() {
-            return Store::open(&paths.db);
+        match control::request(&paths.socket, "flush", Duration::from_secs(30)) {
+            Ok(r) if r.version == control::VERSION => return Store::open(&paths.db),
+            // Another mt's daemon (an upgrade): retire it; the next pass
+            // ingests here, and the next `mt exec` starts a daemon of ours.
+            Ok(_) => control::retire(&paths.socket)?,
+            Err(_) => {}
         }
         if let Some(store) = ingest_here(paths)? {
             return Ok(store);

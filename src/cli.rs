@@ -51,6 +51,14 @@ pub enum Cmd {
         #[arg(value_enum)]
         target: InitTarget,
     },
+    /// Print shell completions for mt.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(hide = true)]
+    Man,
     /// Write a hook record (used by the fish hook, which has no µs clock).
     #[command(hide = true)]
     HookRecord(HookRecordArgs),

@@ -35,6 +35,9 @@ pub struct Reply {
     /// Lines set aside as malformed by this daemon since it started.
     #[serde(default)]
     pub set_aside: u64,
+    /// `systemd` or `auto` (started by mt itself).
+    #[serde(default)]
+    pub managed: String,
 }
 
 /// Send `verb` and wait up to `timeout` for the answer.
@@ -64,4 +67,41 @@ pub fn request(socket: &Path, verb: &str, timeout: Duration) -> Result<Reply> {
 /// Is a daemon answering on `socket`? Costs one connect when none is.
 pub fn alive(socket: &Path) -> bool {
     request(socket, "ping", Duration::from_secs(2)).is_ok()
+}
+
+/// This binary's version; a daemon of another version is replaced.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Ask a daemon of another version to stop, and wait (≤ 10 s) until it
+/// has. Records wait in the spool meanwhile, so nothing is lost; the caller
+/// then starts or becomes the new writer.
+pub fn retire(socket: &Path) -> Result<()> {
+    let stopped = request(socket, "stop", Duration::from_secs(30))?;
+    wait_gone(&stopped)
+}
+
+/// Wait (≤ 10 s) until the daemon that sent `reply` has exited. Not "until
+/// the socket stops answering": under systemd the socket outlives it.
+pub fn wait_gone(reply: &Reply) -> Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let gone = || {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", reply.pid));
+        // Gone, or a zombie waiting for its parent (systemd, a test).
+        stat.map_or(true, |s| {
+            s.rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z'))
+        })
+    };
+    while !gone() {
+        if std::time::Instant::now() > deadline {
+            bail!(
+                "the mt daemon {} (pid {}) did not stop; stop it with `kill {}`",
+                reply.version,
+                reply.pid,
+                reply.pid
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
 }

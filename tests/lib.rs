@@ -10,4 +10,5 @@ mod daemon;
 mod exec;
 mod hooks;
 mod report;
+mod service;
 mod spool;

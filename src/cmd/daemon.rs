@@ -16,8 +16,17 @@ pub fn run(action: DaemonCmd) -> Result<u8> {
         DaemonCmd::Run => daemon::run(&paths).map(|()| 0),
         DaemonCmd::Start => {
             if let Ok(r) = control::request(&paths.socket, "ping", Duration::from_secs(2)) {
-                println!("mt daemon already running (pid {})", r.pid);
-                return Ok(0);
+                if r.version == control::VERSION {
+                    println!("mt daemon already running (pid {})", r.pid);
+                    return Ok(0);
+                }
+                control::retire(&paths.socket)?;
+                println!(
+                    "stopped mt daemon {} (pid {}) to run this mt, {}",
+                    r.version,
+                    r.pid,
+                    control::VERSION
+                );
             }
             autostart::spawn(&paths)?;
             let r =
@@ -30,15 +39,20 @@ pub fn run(action: DaemonCmd) -> Result<u8> {
                 println!("mt daemon is not running");
                 return Ok(0);
             };
-            wait_for(|| (!autostart::listening(&paths)).then_some(()))?;
+            control::wait_gone(&r)?;
             println!("mt daemon stopped (pid {})", r.pid);
             Ok(0)
         }
         DaemonCmd::Status => {
             match control::request(&paths.socket, "status", Duration::from_secs(5)) {
                 Ok(r) => {
+                    let how = if r.managed == "systemd" {
+                        "managed by systemd"
+                    } else {
+                        "started by mt"
+                    };
                     println!(
-                        "mt daemon {} running (pid {}, up {}s): {} records stored, {} lines set aside since start",
+                        "mt daemon {} running (pid {}, {how}, up {}s): {} records stored, {} lines set aside since start",
                         r.version, r.pid, r.uptime_s, r.stored, r.set_aside
                     );
                     Ok(0)

@@ -1,11 +1,15 @@
-//! `mt doctor`: is every part wired up? Each problem comes with its fix.
+//! `mt doctor`: is every part wired up? Each problem comes with the command
+//! that fixes it; exit 1 when anything is wrong.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::cmd::init::{MARK, hooks_dir};
 use crate::config::Config;
 use crate::control;
+use crate::git;
 use crate::paths::Paths;
 use crate::redact::Filters;
 use crate::secure;
@@ -20,20 +24,43 @@ pub fn run() -> Result<u8> {
         problems += usize::from(!ok);
     };
 
-    match control::request(&paths.socket, "status", Duration::from_secs(5)) {
-        Ok(r) => report(
-            true,
-            format!(
-                "daemon {} answers on {} (pid {})",
-                r.version,
-                paths.socket.display(),
-                r.pid
-            ),
+    match std::env::var("MT_SESSION") {
+        Ok(sid) if !sid.is_empty() => report(true, format!("shell hook active in this shell (session {sid})")),
+        _ => report(
+            false,
+            "no mt hook in this shell: add `eval \"$(mt init bash)\"` to ~/.bashrc (zsh: `eval \"$(mt init zsh)\"`, fish: `mt init fish | source`)".into(),
         ),
+    }
+
+    match control::request(&paths.socket, "status", Duration::from_secs(5)) {
+        Ok(r) => {
+            let how = if r.managed == "systemd" {
+                "managed by systemd"
+            } else {
+                "started by mt"
+            };
+            report(
+                true,
+                format!(
+                    "daemon {} answers on {} (pid {}, {how})",
+                    r.version,
+                    paths.socket.display(),
+                    r.pid
+                ),
+            );
+            report(
+                r.version == control::VERSION,
+                format!(
+                    "daemon version {} (this mt: {}); `mt daemon start` replaces an old one",
+                    r.version,
+                    control::VERSION
+                ),
+            );
+        }
         Err(e) => report(
             false,
             format!(
-                "no daemon answers on {} ({e:#}): run `mt daemon start` (mt exec starts one by itself unless MT_NO_AUTOSTART is set)",
+                "no daemon answers on {} ({e:#}): run `mt daemon start`, or `systemctl --user enable --now mt.socket mt.path`",
                 paths.socket.display()
             ),
         ),
@@ -41,16 +68,13 @@ pub fn run() -> Result<u8> {
 
     match secure::check(&paths.spool) {
         Ok(()) => report(true, format!("spool {} is private", paths.spool.display())),
-        Err(e) if !paths.spool.exists() => {
-            let _ = e;
-            report(
-                true,
-                format!(
-                    "spool {} not created yet (made on first record)",
-                    paths.spool.display()
-                ),
-            )
-        }
+        Err(_) if !paths.spool.exists() => report(
+            true,
+            format!(
+                "spool {} not created yet (made on first record)",
+                paths.spool.display()
+            ),
+        ),
         Err(e) => report(false, format!("{e:#}")),
     }
 
@@ -58,14 +82,15 @@ pub fn run() -> Result<u8> {
     match Store::open(&paths.db) {
         Ok(store) => {
             let version = store.version().unwrap_or(-1);
+            let check = store.quick_check().unwrap_or_else(|e| format!("{e:#}"));
             report(
-                version == SCHEMA_VERSION,
+                check == "ok",
                 format!(
-                    "store {} at schema version {version} (this mt: {SCHEMA_VERSION})",
+                    "store {} integrity: {check}; schema version {version} (this mt: {SCHEMA_VERSION})",
                     paths.db.display()
                 ),
             );
-            let read: std::collections::HashMap<String, u64> =
+            let read: HashMap<String, u64> =
                 store.offsets().unwrap_or_default().into_iter().collect();
             let backlog: u64 = sizes
                 .iter()
@@ -74,7 +99,7 @@ pub fn run() -> Result<u8> {
             report(
                 backlog < 1 << 20,
                 format!(
-                    "spool backlog {backlog} bytes in {} files (the daemon drains it as it arrives)",
+                    "spool backlog {backlog} bytes in {} files (a running daemon drains it as it arrives)",
                     sizes.len()
                 ),
             );
@@ -93,18 +118,39 @@ pub fn run() -> Result<u8> {
         ),
     }
 
-    match Config::load(&paths.config).and_then(|c| Filters::new(&c)) {
-        Ok(_) if paths.config.exists() => {
-            report(true, format!("config {} is valid", paths.config.display()))
-        }
-        Ok(_) => report(
-            true,
-            format!(
-                "no config at {} (built-in rules in force)",
-                paths.config.display()
+    let repo = std::env::current_dir().ok().and_then(|d| git::find(&d));
+    let mut configs = vec![paths.config.clone()];
+    if let Some(r) = &repo {
+        configs.push(r.root.join(".mt.toml"));
+    }
+    for path in configs {
+        match Config::load(&path)
+            .and_then(|c| Filters::new(&c).map(|_| c))
+            .and_then(|c| crate::classify::Classifier::new(&c.rules))
+        {
+            Ok(_) if path.exists() => report(true, format!("config {} is valid", path.display())),
+            Ok(_) => report(
+                true,
+                format!("no config at {} (built-in rules in force)", path.display()),
             ),
-        ),
-        Err(e) => report(false, format!("{e:#}")),
+            Err(e) => report(false, format!("{e:#}")),
+        }
+    }
+
+    if let Some(r) = &repo {
+        let hook = hooks_dir(r).join("post-merge");
+        let installed = std::fs::read_to_string(&hook).is_ok_and(|t| t.contains(MARK));
+        report(
+            installed,
+            if installed {
+                format!("post-merge hook {} closes merged branches", hook.display())
+            } else {
+                format!(
+                    "no mt post-merge hook in {}: run `mt init git` so merges write milestones",
+                    r.root.display()
+                )
+            },
+        );
     }
 
     if problems == 0 {

@@ -21,7 +21,7 @@ const ZSH: &str = include_str!("../../shell/mt.zsh");
 const FISH: &str = include_str!("../../shell/mt.fish");
 const POST_MERGE: &str = include_str!("../../shell/post-merge.sh");
 /// Marks a hook file as mt's, so installing twice changes nothing.
-const MARK: &str = "# mt post-merge hook";
+pub(crate) const MARK: &str = "# mt post-merge hook";
 
 pub fn run(target: InitTarget) -> Result<u8> {
     let bin = std::env::current_exe().context("could not find the mt binary")?;
@@ -65,7 +65,7 @@ fn repo_here() -> Result<git::Repo> {
 }
 
 /// Where git runs hooks from: `core.hooksPath` if set, else `.git/hooks`.
-fn hooks_dir(repo: &git::Repo) -> PathBuf {
+pub(crate) fn hooks_dir(repo: &git::Repo) -> PathBuf {
     let out = Command::new("git")
         .current_dir(&repo.root)
         .args(["config", "--get", "core.hooksPath"])

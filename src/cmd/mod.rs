@@ -6,7 +6,7 @@ mod daemon;
 mod doctor;
 mod exec;
 mod hook_record;
-mod init;
+pub(crate) mod init;
 mod log;
 mod phase;
 mod report;
@@ -34,6 +34,16 @@ pub fn run(cmd: Cmd) -> Result<u8> {
         Cmd::Doctor => doctor::run(),
         Cmd::Init { target } => init::run(target),
         Cmd::HookRecord(args) => hook_record::run(&args),
+        Cmd::Completions { shell } => {
+            let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "mt", &mut std::io::stdout());
+            Ok(0)
+        }
+        Cmd::Man => {
+            let cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            Ok(0)
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 //! coalesces.
 
 mod server;
+mod systemd;
 mod watch;
 
 use std::fs::{self, File, OpenOptions};
@@ -39,6 +40,8 @@ enum Job {
 #[derive(Debug)]
 struct Stats {
     started: Instant,
+    /// `systemd` when systemd passed the socket or waits for READY, else `auto`.
+    managed: &'static str,
     stored: AtomicU64,
     set_aside: AtomicU64,
 }
@@ -48,6 +51,13 @@ const SUN_PATH_MAX: usize = 107;
 
 /// Run the daemon in the foreground until `stop` or SIGTERM.
 pub fn run(paths: &Paths) -> Result<()> {
+    // First, before any thread: it edits the environment.
+    let inherited = systemd::inherited_listener();
+    let managed = if inherited.is_some() || std::env::var_os("NOTIFY_SOCKET").is_some() {
+        "systemd"
+    } else {
+        "auto"
+    };
     secure::private_dir(&paths.spool)?;
     let Some(lock) = take_ingest_lock(paths)? else {
         eprintln!(
@@ -56,12 +66,25 @@ pub fn run(paths: &Paths) -> Result<()> {
         );
         return Ok(());
     };
-    let listener = bind(paths)?;
-    let socket_inode = fs::metadata(&paths.socket)?.ino();
+    // A socket systemd made is systemd's: used as it is, never unlinked.
+    let owned = inherited.is_none();
+    let listener = match inherited {
+        Some(l) => {
+            l.set_nonblocking(true)?;
+            l
+        }
+        None => bind(paths)?,
+    };
+    let socket_inode = if owned {
+        fs::metadata(&paths.socket)?.ino()
+    } else {
+        0
+    };
     let store = Store::open(&paths.db)?;
     let filters = catchup::filters(paths);
     let stats = Arc::new(Stats {
         started: Instant::now(),
+        managed,
         stored: AtomicU64::new(0),
         set_aside: AtomicU64::new(0),
     });
@@ -87,7 +110,7 @@ pub fn run(paths: &Paths) -> Result<()> {
     let _ = jobs.send(Job::Stop);
     let _ = ingester.join();
     // Remove the socket only if it is still the one we bound.
-    if fs::metadata(&paths.socket).is_ok_and(|m| m.ino() == socket_inode) {
+    if owned && fs::metadata(&paths.socket).is_ok_and(|m| m.ino() == socket_inode) {
         let _ = fs::remove_file(&paths.socket);
     }
     drop(lock);

@@ -32,8 +32,11 @@ pub async fn serve(
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let stop = Arc::new(Notify::new());
-    // Whatever accumulated while no daemon ran.
-    let _ = jobs.send(Job::Ingest(None));
+    // Whatever accumulated while no daemon ran, then tell systemd we are up.
+    let (tx, rx) = oneshot::channel();
+    let _ = jobs.send(Job::Ingest(Some(tx)));
+    let _ = rx.await;
+    super::systemd::notify_ready();
     loop {
         tokio::select! {
             r = spool_watch.changed() => {
@@ -65,6 +68,7 @@ fn reply(stats: &Stats) -> Reply {
         uptime_s: stats.started.elapsed().as_secs(),
         stored: stats.stored.load(Ordering::Relaxed),
         set_aside: stats.set_aside.load(Ordering::Relaxed),
+        managed: stats.managed.to_owned(),
     }
 }
 

@@ -244,6 +244,15 @@ impl Store {
     }
 }
 
+impl Store {
+    /// SQLite's `PRAGMA quick_check`: "ok", or what is damaged.
+    pub fn quick_check(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))?)
+    }
+}
+
 #[cfg(test)]
 mod plan_tests {
     use super::*;

@@ -1,0 +1,223 @@
+//! Running as a managed service: the systemd units, socket activation,
+//! readiness, upgrades, doctor, completions and the man page.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::{UnixDatagram, UnixListener};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::harness::{Env, MT, err, text, wait_for};
+
+fn verify(dir: &std::path::Path, units: &[&str]) -> std::process::Output {
+    Command::new("systemd-analyze")
+        .current_dir(dir)
+        .arg("verify")
+        .args(units)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn units_pass_systemd_analyze_verify() {
+    let env = Env::new();
+    let dir = env.path("units");
+    fs::create_dir_all(&dir).unwrap();
+    for unit in ["mt.socket", "mt.service", "mt.path"] {
+        let text = fs::read_to_string(format!("systemd/{unit}")).unwrap();
+        // The unit names ~/.cargo/bin/mt; verify needs a binary that exists.
+        fs::write(dir.join(unit), text.replace("%h/.cargo/bin/mt", MT)).unwrap();
+    }
+    let out = verify(&dir, &["./mt.socket", "./mt.service", "./mt.path"]);
+    assert!(out.status.success(), "{}", err(&out));
+    let service = fs::read_to_string("systemd/mt.service").unwrap();
+    assert!(
+        service.contains("Type=notify")
+            && service.contains("ExecStart=%h/.cargo/bin/mt daemon run")
+    );
+    let socket = fs::read_to_string("systemd/mt.socket").unwrap();
+    for line in [
+        "ListenStream=%t/mt/mt.sock",
+        "SocketMode=0600",
+        "DirectoryMode=0700",
+    ] {
+        assert!(socket.contains(line), "{line}");
+    }
+    // The check is real: a broken unit fails it.
+    fs::write(
+        dir.join("bad.service"),
+        "[Service]\nType=notify\nExecStart=relative/path\n",
+    )
+    .unwrap();
+    assert!(!verify(&dir, &["./bad.service"]).status.success());
+}
+
+#[test]
+fn socket_activation_records_and_leaves_the_socket() {
+    let env = Env::new();
+    let run = env.mt_home.join("run");
+    fs::create_dir_all(&run).unwrap();
+    fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let socket = env.socket();
+    let mut cmd = Command::new("systemd-socket-activate");
+    // systemd-socket-activate passes no environment but what -E names.
+    let home = format!("MT_HOME={}", env.mt_home.display());
+    env.apply(&mut cmd)
+        .arg("-l")
+        .arg(&socket)
+        .args(["-E", &home, MT, "daemon", "run"]);
+    let mut activator = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the socket", || socket.exists().then_some(()));
+    // The first connection (mt exec's probe) starts the daemon on fd 3.
+    env.ok(env.dir.path(), ["exec", "true"]);
+    let status = wait_for("the daemon", || {
+        let out = env.mt(env.dir.path(), ["daemon", "status"]);
+        out.status.success().then(|| text(&out))
+    });
+    assert!(status.contains("managed by systemd"), "{status}");
+    assert_eq!(env.log().len(), 1);
+    env.ok(env.dir.path(), ["daemon", "stop"]);
+    assert!(socket.exists(), "a socket systemd made is never unlinked");
+    let _ = activator.kill();
+    activator.wait().unwrap();
+}
+
+#[test]
+fn notify_socket_gets_ready_and_a_wrong_listen_pid_is_ignored() {
+    let env = Env::new();
+    let notify = env.path("notify.sock");
+    let sock = UnixDatagram::bind(&notify).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut daemon = env
+        .mt_cmd(env.dir.path(), ["daemon", "run"])
+        .env("NOTIFY_SOCKET", &notify)
+        .env("LISTEN_PID", "1")
+        .env("LISTEN_FDS", "1")
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = sock.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"READY=1\n");
+    // LISTEN_PID was not ours: it bound its own socket, which answers.
+    assert!(
+        env.mt(env.dir.path(), ["daemon", "status"])
+            .status
+            .success()
+    );
+    env.ok(env.dir.path(), ["daemon", "stop"]);
+    daemon.wait().unwrap();
+}
+
+#[test]
+fn a_daemon_of_another_version_is_replaced_without_losing_records() {
+    let env = Env::new();
+    // An "old mt" daemon: answers every request as version 0.0.1, stops on `stop`.
+    let run = env.mt_home.join("run");
+    fs::create_dir_all(&run).unwrap();
+    fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let listener = UnixListener::bind(env.socket()).unwrap();
+    let socket = env.socket();
+    let old = std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let mut conn = conn.unwrap();
+            let mut verb = String::new();
+            // `mt exec` only connects to see that something listens.
+            if BufReader::new(&conn).read_line(&mut verb).unwrap_or(0) == 0 {
+                continue;
+            }
+            let stop = verb.trim() == "stop";
+            if stop {
+                // Gone before it answers, as a real daemon's socket is.
+                fs::remove_file(&socket).unwrap();
+            }
+            // A pid no process can have: it has "exited" once it answered stop.
+            let _ = conn.write_all(b"{\"ok\":true,\"pid\":999999999,\"version\":\"0.0.1\"}\n");
+            if stop {
+                return;
+            }
+        }
+    });
+    // Recorded while the old daemon "runs" (it ingests nothing).
+    env.ok(env.dir.path(), ["exec", "sh", "-c", "exit 0"]);
+    let out = env.ok(env.dir.path(), ["daemon", "start"]);
+    assert!(
+        out.contains("stopped mt daemon 0.0.1 (pid 999999999)"),
+        "{out}"
+    );
+    old.join().unwrap();
+    let log = env.log();
+    assert_eq!(log.len(), 1, "the record written meanwhile is kept");
+    assert!(
+        text(&env.mt(env.dir.path(), ["daemon", "status"])).contains(env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn doctor_names_each_fault_and_passes_a_good_setup() {
+    let env = Env::new();
+    let repo = env.repo("app");
+    // Broken: no hook in this shell, no daemon, a bad repo config, no post-merge hook.
+    fs::write(
+        repo.join(".mt.toml"),
+        "[[rules]]\nmatch = 'x'\nphase = 'testing'\n",
+    )
+    .unwrap();
+    let out = env.mt(&repo, ["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out);
+    for fault in [
+        "FAIL no mt hook in this shell",
+        "FAIL no daemon answers",
+        "FAIL rule \"x\" has phase \"testing\"",
+        "FAIL no mt post-merge hook",
+    ] {
+        assert!(report.contains(fault), "missing {fault:?} in:\n{report}");
+    }
+    // Fixed, one by one.
+    fs::remove_file(repo.join(".mt.toml")).unwrap();
+    env.ok(&repo, ["init", "git"]);
+    env.start_daemon();
+    let out = env
+        .mt_cmd(&repo, ["doctor"])
+        .env("MT_SESSION", "123-456")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("Everything mt needs is in place."));
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_cli() {
+    let env = Env::new();
+    for (shell, check) in [
+        ("bash", vec!["bash", "-n"]),
+        ("zsh", vec!["zsh", "-n"]),
+        ("fish", vec!["fish", "--no-execute"]),
+    ] {
+        let script = env.ok(env.dir.path(), ["completions", shell]);
+        assert!(
+            script.contains("close") && script.contains("exec"),
+            "{shell}"
+        );
+        let path = env.path(&format!("mt.{shell}"));
+        fs::write(&path, &script).unwrap();
+        let out = Command::new(check[0])
+            .args(&check[1..])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}: {}", err(&out));
+    }
+    let man = env.ok(env.dir.path(), ["man"]);
+    assert!(
+        man.starts_with(".ie") || man.starts_with(".TH"),
+        "{}",
+        &man[..40]
+    );
+    assert!(man.contains("mt"));
+}
