@@ -8,6 +8,7 @@ mod branch;
 mod close;
 mod daemon;
 mod exec;
+mod faults;
 mod hooks;
 mod report;
 mod service;

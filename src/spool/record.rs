@@ -257,6 +257,38 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any bytes as arguments survive encoding and parsing exactly.
+        #[test]
+        fn any_argv_round_trips(args in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..64), 1..8)) {
+            let mut b = Builder::new(Kind::Start);
+            for a in &args {
+                b.field("a", a);
+            }
+            let line = b.finish();
+            proptest::prop_assert_eq!(line.iter().filter(|&&c| c == b'\n').count(), 1);
+            let rec = Record::parse(&line[..line.len() - 1]).unwrap();
+            let back: Vec<Vec<u8>> = rec.all("a").map(<[u8]>::to_vec).collect();
+            proptest::prop_assert_eq!(back, args);
+        }
+
+        /// Any line at all parses or is refused with a reason; never a panic.
+        #[test]
+        fn any_line_parses_or_is_refused(line in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let _ = Record::parse(&line);
+        }
+
+        /// A record cut anywhere before its end is refused, never misread.
+        #[test]
+        fn a_cut_record_is_never_a_shorter_one(arg in proptest::collection::vec(proptest::num::u8::ANY, 0..64), cut in 0usize..1000) {
+            let mut b = Builder::new(Kind::Start);
+            b.field("id", "x").field("a", &arg);
+            let line = b.finish();
+            let cut = cut % (line.len() - 2);
+            proptest::prop_assert!(Record::parse(&line[..cut]).is_err());
+        }
+    }
+
     #[test]
     fn unknown_keys_are_kept_for_newer_writers() {
         let rec = Record::parse(b"mt1\tE\tid=x\tfuture=1\texit=3\t.").unwrap();

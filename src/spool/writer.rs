@@ -21,6 +21,37 @@ pub const SHARED: &str = "exec.log";
 
 /// Append one encoded record to the shared spool file in `dir`.
 pub fn append(dir: &Path, record: &[u8]) -> anyhow::Result<()> {
+    let _guard = NoSigxfsz::new();
+    append_shared(dir, record)
+}
+
+/// While alive, a write past `RLIMIT_FSIZE` fails with EFBIG instead of
+/// killing mt with SIGXFSZ: recording must never change the outcome. The
+/// previous disposition comes back on drop, so the child inherits the
+/// caller's.
+struct NoSigxfsz(libc::sigaction);
+
+impl NoSigxfsz {
+    fn new() -> NoSigxfsz {
+        // SAFETY: swapping a signal disposition; restored in drop.
+        unsafe {
+            let mut ignore: libc::sigaction = std::mem::zeroed();
+            ignore.sa_sigaction = libc::SIG_IGN;
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(libc::SIGXFSZ, &ignore, &mut old);
+            NoSigxfsz(old)
+        }
+    }
+}
+
+impl Drop for NoSigxfsz {
+    fn drop(&mut self) {
+        // SAFETY: restoring the disposition saved in new().
+        unsafe { libc::sigaction(libc::SIGXFSZ, &self.0, std::ptr::null_mut()) };
+    }
+}
+
+fn append_shared(dir: &Path, record: &[u8]) -> anyhow::Result<()> {
     secure::private_dir(dir)?;
     let path = dir.join(SHARED);
     let deadline = Instant::now() + Duration::from_millis(100);
