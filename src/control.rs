@@ -40,6 +40,17 @@ pub struct Reply {
     pub managed: String,
 }
 
+impl Reply {
+    /// How the daemon runs, as people read it.
+    pub fn how(&self) -> &'static str {
+        if self.managed == "systemd" {
+            "managed by systemd"
+        } else {
+            "started by mt"
+        }
+    }
+}
+
 /// Send `verb` and wait up to `timeout` for the answer.
 pub fn request(socket: &Path, verb: &str, timeout: Duration) -> Result<Reply> {
     let mut stream = UnixStream::connect(socket)

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::harness::{Env, err, text};
-use crate::term::Term;
 
 fn milestone_files(repo: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -44,20 +43,7 @@ fn a_merged_branch_becomes_a_measured_milestone() {
     let repo = env.repo("app");
     env.git(&repo, &["switch", "-q", "-c", "fix/1234-coverage-masking"]);
     // Manual runs, typed at a bash prompt with the hook.
-    let rc = env.home.join(".bashrc");
-    fs::write(&rc, "PS1='$ '\neval \"$(mt init bash)\"\n").unwrap();
-    let t = Term::start(
-        &env,
-        &repo,
-        &[
-            "bash",
-            "--noprofile",
-            "--rcfile",
-            rc.to_str().unwrap(),
-            "-i",
-        ],
-        &[],
-    );
+    let t = crate::term::bash(&env, &repo, "eval \"$(mt init bash)\"");
     t.run("git log --oneline", 1);
     t.run("grep -r nothing . ; true", 2);
     t.run("cargo test --no-such-flag 2>/dev/null", 3);

@@ -90,20 +90,7 @@ fn scripts_are_clean_and_silent_under_strict_modes() {
 }
 
 fn bash<'a>(env: &'a Env, rc: &str) -> Term<'a> {
-    let rc_path = env.home.join(".bashrc");
-    fs::write(&rc_path, format!("PS1='$ '\nHISTFILE=/dev/null\n{rc}\n")).unwrap();
-    Term::start(
-        env,
-        env.dir.path(),
-        &[
-            "bash",
-            "--noprofile",
-            "--rcfile",
-            rc_path.to_str().unwrap(),
-            "-i",
-        ],
-        &[],
-    )
+    crate::term::bash(env, env.dir.path(), rc)
 }
 
 const INIT_BASH: &str = "eval \"$(mt init bash)\"";
@@ -294,20 +281,7 @@ fn bash_wrapper_lines_once_nested_shells_and_disable() {
 fn bash_branch_after_a_switch() {
     let env = Env::new();
     let repo = env.repo("r");
-    fs::write(env.home.join(".bashrc"), format!("PS1='$ '\n{INIT_BASH}\n")).unwrap();
-    let rc = env.home.join(".bashrc");
-    let t = Term::start(
-        &env,
-        &repo,
-        &[
-            "bash",
-            "--noprofile",
-            "--rcfile",
-            rc.to_str().unwrap(),
-            "-i",
-        ],
-        &[],
-    );
+    let t = crate::term::bash(&env, &repo, INIT_BASH);
     t.run("true", 1);
     t.run("git switch -q -c feat/9-x", 2);
     t.run("true", 3);
@@ -354,35 +328,7 @@ fn bash_without_daemon_or_spool_stays_quiet_and_loses_nothing() {
 fn bash_forks_nothing_per_command() {
     let env = Env::new();
     let t = bash(&env, INIT_BASH);
-    t.run("true", 1);
-    let trace = env.path("strace.out");
-    let mut strace = Command::new("strace")
-        .args([
-            "-f",
-            "-e",
-            "trace=clone,clone3,fork,vfork",
-            "-o",
-            trace.to_str().unwrap(),
-            "-p",
-        ])
-        .arg(t.shell_pid().to_string())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for("strace to attach", || fs::metadata(&trace).ok());
-    for _ in 0..20 {
-        t.line(":");
-    }
-    t.records(21);
-    // SAFETY: stopping the strace this test started.
-    unsafe { libc::kill(strace.id() as i32, libc::SIGINT) };
-    strace.wait().unwrap();
-    let calls = fs::read_to_string(&trace).unwrap();
-    let forks = calls
-        .lines()
-        .filter(|l| l.contains("clone") || l.contains("fork("))
-        .count();
-    assert_eq!(forks, 0, "20 builtin commands forked:\n{calls}");
+    crate::term::assert_no_forks(&env, &t);
 }
 
 fn zsh<'a>(env: &'a Env, rc: &str) -> Term<'a> {
@@ -429,35 +375,7 @@ fn zsh_records_lines_statuses_and_private_lines() {
 fn zsh_forks_nothing_per_command() {
     let env = Env::new();
     let t = zsh(&env, "");
-    t.run("true", 1);
-    let trace = env.path("strace.out");
-    let mut strace = Command::new("strace")
-        .args([
-            "-f",
-            "-e",
-            "trace=clone,clone3,fork,vfork",
-            "-o",
-            trace.to_str().unwrap(),
-            "-p",
-        ])
-        .arg(t.shell_pid().to_string())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for("strace to attach", || fs::metadata(&trace).ok());
-    for _ in 0..20 {
-        t.line(":");
-    }
-    t.records(21);
-    // SAFETY: stopping the strace this test started.
-    unsafe { libc::kill(strace.id() as i32, libc::SIGINT) };
-    strace.wait().unwrap();
-    let calls = fs::read_to_string(&trace).unwrap();
-    let forks = calls
-        .lines()
-        .filter(|l| l.contains("clone") || l.contains("fork("))
-        .count();
-    assert_eq!(forks, 0, "20 builtin commands forked:\n{calls}");
+    crate::term::assert_no_forks(&env, &t);
 }
 
 #[test]

@@ -113,6 +113,57 @@ impl Drop for Term<'_> {
     }
 }
 
+/// Interactive bash in `cwd` whose ~/.bashrc is `rc` (after a plain prompt).
+pub fn bash<'a>(env: &'a Env, cwd: &Path, rc: &str) -> Term<'a> {
+    let rc_path = env.home.join(".bashrc");
+    std::fs::write(&rc_path, format!("PS1='$ '\nHISTFILE=/dev/null\n{rc}\n")).unwrap();
+    Term::start(
+        env,
+        cwd,
+        &[
+            "bash",
+            "--noprofile",
+            "--rcfile",
+            rc_path.to_str().unwrap(),
+            "-i",
+        ],
+        &[],
+    )
+}
+
+/// Type 20 builtin commands under strace: the shell must fork for none.
+pub fn assert_no_forks(env: &Env, t: &Term<'_>) {
+    t.run("true", 1);
+    let trace = env.path("strace.out");
+    let mut strace = Command::new("strace")
+        .args([
+            "-f",
+            "-e",
+            "trace=clone,clone3,fork,vfork",
+            "-o",
+            trace.to_str().unwrap(),
+            "-p",
+        ])
+        .arg(t.shell_pid().to_string())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("strace to attach", || std::fs::metadata(&trace).ok());
+    for _ in 0..20 {
+        t.line(":");
+    }
+    t.records(21);
+    // SAFETY: stopping the strace this test started.
+    unsafe { libc::kill(strace.id() as i32, libc::SIGINT) };
+    strace.wait().unwrap();
+    let calls = std::fs::read_to_string(&trace).unwrap();
+    let forks = calls
+        .lines()
+        .filter(|l| l.contains("clone") || l.contains("fork("))
+        .count();
+    assert_eq!(forks, 0, "20 builtin commands forked:\n{calls}");
+}
+
 /// PATH with the directory of the `mt` under test first.
 pub fn path_with_mt() -> String {
     let dir = Path::new(MT).parent().unwrap();

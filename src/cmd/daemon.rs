@@ -46,11 +46,7 @@ pub fn run(action: DaemonCmd) -> Result<u8> {
         DaemonCmd::Status => {
             match control::request(&paths.socket, "status", Duration::from_secs(5)) {
                 Ok(r) => {
-                    let how = if r.managed == "systemd" {
-                        "managed by systemd"
-                    } else {
-                        "started by mt"
-                    };
+                    let how = r.how();
                     println!(
                         "mt daemon {} running (pid {}, {how}, up {}s): {} records stored, {} lines set aside since start",
                         r.version, r.pid, r.uptime_s, r.stored, r.set_aside

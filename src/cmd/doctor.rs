@@ -34,11 +34,7 @@ pub fn run() -> Result<u8> {
 
     match control::request(&paths.socket, "status", Duration::from_secs(5)) {
         Ok(r) => {
-            let how = if r.managed == "systemd" {
-                "managed by systemd"
-            } else {
-                "started by mt"
-            };
+            let how = r.how();
             report(
                 true,
                 format!(
