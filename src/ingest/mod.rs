@@ -7,23 +7,24 @@
 //! (events are keyed by their record's id), so a crash anywhere loses
 //! nothing and stores nothing twice.
 
-use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use rusqlite::TransactionBehavior;
 
 use crate::event::{Source, display_command};
-use crate::git::{self, Head, Move, Repo};
+
+mod resolve;
 use crate::redact::Filters;
 use crate::spool::record::{Kind, MAX_RECORD, Malformed, Record};
 use crate::spool::writer::SHARED;
 use crate::store::{self, Finish, NewEvent, Store};
+use resolve::Resolver;
 
 /// Most bytes read from one file in one pass; the rest waits for the next.
 const CHUNK: u64 = 64 << 20;
@@ -463,91 +464,6 @@ fn runs_wrapper(text: &str) -> bool {
         .skip_while(|w| w.contains('=') && !w.starts_with('='));
     matches!(words.next(), Some(w) if w == "mt" || w.ends_with("/mt"))
         && words.next() == Some("exec")
-}
-
-#[derive(Debug, Default)]
-struct Place {
-    repo: Option<String>,
-    branch: Option<String>,
-    commit: Option<String>,
-}
-
-/// Repo and branch lookups, cached for one pass (HEAD may move between passes).
-#[derive(Default)]
-struct Resolver {
-    repos: HashMap<PathBuf, Option<Repo>>,
-    heads: HashMap<PathBuf, (Option<Head>, Vec<Move>)>,
-    commits: HashMap<(PathBuf, Head), Option<String>>,
-}
-
-impl Resolver {
-    fn head_and_moves(&mut self, gitdir: &Path) -> &(Option<Head>, Vec<Move>) {
-        self.heads
-            .entry(gitdir.to_path_buf())
-            .or_insert_with(|| (git::read_head(gitdir), git::head_moves(gitdir)))
-    }
-
-    fn repo(&mut self, dir: &Path) -> Option<Repo> {
-        self.repos
-            .entry(dir.to_path_buf())
-            .or_insert_with(|| git::find(dir))
-            .clone()
-    }
-
-    /// Where `cwd` was, on which branch, at `time_us`. `hint` is the worktree
-    /// root and HEAD text that the writer read when it wrote the record.
-    fn resolve(
-        &mut self,
-        cwd: &Path,
-        hint: Option<(&Path, Option<String>)>,
-        time_us: i64,
-        read_at_end: Option<(i64, i64)>,
-    ) -> Place {
-        let (repo, head) = match hint {
-            Some((root, text)) => {
-                let head = text.as_deref().and_then(Head::parse);
-                let repo = self.repo(root);
-                if repo.is_none() {
-                    // The tree is gone since; what the writer saw still holds.
-                    return Place {
-                        repo: Some(root.to_string_lossy().into_owned()),
-                        branch: head.map(|h| h.branch()),
-                        commit: None,
-                    };
-                }
-                let head = match (head, read_at_end, &repo) {
-                    (Some(h), Some((start, end)), Some(r)) => {
-                        let (_, moves) = self.head_and_moves(&r.gitdir);
-                        Some(git::head_before_run(h, moves, start, end))
-                    }
-                    (h, ..) => h,
-                };
-                (repo, head)
-            }
-            None => {
-                let repo = self.repo(cwd);
-                let head = repo.as_ref().and_then(|r| {
-                    let (now, moves) = self.head_and_moves(&r.gitdir);
-                    now.clone().map(|now| git::head_at(now, moves, time_us))
-                });
-                (repo, head)
-            }
-        };
-        let Some(repo) = repo else {
-            return Place::default();
-        };
-        let commit = head.as_ref().and_then(|h| {
-            self.commits
-                .entry((repo.common.clone(), h.clone()))
-                .or_insert_with(|| git::head_commit(&repo, h))
-                .clone()
-        });
-        Place {
-            repo: Some(repo.root.to_string_lossy().into_owned()),
-            branch: head.map(|h| h.branch()),
-            commit,
-        }
-    }
 }
 
 #[cfg(test)]
