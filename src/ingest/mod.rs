@@ -7,27 +7,25 @@
 //! (events are keyed by their record's id), so a crash anywhere loses
 //! nothing and stores nothing twice.
 
-use std::fs::{self, File};
-use std::io::{Read, Seek, SeekFrom};
-use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rusqlite::TransactionBehavior;
 
 use crate::event::{Source, display_command};
 
+mod files;
 mod resolve;
+
+pub(crate) use files::alive;
+use files::{read_file, remove_dead_scratch, remove_drained, spool_files, watch_list};
+
 use crate::redact::Filters;
-use crate::spool::record::{Kind, MAX_RECORD, Malformed, Record};
+use crate::spool::record::{Kind, Record};
 use crate::spool::writer::SHARED;
 use crate::store::{self, Finish, NewEvent, Store};
 use resolve::Resolver;
-
-/// Most bytes read from one file in one pass; the rest waits for the next.
-const CHUNK: u64 = 64 << 20;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone)]
@@ -55,26 +53,6 @@ pub fn drain(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summa
             return Ok(total);
         }
     }
-}
-
-/// One line read from a spool file.
-struct Line {
-    offset: u64,
-    len: usize,
-    parsed: Result<Record, Malformed>,
-}
-
-/// What was read from one file.
-struct FileRead {
-    name: String,
-    inode: u64,
-    end: u64,
-    lines: Vec<Line>,
-    writer_gone: bool,
-    /// Everything read was consumed: nothing cut off is waiting.
-    drained: bool,
-    /// The read stopped at `CHUNK`: more is waiting.
-    more: bool,
 }
 
 /// One pass over every spool file.
@@ -134,195 +112,6 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
     summary.watch = watch_list(store, spool)?;
     remove_dead_scratch(spool);
     Ok(summary)
-}
-
-fn spool_files(spool: &Path) -> Result<Vec<String>> {
-    let entries = match fs::read_dir(spool) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(e).with_context(|| format!("could not read the spool {}", spool.display()));
-        }
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".log") && !n.starts_with('.'))
-        .collect();
-    names.sort();
-    Ok(names)
-}
-
-/// The pid in `h-<pid>-…` (shell session) and `x-<pid>-…` (one wrapper) names.
-fn writer_pid(name: &str) -> Option<i32> {
-    let rest = name
-        .strip_prefix("h-")
-        .or_else(|| name.strip_prefix("x-"))?;
-    rest.split(['-', '.']).next()?.parse().ok()
-}
-
-pub(crate) fn alive(pid: i32) -> bool {
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: signal 0 only checks that the process exists.
-    let exists = unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() == libc::EPERM };
-    // A zombie has exited; its parent just has not collected it yet. The
-    // pidfd fires at exit, so a zombie must count as gone.
-    exists
-        && !fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-            s.rsplit_once(") ")
-                .is_some_and(|(_, rest)| rest.starts_with('Z'))
-        })
-}
-
-/// Try to take the shared file's exclusive lock: held, no wrapper is mid-write.
-fn lock_exclusive(file: &File) -> bool {
-    // SAFETY: flock on a descriptor we own; released when `file` closes.
-    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
-}
-
-fn read_file(spool: &Path, name: &str, stored: Option<(u64, u64)>) -> Result<Option<FileRead>> {
-    let path = spool.join(name);
-    let mut file = match File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("could not open {}", path.display())),
-    };
-    let meta = file.metadata()?;
-    let inode = meta.ino();
-    // An offset belongs to one inode: a new file under an old name starts at 0.
-    let start = match stored {
-        Some((ino, off)) if ino == inode && off <= meta.len() => off,
-        _ => 0,
-    };
-    let mut writer_gone = match writer_pid(name) {
-        Some(pid) => !alive(pid),
-        None if name == SHARED => false,
-        None => true,
-    };
-    let mut buf = read_from(&mut file, start)?;
-    let complete = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    if complete < buf.len() && name == SHARED && lock_exclusive(&file) {
-        // No wrapper is mid-write: whatever tail is there now is final.
-        writer_gone = true;
-        buf = read_from(&mut file, start)?;
-    }
-    let more = buf.len() as u64 >= CHUNK;
-    let mut lines = Vec::new();
-    let mut pos = 0;
-    while let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') {
-        let line = &buf[pos..pos + nl];
-        if !line.is_empty() {
-            lines.push(Line {
-                offset: start + pos as u64,
-                len: line.len(),
-                parsed: Record::parse(line),
-            });
-        }
-        pos += nl + 1;
-    }
-    let tail = buf.len() - pos;
-    // A cut-off last record stays while its writer may still finish it; once
-    // the writer is gone (or no record could be that long) it is set aside.
-    let whole_chunk_one_line = more && pos == 0;
-    if tail > 0 && (whole_chunk_one_line || (!more && (writer_gone || tail > MAX_RECORD))) {
-        let why = if tail > MAX_RECORD || whole_chunk_one_line {
-            Malformed::TooLong
-        } else {
-            Malformed::Truncated
-        };
-        lines.push(Line {
-            offset: start + pos as u64,
-            len: tail,
-            parsed: Err(why),
-        });
-        pos = buf.len();
-    }
-    Ok(Some(FileRead {
-        name: name.to_owned(),
-        inode,
-        end: start + pos as u64,
-        lines,
-        writer_gone,
-        drained: !more && pos == buf.len(),
-        more,
-    }))
-}
-
-fn read_from(file: &mut File, start: u64) -> Result<Vec<u8>> {
-    file.seek(SeekFrom::Start(start))?;
-    let mut buf = Vec::new();
-    file.take(CHUNK).read_to_end(&mut buf)?;
-    Ok(buf)
-}
-
-/// Remove a file that is read to its end and that no writer can append to.
-fn remove_drained(store: &mut Store, spool: &Path, name: &str, inode: u64, end: u64) -> Result<()> {
-    let path = spool.join(name);
-    let Ok(file) = File::open(&path) else {
-        return Ok(());
-    };
-    // For the shared file, the exclusive lock keeps wrappers out until the
-    // file is gone; they then reopen the path and make a new one.
-    if name == SHARED && !lock_exclusive(&file) {
-        return Ok(());
-    }
-    let meta = file.metadata()?;
-    if meta.ino() != inode || meta.len() != end {
-        return Ok(());
-    }
-    // Forget the offset first: if we die before the unlink, the file is read
-    // again from 0, which stores nothing twice; the reverse could let a new
-    // file that reuses the inode number skip its first records.
-    let tx = store.conn.transaction()?;
-    store::write::drop_offset(&tx, name)?;
-    tx.commit()?;
-    fs::remove_file(&path).with_context(|| format!("could not remove {}", path.display()))?;
-    Ok(())
-}
-
-/// The bash hook's scratch file `.t-<pid>` outlives its shell; remove it then.
-fn remove_dead_scratch(spool: &Path) {
-    let Ok(entries) = fs::read_dir(spool) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(".t-"))
-            .and_then(|p| p.parse().ok())
-        else {
-            continue;
-        };
-        if !alive(pid) {
-            let _ = fs::remove_file(e.path());
-        }
-    }
-}
-
-fn watch_list(store: &Store, spool: &Path) -> Result<Vec<i32>> {
-    let mut pids: Vec<i32> = store
-        .running()?
-        .into_iter()
-        .map(|(_, p)| p as i32)
-        .collect();
-    pids.extend(spool_files(spool)?.iter().filter_map(|n| writer_pid(n)));
-    if let Ok(entries) = fs::read_dir(spool) {
-        let scratch = entries.flatten().filter_map(|e| {
-            e.file_name()
-                .to_str()?
-                .strip_prefix(".t-")?
-                .parse::<i32>()
-                .ok()
-        });
-        pids.extend(scratch);
-    }
-    pids.retain(|&p| p > 0);
-    pids.sort_unstable();
-    pids.dedup();
-    Ok(pids)
 }
 
 pub(crate) fn now_us() -> i64 {
@@ -476,12 +265,5 @@ mod tests {
         assert!(runs_wrapper("FOO=1 ~/.cargo/bin/mt exec -- make"));
         assert!(!runs_wrapper("mt log"));
         assert!(!runs_wrapper("make mt exec"));
-    }
-
-    #[test]
-    fn writer_pids() {
-        assert_eq!(writer_pid("h-1234-1700000000.123.log"), Some(1234));
-        assert_eq!(writer_pid("x-99-123.log"), Some(99));
-        assert_eq!(writer_pid("exec.log"), None);
     }
 }
