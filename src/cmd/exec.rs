@@ -9,7 +9,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::autostart;
 use crate::cli::ExecArgs;
-use crate::git;
 use crate::paths::{self, Paths};
 use crate::spool::record::{Builder, Kind};
 use crate::spool::writer;
@@ -96,12 +95,7 @@ fn start_record(id: &str, t0: i64, args: &ExecArgs) -> Vec<u8> {
     }
     // What HEAD says now, read from .git: exact even if the daemon ingests
     // this record after the branch has moved on.
-    if let Some(repo) = git::find(&cwd) {
-        b.field("root", repo.root.as_os_str().as_bytes());
-        if let Some(head) = git::read_head_text(&repo.gitdir) {
-            b.field("head", head.trim());
-        }
-    }
+    b.git_hint(&cwd);
     for arg in &args.command {
         b.field("a", arg.as_bytes());
     }

@@ -35,12 +35,9 @@ pub fn run(args: &HookRecordArgs) -> Result<u8> {
         .field("cwd", args.cwd.as_bytes())
         .field("cmd", command.join(&b' '));
     let cwd = std::path::Path::new(&args.cwd);
-    if let Some(repo) = crate::git::find(cwd) {
-        b.field("root", repo.root.as_os_str().as_bytes())
-            .field("hend", "1");
-        if let Some(head) = crate::git::read_head_text(&repo.gitdir) {
-            b.field("head", head.trim());
-        }
+    // Read after the command: ingest looks for a HEAD move inside the run.
+    if b.git_hint(cwd) {
+        b.field("hend", "1");
     }
     let paths = Paths::from_env();
     let name = format!("h-{}-{}.log", args.pid, args.sid);

@@ -8,7 +8,6 @@ use anyhow::Result;
 
 use crate::autostart;
 use crate::cli::Phase;
-use crate::git;
 use crate::paths::{self, Paths};
 use crate::spool::record::{Builder, Kind};
 use crate::spool::writer;
@@ -33,12 +32,7 @@ pub fn run(phase: Phase) -> Result<u8> {
     if let Some(sid) = std::env::var_os("MT_SESSION") {
         b.field("sid", sid.as_bytes());
     }
-    if let Some(repo) = git::find(&cwd) {
-        b.field("root", repo.root.as_os_str().as_bytes());
-        if let Some(head) = git::read_head_text(&repo.gitdir) {
-            b.field("head", head.trim());
-        }
-    }
+    b.git_hint(&cwd);
     writer::append(&paths.spool, &b.finish())?;
     autostart::ensure(&paths)?;
     Ok(0)
