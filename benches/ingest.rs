@@ -103,6 +103,35 @@ fn bench(c: &mut Criterion) {
             BatchSize::PerIteration,
         );
     });
+    // Baseline in the same run: the same number of rows written by plain
+    // prepared INSERTs into the same schema in one transaction — what SQLite
+    // alone costs, so the report can say what mt's parsing, redaction and
+    // branch resolution add on top.
+    group.bench_function("baseline_plain_sqlite_insert_100k_rows", |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().unwrap();
+                drop(Store::open(&dir.path().join("mt.db")).unwrap());
+                let conn = rusqlite::Connection::open(dir.path().join("mt.db")).unwrap();
+                conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+                (dir, conn)
+            },
+            |(dir, mut conn)| {
+                let tx = conn.transaction().unwrap();
+                {
+                    let mut stmt = tx
+                        .prepare("INSERT INTO events (uid, source, kind, command, cwd, repo, branch, start_us, end_us, exit_code, state) VALUES (?1, 'hook', 'command', ?2, '/r', '/r', 'main', ?3, ?4, 0, 'done')")
+                        .unwrap();
+                    for i in 0..RECORDS as i64 {
+                        stmt.execute(rusqlite::params![format!("s:{i}"), format!("cargo test -- test_{i}"), i, i + 1]).unwrap();
+                    }
+                }
+                tx.commit().unwrap();
+                dir
+            },
+            BatchSize::PerIteration,
+        );
+    });
     group.finish();
 }
 
