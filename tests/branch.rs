@@ -127,3 +127,48 @@ fn worktree_detached_and_unborn() {
         ]
     );
 }
+
+#[test]
+fn status_and_log_show_this_branch() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.git(&repo, &["switch", "-q", "-c", "feat/5-x"]);
+    env.start_daemon();
+    env.ok(&repo, ["exec", "sleep", "0.1"]);
+    let _ = env.mt(&repo, ["exec", "false"]);
+    let mut running = env.mt_cmd(&repo, ["exec", "sleep", "30"]).spawn().unwrap();
+    crate::harness::wait_for("the running command", || {
+        let v: serde_json::Value =
+            serde_json::from_str(&env.ok(&repo, ["status", "--json"])).ok()?;
+        (v["running"].as_array()?.len() == 1).then_some(v)
+    });
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&repo, ["status", "--json"])).unwrap();
+    assert_eq!(
+        (
+            v["branch"].as_str(),
+            v["runs"].as_u64(),
+            v["failures"].as_u64()
+        ),
+        (Some("feat/5-x"), Some(2), Some(1))
+    );
+    assert!(v["active_ms"].as_f64().unwrap() >= 100.0);
+    let human = env.ok(&repo, ["status"]);
+    assert!(
+        human.contains("2 runs (2 automated, 0 manual), 1 failed") && human.contains("running for"),
+        "{human}"
+    );
+    running.kill().unwrap();
+    running.wait().unwrap();
+    // Another branch's log does not show them.
+    env.git(&repo, &["switch", "-q", "main"]);
+    env.ok(&repo, ["exec", "true"]);
+    let only: Vec<String> = env
+        .ok(&repo, ["log", "--json", "--branch", "main"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(only.len(), 1);
+    let out = env.mt(env.dir.path(), ["status"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(crate::harness::err(&out).contains("not in a git repository"));
+}
