@@ -136,7 +136,7 @@ fn status_and_log_show_this_branch() {
     env.start_daemon();
     env.ok(&repo, ["exec", "sleep", "0.1"]);
     let _ = env.mt(&repo, ["exec", "false"]);
-    let mut running = env.mt_cmd(&repo, ["exec", "sleep", "30"]).spawn().unwrap();
+    let running = crate::harness::Group::spawn(&mut env.mt_cmd(&repo, ["exec", "sleep", "30"]));
     crate::harness::wait_for("the running command", || {
         let v: serde_json::Value =
             serde_json::from_str(&env.ok(&repo, ["status", "--json"])).ok()?;
@@ -157,8 +157,7 @@ fn status_and_log_show_this_branch() {
         human.contains("2 runs (2 automated, 0 manual), 1 failed") && human.contains("running for"),
         "{human}"
     );
-    running.kill().unwrap();
-    running.wait().unwrap();
+    drop(running);
     // Another branch's log does not show them.
     env.git(&repo, &["switch", "-q", "main"]);
     env.ok(&repo, ["exec", "true"]);

@@ -214,10 +214,10 @@ fn finished_command_is_visible_at_once_with_the_daemon_running() {
 fn killed_wrapper_leaves_an_unfinished_command() {
     let env = Env::new();
     env.start_daemon();
-    let mut child = env
-        .mt_cmd(env.dir.path(), ["exec", "sleep", "60"])
-        .spawn()
-        .unwrap();
+    // In a group of its own, so the orphaned `sleep` is killed at the end.
+    let mut group =
+        crate::harness::Group::spawn(&mut env.mt_cmd(env.dir.path(), ["exec", "sleep", "60"]));
+    let child = &mut group.0;
     wait_for("the command to show as running", || {
         env.log()
             .first()
@@ -235,7 +235,6 @@ fn killed_wrapper_leaves_an_unfinished_command() {
             .ok()?;
         (state == "unfinished").then_some(())
     });
-    let _ = Command::new("pkill").args(["-f", "sleep 60"]).status();
 }
 
 #[test]

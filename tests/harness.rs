@@ -185,6 +185,25 @@ impl Drop for Env {
     }
 }
 
+/// Spawn `cmd` in a process group of its own; the guard kills the whole
+/// group (the command and anything it left running) when dropped.
+pub struct Group(pub std::process::Child);
+
+impl Group {
+    pub fn spawn(cmd: &mut Command) -> Group {
+        std::os::unix::process::CommandExt::process_group(cmd, 0);
+        Group(cmd.spawn().unwrap())
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        // SAFETY: signalling the process group this test made.
+        unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
+        let _ = self.0.wait();
+    }
+}
+
 /// Daemons whose environment names `mt_home`.
 pub fn daemon_pids(mt_home: &Path) -> Vec<i32> {
     let needle = format!("MT_HOME={}", mt_home.display());
