@@ -38,21 +38,35 @@ pub(super) struct FileRead {
     pub(super) more: bool,
 }
 
-pub(super) fn spool_files(spool: &Path) -> Result<Vec<String>> {
+/// What the spool dir holds, listed once per pass: record files (sorted)
+/// and the pids of the bash hook's scratch files `.t-<pid>`.
+#[derive(Debug, Default)]
+pub(super) struct Listing {
+    pub(super) logs: Vec<String>,
+    pub(super) scratch: Vec<i32>,
+}
+
+pub(super) fn list(spool: &Path) -> Result<Listing> {
     let entries = match fs::read_dir(spool) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Listing::default()),
         Err(e) => {
             return Err(e).with_context(|| format!("could not read the spool {}", spool.display()));
         }
     };
-    let mut names: Vec<String> = entries
+    let mut listing = Listing::default();
+    for name in entries
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".log") && !n.starts_with('.'))
-        .collect();
-    names.sort();
-    Ok(names)
+    {
+        if let Some(pid) = name.strip_prefix(".t-").and_then(|p| p.parse().ok()) {
+            listing.scratch.push(pid);
+        } else if name.ends_with(".log") && !name.starts_with('.') {
+            listing.logs.push(name);
+        }
+    }
+    listing.logs.sort();
+    Ok(listing)
 }
 
 /// The pid in `h-<pid>-…` (shell session) and `x-<pid>-…` (one wrapper) names.
@@ -170,19 +184,19 @@ pub(super) fn remove_drained(
     name: &str,
     inode: u64,
     end: u64,
-) -> Result<()> {
+) -> Result<bool> {
     let path = spool.join(name);
     let Ok(file) = File::open(&path) else {
-        return Ok(());
+        return Ok(false);
     };
     // For the shared file, the exclusive lock keeps wrappers out until the
     // file is gone; they then reopen the path and make a new one.
     if name == SHARED && !lock_exclusive(&file) {
-        return Ok(());
+        return Ok(false);
     }
     let meta = file.metadata()?;
     if meta.ino() != inode || meta.len() != end {
-        return Ok(());
+        return Ok(false);
     }
     // Forget the offset first: if we die before the unlink, the file is read
     // again from 0, which stores nothing twice; the reverse could let a new
@@ -191,46 +205,26 @@ pub(super) fn remove_drained(
     store::write::drop_offset(&tx, name)?;
     tx.commit()?;
     fs::remove_file(&path).with_context(|| format!("could not remove {}", path.display()))?;
-    Ok(())
+    Ok(true)
 }
 
 /// The bash hook's scratch file `.t-<pid>` outlives its shell; remove it then.
-pub(super) fn remove_dead_scratch(spool: &Path) {
-    let Ok(entries) = fs::read_dir(spool) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(".t-"))
-            .and_then(|p| p.parse().ok())
-        else {
-            continue;
-        };
+pub(super) fn remove_dead_scratch(spool: &Path, scratch: &[i32]) {
+    for &pid in scratch {
         if !alive(pid) {
-            let _ = fs::remove_file(e.path());
+            let _ = fs::remove_file(spool.join(format!(".t-{pid}")));
         }
     }
 }
 
-pub(super) fn watch_list(store: &Store, spool: &Path) -> Result<Vec<i32>> {
+pub(super) fn watch_list(store: &Store, logs: &[String], scratch: &[i32]) -> Result<Vec<i32>> {
     let mut pids: Vec<i32> = store
         .running()?
         .into_iter()
         .map(|(_, p)| p as i32)
         .collect();
-    pids.extend(spool_files(spool)?.iter().filter_map(|n| writer_pid(n)));
-    if let Ok(entries) = fs::read_dir(spool) {
-        let scratch = entries.flatten().filter_map(|e| {
-            e.file_name()
-                .to_str()?
-                .strip_prefix(".t-")?
-                .parse::<i32>()
-                .ok()
-        });
-        pids.extend(scratch);
-    }
+    pids.extend(logs.iter().filter_map(|n| writer_pid(n)));
+    pids.extend(scratch);
     pids.retain(|&p| p > 0);
     pids.sort_unstable();
     pids.dedup();

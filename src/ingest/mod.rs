@@ -19,7 +19,7 @@ mod files;
 mod resolve;
 
 pub(crate) use files::alive;
-use files::{read_file, remove_dead_scratch, remove_drained, spool_files, watch_list};
+use files::{list, read_file, remove_dead_scratch, remove_drained, watch_list};
 
 use crate::redact::Filters;
 use crate::spool::record::{Kind, Record};
@@ -67,9 +67,11 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
         .collect();
     let mut reads = Vec::new();
     let mut summary = Summary::default();
-    for name in spool_files(spool)? {
-        let stored = store.offset(&name)?;
-        if let Some(read) = read_file(spool, &name, stored)? {
+    // One directory listing serves the whole pass.
+    let mut listing = list(spool)?;
+    for name in &listing.logs {
+        let stored = store.offset(name)?;
+        if let Some(read) = read_file(spool, name, stored)? {
             summary.more |= read.more;
             reads.push(read);
         }
@@ -105,12 +107,15 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
     store::write::mark_unfinished(&tx, &dead)?;
     tx.commit()?;
     for read in &reads {
-        if read.drained && (read.writer_gone || read.name == SHARED) {
-            remove_drained(store, spool, &read.name, read.inode, read.end)?;
+        if read.drained
+            && (read.writer_gone || read.name == SHARED)
+            && remove_drained(store, spool, &read.name, read.inode, read.end)?
+        {
+            listing.logs.retain(|n| *n != read.name);
         }
     }
-    summary.watch = watch_list(store, spool)?;
-    remove_dead_scratch(spool);
+    summary.watch = watch_list(store, &listing.logs, &listing.scratch)?;
+    remove_dead_scratch(spool, &listing.scratch);
     Ok(summary)
 }
 
