@@ -159,14 +159,7 @@ fn bash_ctrl_c_during_a_command_and_at_the_prompt() {
     let t = bash(&env, INIT_BASH);
     t.run("true", 1);
     t.line("sleep 30");
-    let sid = t.shell_pid();
-    wait_for("sleep to run", || {
-        let out = Command::new("pgrep")
-            .args(["-s", &sid.to_string(), "-x", "sleep"])
-            .output()
-            .ok()?;
-        out.status.success().then_some(())
-    });
+    t.wait_for_process("sleep");
     t.key("C-c");
     let e = t.records(2).pop().unwrap();
     assert_eq!(
@@ -414,14 +407,7 @@ fn mt_exec_under_job_control_stops_and_resumes() {
     let env = Env::new();
     let t = bash(&env, "");
     t.line("mt exec sleep 1; echo done-$?");
-    let sid = t.shell_pid();
-    wait_for("sleep to run", || {
-        let out = Command::new("pgrep")
-            .args(["-s", &sid.to_string(), "-x", "sleep"])
-            .output()
-            .ok()?;
-        out.status.success().then_some(())
-    });
+    t.wait_for_process("sleep");
     t.key("C-z");
     wait_for("the job to stop", || {
         t.screen().contains("Stopped").then_some(())

@@ -89,6 +89,18 @@ impl<'a> Term<'a> {
             .unwrap()
     }
 
+    /// Wait until a process named `name` runs in the shell's session.
+    pub fn wait_for_process(&self, name: &str) {
+        let sid = self.shell_pid().to_string();
+        wait_for(&format!("{name} to run"), || {
+            let out = Command::new("pgrep")
+                .args(["-s", &sid, "-x", name])
+                .output()
+                .ok()?;
+            out.status.success().then_some(())
+        });
+    }
+
     /// Wait until exactly `n` commands are stored; returns them oldest first.
     pub fn records(&self, n: usize) -> Vec<Value> {
         let log = wait_for(&format!("{n} records (screen:\n{})", self.screen()), || {
