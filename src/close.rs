@@ -275,7 +275,7 @@ fn classified(rows: &[&SpanRow], classifier: &Classifier) -> (Vec<Run>, Vec<Mark
         runs.push(Run {
             start_us: r.start_us,
             end_us: r.end_us.unwrap_or(r.start_us),
-            ok: r.state == "done" && r.signal.is_none() && r.exit_code == Some(0),
+            ok: crate::event::succeeded(&r.state, r.exit_code, r.signal),
             automated: r.source != "hook",
             command: r.command.clone(),
             phase: class.phase,

@@ -55,6 +55,13 @@ pub struct Event {
     pub end_us: Option<i64>,
 }
 
+/// A run succeeded: it finished (not running, not unfinished), was not
+/// killed by a signal, and exited 0. The one definition behind every
+/// error rate and success figure (`mt status` applies it in SQL).
+pub fn succeeded(state: &str, exit_code: Option<i32>, signal: Option<i32>) -> bool {
+    state == "done" && signal.is_none() && exit_code == Some(0)
+}
+
 /// Join argv for display the way a shell would read it back.
 pub fn display_command(argv: &[Vec<u8>]) -> String {
     let mut out = String::new();

@@ -28,7 +28,8 @@ pub struct Status {
 }
 
 /// A branch's open span, read from the covering index `events_open_span`.
-// Flags computed in SQL: no string crosses into Rust per row.
+// Flags computed in SQL: no string crosses into Rust per row. The failure
+// flag is `event::succeeded` negated, for a finished row.
 const STATUS_SQL: &str = "SELECT start_us, end_us, state = 'running', source = 'hook',
         state = 'unfinished' OR signal IS NOT NULL OR COALESCE(exit_code, 0) != 0
      FROM events INDEXED BY events_open_span
