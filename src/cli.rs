@@ -46,10 +46,14 @@ pub enum Cmd {
     /// Check every part of the installation and say how to fix what is wrong.
     Doctor,
     /// Print the shell hook for your rc file (bash, zsh, fish); install the
-    /// post-merge hook (git); or write milestones/ and its templates (milestones).
+    /// post-merge hook (git); write milestones/ and its templates
+    /// (milestones); or install the systemd user units (systemd).
     Init {
         #[arg(value_enum)]
         target: InitTarget,
+        /// systemd: print the units instead of writing them.
+        #[arg(long)]
+        print: bool,
     },
     /// Print shell completions for mt.
     Completions {
@@ -71,6 +75,7 @@ pub enum InitTarget {
     Fish,
     Git,
     Milestones,
+    Systemd,
 }
 
 #[derive(Debug, Args)]

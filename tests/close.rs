@@ -39,6 +39,7 @@ fn front(path: &Path) -> Value {
 
 #[test]
 fn a_merged_branch_becomes_a_measured_milestone() {
+    crate::require!("tmux");
     let env = Env::new();
     let repo = env.repo("app");
     env.git(&repo, &["switch", "-q", "-c", "fix/1234-coverage-masking"]);

@@ -137,6 +137,7 @@ fn symlinked_or_foreign_dirs_are_refused() {
 
 #[test]
 fn another_uid_is_refused() {
+    crate::require!("setpriv");
     if unsafe { libc::geteuid() } != 0 {
         return; // needs root to become another user
     }

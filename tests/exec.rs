@@ -71,6 +71,7 @@ fn death_by_signal_is_reraised() {
 
 #[test]
 fn ctrl_c_stops_a_shell_loop() {
+    crate::require!("pgrep");
     // What a tty does on Ctrl-C: SIGINT to the whole foreground process group.
     let env = Env::new();
     let mut cmd = Command::new("bash");
@@ -243,6 +244,7 @@ fn only_stdio_is_inherited() {
 
 #[test]
 fn same_process_group_and_tty() {
+    crate::require!("script");
     let env = Env::new();
     let out = env.sh(
         env.dir.path(),
@@ -264,6 +266,7 @@ fn same_process_group_and_tty() {
 
 #[test]
 fn rusage_is_the_childs() {
+    crate::require!("python3");
     let env = Env::new();
     let dir = env.dir.path();
     let run = |args: &[&str]| {

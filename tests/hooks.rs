@@ -13,6 +13,7 @@ fn init(env: &Env, shell: &str) -> String {
 
 #[test]
 fn scripts_are_clean_and_silent_under_strict_modes() {
+    crate::require!("shellcheck", "zsh", "fish");
     let env = Env::new();
     let bash = env.path("h.bash");
     fs::write(&bash, init(&env, "bash")).unwrap();
@@ -97,6 +98,7 @@ const INIT_BASH: &str = "eval \"$(mt init bash)\"";
 
 #[test]
 fn bash_one_record_per_command_line() {
+    crate::require!("tmux");
     let env = Env::new();
     let t = bash(&env, INIT_BASH);
     let cases: &[(&str, i64, &[i64])] = &[
@@ -155,6 +157,7 @@ fn bash_one_record_per_command_line() {
 
 #[test]
 fn bash_ctrl_c_during_a_command_and_at_the_prompt() {
+    crate::require!("tmux", "pgrep");
     let env = Env::new();
     let t = bash(&env, INIT_BASH);
     t.run("true", 1);
@@ -177,6 +180,7 @@ fn bash_ctrl_c_during_a_command_and_at_the_prompt() {
 
 #[test]
 fn bash_keeps_status_and_last_argument_for_other_hooks() {
+    crate::require!("tmux");
     let hook = r#"echo "seen $? $_" >> "$HOME/seen""#;
     for rc in [
         format!("PROMPT_COMMAND=('{hook}')\n{INIT_BASH}"),
@@ -199,6 +203,7 @@ fn bash_keeps_status_and_last_argument_for_other_hooks() {
 
 #[test]
 fn bash_strict_modes_sourced_twice_private_lines() {
+    crate::require!("tmux");
     let env = Env::new();
     let t = bash(
         &env,
@@ -223,6 +228,7 @@ fn bash_strict_modes_sourced_twice_private_lines() {
 
 #[test]
 fn bash_wrapper_lines_once_nested_shells_and_disable() {
+    crate::require!("tmux");
     let env = Env::new();
     let rc_line = format!("[ -n \"${{OFF-}}\" ] && export MT_DISABLE=1\n{INIT_BASH}");
     let t = bash(&env, &rc_line);
@@ -272,6 +278,7 @@ fn bash_wrapper_lines_once_nested_shells_and_disable() {
 
 #[test]
 fn bash_branch_after_a_switch() {
+    crate::require!("tmux");
     let env = Env::new();
     let repo = env.repo("r");
     let t = crate::term::bash(&env, &repo, INIT_BASH);
@@ -292,6 +299,7 @@ fn bash_branch_after_a_switch() {
 
 #[test]
 fn bash_without_daemon_or_spool_stays_quiet_and_loses_nothing() {
+    crate::require!("tmux");
     let env = Env::new();
     let t = bash(&env, &format!("export MT_NO_AUTOSTART=1\n{INIT_BASH}"));
     t.line("true");
@@ -319,6 +327,7 @@ fn bash_without_daemon_or_spool_stays_quiet_and_loses_nothing() {
 
 #[test]
 fn bash_forks_nothing_per_command() {
+    crate::require!("tmux", "strace");
     let env = Env::new();
     let t = bash(&env, INIT_BASH);
     crate::term::assert_no_forks(&env, &t);
@@ -342,6 +351,7 @@ fn zsh<'a>(env: &'a Env, rc: &str) -> Term<'a> {
 
 #[test]
 fn zsh_records_lines_statuses_and_private_lines() {
+    crate::require!("tmux", "zsh");
     let env = Env::new();
     let t = zsh(
         &env,
@@ -366,6 +376,7 @@ fn zsh_records_lines_statuses_and_private_lines() {
 
 #[test]
 fn zsh_forks_nothing_per_command() {
+    crate::require!("tmux", "zsh", "strace");
     let env = Env::new();
     let t = zsh(&env, "");
     crate::term::assert_no_forks(&env, &t);
@@ -373,6 +384,7 @@ fn zsh_forks_nothing_per_command() {
 
 #[test]
 fn fish_records_lines_and_respects_private_mode() {
+    crate::require!("tmux", "fish");
     let env = Env::new();
     let conf = env.home.join(".config/fish");
     fs::create_dir_all(&conf).unwrap();
@@ -402,6 +414,7 @@ fn init_prints_the_binary_path() {
 
 #[test]
 fn mt_exec_under_job_control_stops_and_resumes() {
+    crate::require!("tmux", "pgrep");
     // research/wrapper-daemon.md §5 case 11: Ctrl-Z stops wrapper and child
     // together; `fg` lets the command finish and its time is recorded whole.
     let env = Env::new();

