@@ -110,42 +110,108 @@ __mt_last_history() {
 __mt_last_history
 __mt_hn=${__mt_h%%[^0-9]*}
 
+# Did the user ask for space-prefixed lines to stay private? Read once at
+# load and at every prompt, and kept once seen: bash-preexec (and atuin,
+# which embeds it) removes ignorespace from HISTCONTROL after mt has loaded.
+__mt_private_space=
+__mt_histcontrol() {
+    case ${HISTCONTROL-} in
+    *ignorespace* | *ignoreboth*) __mt_private_space=1 ;;
+    esac
+}
+__mt_histcontrol
+
+# Write the record of the command that just ended, with exit status $1 and
+# pipe statuses $2.
+__mt_record() {
+    __mt_now
+    local start=$__mt_start dur=$((__mt_t - __mt_start)) cmd='' hn
+    __mt_last_history
+    hn=${__mt_h%%[^0-9]*}
+    cmd=${__mt_h#*$'\t'}
+    cmd=${cmd# }
+    cmd=${cmd%$'\n'}
+    __mt_histcontrol
+    if [[ $hn == "$__mt_hn" ]]; then
+        # History did not advance: a repeat under ignoredups, or a line
+        # kept out of history (ignorespace, HISTIGNORE). The text cannot
+        # tell which, so a line that may be private keeps no text.
+        case ${HISTCONTROL-}:${HISTIGNORE-} in
+        *ignorespace* | *ignoreboth* | *:?*) cmd= ;;
+        esac
+    fi
+    # A space-prefixed line that reached history anyway (bash-preexec
+    # rewrote HISTCONTROL) is still private.
+    if [[ -n $__mt_private_space && $cmd == [[:space:]]* ]]; then
+        cmd=
+    fi
+    __mt_hn=$hn
+    __mt_esc "$cmd"
+    cmd=$__mt_e
+    {
+        printf 'mt1\tH\tid=%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\thn=%s\tcwd=%s%s\tcmd=%s\t.\n' \
+            "$__mt_sid" "$start" "$__mt_sid" "$$" "$start" "$dur" "$1" "$2" "$hn" "$__mt_cwd" "$__mt_git" "$cmd" \
+            >>"$__mt_file"
+    } 2>/dev/null || :
+}
+
+# Keep the status capture where nothing can clobber it. With bash-preexec
+# (standalone or inside atuin) mt is one of its precmd_functions and reads
+# the statuses it saved; bash-preexec moves itself first in PROMPT_COMMAND
+# at every prompt, so competing for that place would only fight it.
+# Otherwise mt's hook must run first in PROMPT_COMMAND: a tool loaded later
+# (starship wraps PROMPT_COMMAND in its own function; direnv and zoxide
+# prepend) is followed by putting mt first again. Any copy of the hook left
+# behind in another tool's variable finds nothing pending and passes $? on.
+__mt_keep_first() {
+    if declare -F __bp_precmd_invoke_cmd >/dev/null; then
+        [[ " ${precmd_functions[*]-} " == *" __mt_bp_precmd "* ]] ||
+            precmd_functions=(__mt_bp_precmd "${precmd_functions[@]}")
+        return 0
+    fi
+    # shellcheck disable=SC2016,SC2128,SC2178 # "$_" expands at each prompt; one branch per type
+    if [[ -n ${PROMPT_COMMAND+set} && ${PROMPT_COMMAND@a} == *a* ]]; then
+        [[ ${PROMPT_COMMAND[0]} == '__mt_precmd "$_"' ]] ||
+            PROMPT_COMMAND=('__mt_precmd "$_"' "${PROMPT_COMMAND[@]}")
+    elif [[ ${PROMPT_COMMAND-} != '__mt_precmd "$_"'* ]]; then
+        PROMPT_COMMAND='__mt_precmd "$_"'${PROMPT_COMMAND:+$'\n'${PROMPT_COMMAND-}}
+    fi
+}
+
+__mt_enabled() {
+    [[ -n $__mt_start && (-z ${MT_DISABLE-} || ${MT_DISABLE-} == 0) ]]
+}
+
 # Runs first at each prompt, called as `__mt_precmd "$_"` so that `$_`
 # and `$?` are what they were for whatever runs after it.
 __mt_precmd() {
     local __mt_st=$? __mt_ps="${PIPESTATUS[*]}"
-    if [[ -n $__mt_start && (-z ${MT_DISABLE-} || ${MT_DISABLE-} == 0) ]]; then
-        __mt_now
-        local start=$__mt_start dur=$((__mt_t - __mt_start)) cmd='' hn
-        __mt_last_history
-        hn=${__mt_h%%[^0-9]*}
-        cmd=${__mt_h#*$'\t'}
-        cmd=${cmd# }
-        cmd=${cmd%$'\n'}
-        if [[ $hn == "$__mt_hn" ]]; then
-            # History did not advance: a repeat under ignoredups, or a line
-            # kept out of history (ignorespace, HISTIGNORE). The text cannot
-            # tell which, so a line that may be private keeps no text.
-            case ${HISTCONTROL-}:${HISTIGNORE-} in
-            *ignorespace* | *ignoreboth* | *:?*) cmd= ;;
-            esac
+    if [[ -n $__mt_start ]]; then
+        # Called from inside starship's wrapper (it was loaded after the
+        # first prompt): its copies are the real statuses.
+        if [[ " ${FUNCNAME[*]} " == *" starship_precmd "* && -n ${STARSHIP_CMD_STATUS-} ]]; then
+            __mt_st=$STARSHIP_CMD_STATUS __mt_ps="${STARSHIP_PIPE_STATUS[*]}"
         fi
-        __mt_hn=$hn
-        __mt_esc "$cmd"
-        cmd=$__mt_e
-        {
-            printf 'mt1\tH\tid=%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\thn=%s\tcwd=%s%s\tcmd=%s\t.\n' \
-                "$__mt_sid" "$start" "$__mt_sid" "$$" "$start" "$dur" "$__mt_st" "$__mt_ps" "$hn" "$__mt_cwd" "$__mt_git" "$cmd" \
-                >>"$__mt_file"
-        } 2>/dev/null || :
+        ! __mt_enabled || __mt_record "$__mt_st" "$__mt_ps"
+        __mt_start=
+        __mt_prompt_state
     fi
-    __mt_start=
-    __mt_prompt_state
+    __mt_keep_first
     # Under errexit a failing precmd would end the shell.
     if [[ $- == *e* ]]; then
         return 0
     fi
     return "$__mt_st"
+}
+
+# The same, as one of bash-preexec's precmd_functions.
+__mt_bp_precmd() {
+    if [[ -n $__mt_start ]]; then
+        ! __mt_enabled || __mt_record "${__bp_last_ret_value-0}" "${BP_PIPESTATUS[*]-}"
+        __mt_start=
+        __mt_prompt_state
+    fi
+    return 0
 }
 
 # Start of a command: PS0 is expanded after a line is read and before it
@@ -155,13 +221,9 @@ __mt_precmd() {
 PS0=${PS0-}'${__mt_nul:$((__mt_start='$__mt_clock', 0)):0}'
 
 # End of a command: first in PROMPT_COMMAND, whether it is a string (joined
-# with a newline, so a trailing ';' is harmless) or an array (bash 5.1+).
-# shellcheck disable=SC2016,SC2128,SC2178 # "$_" expands at each prompt; one branch per type
-if [[ -n ${PROMPT_COMMAND+set} && ${PROMPT_COMMAND@a} == *a* ]]; then
-    PROMPT_COMMAND=('__mt_precmd "$_"' "${PROMPT_COMMAND[@]}")
-else
-    PROMPT_COMMAND='__mt_precmd "$_"'${PROMPT_COMMAND:+$'\n'${PROMPT_COMMAND-}}
-fi
+# with a newline, so a trailing ';' is harmless) or an array (bash 5.1+), or
+# one of bash-preexec's precmd_functions when it is loaded.
+__mt_keep_first
 
 # Make sure a daemon runs: once per shell, in the background, silently.
 if [[ -z ${MT_NO_AUTOSTART-} && ${CI-} != true && -z ${MT_DISABLE-} ]]; then

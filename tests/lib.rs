@@ -13,3 +13,4 @@ mod hooks;
 mod report;
 mod service;
 mod spool;
+mod tools;

@@ -1,0 +1,299 @@
+//! mt's hooks beside the real prompt tools people load (starship, atuin and
+//! the bash-preexec it embeds, direnv, zoxide, fzf), each loaded before and
+//! after mt in a real interactive shell: mt's records must keep the right
+//! exit and pipe statuses and the user's privacy, and the other tool must
+//! still do its job.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::harness::{Env, test_path, wait_for};
+use crate::term::{Term, path_with_mt};
+
+/// One line typed at the prompt and what mt must store for it: exit status,
+/// pipe statuses, and whether the text is kept.
+struct Line {
+    text: &'static str,
+    exit: i64,
+    pipe: &'static [i64],
+    private: bool,
+}
+
+const fn line(text: &'static str, exit: i64, pipe: &'static [i64]) -> Line {
+    Line {
+        text,
+        exit,
+        pipe,
+        private: false,
+    }
+}
+
+const LINES: &[Line] = &[
+    line("false", 1, &[1]),
+    line("sh -c 'exit 7'", 7, &[7]),
+    line("true | sh -c 'exit 3'", 3, &[0, 3]),
+    line("false | true", 0, &[1, 0]),
+    Line {
+        text: " echo private-line",
+        exit: 0,
+        pipe: &[0],
+        private: true,
+    },
+    line("echo done", 0, &[0]),
+];
+
+/// A tool as a user loads it, and a line that succeeds only if it works.
+struct Tool {
+    init: &'static str,
+    /// Lines typed first, recorded like any other.
+    prep: &'static [&'static str],
+    works: &'static str,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Order {
+    ToolFirst,
+    MtFirst,
+}
+
+fn pipe(e: &Value) -> Vec<i64> {
+    e["pipestatus"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default()
+}
+
+/// Type the standard lines and the tool's own check; assert on mt's records.
+fn check_records(env: &Env, t: &Term<'_>, tool: &Tool, order: Order, name: &str) {
+    let n0 = env.log().len();
+    for (i, l) in LINES.iter().enumerate() {
+        let e = t.run(l.text, n0 + i + 1);
+        let what = format!("{name} ({}) `{}`", label(order), l.text);
+        assert_eq!(e["exit_code"], l.exit, "{what}: exit status; {e}");
+        assert_eq!(pipe(&e), l.pipe, "{what}: pipe statuses; {e}");
+        let stored = e["command"].as_str().unwrap_or("");
+        if l.private {
+            assert!(
+                !stored.contains("private-line"),
+                "{what}: a private line kept its text: {e}"
+            );
+        } else {
+            assert_eq!(stored, l.text, "{what}: text; {e}");
+        }
+    }
+    let mut n = n0 + LINES.len();
+    for line in tool.prep {
+        n += 1;
+        t.run(line, n);
+    }
+    let e = t.run(tool.works, n + 1);
+    assert_eq!(
+        e["exit_code"],
+        0,
+        "{name} ({}) stopped working beside mt: `{}` failed\n{}",
+        label(order),
+        tool.works,
+        t.screen()
+    );
+    assert_eq!(
+        env.log().len(),
+        n + 1,
+        "{name}: one record per line"
+    );
+}
+
+fn label(order: Order) -> &'static str {
+    match order {
+        Order::ToolFirst => "loaded before mt",
+        Order::MtFirst => "loaded after mt",
+    }
+}
+
+/// The rc file: private space lines asked for, then both lines in `order`.
+fn rc(mt: &str, tool: &Tool, order: Order) -> String {
+    let (a, b) = match order {
+        Order::ToolFirst => (tool.init, mt),
+        Order::MtFirst => (mt, tool.init),
+    };
+    format!("{a}\n{b}\n")
+}
+
+fn setup(env: &Env) -> std::path::PathBuf {
+    let work = env.path("work");
+    fs::create_dir_all(work.join("sub")).unwrap();
+    // direnv: an allowed .envrc in the directory the shell starts in.
+    fs::write(work.join(".envrc"), "export T_DIRENV=loaded\n").unwrap();
+    if crate::harness::installed("direnv") {
+        let mut cmd = Command::new("direnv");
+        let out = env
+            .apply(&mut cmd)
+            .current_dir(&work)
+            .arg("allow")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // starship: show the exit status in the prompt, so the test can read it.
+    fs::write(
+        env.path("starship.toml"),
+        "add_newline = false\nformat = '$status$character'\n[status]\ndisabled = false\nformat = 'st=$status '\n",
+    )
+    .unwrap();
+    work
+}
+
+fn bash_session<'a>(env: &'a Env, cwd: &Path, rc_text: &str) -> Term<'a> {
+    let rc_path = env.home.join(".bashrc");
+    fs::write(
+        &rc_path,
+        format!(
+            "PS1='$ '\nHISTFILE={}\nHISTCONTROL=ignoreboth\n{rc_text}",
+            env.path("bash_history").display()
+        ),
+    )
+    .unwrap();
+    let starship = env.path("starship.toml");
+    Term::start(
+        env,
+        cwd,
+        &[
+            "bash",
+            "--noprofile",
+            "--rcfile",
+            rc_path.to_str().unwrap(),
+            "-i",
+        ],
+        &[
+            ("STARSHIP_CONFIG", starship.to_str().unwrap()),
+            ("PATH", &path_with_mt()),
+        ],
+    )
+}
+
+fn run_bash(name: &str, tool: &Tool) {
+    for order in [Order::ToolFirst, Order::MtFirst] {
+        let env = Env::new();
+        let work = setup(&env);
+        let t = bash_session(&env, &work, &rc("eval \"$(mt init bash)\"", tool, order));
+        check_records(&env, &t, tool, order, name);
+        if name == "starship" {
+            // Starship's own status segment still tells the truth.
+            t.line("sh -c 'exit 7'");
+            wait_for("starship to show st=7", || {
+                t.screen().contains("st=7").then_some(())
+            });
+        }
+    }
+}
+
+/// bash-preexec as shipped inside atuin's bash init (the real script,
+/// v0.6), written out to be sourced on its own.
+fn bash_preexec(env: &Env) -> std::path::PathBuf {
+    let out = Command::new("atuin")
+        .args(["init", "bash"])
+        .env("PATH", test_path())
+        .env("HOME", &env.home)
+        .output()
+        .unwrap();
+    let init = String::from_utf8(out.stdout).unwrap();
+    let start = init.find("__atuin_load_builtin_preexec() {\n").unwrap();
+    let body = &init[start..];
+    let body = &body[body.find('\n').unwrap() + 1..body.find("\n}\n").unwrap()];
+    let path = env.path("bash-preexec.sh");
+    fs::write(&path, body).unwrap();
+    path
+}
+
+#[test]
+fn bash_beside_starship() {
+    crate::require!("tmux", "starship");
+    run_bash(
+        "starship",
+        &Tool {
+            init: "eval \"$(starship init bash)\"",
+            prep: &[],
+            works: "[[ $PROMPT_COMMAND == *starship_precmd* ]]",
+        },
+    );
+}
+
+#[test]
+fn bash_beside_atuin() {
+    crate::require!("tmux", "atuin");
+    run_bash(
+        "atuin",
+        &Tool {
+            init: "eval \"$(atuin init bash)\"",
+            prep: &[],
+            // atuin's own history kept the right exit status.
+            works: "atuin history list --format '{exit} {command}' | grep -qx \"7 sh -c 'exit 7'\"",
+        },
+    );
+}
+
+#[test]
+fn bash_beside_bash_preexec() {
+    crate::require!("tmux", "atuin");
+    let probe = Env::new();
+    let script = bash_preexec(&probe);
+    let init = format!(
+        "source {}\n__t_pre() {{ __t_seen=$1; }}\npreexec_functions+=(__t_pre)",
+        script.display()
+    );
+    run_bash(
+        "bash-preexec",
+        &Tool {
+            init: Box::leak(init.into_boxed_str()),
+            prep: &[],
+            // preexec functions still get the line about to run.
+            works: "[[ $__t_seen == *__t_seen* ]]",
+        },
+    );
+}
+
+#[test]
+fn bash_beside_direnv() {
+    crate::require!("tmux", "direnv");
+    run_bash(
+        "direnv",
+        &Tool {
+            init: "eval \"$(direnv hook bash)\"",
+            prep: &[],
+            works: "[[ $T_DIRENV == loaded ]]",
+        },
+    );
+}
+
+#[test]
+fn bash_beside_zoxide() {
+    crate::require!("tmux", "zoxide");
+    run_bash(
+        "zoxide",
+        &Tool {
+            init: "eval \"$(zoxide init bash)\"",
+            // zoxide learns a directory at the prompt after entering it.
+            prep: &["cd sub", "cd .."],
+            works: "(cd / && zoxide query sub) | grep -q /work/sub",
+        },
+    );
+}
+
+#[test]
+fn bash_beside_fzf() {
+    crate::require!("tmux", "fzf");
+    run_bash(
+        "fzf",
+        &Tool {
+            init: "source /usr/share/doc/fzf/examples/key-bindings.bash",
+            prep: &[],
+            works: "bind -X | grep -q __fzf",
+        },
+    );
+}
