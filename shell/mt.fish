@@ -24,9 +24,15 @@ function __mt_postexec --on-event fish_postexec
     if set -q MT_DISABLE; and test "$MT_DISABLE" != 0
         return $st
     end
-    test -n "$argv[1]"; or return $st
+    set -l line $argv[1]
+    test -n "$line"; or return $st
+    # Leaving the shell is not work.
+    string match -qr -- '^\s*(exit|logout)(\s|;|$)' $line; and return $st
+    # A leading space keeps a line out of fish's history: the run counts,
+    # its text stays private, as in bash and zsh.
+    string match -q -- ' *' $line; and set line ''
     command $__mt_bin hook-record --sid $__mt_sid --pid $fish_pid --exit $st \
-        --pipestatus "$ps" --duration-ms $CMD_DURATION --cwd $__mt_pwd -- $argv[1] >/dev/null 2>&1 &
+        --pipestatus "$ps" --duration-ms $CMD_DURATION --cwd $__mt_pwd -- "$line" >/dev/null 2>&1 &
     disown 2>/dev/null
     return $st
 end

@@ -400,8 +400,25 @@ fn fish_records_lines_and_respects_private_mode() {
     t.line("set -e fish_private_mode");
     let e = t.run("true", 4);
     assert_eq!(e["command"], "true");
+    // A leading space is private in fish too: the run counts, no text.
+    let e = t.run(" echo hidden-text", 5);
+    assert_eq!(
+        (e["command"].as_str(), e["exit_code"].as_i64()),
+        (Some(""), Some(0))
+    );
+    // Leaving a (nested) fish is not recorded as work.
+    t.line("fish");
+    t.line("exit");
+    assert_eq!(t.records(6)[5]["command"], "fish");
+    t.run("true", 7);
     let cmds = commands(&env.log());
     assert!(!cmds.iter().any(|c| c.contains("echo private")), "{cmds:?}");
+    assert!(
+        !cmds
+            .iter()
+            .any(|c| c.contains("hidden-text") || c == "exit"),
+        "{cmds:?}"
+    );
 }
 
 #[test]

@@ -54,6 +54,23 @@ struct Tool {
 }
 
 #[derive(Clone, Copy, PartialEq)]
+enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl Shell {
+    fn mt_line(self) -> &'static str {
+        match self {
+            Shell::Bash => "eval \"$(mt init bash)\"",
+            Shell::Zsh => "eval \"$(mt init zsh)\"",
+            Shell::Fish => "mt init fish | source",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
 enum Order {
     ToolFirst,
     MtFirst,
@@ -98,11 +115,7 @@ fn check_records(env: &Env, t: &Term<'_>, tool: &Tool, order: Order, name: &str)
         tool.works,
         t.screen()
     );
-    assert_eq!(
-        env.log().len(),
-        n + 1,
-        "{name}: one record per line"
-    );
+    assert_eq!(env.log().len(), n + 1, "{name}: one record per line");
 }
 
 fn label(order: Order) -> &'static str {
@@ -149,39 +162,57 @@ fn setup(env: &Env) -> std::path::PathBuf {
     work
 }
 
-fn bash_session<'a>(env: &'a Env, cwd: &Path, rc_text: &str) -> Term<'a> {
-    let rc_path = env.home.join(".bashrc");
-    fs::write(
-        &rc_path,
-        format!(
-            "PS1='$ '\nHISTFILE={}\nHISTCONTROL=ignoreboth\n{rc_text}",
-            env.path("bash_history").display()
-        ),
-    )
-    .unwrap();
+/// An interactive `shell` in `cwd` whose rc file is `rc_text`, with space-
+/// prefixed lines private as each shell spells it.
+fn session<'a>(env: &'a Env, shell: Shell, cwd: &Path, rc_text: &str) -> Term<'a> {
     let starship = env.path("starship.toml");
-    Term::start(
-        env,
-        cwd,
-        &[
-            "bash",
-            "--noprofile",
-            "--rcfile",
-            rc_path.to_str().unwrap(),
-            "-i",
-        ],
-        &[
-            ("STARSHIP_CONFIG", starship.to_str().unwrap()),
-            ("PATH", &path_with_mt()),
-        ],
-    )
+    let starship = starship.to_str().unwrap();
+    let path = path_with_mt();
+    let zdot = env.home.join(".zsh");
+    let mut vars = vec![("STARSHIP_CONFIG", starship), ("PATH", path.as_str())];
+    let (rc_path, text, argv): (_, _, Vec<String>) = match shell {
+        Shell::Bash => {
+            let rc = env.home.join(".bashrc");
+            let text = format!(
+                "PS1='$ '\nHISTFILE={}\nHISTCONTROL=ignoreboth\n{rc_text}",
+                env.path("bash_history").display()
+            );
+            let argv = [
+                "bash",
+                "--noprofile",
+                "--rcfile",
+                rc.to_str().unwrap(),
+                "-i",
+            ];
+            let argv = argv.map(String::from).to_vec();
+            (rc, text, argv)
+        }
+        Shell::Zsh => {
+            fs::create_dir_all(&zdot).unwrap();
+            let text = format!("PS1='%% '\nsetopt HIST_IGNORE_SPACE\n{rc_text}");
+            vars.push(("ZDOTDIR", zdot.to_str().unwrap()));
+            (zdot.join(".zshrc"), text, vec!["zsh".into(), "-i".into()])
+        }
+        Shell::Fish => {
+            let conf = env.home.join(".config/fish");
+            fs::create_dir_all(&conf).unwrap();
+            (
+                conf.join("config.fish"),
+                rc_text.to_owned(),
+                vec!["fish".into(), "-i".into()],
+            )
+        }
+    };
+    fs::write(&rc_path, text).unwrap();
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    Term::start(env, cwd, &argv, &vars)
 }
 
-fn run_bash(name: &str, tool: &Tool) {
+fn run_in(shell: Shell, name: &str, tool: &Tool) {
     for order in [Order::ToolFirst, Order::MtFirst] {
         let env = Env::new();
         let work = setup(&env);
-        let t = bash_session(&env, &work, &rc("eval \"$(mt init bash)\"", tool, order));
+        let t = session(&env, shell, &work, &rc(shell.mt_line(), tool, order));
         check_records(&env, &t, tool, order, name);
         if name == "starship" {
             // Starship's own status segment still tells the truth.
@@ -191,6 +222,10 @@ fn run_bash(name: &str, tool: &Tool) {
             });
         }
     }
+}
+
+fn run_bash(name: &str, tool: &Tool) {
+    run_in(Shell::Bash, name, tool);
 }
 
 /// bash-preexec as shipped inside atuin's bash init (the real script,
@@ -210,6 +245,10 @@ fn bash_preexec(env: &Env) -> std::path::PathBuf {
     fs::write(&path, body).unwrap();
     path
 }
+
+/// atuin's own history kept the right exit status.
+const ATUIN_WORKS: &str =
+    "atuin history list --format '{exit} {command}' | grep -qx \"7 sh -c 'exit 7'\"";
 
 #[test]
 fn bash_beside_starship() {
@@ -232,8 +271,7 @@ fn bash_beside_atuin() {
         &Tool {
             init: "eval \"$(atuin init bash)\"",
             prep: &[],
-            // atuin's own history kept the right exit status.
-            works: "atuin history list --format '{exit} {command}' | grep -qx \"7 sh -c 'exit 7'\"",
+            works: ATUIN_WORKS,
         },
     );
 }
@@ -294,6 +332,67 @@ fn bash_beside_fzf() {
             init: "source /usr/share/doc/fzf/examples/key-bindings.bash",
             prep: &[],
             works: "bind -X | grep -q __fzf",
+        },
+    );
+}
+
+#[test]
+fn zsh_beside_starship_atuin_direnv_zoxide() {
+    crate::require!("tmux", "zsh", "starship", "atuin", "direnv", "zoxide");
+    let tools = [
+        (
+            "starship",
+            "eval \"$(starship init zsh)\"",
+            "(( ${precmd_functions[(I)prompt_starship_precmd]} ))",
+        ),
+        ("atuin", "eval \"$(atuin init zsh)\"", ATUIN_WORKS),
+        (
+            "direnv",
+            "eval \"$(direnv hook zsh)\"",
+            "[[ $T_DIRENV == loaded ]]",
+        ),
+    ];
+    for (name, init, works) in tools {
+        run_in(
+            Shell::Zsh,
+            name,
+            &Tool {
+                init,
+                prep: &[],
+                works,
+            },
+        );
+    }
+    run_in(
+        Shell::Zsh,
+        "zoxide",
+        &Tool {
+            init: "eval \"$(zoxide init zsh)\"",
+            prep: &["cd sub", "cd /"],
+            works: "zoxide query sub | grep -q /work/sub",
+        },
+    );
+}
+
+#[test]
+fn fish_beside_starship_and_zoxide() {
+    crate::require!("tmux", "fish", "starship", "zoxide");
+    run_in(
+        Shell::Fish,
+        "starship",
+        &Tool {
+            init: "starship init fish | source",
+            prep: &[],
+            works: "functions fish_prompt | grep -q starship",
+        },
+    );
+    run_in(
+        Shell::Fish,
+        "zoxide",
+        &Tool {
+            init: "zoxide init fish | source",
+            prep: &["cd sub", "cd /"],
+            works: "zoxide query sub | grep -q /work/sub",
         },
     );
 }
