@@ -33,6 +33,16 @@ pub enum Cmd {
         #[command(subcommand)]
         what: CiCmd,
     },
+    /// Remove stored commands that match PATTERN (a regex), or mask what is
+    /// stored again with today's redaction rules (--reapply).
+    Forget {
+        /// Commands whose text matches this regex are deleted.
+        #[arg(required_unless_present = "reapply", conflicts_with = "reapply")]
+        pattern: Option<String>,
+        /// Apply the current redaction rules (built-in and `redact` in config) to everything stored.
+        #[arg(long)]
+        reapply: bool,
+    },
     /// Mark that time from now on counts to a phase.
     Phase {
         #[arg(value_enum)]

@@ -30,6 +30,10 @@ pub struct Event {
     pub source: String,
     pub kind: String,
     pub argv: Vec<String>,
+    /// The exact argv bytes (arguments joined by NUL), base64: `argv` and
+    /// `command` are text for display, this is what ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub argv_b64: Option<String>,
     pub command: String,
     pub cwd: String,
     pub repo: Option<String>,

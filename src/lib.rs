@@ -38,5 +38,6 @@ pub mod store;
 
 // Ground: configuration, paths, private directories.
 pub mod config;
+pub mod display;
 pub mod paths;
 pub mod secure;

@@ -145,6 +145,102 @@ fn no_secret_reaches_the_data_dir() {
     }
 }
 
+/// Every password form people type, through both ways in (exact argv from
+/// `mt exec`, typed text from a hook record): none reaches the database,
+/// its WAL, `mt log` or the milestone a team commits.
+#[test]
+fn no_password_form_reaches_the_store_or_a_milestone() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.git(&repo, &["switch", "-q", "-c", "fix/7-login"]);
+    let lines = [
+        "mysql -uroot -pSekr1tA db",
+        "curl -u bob:Sekr1tB https://example.invalid",
+        "sshpass -p Sekr1tC ssh host",
+        "docker login -u bob -p Sekr1tD reg.invalid",
+        "redis-cli -a Sekr1tE ping",
+        "curl -H 'X-Api-Key: Sekr1tF' -H 'Cookie: s=Sekr1tG' https://x.invalid",
+        "openssl enc -pass pass:Sekr1tH -in f",
+        "tool --password='Sekr1tI with spaces'",
+        "git clone https://Sekr1tJtokentokentoken@host.invalid/r",
+    ];
+    let fake = env.path("fakebin");
+    fs::create_dir_all(&fake).unwrap();
+    for prog in [
+        "mysql",
+        "curl",
+        "sshpass",
+        "docker",
+        "redis-cli",
+        "openssl",
+        "tool",
+        "git",
+    ] {
+        let path = fake.join(prog);
+        fs::write(&path, "#!/bin/sh\nexit 0\n").unwrap();
+        fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    for (i, line) in lines.iter().enumerate() {
+        // Typed at a prompt (the hook's path)...
+        env.mt_cmd(
+            &repo,
+            ["hook-record", "--sid", "s1", "--pid", "1", "--exit", "0"],
+        )
+        .args(["--pipestatus", "0", "--duration-ms", "5", "--cwd"])
+        .arg(&repo)
+        .args(["--", line])
+        .env("MT_NO_AUTOSTART", "1")
+        .status()
+        .unwrap();
+        // ...and through the wrapper as exact argv, bash splitting the line;
+        // each program is a stand-in of that name, so nothing connects.
+        let out = env.sh(
+            &repo,
+            &format!(
+                "PATH={}:$PATH MT_NO_AUTOSTART=1 $MT exec {line}",
+                fake.display()
+            ),
+        );
+        assert!(
+            out.status.success(),
+            "line {i}: {}",
+            crate::harness::err(&out)
+        );
+    }
+    let log = env.ok(&repo, ["log"]);
+    assert!(!log.contains("Sekr1t"), "mt log shows a secret:\n{log}");
+    env.git(&repo, &["switch", "-q", "main"]);
+    env.git(&repo, &["merge", "-q", "--no-ff", "-m", "m", "fix/7-login"]);
+    env.ok(&repo, ["close", "fix/7-login"]);
+    let mut files: Vec<std::path::PathBuf> = fs::read_dir(env.mt_home.join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let mut dirs = vec![repo.join("milestones")];
+    while let Some(d) = dirs.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            if e.path().is_dir() {
+                dirs.push(e.path());
+            } else {
+                files.push(e.path());
+            }
+        }
+    }
+    assert!(
+        files
+            .iter()
+            .any(|f| f.extension().is_some_and(|x| x == "md"))
+    );
+    for f in files {
+        let bytes = fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(6).any(|w| w == b"Sekr1t"),
+            "a secret reached {}",
+            f.display()
+        );
+    }
+}
+
 #[test]
 fn ignore_patterns_from_config_drop_commands() {
     let env = Env::new();
@@ -258,4 +354,109 @@ fn a_store_of_the_previous_schema_opens_and_migrates() {
         "{}",
         crate::harness::err(&out)
     );
+}
+
+/// A command holding terminal escapes (title, clipboard, clear screen, a
+/// fake log line) is shown escaped by `mt log` and in a milestone; the JSON
+/// keeps its exact bytes.
+#[test]
+fn recorded_escapes_never_reach_the_terminal_raw() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.git(&repo, &["switch", "-q", "-c", "fix/9-esc"]);
+    let evil =
+        "\x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07\x1b[2J\r\n2026-01-01 fake line \u{202e}txt.exe";
+    let out = env
+        .mt_cmd(&repo, ["exec", "true", evil])
+        .env("MT_NO_AUTOSTART", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let log = env.mt(&repo, ["log"]).stdout;
+    assert!(!log.contains(&0x1b) && !log.contains(&b'\r'), "{log:?}");
+    assert!(!String::from_utf8_lossy(&log).contains('\u{202e}'));
+    let shown = String::from_utf8_lossy(&log).into_owned();
+    assert!(
+        shown.contains("\\e]52;c;ZXZpbA==\\x07") && shown.lines().count() == 1,
+        "{shown}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(env.ok(&repo, ["log", "--json"]).lines().next().unwrap()).unwrap();
+    use base64::Engine;
+    let exact = base64::engine::general_purpose::STANDARD
+        .decode(json["argv_b64"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(exact, [b"true".as_slice(), b"\0", evil.as_bytes()].concat());
+    env.git(&repo, &["switch", "-q", "main"]);
+    env.git(&repo, &["merge", "-q", "--no-ff", "-m", "m", "fix/9-esc"]);
+    let out = env.mt(&repo, ["close", "fix/9-esc"]);
+    assert!(out.status.success() && !out.stdout.contains(&0x1b));
+    let dir = repo.join("milestones");
+    let month = fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().is_dir() && e.file_name() != "templates")
+        .unwrap();
+    for f in fs::read_dir(month.path()).unwrap().flatten() {
+        let bytes = fs::read(f.path()).unwrap();
+        assert!(
+            !bytes.contains(&0x1b) && !bytes.contains(&b'\r'),
+            "{}",
+            f.path().display()
+        );
+    }
+}
+
+/// `mt forget` deletes matching commands and `--reapply` masks what was
+/// stored before a `redact` rule existed: the old bytes leave the database
+/// and its WAL.
+#[test]
+fn forget_and_reapply_remove_the_bytes_from_the_files() {
+    let env = Env::new();
+    env.start_daemon();
+    env.ok(
+        env.dir.path(),
+        ["exec", "echo", "corp_AAAABBBBCCCCDDDDEEEE"],
+    );
+    env.ok(env.dir.path(), ["exec", "echo", "deploy-target-zebra"]);
+    env.ok(env.dir.path(), ["exec", "true"]);
+    let has = |needle: &str| {
+        fs::read_dir(env.mt_home.join("data"))
+            .unwrap()
+            .flatten()
+            .any(|e| {
+                fs::read(e.path())
+                    .unwrap()
+                    .windows(needle.len())
+                    .any(|w| w == needle.as_bytes())
+            })
+    };
+    assert!(has("corp_AAAABBBBCCCCDDDDEEEE") && has("deploy-target-zebra"));
+    fs::create_dir_all(env.mt_home.join("config")).unwrap();
+    fs::write(
+        env.mt_home.join("config/config.toml"),
+        "redact = ['corp_[A-Z]{20}']\n",
+    )
+    .unwrap();
+    let out = env.ok(env.dir.path(), ["forget", "--reapply"]);
+    assert!(out.contains("1 stored command(s) changed"), "{out}");
+    let out = env.ok(env.dir.path(), ["forget", "zebra"]);
+    assert!(out.contains("forgot 1"), "{out}");
+    let commands: Vec<String> = env
+        .log()
+        .iter()
+        .map(|e| e["command"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(commands, ["true", "echo [REDACTED]"]);
+    assert!(
+        !has("corp_AAAABBBBCCCCDDDDEEEE"),
+        "the old bytes are still in a file"
+    );
+    assert!(
+        !has("deploy-target-zebra"),
+        "the forgotten bytes are still in a file"
+    );
+    let out = env.mt(env.dir.path(), ["forget", "("]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(crate::harness::err(&out).contains("is not a valid regex"));
 }

@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use crate::catchup;
 use crate::cli::LogArgs;
+use crate::display::safe;
 use crate::event::{Event, human_ms};
 use crate::paths::Paths;
 use crate::store::BranchFilter;
@@ -55,9 +56,9 @@ fn line(e: &Event) -> String {
         (_, Some(code), _) => format!("exit {code}"),
         _ => "-".to_owned(),
     };
-    let branch = e.branch.as_deref().unwrap_or("-");
+    let branch = safe(e.branch.as_deref().unwrap_or("-"));
     format!(
         "{when}  {took:>8}  {result:<10}  {branch:<20}  {}",
-        e.command
+        safe(&e.command)
     )
 }

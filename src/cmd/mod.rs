@@ -5,6 +5,7 @@ mod close;
 mod daemon;
 mod doctor;
 mod exec;
+mod forget;
 mod hook_record;
 pub(crate) mod init;
 mod log;
@@ -31,6 +32,7 @@ pub fn run(cmd: Cmd) -> Result<u8> {
         } => ci::run(),
         Cmd::Status(args) => status::run(&args),
         Cmd::Phase { phase } => phase::run(phase),
+        Cmd::Forget { pattern, reapply } => forget::run(pattern.as_deref(), reapply),
         Cmd::Daemon { action } => daemon::run(action),
         Cmd::Doctor => doctor::run(),
         Cmd::Init { target, print } => init::run(target, print),

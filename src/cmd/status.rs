@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use crate::display::safe;
 use anyhow::{Context, Result};
 use serde_json::json;
 
@@ -41,7 +42,7 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
         writeln!(out, "{v}")?;
         return Ok(0);
     }
-    writeln!(out, "{branch} in {root}")?;
+    writeln!(out, "{} in {}", safe(&branch), safe(&root))?;
     if st.runs == 0 && st.running.is_empty() {
         writeln!(
             out,
@@ -62,7 +63,7 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
     let now = now_us();
     for e in &st.running {
         let ms = (now - e.start_us).max(0) as f64 / 1000.0;
-        writeln!(out, "running for {}: {}", human_ms(ms), e.command)?;
+        writeln!(out, "running for {}: {}", human_ms(ms), safe(&e.command))?;
     }
     Ok(0)
 }

@@ -195,10 +195,10 @@ pub fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> V
         _ => "not measured (no diff against a merge base)".to_owned(),
     };
     View {
-        title: front.title.clone(),
+        title: crate::display::safe(&front.title).into_owned(),
         milestone_id: front.milestone_id.clone(),
         kind: front.kind.clone(),
-        branch: m.branch.clone(),
+        branch: crate::display::safe(&m.branch).into_owned(),
         issue_number: front.issue_number.clone().unwrap_or_default(),
         pr_number: front.pr_number.clone().unwrap_or_default(),
         priority: front.priority.clone(),
@@ -225,8 +225,7 @@ pub fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> V
             .iter()
             .take(EVIDENCE_ROWS)
             .map(|e| EvidenceRow {
-                command: e
-                    .command
+                command: crate::display::safe(&e.command)
                     .replace('`', "'")
                     .replace('|', "\\|")
                     .replace('\n', " "),

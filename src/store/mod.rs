@@ -5,6 +5,7 @@
 //! because no daemon runs. Readers open their own connections; WAL lets them
 //! read while the writer commits.
 
+mod forget;
 mod query;
 pub(crate) mod write;
 

@@ -53,6 +53,10 @@ fn event(row: &Row<'_>) -> rusqlite::Result<Event> {
         id: row.get(0)?,
         source: row.get(1)?,
         kind: row.get(2)?,
+        argv_b64: argv.as_ref().map(|a| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(a)
+        }),
         argv: argv
             .map(|a| {
                 a.split(|&b| b == 0)

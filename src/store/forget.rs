@@ -1,0 +1,70 @@
+//! Taking recorded text back: delete the commands that match a pattern, or
+//! mask everything stored again with today's redaction rules. The freed
+//! pages are overwritten and the WAL truncated, so the old bytes leave the
+//! files, not only the tables.
+
+use anyhow::Result;
+use regex::Regex;
+use rusqlite::params;
+
+use super::Store;
+use crate::redact::Filters;
+
+impl Store {
+    /// Delete every stored command whose text matches `pattern`; how many.
+    pub fn forget(&mut self, pattern: &Regex) -> Result<usize> {
+        self.rewrite(|command, _| pattern.is_match(command).then_some(None))
+    }
+
+    /// Mask every stored command again with `filters`; how many changed.
+    pub fn reapply(&mut self, filters: &Filters) -> Result<usize> {
+        self.rewrite(|command, argv| {
+            let text = filters.text(command);
+            let args: Option<Vec<Vec<u8>>> =
+                argv.map(|a| a.split(|&b| b == 0).map(<[u8]>::to_vec).collect());
+            let masked = args.as_ref().map(|a| filters.argv(a));
+            let changed = text != command || masked != args;
+            changed.then(|| Some((text, masked.map(|m| m.join(&0u8)))))
+        })
+    }
+
+    /// Visit every command; `change` says: leave it (None), delete it
+    /// (Some(None)) or replace its text and argv (Some(Some(..))).
+    #[allow(clippy::type_complexity)]
+    fn rewrite(
+        &mut self,
+        mut change: impl FnMut(&str, Option<&[u8]>) -> Option<Option<(String, Option<Vec<u8>>)>>,
+    ) -> Result<usize> {
+        self.conn.pragma_update(None, "secure_delete", true)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut edits = Vec::new();
+        {
+            let mut stmt = tx.prepare("SELECT id, command, argv FROM events")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let id: i64 = row.get(0)?;
+                let command: String = row.get(1)?;
+                let argv: Option<Vec<u8>> = row.get(2)?;
+                if let Some(edit) = change(&command, argv.as_deref()) {
+                    edits.push((id, edit));
+                }
+            }
+        }
+        for (id, edit) in &edits {
+            match edit {
+                None => tx.execute("DELETE FROM events WHERE id = ?1", params![id])?,
+                Some((text, argv)) => tx.execute(
+                    "UPDATE events SET command = ?2, argv = ?3 WHERE id = ?1",
+                    params![id, text, argv],
+                )?,
+            };
+        }
+        tx.commit()?;
+        // The WAL still holds the old pages until checkpointed and truncated.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(edits.len())
+    }
+}
