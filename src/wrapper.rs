@@ -35,7 +35,20 @@ static CAPTURE_SIGPIPE: extern "C" fn() = capture_sigpipe;
 
 extern "C" fn capture_sigpipe() {
     PIPE_IGNORED.store(is_ignored(libc::SIGPIPE), Ordering::Relaxed);
+    // The runtime also opens /dev/null on a closed stdin/stdout/stderr; the
+    // child must see them closed, as it would under the bare command.
+    let mut closed = 0u8;
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only asks whether the descriptor is open.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            closed |= 1 << fd;
+        }
+    }
+    CLOSED_STDIO.store(closed, Ordering::Relaxed);
 }
+
+/// Bit n set: descriptor n was closed when mt started.
+static CLOSED_STDIO: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
 fn is_ignored(sig: libc::c_int) -> bool {
     // SAFETY: querying a disposition with a null new action changes nothing.
@@ -53,6 +66,35 @@ fn set_handler(sig: libc::c_int, handler: libc::sighandler_t) {
         act.sa_flags = libc::SA_RESTART;
         libc::sigemptyset(&mut act.sa_mask);
         libc::sigaction(sig, &act, std::ptr::null_mut());
+    }
+}
+
+/// SIGINT/SIGQUIT while the child runs. From the terminal they reach the
+/// whole foreground process group, so the child has its own already; one
+/// sent by a process (`kill -INT`, `timeout -s INT`) reached only mt and is
+/// passed on, as is a terminal's when the child left mt's process group.
+fn set_interrupt_handler(sig: libc::c_int) {
+    // SAFETY: installing an SA_SIGINFO handler that only reads atomics and
+    // calls kill/getpgid/getpgrp.
+    unsafe {
+        let mut act: libc::sigaction = std::mem::zeroed();
+        act.sa_sigaction = interrupt as *const () as libc::sighandler_t;
+        act.sa_flags = libc::SA_RESTART | libc::SA_SIGINFO;
+        libc::sigemptyset(&mut act.sa_mask);
+        libc::sigaction(sig, &act, std::ptr::null_mut());
+    }
+}
+
+extern "C" fn interrupt(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+    let code = unsafe { (*info).si_code };
+    // SI_USER, SI_QUEUE, SI_TKILL…: zero or negative means a process sent it.
+    let from_process = code <= 0;
+    let pid = CHILD.load(Ordering::SeqCst);
+    // SAFETY: plain syscalls on our own child and process group.
+    let child_left = pid > 0 && unsafe { libc::getpgid(pid) != libc::getpgrp() };
+    if from_process || child_left {
+        forward(sig);
     }
 }
 
@@ -97,10 +139,10 @@ pub fn run(argv: &[OsString]) -> Result<Outcome, SpawnError> {
     let ignore_quit = !is_ignored(libc::SIGQUIT);
     let pipe_ignored = PIPE_IGNORED.load(Ordering::Relaxed);
     if ignore_int {
-        set_handler(libc::SIGINT, libc::SIG_IGN);
+        set_interrupt_handler(libc::SIGINT);
     }
     if ignore_quit {
-        set_handler(libc::SIGQUIT, libc::SIG_IGN);
+        set_interrupt_handler(libc::SIGQUIT);
     }
     for sig in FORWARDED {
         // A signal our caller ignores (nohup, `&` jobs) stays ignored.
@@ -113,6 +155,7 @@ pub fn run(argv: &[OsString]) -> Result<Outcome, SpawnError> {
     // SAFETY: the closure only calls sigaction, which is async-signal-safe.
     // Having a pre_exec hook also makes std use fork+execvp, whose ENOEXEC
     // fallback runs shebang-less scripts with /bin/sh as `env` does.
+    let closed_stdio = CLOSED_STDIO.load(Ordering::Relaxed);
     unsafe {
         cmd.pre_exec(move || {
             if ignore_int {
@@ -123,6 +166,12 @@ pub fn run(argv: &[OsString]) -> Result<Outcome, SpawnError> {
             }
             if pipe_ignored {
                 set_handler(libc::SIGPIPE, libc::SIG_IGN);
+            }
+            for fd in 0..3 {
+                if closed_stdio & (1 << fd) != 0 {
+                    // SAFETY: closing the runtime's /dev/null stand-in in the child.
+                    libc::close(fd);
+                }
             }
             Ok(())
         });

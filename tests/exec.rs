@@ -344,3 +344,54 @@ fn unwritable_spool_costs_one_warning_line() {
         "{stderr}"
     );
 }
+
+/// A closed stdin, stdout or stderr stays closed for the command, as it is
+/// for the bare command (the runtime's /dev/null stand-ins are not passed on).
+#[test]
+fn closed_standard_descriptors_stay_closed() {
+    let env = Env::new();
+    for (run, redirect) in [
+        ("cat", "<&-"),
+        ("/bin/echo hi", ">&-"),
+        ("sh -c 'echo x >&2 && echo wrote'", "2>&-"),
+    ] {
+        let outcome = |prefix: &str| {
+            let out = env.sh(
+                env.dir.path(),
+                &format!(
+                    "exec 9>&1; MT_NO_AUTOSTART=1 {prefix}{run} {redirect}; echo \"status $?\" >&9"
+                ),
+            );
+            (text(&out), crate::harness::err(&out))
+        };
+        let bare = outcome("");
+        assert_ne!(
+            bare.0, "status 0\n",
+            "{run} {redirect}: the bare command must fail"
+        );
+        assert_eq!(outcome("$MT exec "), bare, "{run} {redirect}");
+    }
+}
+
+/// SIGINT or SIGQUIT sent to mt's pid by a program (not by the terminal)
+/// ends the command at once, as it ends the bare command.
+#[test]
+fn interrupt_sent_by_a_process_reaches_the_command() {
+    let env = Env::new();
+    for sig in [libc::SIGINT, libc::SIGQUIT] {
+        let started = env.path(&format!("started-{sig}"));
+        let script = format!("touch {}; exec sleep 30", started.display());
+        let mut child = env
+            .mt_cmd(env.dir.path(), ["exec", "--", "sh", "-c", &script])
+            .env("MT_NO_AUTOSTART", "1")
+            .spawn()
+            .unwrap();
+        crate::harness::wait_for("the command to start", || fs::metadata(&started).ok());
+        let sent = std::time::Instant::now();
+        // SAFETY: signalling the wrapper this test started.
+        unsafe { libc::kill(child.id() as i32, sig) };
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(sig), "mt must die of the signal, as sleep does");
+        assert!(sent.elapsed() < std::time::Duration::from_secs(10));
+    }
+}
