@@ -391,7 +391,11 @@ fn interrupt_sent_by_a_process_reaches_the_command() {
         // SAFETY: signalling the wrapper this test started.
         unsafe { libc::kill(child.id() as i32, sig) };
         let status = child.wait().unwrap();
-        assert_eq!(status.signal(), Some(sig), "mt must die of the signal, as sleep does");
+        assert_eq!(
+            status.signal(),
+            Some(sig),
+            "mt must die of the signal, as sleep does"
+        );
         assert!(sent.elapsed() < std::time::Duration::from_secs(10));
     }
 }

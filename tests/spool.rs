@@ -460,3 +460,42 @@ fn forget_and_reapply_remove_the_bytes_from_the_files() {
     assert_eq!(out.status.code(), Some(1));
     assert!(crate::harness::err(&out).contains("is not a valid regex"));
 }
+
+/// A FIFO or a directory named like a spool file jams nothing: commands are
+/// recorded and read back at once, the daemon stops, and doctor names both.
+#[test]
+fn odd_spool_entries_jam_nothing_and_doctor_names_them() {
+    let env = Env::new();
+    env.ok(env.dir.path(), ["exec", "true"]);
+    let spool = env.spool();
+    let fifo = spool.join("h-1-jam.log");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    fs::create_dir(spool.join("d-dir.log")).unwrap();
+    env.start_daemon();
+    let t0 = std::time::Instant::now();
+    env.ok(env.dir.path(), ["exec", "echo", "after-the-fifo"]);
+    let log = env.log();
+    assert!(
+        log.iter().any(|e| e["command"] == "echo after-the-fifo"),
+        "{log:?}"
+    );
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t0.elapsed()
+    );
+    let doctor = text(&env.mt(env.dir.path(), ["doctor"]));
+    assert!(
+        doctor.contains(&format!("spool entry {} is a FIFO", fifo.display()))
+            && doctor.contains("d-dir.log is a directory"),
+        "{doctor}"
+    );
+    env.ok(env.dir.path(), ["daemon", "stop"]);
+    crate::harness::wait_for("the daemon to stop", || {
+        env.daemons().is_empty().then_some(())
+    });
+}

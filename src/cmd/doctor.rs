@@ -78,6 +78,17 @@ pub fn run() -> Result<u8> {
         report(ok, what);
     }
 
+    for (path, kind) in odd_spool_entries(&paths.spool) {
+        report(
+            false,
+            format!(
+                "spool entry {} is a {kind}, not a record file, and is skipped: remove it (rm -r {})",
+                path.display(),
+                path.display()
+            ),
+        );
+    }
+
     let sizes = spool::sizes(&paths.spool);
     match Store::open(&paths.db) {
         Ok(store) => {
@@ -160,4 +171,35 @@ pub fn run() -> Result<u8> {
         println!("{problems} problem(s) found; each line above says what to do.");
         Ok(1)
     }
+}
+
+/// Entries of the spool that are not regular files (a FIFO, a directory, a
+/// socket, a link): ingest skips them, and the user should remove them.
+fn odd_spool_entries(spool: &std::path::Path) -> Vec<(std::path::PathBuf, &'static str)> {
+    let Ok(entries) = std::fs::read_dir(spool) else {
+        return Vec::new();
+    };
+    let mut odd: Vec<_> = entries
+        .flatten()
+        .filter_map(|e| {
+            let t = e.file_type().ok()?;
+            use std::os::unix::fs::FileTypeExt;
+            let kind = if t.is_file() {
+                return None;
+            } else if t.is_dir() {
+                "directory"
+            } else if t.is_fifo() {
+                "FIFO"
+            } else if t.is_symlink() {
+                "symbolic link"
+            } else if t.is_socket() {
+                "socket"
+            } else {
+                "special file"
+            };
+            Some((e.path(), kind))
+        })
+        .collect();
+    odd.sort();
+    odd
 }

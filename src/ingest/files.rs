@@ -55,8 +55,11 @@ pub(super) fn list(spool: &Path) -> Result<Listing> {
         }
     };
     let mut listing = Listing::default();
+    // Only regular files: a FIFO would block a read for good, a directory
+    // fail every pass. `mt doctor` names what is skipped.
     for name in entries
         .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|e| e.file_name().into_string().ok())
     {
         if let Some(pid) = name.strip_prefix(".t-").and_then(|p| p.parse().ok()) {
@@ -98,14 +101,26 @@ fn lock_exclusive(file: &File) -> bool {
     unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
 }
 
+/// Open a spool file for reading without following a symlink or blocking
+/// on a FIFO swapped in after the listing; `None` if it is no regular file.
+fn open_regular(path: &Path) -> std::io::Result<Option<File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    Ok(file.metadata()?.is_file().then_some(file))
+}
+
 pub(super) fn read_file(
     spool: &Path,
     name: &str,
     stored: Option<(u64, u64)>,
 ) -> Result<Option<FileRead>> {
     let path = spool.join(name);
-    let mut file = match File::open(&path) {
-        Ok(f) => f,
+    let mut file = match open_regular(&path) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Ok(None),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("could not open {}", path.display())),
     };
@@ -186,7 +201,7 @@ pub(super) fn remove_drained(
     end: u64,
 ) -> Result<bool> {
     let path = spool.join(name);
-    let Ok(file) = File::open(&path) else {
+    let Ok(Some(file)) = open_regular(&path) else {
         return Ok(false);
     };
     // For the shared file, the exclusive lock keeps wrappers out until the

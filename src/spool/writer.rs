@@ -95,13 +95,21 @@ fn append_private(dir: &Path, record: &[u8]) -> anyhow::Result<()> {
 
 fn open(path: &Path) -> io::Result<File> {
     // Readable too: a writer looks at the last byte to start on a fresh line.
-    OpenOptions::new()
+    // Never blocks on a FIFO put in the spool's place, never follows a link.
+    let file = OpenOptions::new()
         .read(true)
         .append(true)
         .create(true)
         .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other(format!(
+            "{} is not a regular file; remove it",
+            path.display()
+        )));
+    }
+    Ok(file)
 }
 
 fn lock_shared(file: &File, deadline: Instant) -> io::Result<bool> {
