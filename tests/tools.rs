@@ -246,9 +246,9 @@ fn bash_preexec(env: &Env) -> std::path::PathBuf {
     path
 }
 
-/// atuin's own history kept the right exit status.
-const ATUIN_WORKS: &str =
-    "atuin history list --format '{exit} {command}' | grep -qx \"7 sh -c 'exit 7'\"";
+/// atuin's own history kept the right exit status. atuin writes it from a
+/// background job, so the line waits for it (10 s at most).
+const ATUIN_WORKS: &str = "for i in $(seq 100); do atuin history list --format '{exit} {command}' | grep -qx \"7 sh -c 'exit 7'\" && ok=1 && break; sleep 0.1; done; [ -n \"$ok\" ]";
 
 #[test]
 fn bash_beside_starship() {
