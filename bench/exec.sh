@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mt exec overhead, as ratios measured side by side in one hyperfine run each
-# (DESIGN.md target: `mt exec true` ≤ 1.15× a minimal C fork/exec/wait wrapper).
+# (target, BENCHMARKS.md: `mt exec true` ≤ 1.15× a minimal C fork/exec/wait wrapper).
 # Needs: cargo, cc, hyperfine (apt-get install hyperfine), GNU time, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."

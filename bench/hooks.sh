@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prompt delay per command added by the hooks (DESIGN.md target for bash and
+# Prompt delay per command added by the hooks (BENCHMARKS.md target for bash and
 # zsh: no fork, ≤ 0.1 ms). Each shell runs its hook's per-command work N
 # times in a loop, and the same loop without it, in one process: the
 # difference per iteration is what the user waits for at each prompt.

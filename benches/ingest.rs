@@ -1,5 +1,5 @@
 //! Ingest throughput: spool records → committed rows, one core
-//! (DESIGN.md target: ≥ 100,000 records/s). Run: `cargo bench --bench ingest`.
+//! (target, BENCHMARKS.md: ≥ 100,000 records/s). Run: `cargo bench --bench ingest`.
 //!
 //! Each sample writes a fresh spool of hook records (what interactive shells
 //! produce) and `mt exec` start/end pairs, all from a real git repository,

@@ -1,10 +1,9 @@
-//! Command line → phase and tool (DESIGN.md "Classification"). Pure.
+//! Command line → phase and tool (docs/metrics.md "Classification"). Pure.
 //!
 //! Rules are regexes on the command text. The repository's `.mt.toml` rules
 //! are tried first, then the user's config, then the built-in ones; the
-//! first match wins. (DESIGN.md lists the sources in the opposite order;
-//! trying the most specific first is what lets a team re-classify a command
-//! the built-ins already know.) `mt exec --phase/--tool` beat every rule.
+//! first match wins: trying the most specific first is what lets a team
+//! re-classify a command the built-ins already know. `mt exec --phase/--tool` beat every rule.
 
 use anyhow::{Context, Result};
 use regex::Regex;

@@ -1,6 +1,6 @@
 //! mt records every command a developer runs and writes measured milestones.
 //!
-//! Read top to bottom, the modules follow the data (DESIGN.md "Architecture"):
+//! Read top to bottom, the modules follow the data (ARCHITECTURE.md):
 //! writers append records to the spool; the daemon (or a reader, when none
 //! runs) ingests them into the store; commands read the store.
 

@@ -1,7 +1,6 @@
-//! Figures computed from recorded commands (DESIGN.md "Metric
-//! definitions"). Pure: data in, numbers out.
+//! Figures computed from recorded commands (docs/metrics.md). Pure: data in, numbers out.
 
-/// Gaps between commands up to this long count as work (DESIGN.md default).
+/// Gaps between commands up to this long count as work (docs/metrics.md: the default).
 pub const IDLE_TIMEOUT_US: i64 = 15 * 60 * 1_000_000;
 
 /// Active time: the union of the command intervals plus the gaps between
@@ -105,7 +104,7 @@ pub struct ToolFigures {
     pub total_ms: f64,
 }
 
-/// Every figure DESIGN.md defines for one span.
+/// Every figure docs/metrics.md defines for one span.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Figures {
     pub active_us: i64,

@@ -1,11 +1,10 @@
 //! Running a command as if bare: the process side of `mt exec`.
 //!
-//! Rules (DESIGN.md "`mt exec`: what transparent means",
-//! research/wrapper-daemon.md W1–W12): the child inherits stdio, tty,
-//! process group, environment, cwd, umask, rlimits, signal mask and the
-//! dispositions mt itself started with. While it runs, mt ignores SIGINT and
-//! SIGQUIT (the tty already sends them to the child) and forwards TERM, HUP,
-//! USR1, USR2 and ALRM. std and libc only: nothing here may start threads or
+//! Rules (docs/transparency.md): the child inherits stdio (closed ones
+//! stay closed), tty, process group, environment, cwd, umask, rlimits,
+//! signal mask and the dispositions mt itself started with. While it runs,
+//! mt passes on SIGINT and SIGQUIT only when the tty did not already send
+//! them to the child, and forwards TERM, HUP, USR1, USR2 and ALRM. std and libc only: nothing here may start threads or
 //! allocate much before the fork, or the child's max RSS would include it.
 
 use std::ffi::{CStr, OsString};

@@ -1,4 +1,4 @@
-//! `mt exec` is transparent (research/wrapper-daemon.md §5, cases 1–12):
+//! `mt exec` is transparent (docs/transparency.md, rule by rule):
 //! the command and its caller see what they would see without mt.
 
 use std::fs;

@@ -1,4 +1,4 @@
-//! Faults (DESIGN.md "Reliability"): a full disk, a database held by another
+//! Faults (ARCHITECTURE.md "Invariants"): a full disk, a database held by another
 //! process, and the daemon killed while many writers append.
 
 use std::process::Command;

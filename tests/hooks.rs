@@ -1,5 +1,5 @@
 //! The shell hooks, in real interactive bash, zsh and fish under a pty
-//! (research/shell-hooks.md §8). Static checks first.
+//! (README "The shell hook"). Static checks first.
 
 use std::fs;
 use std::process::Command;
@@ -432,7 +432,7 @@ fn init_prints_the_binary_path() {
 #[test]
 fn mt_exec_under_job_control_stops_and_resumes() {
     crate::require!("tmux", "pgrep");
-    // research/wrapper-daemon.md §5 case 11: Ctrl-Z stops wrapper and child
+    // docs/transparency.md "terminal, process group": Ctrl-Z stops wrapper and child
     // together; `fg` lets the command finish and its time is recorded whole.
     let env = Env::new();
     let t = bash(&env, "");

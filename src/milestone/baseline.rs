@@ -1,5 +1,5 @@
-//! What the measured times are compared with (DESIGN.md "Metric
-//! definitions"): a declared figure (flag, then config), else the median of
+//! What the measured times are compared with (docs/metrics.md
+//! "Baselines"): a declared figure (flag, then config), else the median of
 //! this repository's earlier milestones of the same type when there are at
 //! least three, else nothing — "not measured". Never an invented number.
 

@@ -1,4 +1,4 @@
-//! Milestone files (DESIGN.md "Milestone files"): the seed's front matter
+//! Milestone files (ARCHITECTURE.md, docs/templates.md): the seed's front matter
 //! plus an `mt:` block of every measured figure, then the seed's sections
 //! rendered from a template. Pure: data in, text out.
 

@@ -1,4 +1,4 @@
-//! Figures over many milestones (DESIGN.md "Reports"). Pure: the front
+//! Figures over many milestones (README "Reports from the team's milestones"). Pure: the front
 //! matter of milestone files in, plain structs out. Every comparison is
 //! over the milestones that have a baseline, and says how many those are.
 
