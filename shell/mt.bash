@@ -179,7 +179,7 @@ __mt_keep_first() {
 }
 
 __mt_enabled() {
-    [[ -n $__mt_start && (-z ${MT_DISABLE-} || ${MT_DISABLE-} == 0) ]]
+    [[ -z ${MT_DISABLE-} || ${MT_DISABLE-} == 0 ]]
 }
 
 # Runs first at each prompt, called as `__mt_precmd "$_"` so that `$_`

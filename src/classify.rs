@@ -3,7 +3,8 @@
 //! Rules are regexes on the command text. The repository's `.mt.toml` rules
 //! are tried first, then the user's config, then the built-in ones; the
 //! first match wins: trying the most specific first is what lets a team
-//! re-classify a command the built-ins already know. `mt exec --phase/--tool` beat every rule.
+//! re-classify a command the built-ins already know. `mt exec --phase/--tool`
+//! beat every rule.
 
 use anyhow::{Context, Result};
 use regex::Regex;

@@ -4,8 +4,9 @@
 //! stay closed), tty, process group, environment, cwd, umask, rlimits,
 //! signal mask and the dispositions mt itself started with. While it runs,
 //! mt passes on SIGINT and SIGQUIT only when the tty did not already send
-//! them to the child, and forwards TERM, HUP, USR1, USR2 and ALRM. std and libc only: nothing here may start threads or
-//! allocate much before the fork, or the child's max RSS would include it.
+//! them to the child, and forwards TERM, HUP, USR1, USR2 and ALRM. std and
+//! libc only: nothing here may start threads or allocate much before the
+//! fork, or the child's max RSS would include it.
 
 use std::ffi::{CStr, OsString};
 use std::io;
@@ -26,13 +27,14 @@ static CHILD: AtomicI32 = AtomicI32::new(0);
 static PENDING: AtomicI32 = AtomicI32::new(0);
 static PIPE_IGNORED: AtomicBool = AtomicBool::new(false);
 
-/// Runs before Rust's runtime sets SIGPIPE to ignored, so we can hand the
-/// child the disposition our caller gave us (as `env` does).
+/// Runs before Rust's runtime sets SIGPIPE to ignored and reopens closed
+/// stdio on /dev/null, so we can hand the child what our caller gave us (as
+/// `env` does).
 #[used]
 #[unsafe(link_section = ".init_array")]
-static CAPTURE_SIGPIPE: extern "C" fn() = capture_sigpipe;
+static CAPTURE_AT_START: extern "C" fn() = capture_at_start;
 
-extern "C" fn capture_sigpipe() {
+extern "C" fn capture_at_start() {
     PIPE_IGNORED.store(is_ignored(libc::SIGPIPE), Ordering::Relaxed);
     // The runtime also opens /dev/null on a closed stdin/stdout/stderr; the
     // child must see them closed, as it would under the bare command.
@@ -58,11 +60,17 @@ fn is_ignored(sig: libc::c_int) -> bool {
 }
 
 fn set_handler(sig: libc::c_int, handler: libc::sighandler_t) {
-    // SAFETY: installing a plain handler (or SIG_IGN/SIG_DFL) with SA_RESTART.
+    install(sig, handler, 0);
+}
+
+/// `sigaction` with SA_RESTART plus `flags`, nothing blocked in the handler.
+fn install(sig: libc::c_int, handler: libc::sighandler_t, flags: libc::c_int) {
+    // SAFETY: installing a handler (or SIG_IGN/SIG_DFL) whose code is
+    // async-signal-safe: it reads atomics and calls kill/getpgid/getpgrp.
     unsafe {
         let mut act: libc::sigaction = std::mem::zeroed();
         act.sa_sigaction = handler;
-        act.sa_flags = libc::SA_RESTART;
+        act.sa_flags = libc::SA_RESTART | flags;
         libc::sigemptyset(&mut act.sa_mask);
         libc::sigaction(sig, &act, std::ptr::null_mut());
     }
@@ -73,15 +81,11 @@ fn set_handler(sig: libc::c_int, handler: libc::sighandler_t) {
 /// sent by a process (`kill -INT`, `timeout -s INT`) reached only mt and is
 /// passed on, as is a terminal's when the child left mt's process group.
 fn set_interrupt_handler(sig: libc::c_int) {
-    // SAFETY: installing an SA_SIGINFO handler that only reads atomics and
-    // calls kill/getpgid/getpgrp.
-    unsafe {
-        let mut act: libc::sigaction = std::mem::zeroed();
-        act.sa_sigaction = interrupt as *const () as libc::sighandler_t;
-        act.sa_flags = libc::SA_RESTART | libc::SA_SIGINFO;
-        libc::sigemptyset(&mut act.sa_mask);
-        libc::sigaction(sig, &act, std::ptr::null_mut());
-    }
+    install(
+        sig,
+        interrupt as *const () as libc::sighandler_t,
+        libc::SA_SIGINFO,
+    );
 }
 
 extern "C" fn interrupt(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {

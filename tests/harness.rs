@@ -151,7 +151,12 @@ impl Env {
     }
 
     pub fn git(&self, dir: &Path, args: &[&str]) -> String {
-        let mut cmd = Command::new("git");
+        self.run_ok("git", dir, args)
+    }
+
+    /// `program ARGS` in `dir` with this environment must succeed; its stdout.
+    pub fn run_ok(&self, program: &str, dir: &Path, args: &[&str]) -> String {
+        let mut cmd = Command::new(program);
         let out = self
             .apply(&mut cmd)
             .current_dir(dir)
@@ -160,7 +165,7 @@ impl Env {
             .unwrap();
         assert!(
             out.status.success(),
-            "git {args:?}: {}",
+            "{program} {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()

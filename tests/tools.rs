@@ -6,11 +6,10 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
-use crate::harness::{Env, test_path, wait_for};
+use crate::harness::{Env, wait_for};
 use crate::term::{Term, path_with_mt};
 
 /// One line typed at the prompt and what mt must store for it: exit status,
@@ -140,18 +139,7 @@ fn setup(env: &Env) -> std::path::PathBuf {
     // direnv: an allowed .envrc in the directory the shell starts in.
     fs::write(work.join(".envrc"), "export T_DIRENV=loaded\n").unwrap();
     if crate::harness::installed("direnv") {
-        let mut cmd = Command::new("direnv");
-        let out = env
-            .apply(&mut cmd)
-            .current_dir(&work)
-            .arg("allow")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        env.run_ok("direnv", &work, &["allow"]);
     }
     // starship: show the exit status in the prompt, so the test can read it.
     fs::write(
@@ -231,13 +219,7 @@ fn run_bash(name: &str, tool: &Tool) {
 /// bash-preexec as shipped inside atuin's bash init (the real script,
 /// v0.6), written out to be sourced on its own.
 fn bash_preexec(env: &Env) -> std::path::PathBuf {
-    let out = Command::new("atuin")
-        .args(["init", "bash"])
-        .env("PATH", test_path())
-        .env("HOME", &env.home)
-        .output()
-        .unwrap();
-    let init = String::from_utf8(out.stdout).unwrap();
+    let init = env.run_ok("atuin", env.dir.path(), &["init", "bash"]);
     let start = init.find("__atuin_load_builtin_preexec() {\n").unwrap();
     let body = &init[start..];
     let body = &body[body.find('\n').unwrap() + 1..body.find("\n}\n").unwrap()];

@@ -2,6 +2,7 @@
 //! that fixes it; exit 1 when anything is wrong.
 
 use std::collections::HashMap;
+use std::os::unix::fs::FileTypeExt;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -183,7 +184,6 @@ fn odd_spool_entries(spool: &std::path::Path) -> Vec<(std::path::PathBuf, &'stat
         .flatten()
         .filter_map(|e| {
             let t = e.file_type().ok()?;
-            use std::os::unix::fs::FileTypeExt;
             let kind = if t.is_file() {
                 return None;
             } else if t.is_dir() {

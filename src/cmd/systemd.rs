@@ -19,11 +19,7 @@ const EXAMPLE_BIN: &str = "%h/.cargo/bin/mt";
 
 /// `~/.config/systemd/user`, or under `$XDG_CONFIG_HOME`.
 pub(crate) fn unit_dir() -> Option<PathBuf> {
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))?;
-    Some(config.join("systemd/user"))
+    directories::BaseDirs::new().map(|b| b.config_dir().join("systemd/user"))
 }
 
 /// The units with `bin` in `ExecStart`.

@@ -97,12 +97,9 @@ impl Filters {
         let words = words::split(text);
         let values: Vec<&str> = words.iter().map(|w| w.value.as_str()).collect();
         let operators: Vec<bool> = words.iter().map(|w| w.operator).collect();
-        let mut masks = rules::masks(&values, &operators);
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
-        masks.sort_by_key(|&(i, _)| i);
-        masks.dedup_by_key(|&mut (i, _)| i);
-        for (i, mask) in masks {
+        for (i, mask) in rules::masks(&values, &operators) {
             let w = &words[i];
             out.push_str(&text[at..w.span.start]);
             out.push_str(&masked_word(&w.value, mask, &text[w.span.clone()]));
@@ -120,8 +117,8 @@ impl Filters {
         argv.iter()
             .enumerate()
             .map(|(i, arg)| {
-                if let Some(&(_, mask)) = masks.iter().find(|(m, _)| *m == i) {
-                    return masked_value(values[i], mask).into_bytes();
+                if let Ok(m) = masks.binary_search_by_key(&i, |&(m, _)| m) {
+                    return masked_value(values[i], masks[m].1).into_bytes();
                 }
                 match std::str::from_utf8(arg) {
                     Ok(s) => match self.patterns(s) {

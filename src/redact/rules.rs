@@ -200,8 +200,8 @@ fn generic(words: &[&str], i: usize, base: usize, masks: &mut Vec<(usize, Mask)>
     }
 }
 
-/// Masks for a whole line of words; `operators[i]` says word i ends a
-/// simple command.
+/// Masks for a whole line of words, sorted by word; `operators[i]` says
+/// word i ends a simple command.
 pub fn masks(words: &[&str], operators: &[bool]) -> Vec<(usize, Mask)> {
     let mut out = Vec::new();
     let mut start = 0;
@@ -214,5 +214,8 @@ pub fn masks(words: &[&str], operators: &[bool]) -> Vec<(usize, Mask)> {
         }
     }
     out.retain(|&(i, _)| i < words.len() && !operators[i]);
+    // One mask per word, in word order; the first rule to name a word wins.
+    out.sort_by_key(|&(i, _)| i);
+    out.dedup_by_key(|&mut (i, _)| i);
     out
 }

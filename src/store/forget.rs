@@ -10,10 +10,24 @@ use rusqlite::params;
 use super::Store;
 use crate::redact::Filters;
 
+/// What to do with one stored command.
+enum Edit {
+    Keep,
+    Delete,
+    /// New display text and argv bytes.
+    Replace(String, Option<Vec<u8>>),
+}
+
 impl Store {
     /// Delete every stored command whose text matches `pattern`; how many.
     pub fn forget(&mut self, pattern: &Regex) -> Result<usize> {
-        self.rewrite(|command, _| pattern.is_match(command).then_some(None))
+        self.rewrite(|command, _| {
+            if pattern.is_match(command) {
+                Edit::Delete
+            } else {
+                Edit::Keep
+            }
+        })
     }
 
     /// Mask every stored command again with `filters`; how many changed.
@@ -23,18 +37,16 @@ impl Store {
             let args: Option<Vec<Vec<u8>>> =
                 argv.map(|a| a.split(|&b| b == 0).map(<[u8]>::to_vec).collect());
             let masked = args.as_ref().map(|a| filters.argv(a));
-            let changed = text != command || masked != args;
-            changed.then(|| Some((text, masked.map(|m| m.join(&0u8)))))
+            if text == command && masked == args {
+                Edit::Keep
+            } else {
+                Edit::Replace(text, masked.map(|m| m.join(&0u8)))
+            }
         })
     }
 
-    /// Visit every command; `change` says: leave it (None), delete it
-    /// (Some(None)) or replace its text and argv (Some(Some(..))).
-    #[allow(clippy::type_complexity)]
-    fn rewrite(
-        &mut self,
-        mut change: impl FnMut(&str, Option<&[u8]>) -> Option<Option<(String, Option<Vec<u8>>)>>,
-    ) -> Result<usize> {
+    /// Visit every stored command and apply what `change` says of it.
+    fn rewrite(&mut self, mut change: impl FnMut(&str, Option<&[u8]>) -> Edit) -> Result<usize> {
         self.conn.pragma_update(None, "secure_delete", true)?;
         let tx = self
             .conn
@@ -47,15 +59,17 @@ impl Store {
                 let id: i64 = row.get(0)?;
                 let command: String = row.get(1)?;
                 let argv: Option<Vec<u8>> = row.get(2)?;
-                if let Some(edit) = change(&command, argv.as_deref()) {
-                    edits.push((id, edit));
+                match change(&command, argv.as_deref()) {
+                    Edit::Keep => {}
+                    edit => edits.push((id, edit)),
                 }
             }
         }
         for (id, edit) in &edits {
             match edit {
-                None => tx.execute("DELETE FROM events WHERE id = ?1", params![id])?,
-                Some((text, argv)) => tx.execute(
+                Edit::Keep => 0,
+                Edit::Delete => tx.execute("DELETE FROM events WHERE id = ?1", params![id])?,
+                Edit::Replace(text, argv) => tx.execute(
                     "UPDATE events SET command = ?2, argv = ?3 WHERE id = ?1",
                     params![id, text, argv],
                 )?,
