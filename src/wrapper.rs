@@ -23,6 +23,10 @@ const FORWARDED: [libc::c_int; 5] = [
     libc::SIGALRM,
 ];
 
+/// Job-control stops. mt does not stop on its own when the tty sends one
+/// (the child may ignore it); it stops when the child stops, the same way.
+const STOPS: [libc::c_int; 3] = [libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU];
+
 static CHILD: AtomicI32 = AtomicI32::new(0);
 static PENDING: AtomicI32 = AtomicI32::new(0);
 static PIPE_IGNORED: AtomicBool = AtomicBool::new(false);
@@ -153,6 +157,12 @@ pub fn run(argv: &[OsString]) -> Result<Outcome, SpawnError> {
             set_handler(sig, forward as *const () as libc::sighandler_t);
         }
     }
+    // A handler (not SIG_IGN) so the child, whose handlers reset at exec,
+    // keeps the default action.
+    let follow_stops: Vec<libc::c_int> = STOPS.into_iter().filter(|&s| !is_ignored(s)).collect();
+    for &sig in &follow_stops {
+        set_handler(sig, nothing as *const () as libc::sighandler_t);
+    }
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
     // SAFETY: the closure only calls sigaction, which is async-signal-safe.
@@ -188,7 +198,7 @@ pub fn run(argv: &[OsString]) -> Result<Outcome, SpawnError> {
         // SAFETY: signalling our own child.
         unsafe { libc::kill(pid, pending) };
     }
-    let (status, usage) = wait(pid).map_err(|e| SpawnError {
+    let (status, usage) = wait(pid, &follow_stops).map_err(|e| SpawnError {
         code: 125,
         message: format!("could not wait for the command: {e}"),
     })?;
@@ -211,14 +221,21 @@ pub fn run(argv: &[OsString]) -> Result<Outcome, SpawnError> {
     })
 }
 
-fn wait(pid: libc::pid_t) -> io::Result<(libc::c_int, libc::rusage)> {
+extern "C" fn nothing(_: libc::c_int) {}
+
+/// Wait for the child to end. When it stops, stop the same way (so the
+/// shell's job control sees it), and continue it when we are continued.
+fn wait(pid: libc::pid_t, follow_stops: &[libc::c_int]) -> io::Result<(libc::c_int, libc::rusage)> {
     let mut status = 0;
     // SAFETY: zeroed rusage is a valid out-parameter.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
-        // SAFETY: waiting for our own child; no WUNTRACED, so a stopped
-        // child (Ctrl-Z) stops us too, as the tty intends.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        // SAFETY: waiting for our own child.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WUNTRACED, &mut usage) };
+        if r == pid && libc::WIFSTOPPED(status) {
+            stop_like(pid, libc::WSTOPSIG(status), follow_stops);
+            continue;
+        }
         if r == pid {
             return Ok((status, usage));
         }
@@ -227,6 +244,25 @@ fn wait(pid: libc::pid_t) -> io::Result<(libc::c_int, libc::rusage)> {
             return Err(err);
         }
     }
+}
+
+/// The child stopped with `sig`: stop with it too, then continue the child.
+fn stop_like(pid: libc::pid_t, sig: libc::c_int, follow_stops: &[libc::c_int]) {
+    let ours = follow_stops.contains(&sig);
+    // A stop mt does not follow by handler (SIGSTOP, or one our caller
+    // ignores) is taken as SIGSTOP, which cannot be ignored.
+    let stop = if ours { sig } else { libc::SIGSTOP };
+    if ours {
+        set_handler(stop, libc::SIG_DFL);
+    }
+    // SAFETY: stopping ourselves; execution resumes here on SIGCONT.
+    unsafe { libc::raise(stop) };
+    if ours {
+        set_handler(stop, nothing as *const () as libc::sighandler_t);
+    }
+    // SAFETY: continuing our own child (already running if the shell's
+    // SIGCONT reached its process group too).
+    unsafe { libc::kill(pid, libc::SIGCONT) };
 }
 
 fn timeval(tv: libc::timeval) -> Duration {

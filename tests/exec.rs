@@ -399,3 +399,41 @@ fn interrupt_sent_by_a_process_reaches_the_command() {
         assert!(sent.elapsed() < std::time::Duration::from_secs(10));
     }
 }
+
+/// A child stopped by SIGSTOP stops mt too (the shell's job control sees a
+/// stopped job, as with the bare command); continuing mt continues it.
+#[test]
+fn a_stopped_child_stops_the_wrapper_and_continues_with_it() {
+    let env = Env::new();
+    let started = env.path("started");
+    let script = format!("touch {}; sleep 0.5; echo resumed", started.display());
+    let mut child = env
+        .mt_cmd(env.dir.path(), ["exec", "--", "sh", "-c", &script])
+        .env("MT_NO_AUTOSTART", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    crate::harness::wait_for("the command to start", || fs::metadata(&started).ok());
+    let mt = child.id() as i32;
+    let state = |pid: i32| {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit(") ").next().and_then(|s| s.chars().next())
+    };
+    let sh: i32 = fs::read_to_string(format!("/proc/{mt}/task/{mt}/children"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // SAFETY: signalling the command this test started.
+    unsafe { libc::kill(sh, libc::SIGSTOP) };
+    crate::harness::wait_for("mt to stop with its child", || {
+        (state(mt) == Some('T')).then_some(())
+    });
+    // SAFETY: continuing the wrapper this test stopped, as `fg`/`bg` would.
+    unsafe { libc::kill(mt, libc::SIGCONT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out), "resumed\n");
+}

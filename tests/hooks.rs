@@ -449,3 +449,21 @@ fn mt_exec_under_job_control_stops_and_resumes() {
     assert_eq!(e["exit_code"], 0);
     assert!(e["duration_ms"].as_f64().unwrap() >= 1000.0, "{e}");
 }
+
+#[test]
+fn mt_exec_follows_a_child_that_ignores_ctrl_z() {
+    crate::require!("tmux", "pgrep");
+    // docs/transparency.md "stops": the bare command ignores Ctrl-Z and goes
+    // on in the foreground; so must the wrapped one (no "Stopped" job).
+    let env = Env::new();
+    let t = bash(&env, "");
+    t.line("mt exec sh -c 'trap \"\" TSTP; sleep 1; echo finished-$((40+2))'; echo rc-$?");
+    t.wait_for_process("sleep");
+    t.key("C-z");
+    wait_for("the command to finish in the foreground", || {
+        t.screen().contains("rc-0").then_some(())
+    });
+    let screen = t.screen();
+    assert!(screen.contains("finished-42"), "{screen}");
+    assert!(!screen.contains("Stopped"), "{screen}");
+}
