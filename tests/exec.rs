@@ -407,7 +407,7 @@ fn a_stopped_child_stops_the_wrapper_and_continues_with_it() {
     let env = Env::new();
     let started = env.path("started");
     let script = format!("touch {}; sleep 0.5; echo resumed", started.display());
-    let mut child = env
+    let child = env
         .mt_cmd(env.dir.path(), ["exec", "--", "sh", "-c", &script])
         .env("MT_NO_AUTOSTART", "1")
         .stdout(std::process::Stdio::piped())
