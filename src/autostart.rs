@@ -49,6 +49,7 @@ pub fn spawn(paths: &Paths) -> Result<()> {
         return Ok(());
     }
     secure::private_dir(&paths.state)?;
+    rotate(&paths.daemon_log());
     let log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -74,4 +75,14 @@ pub fn spawn(paths: &Paths) -> Result<()> {
     cmd.spawn().context("could not start the daemon")?;
     drop::<File>(lock);
     Ok(())
+}
+
+/// The daemon log is kept under `LOG_LIMIT`: past it, it becomes
+/// `daemon.log.1` (replacing the previous one) when the next daemon starts.
+const LOG_LIMIT: u64 = 1 << 20;
+
+fn rotate(log: &std::path::Path) {
+    if std::fs::metadata(log).is_ok_and(|m| m.len() > LOG_LIMIT) {
+        let _ = std::fs::rename(log, log.with_extension("log.1"));
+    }
 }

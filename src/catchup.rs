@@ -18,8 +18,22 @@ use crate::redact::Filters;
 use crate::secure;
 use crate::store::Store;
 
-/// Open the store with every finished command in it.
+/// Open the store with every finished command in it. A damaged database
+/// is named as such, with where to look for the fix.
 pub fn current_store(paths: &Paths) -> Result<Store> {
+    current(paths).map_err(|e| {
+        if crate::store::damaged(&e) {
+            let db = paths.db.display();
+            e.context(format!(
+                "the database {db} is damaged; run `mt doctor` for how to recover it (the spool keeps new records meanwhile)"
+            ))
+        } else {
+            e
+        }
+    })
+}
+
+fn current(paths: &Paths) -> Result<Store> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match control::request(&paths.socket, "flush", Duration::from_secs(30)) {
@@ -27,6 +41,10 @@ pub fn current_store(paths: &Paths) -> Result<Store> {
             // Another mt's daemon (an upgrade): retire it; the next pass
             // ingests here, and the next `mt exec` starts a daemon of ours.
             Ok(_) => control::retire(&paths.socket)?,
+            // The daemon is there but could not ingest: say why at once.
+            Err(e) if e.downcast_ref::<control::Refused>().is_some() => {
+                return Err(e.context("the daemon could not bring the store up to date"));
+            }
             Err(_) => {}
         }
         if let Some(store) = ingest_here(paths)? {

@@ -67,13 +67,24 @@ pub fn request(socket: &Path, verb: &str, timeout: Duration) -> Result<Reply> {
     }
     let reply: Reply = serde_json::from_str(&line).context("the daemon's answer is not valid")?;
     if !reply.ok {
-        bail!(
-            "{}",
-            reply.error.unwrap_or_else(|| "the daemon refused".into())
-        );
+        let reason = reply.error.unwrap_or_else(|| "the daemon refused".into());
+        return Err(Refused(reason).into());
     }
     Ok(reply)
 }
+
+/// The daemon answered, and said no (a failed ingest, a foreign uid): a
+/// reader must report that, not wait for a daemon that is there.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 /// Is a daemon answering on `socket`? Costs one connect when none is.
 pub fn alive(socket: &Path) -> bool {

@@ -107,3 +107,102 @@ fn concurrent_writers_survive_daemon_kills() {
 fn soak_concurrent_writers_survive_daemon_kills() {
     writers_and_kills(8, 10_000);
 }
+
+/// Overwrite one page in the middle of the database with garbage.
+fn damage(db: &std::path::Path) {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new().write(true).open(db).unwrap();
+    f.seek(SeekFrom::Start(2 * 4096)).unwrap();
+    f.write_all(&[0xa5; 4096]).unwrap();
+}
+
+/// A damaged database: readers say so at once (with or without a daemon)
+/// and point to the fix, doctor gives it, and the records made meanwhile
+/// wait in the spool until the store is replaced.
+#[test]
+fn a_damaged_database_is_named_with_its_fix_and_loses_no_new_record() {
+    let env = Env::new();
+    let quiet = |args: &[&str]| {
+        env.mt_cmd(env.dir.path(), args)
+            .env("MT_NO_AUTOSTART", "1")
+            .output()
+            .unwrap()
+    };
+    for i in 0..60 {
+        quiet(&["exec", "echo", &format!("filler-{i}-{}", "x".repeat(60))]);
+    }
+    assert_eq!(env.log().len(), 60);
+    damage(&env.db());
+    quiet(&["exec", "echo", "made-after-the-damage"]);
+    for daemon in [false, true] {
+        if daemon {
+            env.start_daemon();
+        }
+        let started = std::time::Instant::now();
+        let out = quiet(&["log"]);
+        assert_eq!(out.status.code(), Some(1));
+        let said = err(&out);
+        assert!(
+            said.contains("is damaged; run `mt doctor`") && said.lines().count() == 1,
+            "daemon {daemon}: {said}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "daemon {daemon}"
+        );
+    }
+    let doctor = text(&quiet(&["doctor"]));
+    assert!(
+        doctor.contains("is damaged (")
+            && doctor.contains(".recover")
+            && doctor.contains("mt daemon stop"),
+        "{doctor}"
+    );
+    env.ok(env.dir.path(), ["daemon", "stop"]);
+    wait_for("the daemon to stop", || {
+        env.daemons().is_empty().then_some(())
+    });
+    // The fix doctor names (moving the file aside): the record made since
+    // was kept in the spool and is stored now.
+    std::fs::rename(env.db(), env.db().with_extension("damaged")).unwrap();
+    let _ = std::fs::remove_file(env.db().with_extension("db-wal"));
+    let _ = std::fs::remove_file(env.db().with_extension("db-shm"));
+    let log = env.log();
+    assert!(
+        log.iter()
+            .any(|e| e["command"] == "echo made-after-the-damage"),
+        "{log:?}"
+    );
+}
+
+/// 50,000 garbage lines: set aside and counted, but the daemon log grows by
+/// a line per file and pass, and the store keeps only the newest 10,000.
+#[test]
+fn garbage_in_the_spool_is_bounded_in_the_log_and_the_store() {
+    let env = Env::new();
+    env.ok(env.dir.path(), ["exec", "true"]);
+    env.start_daemon();
+    let garbage = "not a record at all, just noise\n".repeat(50_000);
+    std::fs::write(env.spool().join("h-1-garbage.log"), garbage).unwrap();
+    env.ok(env.dir.path(), ["exec", "echo", "still-recorded"]);
+    assert!(
+        env.log()
+            .iter()
+            .any(|e| e["command"] == "echo still-recorded")
+    );
+    let log = std::fs::read_to_string(env.mt_home.join("state/daemon.log")).unwrap_or_default();
+    assert!(
+        log.lines().count() < 10,
+        "{} lines in daemon.log",
+        log.lines().count()
+    );
+    assert!(
+        log.contains("set aside 50000 malformed line(s) of h-1-garbage.log"),
+        "{log}"
+    );
+    let doctor = text(&env.mt(env.dir.path(), ["doctor"]));
+    assert!(
+        doctor.contains("at least 10000 malformed spool lines set aside"),
+        "{doctor}"
+    );
+}

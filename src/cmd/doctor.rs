@@ -95,13 +95,17 @@ pub fn run() -> Result<u8> {
         Ok(store) => {
             let version = store.version().unwrap_or(-1);
             let check = store.quick_check().unwrap_or_else(|e| format!("{e:#}"));
-            report(
-                check == "ok",
-                format!(
-                    "store {} integrity: {check}; schema version {version} (this mt: {SCHEMA_VERSION})",
-                    paths.db.display()
-                ),
-            );
+            if check == "ok" {
+                report(
+                    true,
+                    format!(
+                        "store {} integrity: ok; schema version {version} (this mt: {SCHEMA_VERSION})",
+                        paths.db.display()
+                    ),
+                );
+            } else {
+                report(false, damaged_store(&paths.db, &check));
+            }
             let read: HashMap<String, u64> =
                 store.offsets().unwrap_or_default().into_iter().collect();
             let backlog: u64 = sizes
@@ -116,6 +120,12 @@ pub fn run() -> Result<u8> {
                 ),
             );
             let aside = store.set_aside_count().unwrap_or(0);
+            // Only the newest set-aside lines are kept (a bound on garbage).
+            let aside = if aside as i64 >= crate::store::write::SET_ASIDE_KEPT {
+                format!("at least {aside}")
+            } else {
+                aside.to_string()
+            };
             report(
                 true,
                 format!(
@@ -123,6 +133,9 @@ pub fn run() -> Result<u8> {
                     store.count().unwrap_or(0)
                 ),
             );
+        }
+        Err(e) if crate::store::damaged(&e) => {
+            report(false, damaged_store(&paths.db, &format!("{e:#}")))
         }
         Err(e) => report(
             false,
@@ -202,4 +215,14 @@ fn odd_spool_entries(spool: &std::path::Path) -> Vec<(std::path::PathBuf, &'stat
         .collect();
     odd.sort();
     odd
+}
+
+/// What to do about a damaged database: recover what SQLite can still read,
+/// or start afresh; the spool keeps new records either way.
+fn damaged_store(db: &std::path::Path, problem: &str) -> String {
+    let db = db.display();
+    let first = problem.lines().take(2).collect::<Vec<_>>().join("; ");
+    format!(
+        "store {db} is damaged ({first}): stop the daemon (`mt daemon stop`), then recover what is readable with `sqlite3 {db} .recover | sqlite3 {db}.recovered && mv {db}.recovered {db}` (Debian: apt-get install sqlite3), or move it aside (`mv {db} {db}.damaged`) and mt starts an empty one"
+    )
 }

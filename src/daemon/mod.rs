@@ -165,12 +165,15 @@ fn ingest_loop(
     watch: &tokio::sync::mpsc::UnboundedSender<Vec<i32>>,
     stats: &Stats,
 ) {
-    let mut retry = false;
+    // After a failed pass (the database busy past its timeout, say), try
+    // again even if nothing new arrives: the records wait in the spool. The
+    // wait doubles while the same failure repeats (a damaged database does
+    // not heal in a second), and the log says each failure once.
+    let mut retry: Option<std::time::Duration> = None;
+    let mut last_error = String::new();
     loop {
-        // After a failed pass (the database busy past its timeout, say), try
-        // again shortly even if nothing new arrives: the records wait in the spool.
-        let first = if retry {
-            match jobs.recv_timeout(std::time::Duration::from_secs(1)) {
+        let first = if let Some(after) = retry {
+            match jobs.recv_timeout(after) {
                 Ok(job) => job,
                 Err(mpsc::RecvTimeoutError::Timeout) => Job::Ingest(None),
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
@@ -192,17 +195,25 @@ fn ingest_loop(
             }
         }
         let result = ingest::drain(&mut store, spool, filters);
-        retry = result.is_err();
         let reply = match result {
             Ok(s) => {
                 stats.stored.fetch_add(s.stored, Ordering::Relaxed);
                 stats.set_aside.fetch_add(s.set_aside, Ordering::Relaxed);
                 let _ = watch.send(s.watch);
+                retry = None;
+                last_error.clear();
                 Ok(())
             }
             Err(e) => {
-                eprintln!("mt daemon: ingest failed: {e:#}");
-                Err(format!("{e:#}"))
+                let message = format!("{e:#}");
+                if message != last_error {
+                    eprintln!("mt daemon: ingest failed: {message} (retrying; said once)");
+                }
+                retry = Some(retry.map_or(std::time::Duration::from_secs(1), |d| {
+                    (d * 2).min(std::time::Duration::from_secs(60))
+                }));
+                last_error.clone_from(&message);
+                Err(message)
             }
         };
         for w in waiters {

@@ -82,6 +82,8 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
         .conn
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
     for read in &reads {
+        let mut aside_here = 0u64;
+        let mut first_why = None;
         for line in &read.lines {
             match &line.parsed {
                 Ok(rec) => summary.stored += apply(&tx, rec, filters, &mut resolver)? as u64,
@@ -95,16 +97,24 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
                         &why.to_string(),
                     )?;
                     summary.set_aside += 1;
-                    eprintln!(
-                        "mt daemon: set aside {} bytes at {}:{}: {why}",
-                        line.len, read.name, line.offset
-                    );
+                    aside_here += 1;
+                    first_why.get_or_insert_with(|| format!("{}: {why}", line.offset));
                 }
             }
+        }
+        // One log line per file and pass, however many lines were bad.
+        if let Some(first) = first_why {
+            eprintln!(
+                "mt daemon: set aside {aside_here} malformed line(s) of {} (first at offset {first})",
+                read.name
+            );
         }
         store::write::put_offset(&tx, &read.name, read.inode, read.end)?;
     }
     store::write::mark_unfinished(&tx, &dead)?;
+    if summary.set_aside > 0 {
+        store::write::prune_set_aside(&tx)?;
+    }
     tx.commit()?;
     for read in &reads {
         if read.drained

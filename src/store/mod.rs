@@ -94,3 +94,17 @@ impl Store {
         Ok(())
     }
 }
+
+/// Is this error SQLite saying the file is damaged (or not a database)?
+/// Also true for a daemon's refusal that carries SQLite's words for it.
+pub fn damaged(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        let code = e
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code);
+        matches!(
+            code,
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+        ) || e.to_string().contains("database disk image is malformed")
+    })
+}

@@ -250,11 +250,12 @@ impl Store {
 }
 
 impl Store {
-    /// SQLite's `PRAGMA quick_check`: "ok", or what is damaged.
+    /// SQLite's `PRAGMA quick_check`: "ok", or what is damaged (its first
+    /// five findings, a line each).
     pub fn quick_check(&self) -> Result<String> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))?)
+        let mut stmt = self.conn.prepare("PRAGMA quick_check(5)")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?.join("\n"))
     }
 }
 

@@ -126,6 +126,19 @@ pub fn set_aside(
     Ok(())
 }
 
+/// How many set-aside lines are remembered; older ones are dropped, so a
+/// spool full of garbage cannot grow the database without bound.
+pub const SET_ASIDE_KEPT: i64 = 10_000;
+
+/// Keep only the newest `SET_ASIDE_KEPT` set-aside rows.
+pub fn prune_set_aside(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute(
+        "DELETE FROM set_aside WHERE id <= (SELECT max(id) FROM set_aside) - ?1",
+        params![SET_ASIDE_KEPT],
+    )?;
+    Ok(())
+}
+
 /// Record how far `file` has been read.
 pub fn put_offset(tx: &Transaction<'_>, file: &str, inode: u64, offset: u64) -> Result<()> {
     tx.prepare_cached(
