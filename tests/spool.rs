@@ -475,6 +475,25 @@ fn odd_spool_entries_jam_nothing_and_doctor_names_them() {
         .unwrap();
     assert!(status.success());
     fs::create_dir(spool.join("d-dir.log")).unwrap();
+    // The shared file replaced by a FIFO: a long command line is still
+    // recorded (in a file of the wrapper's own), nothing waits.
+    fs::remove_file(spool.join("exec.log")).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(spool.join("exec.log"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let long = "a".repeat(64 << 10);
+    let out = env
+        .mt_cmd(env.dir.path(), ["exec", "true", &long])
+        .env("MT_NO_AUTOSTART", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        crate::harness::err(&out)
+    );
     env.start_daemon();
     let t0 = std::time::Instant::now();
     env.ok(env.dir.path(), ["exec", "echo", "after-the-fifo"]);
@@ -482,6 +501,10 @@ fn odd_spool_entries_jam_nothing_and_doctor_names_them() {
     assert!(
         log.iter().any(|e| e["command"] == "echo after-the-fifo"),
         "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|e| e["command"].as_str().unwrap().ends_with(&long[..100]))
     );
     assert!(
         t0.elapsed() < std::time::Duration::from_secs(10),

@@ -54,6 +54,11 @@ impl Drop for NoSigxfsz {
 fn append_shared(dir: &Path, record: &[u8]) -> anyhow::Result<()> {
     secure::private_dir(dir)?;
     let path = dir.join(SHARED);
+    // Something other than a file took the shared file's name (a FIFO, a
+    // directory): record in a file of our own; doctor names the intruder.
+    if fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
+        return append_private(dir, record);
+    }
     let deadline = Instant::now() + Duration::from_millis(100);
     loop {
         let file = open(&path)?;
