@@ -15,7 +15,7 @@ use crate::classify::{Class, Classifier};
 use crate::config::Config;
 use crate::event::rfc3339;
 use crate::git::{self, Repo};
-use crate::metrics::{self, IDLE_TIMEOUT_US, Marker, Run};
+use crate::metrics::{self, Marker, Run};
 use crate::milestone::render::{self, Evidence};
 use crate::milestone::{
     self, Complexity, FrontMatter, Measured, Parameters, ToolRow, baseline, infer,
@@ -85,7 +85,7 @@ fn just_merged(gitdir: &Path) -> Option<String> {
 }
 
 /// Everything `mt close` computes, without writing anything.
-pub fn prepare(store: &Store, repo: &Repo, user_config: Config, req: &Request) -> Result<Prepared> {
+pub fn prepare(store: &Store, repo: &Repo, config: &Config, req: &Request) -> Result<Prepared> {
     let root = repo.root.to_string_lossy().into_owned();
     let branch = branch_to_close(repo, req.branch.as_deref())?;
     let rows = store.span(&root, &branch)?;
@@ -95,12 +95,8 @@ pub fn prepare(store: &Store, repo: &Repo, user_config: Config, req: &Request) -
             "nothing was recorded on branch {branch} in {root} since its last milestone; name the branch that was worked on (`mt log` shows what was recorded)"
         );
     }
-    let repo_config = Config::load(&repo.root.join(".mt.toml"))?;
-    let config = user_config.layered(repo_config);
     let classifier = Classifier::new(&config.rules)?;
-    let idle_minutes = config
-        .idle_timeout_minutes
-        .unwrap_or((IDLE_TIMEOUT_US / 60_000_000) as u64);
+    let idle_minutes = config.idle_timeout_minutes();
 
     let (runs, markers) = classified(&finished, &classifier);
     let figures = metrics::compute(

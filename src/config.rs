@@ -8,6 +8,7 @@
 use std::fs;
 use std::io;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
@@ -66,7 +67,37 @@ impl Config {
     }
 }
 
+/// Gaps between signals up to this long count as work, unless configured.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
 impl Config {
+    /// The configuration in force in `repo_root` (or outside any
+    /// repository): the user's file, then the repository's `.mt.toml` on
+    /// top. The one place both are read and layered.
+    pub fn effective(user: &Path, repo_root: Option<&Path>) -> Result<Config> {
+        let config = Config::load(user)?;
+        match repo_root {
+            Some(root) => Ok(config.layered(Config::load(&root.join(".mt.toml"))?)),
+            None => Ok(config),
+        }
+    }
+
+    /// Gaps up to this long count as work (`idle_timeout_minutes`).
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout_minutes
+            .map_or(DEFAULT_IDLE_TIMEOUT, |m| Duration::from_secs(m * 60))
+    }
+
+    /// The idle timeout in the store's unit, microseconds.
+    pub fn idle_timeout_us(&self) -> i64 {
+        self.idle_timeout().as_micros() as i64
+    }
+
+    /// The idle timeout in whole minutes, as parameters are printed.
+    pub fn idle_timeout_minutes(&self) -> u64 {
+        self.idle_timeout().as_secs() / 60
+    }
+
     /// Read `path`; a missing file is the default configuration.
     pub fn load(path: &Path) -> Result<Config> {
         let text = match fs::read_to_string(path) {

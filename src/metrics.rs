@@ -1,7 +1,9 @@
 //! Figures computed from recorded commands (docs/metrics.md). Pure: data in, numbers out.
 
-/// Gaps between commands up to this long count as work (docs/metrics.md: the default).
-pub const IDLE_TIMEOUT_US: i64 = 15 * 60 * 1_000_000;
+/// The default idle timeout, for the tables below (callers pass the
+/// configured one: `Config::idle_timeout_us`).
+#[cfg(test)]
+const IDLE_TIMEOUT_US: i64 = crate::config::DEFAULT_IDLE_TIMEOUT.as_micros() as i64;
 
 /// Active time: the union of the command intervals plus the gaps between
 /// them that are no longer than `idle_us`. `intervals` need not be sorted.

@@ -171,3 +171,51 @@ fn status_and_log_show_this_branch() {
     assert_eq!(out.status.code(), Some(1));
     assert!(crate::harness::err(&out).contains("not in a git repository"));
 }
+
+/// `idle_timeout_minutes` from the repository's `.mt.toml` is the one
+/// `mt status` uses and prints, as `mt close` does.
+#[test]
+fn status_uses_the_configured_idle_timeout() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.git(&repo, &["switch", "-q", "-c", "feat/6-y"]);
+    std::fs::write(repo.join(".mt.toml"), "idle_timeout_minutes = 30\n").unwrap();
+    // Two commands typed 20 minutes apart.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64;
+    let lines: String = [now - 21 * 60_000_000, now - 60_000_000]
+        .iter()
+        .map(|&t| hook_record("s9", t, &repo, "cargo build", 0))
+        // The branch as the hook saw it at the prompt (the reflog says the
+        // branch was made only now).
+        .map(|r| {
+            r.replace(
+                "\tcmd=",
+                &format!(
+                    "\troot={}\thead=ref: refs/heads/feat/6-y\tcmd=",
+                    repo.display()
+                ),
+            )
+        })
+        .collect();
+    std::fs::create_dir_all(env.spool()).unwrap();
+    std::fs::write(env.spool().join("h-1-s9.log"), lines).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&repo, ["status", "--json"])).unwrap();
+    assert_eq!(v["runs"], 2);
+    assert_eq!(v["idle_timeout_s"], 1800);
+    let active = v["active_ms"].as_f64().unwrap();
+    // 20 minutes of gap plus the two commands: counted under 30 min.
+    assert!((1_199_000.0..1_201_000.0).contains(&active), "{active}");
+    assert!(
+        env.ok(&repo, ["status"])
+            .contains("gaps over 30 min not counted")
+    );
+    let close: serde_json::Value =
+        serde_json::from_str(&env.ok(&repo, ["close", "--dry-run", "--json"])).unwrap();
+    assert_eq!(
+        close["mt"]["parameters"]["idle_timeout_minutes"], 30,
+        "{close}"
+    );
+}

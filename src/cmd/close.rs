@@ -19,7 +19,7 @@ pub fn run(args: &CloseArgs) -> Result<u8> {
         "this directory is not in a git repository; run mt close inside the repository the branch was worked on",
     )?;
     let paths = Paths::from_env();
-    let user_config = Config::load(&paths.config)?;
+    let config = Config::effective(&paths.config, Some(&repo.root))?;
     let mut store = catchup::current_store(&paths)?;
     let req = Request {
         branch: args.branch.clone(),
@@ -33,7 +33,7 @@ pub fn run(args: &CloseArgs) -> Result<u8> {
         note: args.note.clone(),
         now_us: now_us(),
     };
-    let prepared = close::prepare(&store, &repo, user_config, &req)?;
+    let prepared = close::prepare(&store, &repo, &config, &req)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &prepared.front)?;

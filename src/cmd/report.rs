@@ -8,7 +8,6 @@ use serde_json::json;
 use crate::cli::ReportCmd;
 use crate::config::Config;
 use crate::git;
-use crate::metrics::IDLE_TIMEOUT_US;
 use crate::paths::Paths;
 use crate::report::{files, model, render};
 
@@ -19,8 +18,7 @@ pub fn run(what: ReportCmd) -> Result<u8> {
     let loaded = files::read_all(&repo.root);
     files::warn_skipped(&loaded);
     let all = &loaded.milestones;
-    let config = Config::load(&Paths::from_env().config)?
-        .layered(Config::load(&repo.root.join(".mt.toml"))?);
+    let config = Config::effective(&Paths::from_env().config, Some(&repo.root))?;
     let mut out = std::io::stdout().lock();
     match what {
         ReportCmd::Month { month, json } => {
@@ -31,9 +29,9 @@ pub fn run(what: ReportCmd) -> Result<u8> {
             let now = model::month(all, &month);
             let prev = model::month(all, &before);
             let idle = format!(
-                "Figures come from {} milestone files; active time in each used its own idle timeout (default {} min), as its parameters state.",
+                "Figures come from {} milestone files; active time in each used its own idle timeout (here {} min), as its parameters state.",
                 all.len(),
-                IDLE_TIMEOUT_US / 60_000_000
+                config.idle_timeout_minutes()
             );
             let path = repo
                 .root

@@ -8,10 +8,11 @@ use serde_json::json;
 
 use crate::catchup;
 use crate::cli::StatusArgs;
+use crate::config::Config;
 use crate::event::human_ms;
 use crate::git;
 use crate::ingest::now_us;
-use crate::metrics::{IDLE_TIMEOUT_US, active_time};
+use crate::metrics::active_time;
 use crate::paths::Paths;
 
 pub fn run(args: &StatusArgs) -> Result<u8> {
@@ -22,9 +23,11 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
         .context("could not read HEAD of this repository; is .git intact?")?
         .branch();
     let root = repo.root.to_string_lossy().into_owned();
-    let store = catchup::current_store(&Paths::from_env())?;
+    let paths = Paths::from_env();
+    let config = Config::effective(&paths.config, Some(&repo.root))?;
+    let store = catchup::current_store(&paths)?;
     let st = store.status(&root, &branch)?;
-    let active_ms = active_time(&st.intervals, IDLE_TIMEOUT_US) as f64 / 1000.0;
+    let active_ms = active_time(&st.intervals, config.idle_timeout_us()) as f64 / 1000.0;
     let mut out = io::stdout().lock();
     if args.json {
         let v = json!({
@@ -35,7 +38,7 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
             "automated_runs": st.automated,
             "manual_runs": st.manual,
             "active_ms": active_ms,
-            "idle_timeout_s": IDLE_TIMEOUT_US / 1_000_000,
+            "idle_timeout_s": config.idle_timeout().as_secs(),
             "first_start": st.first_us.map(crate::event::rfc3339),
             "running": st.running,
         });
@@ -58,7 +61,7 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
         st.manual,
         st.failures,
         human_ms(active_ms),
-        IDLE_TIMEOUT_US / 60_000_000
+        config.idle_timeout_minutes()
     )?;
     let now = now_us();
     for e in &st.running {
