@@ -2,6 +2,7 @@
 
 use std::ffi::OsString;
 
+use crate::milestone::kinds::{Level, Priority, WorkType};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Measure how software work actually goes: record every command, attribute
@@ -128,21 +129,21 @@ pub struct ExecArgs {
 pub struct CloseArgs {
     /// The branch (default: the current one, or the one just merged into it).
     pub branch: Option<String>,
-    /// bug, feature, enhancement, ci-fix, security or performance (default: from the branch name).
-    #[arg(long = "type", value_name = "TYPE")]
-    pub kind: Option<String>,
+    /// The kind of work (default: from the branch name, else enhancement).
+    #[arg(long = "type", value_name = "TYPE", value_enum)]
+    pub kind: Option<WorkType>,
     /// Issue number (default: from the branch name).
     #[arg(long)]
     pub issue: Option<u64>,
     /// Pull request number.
     #[arg(long)]
     pub pr: Option<u64>,
-    /// critical, high, medium or low.
-    #[arg(long)]
-    pub priority: Option<String>,
-    /// simple, moderate, complex or strategic (default: from the diff size).
-    #[arg(long)]
-    pub complexity: Option<String>,
+    /// How urgent the work was (default: unset; it is judgement).
+    #[arg(long, value_enum)]
+    pub priority: Option<Priority>,
+    /// How big the change was (default: from the diff size).
+    #[arg(long, value_enum)]
+    pub complexity: Option<Level>,
     /// Title (default: from the branch name).
     #[arg(long)]
     pub title: Option<String>,

@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::event::rfc3339;
 use crate::git::{self, Repo};
 use crate::metrics::{self, Marker, Run};
+use crate::milestone::kinds::{Level, Priority, WorkType};
 use crate::milestone::render::{self, Evidence};
 use crate::milestone::{
     self, Complexity, FrontMatter, Measured, Parameters, ToolRow, baseline, infer,
@@ -26,11 +27,11 @@ use crate::store::{SpanRow, Store};
 #[derive(Debug, Default, Clone)]
 pub struct Request {
     pub branch: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<WorkType>,
     pub issue: Option<u64>,
     pub pr: Option<u64>,
-    pub priority: Option<String>,
-    pub complexity: Option<String>,
+    pub priority: Option<Priority>,
+    pub complexity: Option<Level>,
     pub title: Option<String>,
     pub baselines: Vec<String>,
     pub note: Option<String>,
@@ -107,17 +108,15 @@ pub fn prepare(store: &Store, repo: &Repo, config: &Config, req: &Request) -> Re
     );
 
     let inferred = infer::from_branch(&branch);
-    let kind = match &req.kind {
-        Some(k) if infer::KNOWN_TYPES.contains(&k.as_str()) => k.clone(),
-        Some(k) => bail!(
-            "--type {k:?} is not one of {}",
-            infer::KNOWN_TYPES.join(", ")
-        ),
-        None => inferred.kind.unwrap_or("enhancement").to_owned(),
-    };
-    let (complexity, measured_complexity) = match &req.complexity {
+    let kind = req
+        .kind
+        .or(inferred.kind)
+        .unwrap_or(WorkType::Enhancement)
+        .as_str()
+        .to_owned();
+    let (complexity, measured_complexity) = match req.complexity {
         Some(c) => (
-            c.clone(),
+            c.as_str().to_owned(),
             Complexity {
                 source: "declared".into(),
                 files: None,
@@ -127,7 +126,7 @@ pub fn prepare(store: &Store, repo: &Repo, config: &Config, req: &Request) -> Re
         ),
         None => match diff_stats(repo, &branch) {
             Some((files, ins, del)) => (
-                infer::complexity(files, ins + del).to_owned(),
+                infer::complexity(files, ins + del).as_str().to_owned(),
                 Complexity {
                     source: "diff".into(),
                     files: Some(files),
@@ -176,7 +175,7 @@ pub fn prepare(store: &Store, repo: &Repo, config: &Config, req: &Request) -> Re
         kind: kind.clone(),
         issue_number: req.issue.or(inferred.issue).map(|n| format!("#{n}")),
         pr_number: req.pr.map(|n| format!("#{n}")),
-        priority: req.priority.clone().unwrap_or_else(|| "unset".into()),
+        priority: req.priority.map_or("unset", Priority::as_str).to_owned(),
         complexity,
         title: req
             .title

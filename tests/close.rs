@@ -191,8 +191,16 @@ fn clear_errors_and_nothing_written() {
     let out = env.mt(&repo, ["close", "no-such-branch"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(err(&out).contains("nothing was recorded on branch no-such-branch"));
-    let out = env.mt(&repo, ["close", "--type", "chore", "main"]);
-    assert_eq!(out.status.code(), Some(1));
+    // Closed sets are usage errors (2) that name the allowed values.
+    for (flag, bad, allowed) in [
+        ("--type", "chore", "bug, feature, enhancement, ci-fix, security, performance"),
+        ("--priority", "banana", "critical, high, medium, low"),
+        ("--complexity", "very; odd", "simple, moderate, complex, strategic"),
+    ] {
+        let out = env.mt(&repo, ["close", flag, bad, "main"]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert!(err(&out).contains(allowed), "{flag}: {}", err(&out));
+    }
     let out = env.mt(&repo, ["close", "--baseline", "diagnosis=soon", "main"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(milestone_files(&repo).is_empty());

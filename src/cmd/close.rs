@@ -23,11 +23,11 @@ pub fn run(args: &CloseArgs) -> Result<u8> {
     let mut store = catchup::current_store(&paths)?;
     let req = Request {
         branch: args.branch.clone(),
-        kind: args.kind.clone(),
+        kind: args.kind,
         issue: args.issue,
         pr: args.pr,
-        priority: args.priority.clone(),
-        complexity: args.complexity.clone(),
+        priority: args.priority,
+        complexity: args.complexity,
         title: args.title.clone(),
         baselines: args.baselines.clone(),
         note: args.note.clone(),

@@ -29,7 +29,7 @@ pub fn run(what: ReportCmd) -> Result<u8> {
             let now = model::month(all, &month);
             let prev = model::month(all, &before);
             let idle = format!(
-                "Figures come from {} milestone files; active time in each used its own idle timeout (here {} min), as its parameters state.",
+                "Figures come from {} milestone files; active time in each used its own idle timeout (configured here: {} min), as its parameters state.",
                 all.len(),
                 config.idle_timeout_minutes()
             );

@@ -1,38 +1,30 @@
 //! What a branch name and a diff say about the work: type, issue number,
 //! slug, complexity. Pure.
 
-/// (prefix, type) — the branch name's first segment.
-const TYPES: &[(&str, &str)] = &[
-    ("fix", "bug"),
-    ("bugfix", "bug"),
-    ("hotfix", "bug"),
-    ("bug", "bug"),
-    ("feat", "feature"),
-    ("feature", "feature"),
-    ("enh", "enhancement"),
-    ("enhancement", "enhancement"),
-    ("refactor", "enhancement"),
-    ("chore", "enhancement"),
-    ("ci", "ci-fix"),
-    ("sec", "security"),
-    ("security", "security"),
-    ("perf", "performance"),
-];
+use super::kinds::{Level, WorkType};
 
-/// The types the seed's template allows.
-pub const KNOWN_TYPES: [&str; 6] = [
-    "bug",
-    "feature",
-    "enhancement",
-    "ci-fix",
-    "security",
-    "performance",
+/// (prefix, type) — the branch name's first segment.
+const TYPES: &[(&str, WorkType)] = &[
+    ("fix", WorkType::Bug),
+    ("bugfix", WorkType::Bug),
+    ("hotfix", WorkType::Bug),
+    ("bug", WorkType::Bug),
+    ("feat", WorkType::Feature),
+    ("feature", WorkType::Feature),
+    ("enh", WorkType::Enhancement),
+    ("enhancement", WorkType::Enhancement),
+    ("refactor", WorkType::Enhancement),
+    ("chore", WorkType::Enhancement),
+    ("ci", WorkType::CiFix),
+    ("sec", WorkType::Security),
+    ("security", WorkType::Security),
+    ("perf", WorkType::Performance),
 ];
 
 /// What the branch name says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FromBranch {
-    pub kind: Option<&'static str>,
+    pub kind: Option<WorkType>,
     pub issue: Option<u64>,
     pub slug: String,
 }
@@ -88,15 +80,15 @@ pub fn slugify(text: &str) -> String {
 /// Complexity from the size of the diff (documented in README):
 /// simple ≤ 50 changed lines and ≤ 3 files; moderate ≤ 300 and ≤ 10;
 /// complex ≤ 1000; strategic beyond.
-pub fn complexity(files: u64, changed_lines: u64) -> &'static str {
+pub fn complexity(files: u64, changed_lines: u64) -> Level {
     if changed_lines <= 50 && files <= 3 {
-        "simple"
+        Level::Simple
     } else if changed_lines <= 300 && files <= 10 {
-        "moderate"
+        Level::Moderate
     } else if changed_lines <= 1000 {
-        "complex"
+        Level::Complex
     } else {
-        "strategic"
+        Level::Strategic
     }
 }
 
@@ -118,21 +110,26 @@ mod tests {
         let cases = [
             (
                 "fix/1234-coverage-masking",
-                Some("bug"),
+                Some(WorkType::Bug),
                 Some(1234),
                 "coverage-masking",
             ),
             (
                 "feat/88_login-page",
-                Some("feature"),
+                Some(WorkType::Feature),
                 Some(88),
                 "login-page",
             ),
-            ("feature/JIRA-12-x", Some("feature"), None, "jira-12-x"),
-            ("perf/faster", Some("performance"), None, "faster"),
+            (
+                "feature/JIRA-12-x",
+                Some(WorkType::Feature),
+                None,
+                "jira-12-x",
+            ),
+            ("perf/faster", Some(WorkType::Performance), None, "faster"),
             ("wip", None, None, "wip"),
             ("user/fix/42-y", None, Some(42), "y"),
-            ("fix/1234", Some("bug"), Some(1234), "1234"),
+            ("fix/1234", Some(WorkType::Bug), Some(1234), "1234"),
         ];
         for (branch, kind, issue, slug) in cases {
             assert_eq!(
@@ -149,10 +146,10 @@ mod tests {
 
     #[test]
     fn complexity_thresholds() {
-        assert_eq!(complexity(1, 10), "simple");
-        assert_eq!(complexity(4, 10), "moderate");
-        assert_eq!(complexity(3, 51), "moderate");
-        assert_eq!(complexity(11, 100), "complex");
-        assert_eq!(complexity(2, 5000), "strategic");
+        assert_eq!(complexity(1, 10), Level::Simple);
+        assert_eq!(complexity(4, 10), Level::Moderate);
+        assert_eq!(complexity(3, 51), Level::Moderate);
+        assert_eq!(complexity(11, 100), Level::Complex);
+        assert_eq!(complexity(2, 5000), Level::Strategic);
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod baseline;
 pub mod infer;
+pub mod kinds;
 pub mod render;
 
 use std::collections::BTreeMap;
