@@ -5,7 +5,7 @@
 //! JSON and closes. Only the socket's owner may connect (mode 0600 and a
 //! peer-uid check in the daemon).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
@@ -53,11 +53,11 @@ impl Reply {
 
 /// Send `verb` and wait up to `timeout` for the answer.
 pub fn request(socket: &Path, verb: &str, timeout: Duration) -> Result<Reply> {
-    let mut stream = UnixStream::connect(socket)
+    let stream = UnixStream::connect(socket)
         .with_context(|| format!("could not connect to the daemon at {}", socket.display()))?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    stream.write_all(format!("{verb}\n").as_bytes())?;
+    send(&stream, format!("{verb}\n").as_bytes())?;
     let mut line = String::new();
     BufReader::new(stream)
         .read_line(&mut line)
@@ -124,6 +124,32 @@ pub fn wait_gone(reply: &Reply) -> Result<()> {
             );
         }
         std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
+/// Write without SIGPIPE: a daemon that hung up is an error to report, not
+/// a reason for a reader (which prints under SIGPIPE's default) to die.
+fn send(stream: &UnixStream, mut buf: &[u8]) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    while !buf.is_empty() {
+        // SAFETY: sending from a live buffer on a socket we own.
+        let n = unsafe {
+            libc::send(
+                stream.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        if n < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        buf = &buf[n as usize..];
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if code == 0 { 0 } else { usage });
         }
     };
+    mt::cmd::closed_stdout_ends_quietly(&cli.cmd);
     match mt::cmd::run(cli.cmd) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -219,3 +219,28 @@ fn status_uses_the_configured_idle_timeout() {
         "{close}"
     );
 }
+
+/// A reader that stops early (`| head`) ends `mt log` and `mt close` as it
+/// ends other tools: quietly, by SIGPIPE (141 in the shell), no message.
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.git(&repo, &["switch", "-q", "-c", "fix/3-x"]);
+    let many = "for i in $(seq 400); do MT_NO_AUTOSTART=1 $MT exec true; done";
+    assert!(env.sh(&repo, many).status.success());
+    env.git(&repo, &["switch", "-q", "main"]);
+    env.git(&repo, &["merge", "-q", "--no-ff", "-m", "m", "fix/3-x"]);
+    for reader in [
+        "$MT log --limit 400",
+        "$MT log --json --limit 400",
+        "$MT close fix/3-x --dry-run --json",
+    ] {
+        let out = env.sh(
+            &repo,
+            &format!("MT_NO_AUTOSTART=1 {reader} | head -c 10 >/dev/null; echo ${{PIPESTATUS[0]}}"),
+        );
+        assert_eq!(crate::harness::text(&out), "141\n", "{reader}");
+        assert_eq!(crate::harness::err(&out), "", "{reader}");
+    }
+}

@@ -193,9 +193,17 @@ fn clear_errors_and_nothing_written() {
     assert!(err(&out).contains("nothing was recorded on branch no-such-branch"));
     // Closed sets are usage errors (2) that name the allowed values.
     for (flag, bad, allowed) in [
-        ("--type", "chore", "bug, feature, enhancement, ci-fix, security, performance"),
+        (
+            "--type",
+            "chore",
+            "bug, feature, enhancement, ci-fix, security, performance",
+        ),
         ("--priority", "banana", "critical, high, medium, low"),
-        ("--complexity", "very; odd", "simple, moderate, complex, strategic"),
+        (
+            "--complexity",
+            "very; odd",
+            "simple, moderate, complex, strategic",
+        ),
     ] {
         let out = env.mt(&repo, ["close", flag, bad, "main"]);
         assert_eq!(out.status.code(), Some(2), "{flag}");

@@ -211,3 +211,16 @@ fn ci_summary_without_a_daemon() {
     assert_eq!(yaml["steps"].as_array().unwrap().len(), 3);
     assert!(env.daemons().is_empty(), "CI leaves no daemon behind");
 }
+
+/// A month not written as YYYY-MM is a usage error, and nothing is written.
+#[test]
+fn a_malformed_month_is_a_usage_error() {
+    let env = Env::new();
+    let repo = team_repo(&env);
+    for bad in ["2026-1", "2026-13", "26-11", "november"] {
+        let out = env.mt(&repo, ["report", "month", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(err(&out).contains("write it as YYYY-MM"), "{bad}: {}", err(&out));
+    }
+    assert!(!repo.join("milestones/2026-1").exists());
+}

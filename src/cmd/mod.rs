@@ -50,6 +50,19 @@ pub fn run(cmd: Cmd) -> Result<u8> {
     }
 }
 
+/// `mt log | head`: when the reader goes away, a command that prints ends
+/// as other command-line tools do, by SIGPIPE's default action, silently.
+/// Not the daemon (a client that hangs up must not kill it), not `mt exec`
+/// (its child gets the disposition mt was started with) and not the
+/// hook's helper, which prints nothing.
+pub fn closed_stdout_ends_quietly(cmd: &Cmd) {
+    if matches!(cmd, Cmd::Daemon { .. } | Cmd::Exec(_) | Cmd::HookRecord(_)) {
+        return;
+    }
+    // SAFETY: restoring a default disposition before any thread is started.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+}
+
 /// Output cut short by a closed pipe (`mt log | head`) is not an error.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
