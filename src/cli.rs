@@ -276,6 +276,18 @@ pub fn fast_exec(args: &[OsString]) -> Option<ExecArgs> {
     (!out.command.is_empty()).then_some(out)
 }
 
+/// A month exactly as `YYYY-MM` (2026-11); `2026-1` or `2026-13` is a
+/// usage error, not a report of nothing.
+fn month_arg(text: &str) -> Result<String, String> {
+    let date = chrono::NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d");
+    match date {
+        Ok(d) if d.format("%Y-%m").to_string() == text => Ok(text.to_owned()),
+        _ => Err(format!(
+            "{text:?} is not a month; write it as YYYY-MM, like 2026-11"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,17 +334,5 @@ mod tests {
             let os: Vec<OsString> = args.iter().map(OsString::from).collect();
             assert!(fast_exec(&os).is_none(), "{args:?} must go to clap");
         }
-    }
-}
-
-/// A month exactly as `YYYY-MM` (2026-11); `2026-1` or `2026-13` is a
-/// usage error, not a report of nothing.
-fn month_arg(text: &str) -> Result<String, String> {
-    let date = chrono::NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d");
-    match date {
-        Ok(d) if d.format("%Y-%m").to_string() == text => Ok(text.to_owned()),
-        _ => Err(format!(
-            "{text:?} is not a month; write it as YYYY-MM, like 2026-11"
-        )),
     }
 }

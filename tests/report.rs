@@ -220,7 +220,11 @@ fn a_malformed_month_is_a_usage_error() {
     for bad in ["2026-1", "2026-13", "26-11", "november"] {
         let out = env.mt(&repo, ["report", "month", bad]);
         assert_eq!(out.status.code(), Some(2), "{bad}");
-        assert!(err(&out).contains("write it as YYYY-MM"), "{bad}: {}", err(&out));
+        assert!(
+            err(&out).contains("write it as YYYY-MM"),
+            "{bad}: {}",
+            err(&out)
+        );
     }
     assert!(!repo.join("milestones/2026-1").exists());
 }
