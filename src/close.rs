@@ -55,7 +55,7 @@ pub fn branch_to_close(repo: &Repo, named: Option<&str>) -> Result<String> {
     if let Some(b) = named {
         return Ok(b.to_owned());
     }
-    let head = git::read_head(&repo.gitdir).context("could not read HEAD; is .git intact?")?;
+    let head = git::current_head(repo).context("could not read HEAD; is .git intact?")?;
     let git::Head::Branch(current) = head else {
         bail!("HEAD is detached and no branch was given; run mt close BRANCH");
     };
@@ -363,7 +363,7 @@ fn diff_stats(repo: &Repo, branch: &str) -> Option<(u64, u64, u64)> {
         "--quiet",
         &format!("refs/heads/{branch}^{{commit}}"),
     ])?;
-    let current = match git::read_head(&repo.gitdir)? {
+    let current = match git::current_head(repo)? {
         git::Head::Branch(b) if b != branch => "HEAD".to_owned(),
         _ => DEFAULT_BRANCHES
             .iter()

@@ -1,10 +1,13 @@
 //! Reading `.git` directly: repository root, branch, HEAD commit, and what
 //! the branch was at an earlier time (from the HEAD reflog).
 //!
-//! No git process: `mt exec` calls [`find`] and [`read_head`] on its hot
-//! path, and the daemon resolves thousands of records a second. Handles
-//! worktrees and submodules (`.git` files), detached HEAD and unborn
-//! branches.
+//! No git process on the fast path: `mt exec` calls [`find`] and
+//! [`read_head`], and the daemon resolves thousands of records a second.
+//! Handles worktrees and submodules (`.git` files), detached HEAD and
+//! unborn branches. Where the files cannot be the truth — a reftable
+//! repository (`extensions.refStorage`), whose `HEAD` file is a stub — the
+//! readers that may fork ([`current_head`], [`commit_of`]) ask `git`
+//! plumbing instead, and the HEAD text a writer recorded counts as unknown.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -30,12 +33,18 @@ pub enum Head {
 }
 
 impl Head {
-    /// Parse the contents of a HEAD file.
+    /// Parse the contents of a HEAD file; `None` when it says nothing
+    /// (garbage, or the stub a reftable repository keeps there).
     pub fn parse(text: &str) -> Option<Head> {
         let text = text.trim();
         if let Some(r) = text.strip_prefix("ref:") {
             let r = r.trim();
             let name = r.strip_prefix("refs/heads/").unwrap_or(r);
+            // git writes this name, which no branch can have, into the
+            // HEAD file of a reftable repository.
+            if name == REFTABLE_STUB {
+                return None;
+            }
             return Some(Head::Branch(name.to_owned()));
         }
         let hex = text.len() >= 40 && text.bytes().all(|b| b.is_ascii_hexdigit());
@@ -78,6 +87,80 @@ pub fn find(dir: &Path) -> Option<Repo> {
         cur = d.parent();
     }
     None
+}
+
+const REFTABLE_STUB: &str = ".invalid";
+
+/// How a repository stores its refs: as files mt reads itself, or some
+/// other way (reftable) that only git can read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefStorage {
+    Files,
+    Other(String),
+}
+
+/// `extensions.refStorage` from the repository's config (files if unset).
+pub fn ref_storage(repo: &Repo) -> RefStorage {
+    let config = fs::read_to_string(repo.common.join("config")).unwrap_or_default();
+    let mut in_extensions = false;
+    for line in config.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_extensions = line.eq_ignore_ascii_case("[extensions]");
+        } else if in_extensions
+            && let Some((key, value)) = line.split_once('=')
+            && key.trim().eq_ignore_ascii_case("refstorage")
+        {
+            let value = value.trim().to_ascii_lowercase();
+            return if value == "files" {
+                RefStorage::Files
+            } else {
+                RefStorage::Other(value)
+            };
+        }
+    }
+    RefStorage::Files
+}
+
+/// `git ARGS` in `root`: its trimmed stdout when it succeeds.
+fn plumbing(root: &Path, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
+/// Where HEAD points now: read from `.git` when that is the truth, else
+/// asked of git (forks; not for `mt exec`'s path).
+pub fn current_head(repo: &Repo) -> Option<Head> {
+    if let Some(head) = read_head(&repo.gitdir) {
+        return Some(head);
+    }
+    if let Some(name) = plumbing(&repo.root, &["symbolic-ref", "-q", "HEAD"]) {
+        return Head::parse(&format!("ref: {name}"));
+    }
+    plumbing(&repo.root, &["rev-parse", "--verify", "-q", "HEAD"]).map(Head::Detached)
+}
+
+/// The commit HEAD names, from the files or, for other ref storage, from git.
+pub fn commit_of(repo: &Repo, head: &Head) -> Option<String> {
+    match (head, ref_storage(repo)) {
+        (Head::Branch(b), RefStorage::Other(_)) => plumbing(
+            &repo.root,
+            &[
+                "rev-parse",
+                "--verify",
+                "-q",
+                &format!("refs/heads/{b}^{{commit}}"),
+            ],
+        ),
+        _ => head_commit(repo, head),
+    }
 }
 
 /// The raw text of HEAD in `gitdir`.
@@ -186,6 +269,7 @@ mod tests {
         let sha = "0123456789abcdef0123456789abcdef01234567";
         assert_eq!(Head::parse(sha), Some(Head::Detached(sha.into())));
         assert_eq!(Head::parse("junk"), None);
+        assert_eq!(Head::parse("ref: refs/heads/.invalid\n"), None);
     }
 
     #[test]

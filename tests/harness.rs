@@ -312,18 +312,23 @@ pub fn available(programs: &[&str]) -> bool {
     let Some(missing) = programs.iter().find(|p| !installed(p)) else {
         return true;
     };
-    let test = std::thread::current().name().unwrap_or("?").to_owned();
     let how = INSTALL
         .iter()
         .find(|(p, _)| p == missing)
         .map_or("install it", |(_, how)| how);
-    let reason = format!("{missing} not installed ({how})");
+    unavailable(&format!("{missing} not installed ({how})"));
+    false
+}
+
+/// This test cannot run here, for `reason`: skip it with one line, or fail
+/// with the same sentence under `MT_TEST_STRICT=1`.
+pub fn unavailable(reason: &str) {
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
     assert!(
         std::env::var_os("MT_TEST_STRICT").is_none_or(|v| v.is_empty() || v == "0"),
         "{test} needs {reason}; MT_TEST_STRICT is set, so this fails instead of skipping"
     );
-    skipped::note(&test, &reason);
-    false
+    skipped::note(&test, reason);
 }
 
 /// Skip the test (return) unless every program named is installed.

@@ -77,7 +77,7 @@ fn monthly_summary_from_the_teams_milestones() {
     );
     assert_eq!(
         env.mt(&repo, ["report", "month", "November"]).status.code(),
-        Some(1)
+        Some(2)
     );
 }
 

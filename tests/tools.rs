@@ -230,7 +230,7 @@ fn bash_preexec(env: &Env) -> std::path::PathBuf {
 
 /// atuin's own history kept the right exit status. atuin writes it from a
 /// background job, so the line waits for it (10 s at most).
-const ATUIN_WORKS: &str = "for i in $(seq 100); do atuin history list --format '{exit} {command}' | grep -qx \"7 sh -c 'exit 7'\" && ok=1 && break; sleep 0.1; done; [ -n \"$ok\" ]";
+const ATUIN_WORKS: &str = "for i in $(seq 100); do atuin history list --format '{exit} {command}' | grep -qx \"7 sh -c 'exit 7'\" && ok=1 && break; sleep 0.1; done; [ -n \"$ok\" ] || { atuin history list --format '{exit} {command}'; false; }";
 
 #[test]
 fn bash_beside_starship() {

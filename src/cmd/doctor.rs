@@ -163,6 +163,19 @@ pub fn run() -> Result<u8> {
     }
 
     if let Some(r) = &repo {
+        report(
+            true,
+            match git::ref_storage(r) {
+                git::RefStorage::Files => format!(
+                    "git refs of {} read from .git directly (files)",
+                    r.root.display()
+                ),
+                git::RefStorage::Other(kind) => format!(
+                    "git refs of {} are in {kind}: the daemon and readers ask git for the branch; hooks and mt exec leave it to them",
+                    r.root.display()
+                ),
+            },
+        );
         let hook = hooks_dir(r).join("post-merge");
         let installed = std::fs::read_to_string(&hook).is_ok_and(|t| t.contains(MARK));
         report(

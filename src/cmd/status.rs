@@ -19,7 +19,7 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
     let cwd = std::env::current_dir().context("could not read the current directory")?;
     let repo = git::find(&cwd)
         .context("this directory is not in a git repository; run mt status inside one")?;
-    let branch = git::read_head(&repo.gitdir)
+    let branch = git::current_head(&repo)
         .context("could not read HEAD of this repository; is .git intact?")?
         .branch();
     let root = repo.root.to_string_lossy().into_owned();

@@ -29,6 +29,18 @@ impl Resolver {
             .or_insert_with(|| (git::read_head(gitdir), git::head_moves(gitdir)))
     }
 
+    /// HEAD now (from git when the files cannot say) and the reflog moves.
+    fn head_and_moves_of(&mut self, repo: &Repo) -> &(Option<Head>, Vec<Move>) {
+        let entry = self
+            .heads
+            .entry(repo.gitdir.clone())
+            .or_insert_with(|| (git::read_head(&repo.gitdir), git::head_moves(&repo.gitdir)));
+        if entry.0.is_none() {
+            entry.0 = git::current_head(repo);
+        }
+        entry
+    }
+
     fn repo(&mut self, dir: &Path) -> Option<Repo> {
         self.repos
             .entry(dir.to_path_buf())
@@ -62,6 +74,8 @@ impl Resolver {
                         let (_, moves) = self.head_and_moves(&r.gitdir);
                         Some(git::head_before_run(h, moves, start, end))
                     }
+                    // The writer could not know (reftable): ask git now.
+                    (None, _, Some(r)) => self.head_and_moves_of(r).0.clone(),
                     (h, ..) => h,
                 };
                 (repo, head)
@@ -69,7 +83,7 @@ impl Resolver {
             None => {
                 let repo = self.repo(cwd);
                 let head = repo.as_ref().and_then(|r| {
-                    let (now, moves) = self.head_and_moves(&r.gitdir);
+                    let (now, moves) = self.head_and_moves_of(r);
                     now.clone().map(|now| git::head_at(now, moves, time_us))
                 });
                 (repo, head)
@@ -81,7 +95,7 @@ impl Resolver {
         let commit = head.as_ref().and_then(|h| {
             self.commits
                 .entry((repo.common.clone(), h.clone()))
-                .or_insert_with(|| git::head_commit(&repo, h))
+                .or_insert_with(|| git::commit_of(&repo, h))
                 .clone()
         });
         Place {
