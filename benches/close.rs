@@ -99,7 +99,8 @@ fn bench(c: &mut Criterion) {
                 now_us: 1_800_000_000_000_000,
                 ..Request::default()
             };
-            let p = close::prepare(&store, &found, &Config::default(), &req).unwrap();
+            let facts = close::BranchFacts::default();
+            let p = close::prepare(&store, &found, &Config::default(), &req, &facts, None).unwrap();
             assert_eq!(p.ids.len(), 100_000);
         })
     });

@@ -65,6 +65,10 @@ pub enum Cmd {
         /// systemd: print the units instead of writing them.
         #[arg(long)]
         print: bool,
+        /// git: also a pre-push hook that refreshes the branch's draft
+        /// milestone, so it travels in the pull request.
+        #[arg(long)]
+        in_pr: bool,
     },
     /// Print shell completions for mt.
     Completions {
@@ -127,7 +131,8 @@ pub struct ExecArgs {
 
 #[derive(Debug, Args)]
 pub struct CloseArgs {
-    /// The branch (default: the current one, or the one just merged into it).
+    /// The branch (default: on the default branch, every finished branch;
+    /// on another branch, its draft milestone).
     pub branch: Option<String>,
     /// The kind of work (default: from the branch name, else enhancement).
     #[arg(long = "type", value_name = "TYPE", value_enum)]
@@ -159,6 +164,14 @@ pub struct CloseArgs {
     /// Print the measured figures as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Run by the git hooks: act only on the default branch, print only
+    /// what was written, never fail.
+    #[arg(long, hide = true, conflicts_with_all = ["branch", "dry_run", "json"])]
+    pub hook: bool,
+    /// Run by the pre-push hook: refresh this branch's draft, say in one
+    /// line if it changed, never fail.
+    #[arg(long, hide = true, conflicts_with_all = ["branch", "dry_run", "json", "hook"])]
+    pub refresh_draft: bool,
 }
 
 #[derive(Debug, Args)]

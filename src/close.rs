@@ -14,14 +14,15 @@ use anyhow::{Context, Result, bail};
 use crate::classify::{Class, Classifier};
 use crate::config::Config;
 use crate::event::rfc3339;
-use crate::git::{self, Repo};
+use crate::finished::{self, Finish};
+use crate::git::Repo;
 use crate::metrics::{self, Marker, Run};
 use crate::milestone::kinds::{Level, Priority, WorkType};
 use crate::milestone::render::{self, Evidence};
 use crate::milestone::{
     self, Complexity, FrontMatter, Measured, Parameters, ToolRow, baseline, infer,
 };
-use crate::store::{SpanRow, Store};
+use crate::store::{OpenSpan, SpanRow, Store};
 
 /// What the user asked for (flags), before inference.
 #[derive(Debug, Default, Clone)]
@@ -35,8 +36,70 @@ pub struct Request {
     pub title: Option<String>,
     pub baselines: Vec<String>,
     pub note: Option<String>,
+    /// A draft (`status: draft`): the work is not in the default branch yet.
+    pub draft: bool,
     /// Close time, microseconds since the epoch.
     pub now_us: i64,
+}
+
+/// What git says about the branch being closed, gathered before computing.
+#[derive(Debug, Clone, Default)]
+pub struct BranchFacts {
+    /// Its last commit (the ref, or the last HEAD recorded on it).
+    pub tip: Option<String>,
+    /// Where its own commits begin, for the diff size.
+    pub base: Option<String>,
+    /// How it reached the default branch, if it did.
+    pub finish: Option<Finish>,
+}
+
+/// Gather [`BranchFacts`] for `branch`, whose open span is `span`, against
+/// the default-branch refs `targets`.
+pub fn facts(
+    repo: &Repo,
+    branch: &str,
+    span: Option<&OpenSpan>,
+    targets: &[String],
+) -> BranchFacts {
+    let root = &repo.root;
+    let recorded = |h: Option<&String>| h.and_then(|c| finished::commit(root, c));
+    let tip = finished::commit(root, &format!("refs/heads/{branch}"))
+        .or_else(|| recorded(span.and_then(|s| s.last_head.as_ref())));
+    let Some(tip) = tip else {
+        return BranchFacts::default();
+    };
+    // Where the branch began: its reflog's creation entry, or the first HEAD
+    // recorded on it when that is older (reflogs expire).
+    let first = recorded(span.and_then(|s| s.first_head.as_ref()));
+    let created = finished::created_at(root, branch);
+    let start = match (created, first) {
+        (Some(c), Some(f)) if finished::is_ancestor(root, &f, &c) => Some(f),
+        (Some(c), _) => Some(c),
+        (None, f) => f,
+    };
+    let finish = finished::finished(root, &tip, start.as_deref(), targets);
+    let base = start
+        .filter(|s| finished::is_ancestor(root, s, &tip) && *s != tip)
+        .or_else(|| {
+            targets
+                .first()
+                .and_then(|t| finished::merge_base(root, &tip, t))
+        });
+    BranchFacts {
+        tip: Some(tip),
+        base,
+        finish,
+    }
+}
+
+/// A draft milestone already in the working tree for a branch: where it
+/// is and its id, so writing it again replaces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    pub path: PathBuf,
+    pub milestone_id: String,
+    /// When it was last written (its `mt.closed`), µs.
+    pub written_us: Option<i64>,
 }
 
 /// A milestone ready to write.
@@ -49,46 +112,20 @@ pub struct Prepared {
     pub ids: Vec<i64>,
 }
 
-/// The branch to close: the one named, else the current one, else (on the
-/// default branch right after a merge) the one just merged.
-pub fn branch_to_close(repo: &Repo, named: Option<&str>) -> Result<String> {
-    if let Some(b) = named {
-        return Ok(b.to_owned());
-    }
-    let head = git::current_head(repo).context("could not read HEAD; is .git intact?")?;
-    let git::Head::Branch(current) = head else {
-        bail!("HEAD is detached and no branch was given; run mt close BRANCH");
-    };
-    if !DEFAULT_BRANCHES.contains(&current.as_str()) {
-        return Ok(current);
-    }
-    just_merged(&repo.gitdir).with_context(|| {
-        format!(
-            "{current} is the default branch and no merge into it was found; run mt close BRANCH"
-        )
-    })
-}
-
-const DEFAULT_BRANCHES: [&str; 4] = ["main", "master", "trunk", "develop"];
-
-/// The branch named by the newest `merge X: …` entry of the HEAD reflog.
-fn just_merged(gitdir: &Path) -> Option<String> {
-    let log = fs::read_to_string(gitdir.join("logs/HEAD")).ok()?;
-    let line = log.lines().last()?;
-    let msg = line.split_once('\t')?.1;
-    let rest = msg.strip_prefix("merge ")?;
-    Some(
-        rest.split_once(':')
-            .map_or(rest, |(b, _)| b)
-            .trim()
-            .to_owned(),
-    )
-}
-
 /// Everything `mt close` computes, without writing anything.
-pub fn prepare(store: &Store, repo: &Repo, config: &Config, req: &Request) -> Result<Prepared> {
+pub fn prepare(
+    store: &Store,
+    repo: &Repo,
+    config: &Config,
+    req: &Request,
+    git_facts: &BranchFacts,
+    draft: Option<&Draft>,
+) -> Result<Prepared> {
     let root = repo.root.to_string_lossy().into_owned();
-    let branch = branch_to_close(repo, req.branch.as_deref())?;
+    let branch = req
+        .branch
+        .clone()
+        .context("no branch to close; name one: mt close BRANCH")?;
     let rows = store.span(&root, &branch)?;
     let finished: Vec<&SpanRow> = rows.iter().filter(|r| r.state != "running").collect();
     if !finished.iter().any(|r| r.kind == "command") {
@@ -124,7 +161,7 @@ pub fn prepare(store: &Store, repo: &Repo, config: &Config, req: &Request) -> Re
                 deletions: None,
             },
         ),
-        None => match diff_stats(repo, &branch) {
+        None => match diff_stats(repo, git_facts) {
             Some((files, ins, del)) => (
                 infer::complexity(files, ins + del).as_str().to_owned(),
                 Complexity {
@@ -150,7 +187,7 @@ pub fn prepare(store: &Store, repo: &Repo, config: &Config, req: &Request) -> Re
         .iter()
         .map(|b| baseline::parse_flag(b))
         .collect::<Result<Vec<_>>>()?;
-    let history = earlier_milestones(&repo.root);
+    let history = earlier_milestones(&repo.root, &branch);
     let baselines = baseline::choose(&flags, &config.baselines, &history, &kind)?;
 
     let date = chrono::DateTime::from_timestamp_micros(req.now_us)
@@ -161,12 +198,19 @@ pub fn prepare(store: &Store, repo: &Repo, config: &Config, req: &Request) -> Re
         })
         .unwrap_or_default();
     let slug = infer::slugify(&inferred.slug);
-    let milestone_id = format!("{date}-{kind}-{slug}");
-    let path = free_path(&repo.root, &date, &milestone_id);
-    let milestone_id = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or(milestone_id);
+    // A draft is written again in place, under the same id.
+    let (path, milestone_id) = match draft {
+        Some(d) => (d.path.clone(), d.milestone_id.clone()),
+        None => {
+            let id = format!("{date}-{kind}-{slug}");
+            let path = free_path(&repo.root, &date, &id);
+            let id = path
+                .file_stem()
+                .map_or(id, |s| s.to_string_lossy().into_owned());
+            (path, id)
+        }
+    };
+    let finish = git_facts.finish.as_ref();
     let ms = |us: i64| (us.max(0) / 1000) as u64;
     let unfinished = finished.iter().filter(|r| r.state == "unfinished").count() as u64;
     let front = FrontMatter {
@@ -174,13 +218,18 @@ pub fn prepare(store: &Store, repo: &Repo, config: &Config, req: &Request) -> Re
         date,
         kind: kind.clone(),
         issue_number: req.issue.or(inferred.issue).map(|n| format!("#{n}")),
-        pr_number: req.pr.map(|n| format!("#{n}")),
+        pr_number: req
+            .pr
+            .or(finish.and_then(|f| f.pr))
+            .map(|n| format!("#{n}")),
         priority: req.priority.map_or("unset", Priority::as_str).to_owned(),
         complexity,
         title: req
             .title
             .clone()
+            .or_else(|| finish.and_then(|f| f.title.clone()))
             .unwrap_or_else(|| infer::title(&inferred.slug)),
+        status: req.draft.then(|| "draft".to_owned()),
         mt: Measured {
             version: 1,
             repo: root,
@@ -338,50 +387,44 @@ fn template_for(root: &Path, kind: &str) -> Result<(String, String)> {
 
 /// Front matter of every milestone already in the repository; a file that
 /// does not parse is named in a warning and skipped.
-fn earlier_milestones(root: &Path) -> Vec<FrontMatter> {
+fn earlier_milestones(root: &Path, branch: &str) -> Vec<FrontMatter> {
     let loaded = crate::report::files::read_all(root);
     crate::report::files::warn_skipped(&loaded);
-    loaded.milestones
+    loaded.finished(Some(branch))
 }
 
-/// Files changed, insertions, deletions of `branch` against where it forked
-/// (before the merge, if it has been merged). `None` when git cannot say.
-fn diff_stats(repo: &Repo, branch: &str) -> Option<(u64, u64, u64)> {
-    let git = |args: &[&str]| -> Option<String> {
-        let out = Command::new("git")
-            .current_dir(&repo.root)
-            .args(args)
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    };
-    let tip = git(&[
-        "rev-parse",
-        "--verify",
-        "--quiet",
-        &format!("refs/heads/{branch}^{{commit}}"),
-    ])?;
-    let current = match git::current_head(repo)? {
-        git::Head::Branch(b) if b != branch => "HEAD".to_owned(),
-        _ => DEFAULT_BRANCHES
-            .iter()
-            .find(|b| git(&["rev-parse", "--verify", "--quiet", b]).is_some())?
-            .to_string(),
-    };
-    let merged = |target: &str| git(&["merge-base", "--is-ancestor", &tip, target]).is_some();
-    // Merged already: compare with the target as it was before the merge.
-    let target = if merged(&current)
-        && git(&["rev-parse", "--verify", "--quiet", "ORIG_HEAD"]).is_some()
-        && !merged("ORIG_HEAD")
-    {
-        "ORIG_HEAD".to_owned()
-    } else {
-        current
-    };
-    let base = git(&["merge-base", &target, &tip])?;
-    let stat = git(&["diff", "--shortstat", &base, &tip])?;
+/// The draft milestone in the working tree for `branch`, if one was
+/// written there (on the branch, or merged in with it).
+pub fn draft_for(root: &Path, branch: &str) -> Option<Draft> {
+    let loaded = crate::report::files::read_all(root);
+    loaded
+        .milestones
+        .iter()
+        .zip(&loaded.paths)
+        .filter(|(m, _)| m.mt.branch == branch && m.status.as_deref() == Some("draft"))
+        .max_by(|a, b| a.0.mt.closed.cmp(&b.0.mt.closed))
+        .map(|(m, p)| Draft {
+            path: p.strip_prefix(root).unwrap_or(p).to_path_buf(),
+            milestone_id: m.milestone_id.clone(),
+            written_us: chrono::DateTime::parse_from_rfc3339(&m.mt.closed)
+                .ok()
+                .map(|t| t.timestamp_micros()),
+        })
+}
+
+/// Files changed, insertions, deletions of the branch's own change (from
+/// where its commits begin to its tip). `None` when git cannot say.
+fn diff_stats(repo: &Repo, facts: &BranchFacts) -> Option<(u64, u64, u64)> {
+    let (base, tip) = (facts.base.as_ref()?, facts.tip.as_ref()?);
+    let out = Command::new("git")
+        .current_dir(&repo.root)
+        .args(["diff", "--shortstat", base, tip])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let stat = String::from_utf8_lossy(&out.stdout);
     let number = |word: &str| {
         stat.split(',')
             .find(|p| p.contains(word))

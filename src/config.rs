@@ -31,6 +31,10 @@ pub struct Config {
     /// Classification rules, tried before the built-in ones.
     #[serde(default)]
     pub rules: Vec<RuleConfig>,
+    /// The branch finished work lands in, when the remote's HEAD does not
+    /// say (default: `origin/HEAD`'s branch, else main, master or trunk).
+    #[serde(default)]
+    pub default_branch: Option<String>,
     /// Declared baselines per phase (`diagnosis = "2h"`), labelled as declared.
     #[serde(default)]
     pub baselines: std::collections::BTreeMap<String, String>,
@@ -62,6 +66,7 @@ impl Config {
         self.redact.extend(over.redact);
         self.idle_timeout_minutes = over.idle_timeout_minutes.or(self.idle_timeout_minutes);
         self.hourly_rate = over.hourly_rate.or(self.hourly_rate);
+        self.default_branch = over.default_branch.or(self.default_branch);
         self.baselines.extend(over.baselines);
         self
     }

@@ -25,6 +25,7 @@ pub mod redact;
 // Closing a branch and reporting on milestones: gather, compute (pure
 // modules below), write files into the repository.
 pub mod close;
+pub mod finished;
 pub mod report;
 
 // Store and the plain data and rules it holds (classify, metrics and

@@ -287,7 +287,10 @@ fn post_merge_hook_chains_respects_hooks_path_and_installs_once() {
         env.ok(&repo, ["init", "git"])
             .contains("after the existing hook")
     );
-    assert!(env.ok(&repo, ["init", "git"]).contains("nothing to do"));
+    assert!(
+        env.ok(&repo, ["init", "git"])
+            .contains("is mt's already; kept")
+    );
     env.git(&repo, &["switch", "-q", "-c", "feat/3-merge-me"]);
     env.ok(&repo, ["exec", "true"]);
     fs::write(repo.join("f"), "x").unwrap();

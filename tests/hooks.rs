@@ -38,7 +38,7 @@ fn scripts_are_clean_and_silent_under_strict_modes() {
         );
     };
     check("shellcheck", &["-s", "bash", "shell/mt.bash"]);
-    check("shellcheck", &["-s", "sh", "shell/post-merge.sh"]);
+    check("shellcheck", &["-s", "sh", "shell/git-hook.sh"]);
     check("shellcheck", &["-s", "bash", bash.to_str().unwrap()]);
     check("bash", &["-n", bash.to_str().unwrap()]);
     check("zsh", &["-n", zsh.to_str().unwrap()]);

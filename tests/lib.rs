@@ -9,6 +9,7 @@ mod close;
 mod daemon;
 mod exec;
 mod faults;
+mod finish;
 mod hooks;
 mod report;
 mod service;

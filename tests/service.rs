@@ -271,7 +271,7 @@ fn doctor_names_each_fault_and_passes_a_good_setup() {
         "FAIL no mt hook in this shell",
         "FAIL no daemon answers",
         "FAIL rule \"x\" has phase \"testing\"",
-        "FAIL no mt post-merge hook",
+        "FAIL no mt post-merge and post-rewrite hook",
     ] {
         assert!(report.contains(fault), "missing {fault:?} in:\n{report}");
     }

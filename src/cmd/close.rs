@@ -1,39 +1,186 @@
-//! `mt close [BRANCH]`: write the branch's milestone and file its runs under it.
+//! `mt close [BRANCH]`: milestones for finished work.
+//!
+//! - `mt close BRANCH`: that branch's milestone, by hand, whatever git says.
+//! - on the default branch, no BRANCH: every branch of this repository whose
+//!   work is in the default branch (merged, squashed, rebased, pulled) and
+//!   has an open span; one line each.
+//! - on another branch, no BRANCH: its draft (`status: draft`), written in
+//!   the working tree to travel in the pull request and rewritten in place.
+//!
+//! `--hook` (post-merge, post-rewrite) and `--refresh-draft` (pre-push) are
+//! the git hooks' forms: quiet unless a file was written, never failing.
 
 use std::fs;
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::catchup;
 use crate::cli::CloseArgs;
-use crate::close::{self, Request};
+use crate::close::{self, BranchFacts, Draft, Prepared, Request};
 use crate::config::Config;
-use crate::git;
+use crate::event::human_ms;
+use crate::finished;
+use crate::git::{self, Repo};
 use crate::ingest::now_us;
 use crate::paths::Paths;
+use crate::store::{OpenSpan, Store};
+
+/// What one run of `mt close` is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A branch named on the command line.
+    ByHand,
+    /// Every finished branch (on the default branch).
+    Finished,
+    /// This unmerged branch's draft.
+    Draft,
+}
+
+struct Ctx {
+    repo: Repo,
+    config: Config,
+    store: Store,
+    targets: Vec<String>,
+    spans: Vec<OpenSpan>,
+}
 
 pub fn run(args: &CloseArgs) -> Result<u8> {
+    let quiet = args.hook || args.refresh_draft;
+    match close(args) {
+        Ok(code) => Ok(code),
+        // A git hook never fails the git command: one line, exit 0.
+        Err(e) if quiet => {
+            eprintln!("mt: no milestone written: {e:#}");
+            Ok(0)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn close(args: &CloseArgs) -> Result<u8> {
     let cwd = std::env::current_dir().context("could not read the current directory")?;
     let repo = git::find(&cwd).context(
         "this directory is not in a git repository; run mt close inside the repository the branch was worked on",
     )?;
     let paths = Paths::from_env();
     let config = Config::effective(&paths.config, Some(&repo.root))?;
-    let mut store = catchup::current_store(&paths)?;
-    let req = Request {
-        branch: args.branch.clone(),
-        kind: args.kind,
-        issue: args.issue,
-        pr: args.pr,
-        priority: args.priority,
-        complexity: args.complexity,
-        title: args.title.clone(),
-        baselines: args.baselines.clone(),
-        note: args.note.clone(),
-        now_us: now_us(),
+    let targets = finished::default_refs(&repo, config.default_branch.as_deref());
+    let current = match git::current_head(&repo) {
+        Some(git::Head::Branch(b)) => Some(b),
+        _ => None,
     };
-    let prepared = close::prepare(&store, &repo, &config, &req)?;
+    let on_default = current
+        .as_deref()
+        .is_some_and(|c| finished::is_default(&targets, c));
+    let mode = match (&args.branch, &current) {
+        (Some(_), _) => Mode::ByHand,
+        _ if args.hook && !on_default => return Ok(0),
+        _ if args.refresh_draft && on_default => return Ok(0),
+        (None, Some(_)) if on_default => Mode::Finished,
+        (None, Some(_)) => Mode::Draft,
+        (None, None) => bail!(
+            "HEAD is detached (a rebase or bisect in progress?) and no branch was given; run mt close BRANCH"
+        ),
+    };
+    let store = catchup::current_store(&paths)?;
+    let root = repo.root.to_string_lossy().into_owned();
+    let spans = store.open_spans(&root)?;
+    let mut ctx = Ctx {
+        repo,
+        config,
+        store,
+        targets,
+        spans,
+    };
+    match mode {
+        Mode::Finished => close_finished(&mut ctx, args),
+        Mode::ByHand => {
+            let branch = args.branch.clone().unwrap_or_default();
+            close_one(&mut ctx, args, &branch, mode).map(|_| 0)
+        }
+        Mode::Draft => {
+            let branch = current.unwrap_or_default();
+            close_one(&mut ctx, args, &branch, mode).map(|_| 0)
+        }
+    }
+}
+
+/// Every branch with an open span whose work is in the default branch.
+fn close_finished(ctx: &mut Ctx, args: &CloseArgs) -> Result<u8> {
+    let candidates: Vec<OpenSpan> = ctx
+        .spans
+        .iter()
+        .filter(|s| !finished::is_default(&ctx.targets, &s.branch))
+        .cloned()
+        .collect();
+    let mut closed = 0;
+    for span in &candidates {
+        let facts = close::facts(&ctx.repo, &span.branch, Some(span), &ctx.targets);
+        if facts.finish.is_some() {
+            write_milestone(ctx, args, &span.branch, &facts, Mode::Finished)?;
+            closed += 1;
+        }
+    }
+    if closed == 0 && !args.hook {
+        let into = ctx
+            .targets
+            .first()
+            .map_or("the default branch", String::as_str);
+        let waiting: Vec<String> = candidates
+            .iter()
+            .map(|s| format!("{} ({} runs)", s.branch, s.runs))
+            .collect();
+        if waiting.is_empty() {
+            println!("No branch of this repository has recorded work waiting for a milestone.");
+        } else {
+            println!(
+                "No branch with recorded work is in {into} yet: {}; `mt close BRANCH` closes one anyway.",
+                waiting.join(", ")
+            );
+        }
+    }
+    Ok(0)
+}
+
+/// One branch, named or current: a final milestone if its work is finished
+/// or it was named, else its draft.
+fn close_one(ctx: &mut Ctx, args: &CloseArgs, branch: &str, mode: Mode) -> Result<()> {
+    let span = ctx.spans.iter().find(|s| s.branch == branch).cloned();
+    let facts = close::facts(&ctx.repo, branch, span.as_ref(), &ctx.targets);
+    let mode = if mode == Mode::Draft && facts.finish.is_some() {
+        Mode::Finished
+    } else {
+        mode
+    };
+    write_milestone(ctx, args, branch, &facts, mode)
+}
+
+fn write_milestone(
+    ctx: &mut Ctx,
+    args: &CloseArgs,
+    branch: &str,
+    facts: &BranchFacts,
+    mode: Mode,
+) -> Result<()> {
+    let draft = close::draft_for(&ctx.repo.root, branch);
+    // A draft that came into the default branch with the work: the span is
+    // filed under it, and no second file is written.
+    if mode != Mode::Draft
+        && let Some(d) = &draft
+        && facts.finish.is_some()
+    {
+        return file_under_draft(ctx, args, branch, d);
+    }
+    let req = request(args, branch, mode == Mode::Draft);
+    let prepared = close::prepare(
+        &ctx.store,
+        &ctx.repo,
+        &ctx.config,
+        &req,
+        facts,
+        draft.as_ref(),
+    )?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &prepared.front)?;
@@ -43,31 +190,120 @@ pub fn run(args: &CloseArgs) -> Result<u8> {
         if !args.json {
             out.write_all(prepared.text.as_bytes())?;
         }
-        return Ok(0);
+        return Ok(());
     }
-    let full = repo.root.join(&prepared.path);
+    let full = ctx.repo.root.join(&prepared.path);
+    let before = fs::read_to_string(&full).ok();
     if let Some(dir) = full.parent() {
         fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
     }
     fs::write(&full, &prepared.text)
         .with_context(|| format!("could not write {}", full.display()))?;
-    store.close_span(&prepared.ids, &prepared.front.milestone_id)?;
-    if !args.json {
-        let m = &prepared.front.mt;
-        writeln!(
-            out,
-            "{}\n{} runs on {} ({} automated, {} manual), active {}, validation {} automated",
-            prepared.path.display(),
-            m.runs_automated + m.runs_manual,
-            m.branch,
-            m.runs_automated,
-            m.runs_manual,
-            crate::event::human_ms(m.active_ms as f64),
-            m.validation_automated.ratio().map_or_else(
-                || "not measured".to_owned(),
-                |r| format!("{:.0}%", r * 100.0)
-            ),
-        )?;
+    if mode != Mode::Draft {
+        ctx.store
+            .close_span(&prepared.ids, &prepared.front.milestone_id)?;
     }
-    Ok(0)
+    if args.json {
+        return Ok(());
+    }
+    let changed = before.as_deref().map(body) != Some(body(&prepared.text));
+    if args.refresh_draft {
+        if changed {
+            writeln!(
+                out,
+                "mt: the milestone draft {} changed; commit it so it travels with the branch",
+                prepared.path.display()
+            )?;
+        }
+        return Ok(());
+    }
+    writeln!(out, "{}", summary(&prepared, facts, mode))?;
+    Ok(())
+}
+
+/// A milestone file's text without the lines that change on every write
+/// (the close time), to tell a real change from a rewrite.
+fn body(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("closed:"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The span closed under a draft that was merged with the work.
+fn file_under_draft(ctx: &mut Ctx, args: &CloseArgs, branch: &str, d: &Draft) -> Result<()> {
+    let rows = ctx.store.span(&ctx.repo.root.to_string_lossy(), branch)?;
+    let ids: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.state != "running")
+        .map(|r| r.id)
+        .collect();
+    let after = d.written_us.map_or(0, |w| {
+        rows.iter()
+            .filter(|r| r.kind == "command" && r.start_us > w)
+            .count()
+    });
+    if args.dry_run {
+        println!(
+            "{}: would file {} events of {branch} under it",
+            d.path.display(),
+            ids.len()
+        );
+        return Ok(());
+    }
+    ctx.store.close_span(&ids, &d.milestone_id)?;
+    let late = if after > 0 {
+        format!(
+            "; {after} runs recorded after the draft was written are filed under it but not in its figures"
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "{}: {branch} finished; its draft milestone is in the default branch, the span is closed under it{late}",
+        d.path.display()
+    );
+    Ok(())
+}
+
+fn request(args: &CloseArgs, branch: &str, draft: bool) -> Request {
+    Request {
+        branch: Some(branch.to_owned()),
+        kind: args.kind,
+        issue: args.issue,
+        pr: args.pr,
+        priority: args.priority,
+        complexity: args.complexity,
+        title: args.title.clone(),
+        baselines: args.baselines.clone(),
+        note: args.note.clone(),
+        draft,
+        now_us: now_us(),
+    }
+}
+
+/// One line: where the file is and what it holds.
+fn summary(p: &Prepared, facts: &BranchFacts, mode: Mode) -> String {
+    let m = &p.front.mt;
+    let how = match (&facts.finish, mode) {
+        (_, Mode::Draft) => "draft: commit it with the branch".to_owned(),
+        (Some(f), _) => {
+            let pr = p
+                .front
+                .pr_number
+                .as_deref()
+                .map_or(String::new(), |n| format!(", PR {n}"));
+            format!("{} into {}{pr}", f.how.as_str(), f.into)
+        }
+        (None, _) => "closed by hand".to_owned(),
+    };
+    format!(
+        "{}: {} runs on {} ({} automated, {} manual), active {}; {how}",
+        p.path.display(),
+        m.runs_automated + m.runs_manual,
+        crate::display::safe(&m.branch),
+        m.runs_automated,
+        m.runs_manual,
+        human_ms(m.active_ms as f64),
+    )
 }

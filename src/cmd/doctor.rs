@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cmd::init::{MARK, hooks_dir};
+use crate::cmd::init::{HOOKS, MARK, hooks_dir};
 use crate::config::Config;
 use crate::control;
 use crate::git;
@@ -176,16 +176,24 @@ pub fn run() -> Result<u8> {
                 ),
             },
         );
-        let hook = hooks_dir(r).join("post-merge");
-        let installed = std::fs::read_to_string(&hook).is_ok_and(|t| t.contains(MARK));
+        let dir = hooks_dir(r);
+        let missing: Vec<&str> = HOOKS
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| !std::fs::read_to_string(dir.join(name)).is_ok_and(|t| t.contains(MARK)))
+            .collect();
         report(
-            installed,
-            if installed {
-                format!("post-merge hook {} closes merged branches", hook.display())
+            missing.is_empty(),
+            if missing.is_empty() {
+                format!(
+                    "git hooks in {} close finished branches after merges and pulls",
+                    dir.display()
+                )
             } else {
                 format!(
-                    "no mt post-merge hook in {}: run `mt init git` so merges write milestones",
-                    r.root.display()
+                    "no mt {} hook in {}: run `mt init git` so merges and pulls write milestones",
+                    missing.join(" and "),
+                    dir.display()
                 )
             },
         );

@@ -19,18 +19,38 @@ use crate::secure;
 const BASH: &str = include_str!("../../shell/mt.bash");
 const ZSH: &str = include_str!("../../shell/mt.zsh");
 const FISH: &str = include_str!("../../shell/mt.fish");
-const POST_MERGE: &str = include_str!("../../shell/post-merge.sh");
+const GIT_HOOK: &str = include_str!("../../shell/git-hook.sh");
 /// Marks a hook file as mt's, so installing twice changes nothing.
-pub(crate) const MARK: &str = "# mt post-merge hook";
+pub(crate) const MARK: &str = "# mt git hook";
+/// What earlier versions wrote: replaced, not chained.
+const OLD_MARK: &str = "# mt post-merge hook";
 
-pub fn run(target: InitTarget, print: bool) -> Result<u8> {
+/// The git hooks `mt init git` installs, and what each runs. post-merge
+/// fires after `git merge` and `git pull` in merge, fast-forward and
+/// ff-only modes (and `pull --rebase` with nothing local to rebase);
+/// post-rewrite after a rebase, which is how `pull --rebase` ends when
+/// there were local commits. Both only act on the default branch.
+pub(crate) const HOOKS: [(&str, &str); 2] = [
+    ("post-merge", "@MT_BIN@ close --hook"),
+    (
+        "post-rewrite",
+        "[ \"${1-}\" = rebase ] && @MT_BIN@ close --hook",
+    ),
+];
+/// `--in-pr`: before a push, the branch's draft is refreshed.
+const PRE_PUSH: (&str, &str) = ("pre-push", "@MT_BIN@ close --refresh-draft </dev/null");
+
+pub fn run(target: InitTarget, print: bool, in_pr: bool) -> Result<u8> {
     if print && target != InitTarget::Systemd {
         anyhow::bail!("--print applies to mt init systemd only; drop it");
+    }
+    if in_pr && target != InitTarget::Git {
+        anyhow::bail!("--in-pr applies to mt init git only; drop it");
     }
     let bin = std::env::current_exe().context("could not find the mt binary")?;
     let bin = bin.to_string_lossy().into_owned();
     let script = match target {
-        InitTarget::Git => return install_git_hook(&bin),
+        InitTarget::Git => return install_git_hooks(&bin, in_pr),
         InitTarget::Milestones => return write_milestones(),
         InitTarget::Systemd => return crate::cmd::systemd::run(print),
         InitTarget::Bash | InitTarget::Zsh | InitTarget::Fish => {
@@ -87,38 +107,55 @@ pub(crate) fn hooks_dir(repo: &git::Repo) -> PathBuf {
     }
 }
 
-fn install_git_hook(bin: &str) -> Result<u8> {
+fn install_git_hooks(bin: &str, in_pr: bool) -> Result<u8> {
     let repo = repo_here()?;
     let dir = hooks_dir(&repo);
     fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
-    let hook = dir.join("post-merge");
-    let chained = dir.join("post-merge.pre-mt");
+    let mut hooks = HOOKS.to_vec();
+    if in_pr {
+        hooks.push(PRE_PUSH);
+    }
+    for (name, action) in hooks {
+        install_hook(&dir, name, &action.replace("@MT_BIN@", &sh_quote(bin)))?;
+    }
+    println!(
+        "merges and pulls on the default branch now write the milestones of finished branches{}",
+        if in_pr {
+            "; each push refreshes the branch's draft milestone"
+        } else {
+            ""
+        }
+    );
+    Ok(0)
+}
+
+/// Install one hook; an existing hook that is not mt's is kept and run
+/// first, from `NAME.pre-mt`.
+fn install_hook(dir: &Path, name: &str, action: &str) -> Result<()> {
+    let hook = dir.join(name);
+    let chained = dir.join(format!("{name}.pre-mt"));
     match fs::read_to_string(&hook) {
         Ok(text) if text.contains(MARK) => {
-            println!(
-                "{} already closes merged branches; nothing to do",
-                hook.display()
-            );
-            return Ok(0);
+            println!("{} is mt's already; kept", hook.display());
+            return Ok(());
         }
-        // Keep the existing hook and run it first, from ours.
+        // An earlier mt's hook: replaced by this one.
+        Ok(text) if text.contains(OLD_MARK) => {}
         Ok(_) => fs::rename(&hook, &chained)
             .with_context(|| format!("could not move {}", hook.display()))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("could not read {}", hook.display())),
     }
-    fs::write(&hook, POST_MERGE.replace("@MT_BIN@", &sh_quote(bin)))?;
+    let text = GIT_HOOK.replace("@HOOK@", name).replace("@ACTION@", action);
+    fs::write(&hook, text).with_context(|| format!("could not write {}", hook.display()))?;
     fs::set_permissions(&hook, fs::Permissions::from_mode(0o755))?;
     let also = if chained.exists() {
         format!(" (after the existing hook, now {})", chained.display())
     } else {
         String::new()
     };
-    println!(
-        "installed {}: each merge closes the merged branch{also}",
-        hook.display()
-    );
-    Ok(0)
+    println!("installed {}{also}", hook.display());
+    Ok(())
 }
 
 fn write_milestones() -> Result<u8> {

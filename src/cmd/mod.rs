@@ -35,7 +35,11 @@ pub fn run(cmd: Cmd) -> Result<u8> {
         Cmd::Forget { pattern, reapply } => forget::run(pattern.as_deref(), reapply),
         Cmd::Daemon { action } => daemon::run(action),
         Cmd::Doctor => doctor::run(),
-        Cmd::Init { target, print } => init::run(target, print),
+        Cmd::Init {
+            target,
+            print,
+            in_pr,
+        } => init::run(target, print, in_pr),
         Cmd::HookRecord(args) => hook_record::run(&args),
         Cmd::Completions { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();

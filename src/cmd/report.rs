@@ -17,7 +17,11 @@ pub fn run(what: ReportCmd) -> Result<u8> {
         .context("this directory is not in a git repository; run mt report inside the repository that holds milestones/")?;
     let loaded = files::read_all(&repo.root);
     files::warn_skipped(&loaded);
-    let all = &loaded.milestones;
+    let checked_out = match git::current_head(&repo) {
+        Some(git::Head::Branch(b)) => Some(b),
+        _ => None,
+    };
+    let all = &loaded.finished(checked_out.as_deref());
     let config = Config::effective(&Paths::from_env().config, Some(&repo.root))?;
     let mut out = std::io::stdout().lock();
     match what {

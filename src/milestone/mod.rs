@@ -26,6 +26,10 @@ pub struct FrontMatter {
     pub priority: String,
     pub complexity: String,
     pub title: String,
+    /// `draft` while the milestone travels in the branch's pull request;
+    /// absent once the work is finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     pub mt: Measured,
 }
 
@@ -188,6 +192,7 @@ pub(crate) mod tests {
             priority: "medium".into(),
             complexity: "moderate".into(),
             title: "Coverage masking: \"quoted\" & odd: chars".into(),
+            status: None,
             mt: Measured {
                 version: 1,
                 repo: "/src/app".into(),

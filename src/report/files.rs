@@ -20,7 +20,22 @@ pub const MARKER: &str =
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub milestones: Vec<FrontMatter>,
+    /// Where each of `milestones` was read from.
+    pub paths: Vec<PathBuf>,
     pub skipped: Vec<(PathBuf, String)>,
+}
+
+impl Loaded {
+    /// The milestones of finished work. A draft here came into this branch
+    /// with the work it records (merged), except the draft of `unmerged`,
+    /// the branch checked out, which is still travelling in its pull request.
+    pub fn finished(&self, unmerged: Option<&str>) -> Vec<FrontMatter> {
+        self.milestones
+            .iter()
+            .filter(|m| m.status.is_none() || Some(m.mt.branch.as_str()) != unmerged)
+            .cloned()
+            .collect()
+    }
 }
 
 pub fn read_all(root: &Path) -> Loaded {
@@ -51,7 +66,10 @@ pub fn read_all(root: &Path) -> Loaded {
             .map_err(anyhow::Error::from)
             .and_then(|t| milestone::parse(&t))
         {
-            Ok(m) => loaded.milestones.push(m),
+            Ok(m) => {
+                loaded.milestones.push(m);
+                loaded.paths.push(path);
+            }
             Err(e) => loaded.skipped.push((path, format!("{e:#}"))),
         }
     }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
 
-pub use query::{BranchFilter, SpanRow, Status};
+pub use query::{BranchFilter, OpenSpan, SpanRow, Status};
 pub use write::{Finish, NewEvent};
 
 /// Forward migrations; entry N takes `user_version` from N to N+1.

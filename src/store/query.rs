@@ -206,7 +206,53 @@ pub struct SpanRow {
     pub tool: Option<String>,
 }
 
+/// One branch's open span, in brief.
+#[derive(Debug, Clone, Default)]
+pub struct OpenSpan {
+    pub branch: String,
+    pub runs: u64,
+    /// Finished commands' intervals (µs), for active time.
+    pub intervals: Vec<(i64, i64)>,
+    /// The HEAD commits recorded first and last.
+    pub first_head: Option<String>,
+    pub last_head: Option<String>,
+}
+
 impl Store {
+    /// Every branch of `repo` with commands not yet in a milestone.
+    pub fn open_spans(&self, repo: &str) -> Result<Vec<OpenSpan>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT branch, start_us, end_us, head, state FROM events
+             WHERE repo = ?1 AND milestone IS NULL AND kind = 'command' AND branch IS NOT NULL
+             ORDER BY branch, start_us, id",
+        )?;
+        let mut rows = stmt.query([repo])?;
+        let mut spans: Vec<OpenSpan> = Vec::new();
+        while let Some(r) = rows.next()? {
+            let branch: String = r.get(0)?;
+            if spans.last().is_none_or(|s| s.branch != branch) {
+                spans.push(OpenSpan {
+                    branch,
+                    ..OpenSpan::default()
+                });
+            }
+            let span = spans.last_mut().expect("pushed above");
+            let head: Option<String> = r.get(3)?;
+            if head.is_some() {
+                span.first_head = span.first_head.take().or_else(|| head.clone());
+                span.last_head = head;
+            }
+            if r.get::<_, String>(4)? == "running" {
+                continue;
+            }
+            span.runs += 1;
+            if let Some(end) = r.get::<_, Option<i64>>(2)? {
+                span.intervals.push((r.get(1)?, end));
+            }
+        }
+        Ok(spans)
+    }
+
     /// Everything on `branch` in `repo` not yet in a milestone, oldest first.
     pub fn span(&self, repo: &str, branch: &str) -> Result<Vec<SpanRow>> {
         let mut stmt = self.conn.prepare_cached(

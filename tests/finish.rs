@@ -1,0 +1,336 @@
+//! Finished work, found however it reached the default branch: merged on a
+//! code host (a bare "origin" and a teammate's clone stand in for it) with
+//! a merge commit, a squash, a rebase or a fast-forward, then pulled in
+//! merge, rebase or ff-only mode, or fetched and merged: one milestone per
+//! finished branch, with the PR number and title, and none for the rest.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::harness::{Env, err, text};
+
+struct Host<'a> {
+    env: &'a Env,
+    /// The user's clone, with mt's git hooks.
+    me: PathBuf,
+    /// The code host's side: a clone that merges and pushes to origin.
+    host: PathBuf,
+}
+
+impl<'a> Host<'a> {
+    fn new(env: &'a Env) -> Host<'a> {
+        let seed = env.repo("seed");
+        let origin = env.path("origin.git");
+        env.git(
+            env.dir.path(),
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                seed.to_str().unwrap(),
+                origin.to_str().unwrap(),
+            ],
+        );
+        for name in ["me", "host"] {
+            env.git(
+                env.dir.path(),
+                &["clone", "-q", origin.to_str().unwrap(), name],
+            );
+        }
+        let me = env.path("me");
+        env.ok(&me, ["init", "git"]);
+        Host {
+            env,
+            me,
+            host: env.path("host"),
+        }
+    }
+
+    /// `git ARGS` in `dir`, hooks and all; the whole output.
+    fn git(&self, dir: &Path, args: &[&str]) -> Output {
+        let mut cmd = Command::new("git");
+        let out = self
+            .env
+            .apply(&mut cmd)
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", err(&out));
+        out
+    }
+
+    /// A branch from main with recorded work and one commit, pushed.
+    fn work(&self, branch: &str, file: &str) {
+        let (env, me) = (self.env, &self.me);
+        env.git(me, &["switch", "-q", "main"]);
+        env.git(me, &["pull", "-q", "--ff-only"]);
+        env.git(me, &["switch", "-q", "-c", branch]);
+        env.ok(me, ["exec", "true"]);
+        let _ = env.mt(me, ["exec", "false"]);
+        fs::write(me.join(file), format!("{branch}\n")).unwrap();
+        env.git(me, &["add", file]);
+        env.git(me, &["commit", "-q", "-m", &format!("work on {branch}")]);
+        env.ok(me, ["exec", "true"]);
+        env.git(me, &["push", "-q", "origin", branch]);
+    }
+
+    /// The host merges `branch` into main its way, and pushes main.
+    fn merge(&self, branch: &str, how: &str, message: &str) {
+        let (env, host) = (self.env, &self.host);
+        env.git(host, &["fetch", "-q", "origin"]);
+        env.git(host, &["switch", "-q", "main"]);
+        env.git(host, &["reset", "-q", "--hard", "origin/main"]);
+        let remote = format!("origin/{branch}");
+        match how {
+            "merge" => {
+                env.git(host, &["merge", "-q", "--no-ff", "-m", message, &remote]);
+            }
+            "squash" => {
+                env.git(host, &["merge", "-q", "--squash", &remote]);
+                env.git(host, &["commit", "-q", "-m", message]);
+            }
+            "rebase" => {
+                // As a rebase merge does: the branch's commits made anew on main.
+                let base = env.git(host, &["merge-base", "HEAD", &remote]);
+                let range = format!("{}..{remote}", base.trim());
+                env.git(host, &["cherry-pick", &range]);
+            }
+            "ff" => {
+                env.git(host, &["merge", "-q", "--ff-only", &remote]);
+            }
+            other => panic!("no merge kind {other}"),
+        }
+        env.git(host, &["push", "-q", "origin", "main"]);
+    }
+
+    fn milestones(&self) -> Vec<(PathBuf, String)> {
+        let mut out = Vec::new();
+        let mut dirs = vec![self.me.join("milestones")];
+        while let Some(d) = dirs.pop() {
+            for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "md") {
+                    let t = fs::read_to_string(&p).unwrap();
+                    out.push((p, t));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn front(&self, branch: &str) -> serde_json::Value {
+        let all = self.milestones();
+        let found: Vec<&(PathBuf, String)> = all
+            .iter()
+            .filter(|(_, t)| t.contains(&format!("branch: {branch}\n")))
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "{branch}: {:?}",
+            all.iter().map(|m| &m.0).collect::<Vec<_>>()
+        );
+        let yaml = found[0]
+            .1
+            .strip_prefix("---\n")
+            .unwrap()
+            .split("\n---\n")
+            .next()
+            .unwrap();
+        serde_saphyr::from_str(yaml).unwrap()
+    }
+}
+
+#[test]
+fn code_host_merges_of_every_kind_then_a_pull_close_each_branch_once() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    h.work("feat/4-ff", "ff");
+    h.merge("feat/4-ff", "ff", "");
+    h.work("feat/1-merge", "a");
+    h.work("fix/2-squash", "b");
+    h.work("feat/3-rebase", "c");
+    h.work("feat/5-open", "d");
+    h.merge(
+        "feat/1-merge",
+        "merge",
+        "Merge pull request #11 from alice/feat/1-merge\n\nAdd the merged thing",
+    );
+    h.merge("fix/2-squash", "squash", "Fix the squashed bug (#12)");
+    h.merge("feat/3-rebase", "rebase", "");
+    // The user comes back to main and pulls (merge mode): the hooks close
+    // every finished branch, one line each.
+    env.git(&h.me, &["switch", "-q", "main"]);
+    let out = h.git(&h.me, &["-c", "pull.rebase=false", "pull", "-q"]);
+    let said = format!("{}{}", text(&out), err(&out));
+    let lines: Vec<&str> = said.lines().filter(|l| l.contains("milestones/")).collect();
+    // feat/4-ff was closed already, by the pull that started feat/1-merge.
+    assert_eq!(lines.len(), 3, "{said}");
+    let front = h.front("feat/1-merge");
+    assert_eq!(
+        (front["pr_number"].as_str(), front["title"].as_str()),
+        (Some("#11"), Some("Add the merged thing"))
+    );
+    let front = h.front("fix/2-squash");
+    assert_eq!(
+        (front["pr_number"].as_str(), front["title"].as_str()),
+        (Some("#12"), Some("Fix the squashed bug"))
+    );
+    assert_eq!(front["type"], "bug");
+    for branch in ["feat/3-rebase", "feat/4-ff"] {
+        let front = h.front(branch);
+        assert!(front.get("status").is_none(), "{front}");
+        assert_eq!(front["mt"]["runs_automated"], 3, "{branch}: {front}");
+    }
+    assert!(
+        !h.milestones()
+            .iter()
+            .any(|(_, t)| t.contains("branch: feat/5-open"))
+    );
+    // Pulling again, or closing again by hand on main, writes nothing more.
+    let out = h.git(&h.me, &["pull", "-q"]);
+    assert_eq!(
+        format!("{}{}", text(&out), err(&out)),
+        "",
+        "a pull that finishes nothing prints nothing"
+    );
+    let again = env.ok(&h.me, ["close"]);
+    assert!(
+        again.starts_with(
+            "No branch with recorded work is in origin/main yet: feat/5-open (3 runs)"
+        ),
+        "{again}"
+    );
+    assert_eq!(h.milestones().len(), 4);
+}
+
+#[test]
+fn rebase_pulls_ff_only_and_fetch_then_merge_close_too() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    // pull --rebase with a local commit on main (post-rewrite).
+    h.work("feat/6-r", "r");
+    h.merge("feat/6-r", "squash", "Rebased pull (#6)");
+    env.git(&h.me, &["switch", "-q", "main"]);
+    fs::write(h.me.join("local"), "x").unwrap();
+    env.git(&h.me, &["add", "local"]);
+    env.git(&h.me, &["commit", "-q", "-m", "local"]);
+    h.git(&h.me, &["-c", "pull.rebase=true", "pull", "-q"]);
+    assert_eq!(h.front("feat/6-r")["pr_number"], "#6");
+    // pull --ff-only.
+    env.git(&h.me, &["reset", "-q", "--hard", "origin/main"]);
+    h.work("feat/7-f", "f");
+    h.merge(
+        "feat/7-f",
+        "merge",
+        "Merge pull request #7 from a/feat/7-f\n\nSeven",
+    );
+    env.git(&h.me, &["switch", "-q", "main"]);
+    h.git(&h.me, &["pull", "-q", "--ff-only"]);
+    assert_eq!(h.front("feat/7-f")["title"], "Seven");
+    // fetch, then merge --ff-only origin/main.
+    h.work("feat/8-m", "m");
+    h.merge("feat/8-m", "rebase", "");
+    env.git(&h.me, &["switch", "-q", "main"]);
+    h.git(&h.me, &["fetch", "-q"]);
+    h.git(&h.me, &["merge", "-q", "--ff-only", "origin/main"]);
+    h.front("feat/8-m");
+    assert_eq!(h.milestones().len(), 3);
+}
+
+#[test]
+fn updating_a_feature_branch_closes_nothing_and_says_nothing() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    h.work("feat/9-mine", "mine");
+    h.work("feat/10-theirs", "theirs");
+    h.merge(
+        "feat/10-theirs",
+        "merge",
+        "Merge pull request #10 from b/feat/10-theirs\n\nTheirs",
+    );
+    env.git(&h.me, &["switch", "-q", "feat/9-mine"]);
+    h.git(&h.me, &["fetch", "-q"]);
+    let out = h.git(&h.me, &["merge", "-q", "--no-edit", "origin/main"]);
+    assert_eq!(format!("{}{}", text(&out), err(&out)), "");
+    let out = h.git(
+        &h.me,
+        &[
+            "-c",
+            "pull.rebase=false",
+            "pull",
+            "-q",
+            "--no-edit",
+            "origin",
+            "main",
+        ],
+    );
+    assert_eq!(format!("{}{}", text(&out), err(&out)), "");
+    assert!(h.milestones().is_empty());
+    // A branch with recorded work and no commit of its own is not finished
+    // just because its tip is in main.
+    env.git(&h.me, &["switch", "-q", "main"]);
+    env.git(&h.me, &["pull", "-q", "--ff-only"]);
+    env.git(&h.me, &["switch", "-q", "-c", "feat/11-nothing-committed"]);
+    env.ok(&h.me, ["exec", "true"]);
+    env.git(&h.me, &["switch", "-q", "main"]);
+    let said = env.ok(&h.me, ["close"]);
+    assert!(
+        said.contains("feat/11-nothing-committed") && said.contains("yet"),
+        "{said}"
+    );
+    // The pull on main closed feat/10-theirs, and only it.
+    let all = h.milestones();
+    assert_eq!(all.len(), 1, "{all:?}");
+    h.front("feat/10-theirs");
+}
+
+#[test]
+fn a_draft_travels_in_the_pull_request_and_is_not_written_twice() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    h.work("feat/12-pr", "pr");
+    // On the branch: a draft, written in the working tree.
+    let first = env.ok(&h.me, ["close"]);
+    assert!(first.contains("draft"), "{first}");
+    let drafts = h.milestones();
+    assert_eq!(drafts.len(), 1);
+    assert!(drafts[0].1.contains("status: draft"));
+    // More work, and the draft is rewritten in place with every run so far.
+    env.ok(&h.me, ["exec", "true"]);
+    env.ok(&h.me, ["close"]);
+    let again = h.milestones();
+    assert_eq!(again.len(), 1, "the same file, not a second one");
+    assert_eq!(again[0].0, drafts[0].0);
+    assert!(h.front("feat/12-pr")["mt"]["runs_automated"] == 4);
+    let id = h.front("feat/12-pr")["milestone_id"].clone();
+    // Committed with the branch, pushed, merged on the host, pulled.
+    env.git(&h.me, &["add", "milestones"]);
+    env.git(&h.me, &["commit", "-q", "-m", "milestone"]);
+    env.ok(&h.me, ["exec", "true"]);
+    env.git(&h.me, &["push", "-q", "origin", "feat/12-pr"]);
+    h.merge(
+        "feat/12-pr",
+        "merge",
+        "Merge pull request #12 from a/feat/12-pr\n\nTwelve",
+    );
+    env.git(&h.me, &["switch", "-q", "main"]);
+    let out = h.git(&h.me, &["pull", "-q", "--ff-only"]);
+    let said = format!("{}{}", text(&out), err(&out));
+    assert!(
+        said.contains("span is closed under it")
+            && said.contains("1 runs recorded after the draft"),
+        "{said}"
+    );
+    let all = h.milestones();
+    assert_eq!(all.len(), 1, "still one file");
+    assert_eq!(h.front("feat/12-pr")["milestone_id"], id);
+    // Nothing left open on the branch: nothing is counted twice.
+    let said = env.ok(&h.me, ["close"]);
+    assert!(!said.contains("feat/12-pr"), "{said}");
+}
