@@ -192,6 +192,10 @@ pub struct StatusArgs {
     /// Print the figures as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Every branch of this repository (all worktrees) with an open span:
+    /// runs, active time, and whether its work is in the default branch.
+    #[arg(long)]
+    pub branches: bool,
 }
 
 #[derive(Debug, Subcommand)]

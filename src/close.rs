@@ -38,6 +38,8 @@ pub struct Request {
     pub note: Option<String>,
     /// A draft (`status: draft`): the work is not in the default branch yet.
     pub draft: bool,
+    /// The worktree the span was recorded in, when not this one.
+    pub span_root: Option<String>,
     /// Close time, microseconds since the epoch.
     pub now_us: i64,
 }
@@ -121,7 +123,10 @@ pub fn prepare(
     git_facts: &BranchFacts,
     draft: Option<&Draft>,
 ) -> Result<Prepared> {
-    let root = repo.root.to_string_lossy().into_owned();
+    let root = req
+        .span_root
+        .clone()
+        .unwrap_or_else(|| repo.root.to_string_lossy().into_owned());
     let branch = req
         .branch
         .clone()

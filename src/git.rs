@@ -163,6 +163,32 @@ pub fn commit_of(repo: &Repo, head: &Head) -> Option<String> {
     }
 }
 
+/// Every working tree of the repository `repo` belongs to (itself first),
+/// from `.git/worktrees/*/gitdir`; no git process.
+pub fn worktrees(repo: &Repo) -> Vec<PathBuf> {
+    let main = repo
+        .common
+        .parent()
+        .filter(|_| repo.common.file_name().is_some_and(|n| n == ".git"))
+        .map(Path::to_path_buf);
+    let mut roots = vec![repo.root.clone()];
+    roots.extend(main);
+    if let Ok(entries) = fs::read_dir(repo.common.join("worktrees")) {
+        for e in entries.flatten() {
+            let Ok(gitfile) = fs::read_to_string(e.path().join("gitdir")) else {
+                continue;
+            };
+            // The path of the worktree's `.git` file: its parent is the tree.
+            if let Some(root) = Path::new(gitfile.trim()).parent() {
+                roots.push(root.to_path_buf());
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    roots.retain(|r| seen.insert(r.clone()));
+    roots
+}
+
 /// The raw text of HEAD in `gitdir`.
 pub fn read_head_text(gitdir: &Path) -> Option<String> {
     fs::read_to_string(gitdir.join("HEAD")).ok()

@@ -256,6 +256,20 @@ fn updating_a_feature_branch_closes_nothing_and_says_nothing() {
     );
     env.git(&h.me, &["switch", "-q", "feat/9-mine"]);
     h.git(&h.me, &["fetch", "-q"]);
+    // Before anything is pulled into main, status lists both open spans.
+    let listed = env.ok(&h.me, ["status", "--branches"]);
+    let line = |b: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with(b))
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert!(
+        line("feat/10-theirs").contains("finished (merged into origin/main)"),
+        "{listed}"
+    );
+    assert!(line("feat/9-mine").contains("not finished"), "{listed}");
     let out = h.git(&h.me, &["merge", "-q", "--no-edit", "origin/main"]);
     assert_eq!(format!("{}{}", text(&out), err(&out)), "");
     let out = h.git(
@@ -333,4 +347,53 @@ fn a_draft_travels_in_the_pull_request_and_is_not_written_twice() {
     // Nothing left open on the branch: nothing is counted twice.
     let said = env.ok(&h.me, ["close"]);
     assert!(!said.contains("feat/12-pr"), "{said}");
+}
+
+#[test]
+fn worktrees_renamed_and_deleted_branches_are_found() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    // Work in a second worktree of the same repository.
+    let wt = env.path("wt");
+    env.git(
+        &h.me,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "feat/13-wt",
+            wt.to_str().unwrap(),
+        ],
+    );
+    env.ok(&wt, ["exec", "true"]);
+    fs::write(wt.join("wt"), "x").unwrap();
+    env.git(&wt, &["add", "wt"]);
+    env.git(&wt, &["commit", "-q", "-m", "wt"]);
+    env.git(&wt, &["push", "-q", "origin", "feat/13-wt"]);
+    h.merge(
+        "feat/13-wt",
+        "merge",
+        "Merge pull request #13 from a/feat/13-wt\n\nThirteen",
+    );
+    // Renamed before it was pushed and merged: filed under the name it was
+    // recorded with.
+    h.work("feat/14-old", "old");
+    env.git(&h.me, &["branch", "-m", "feat/14-old", "feat/14-new"]);
+    env.git(&h.me, &["push", "-q", "origin", "feat/14-new"]);
+    h.merge("feat/14-new", "squash", "Renamed one (#14)");
+    // Deleted locally before the pull (as `git fetch --prune` + cleanup do).
+    h.work("feat/15-del", "del");
+    h.merge(
+        "feat/15-del",
+        "merge",
+        "Merge pull request #15 from a/feat/15-del\n\nFifteen",
+    );
+    env.git(&h.me, &["switch", "-q", "main"]);
+    env.git(&h.me, &["branch", "-q", "-D", "feat/15-del"]);
+    h.git(&h.me, &["pull", "-q", "--ff-only"]);
+    assert_eq!(h.front("feat/13-wt")["title"], "Thirteen");
+    assert_eq!(h.front("feat/14-old")["pr_number"], "#14");
+    assert_eq!(h.front("feat/15-del")["pr_number"], "#15");
+    assert_eq!(h.milestones().len(), 3);
 }

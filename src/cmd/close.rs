@@ -84,8 +84,11 @@ fn close(args: &CloseArgs) -> Result<u8> {
         ),
     };
     let store = catchup::current_store(&paths)?;
-    let root = repo.root.to_string_lossy().into_owned();
-    let spans = store.open_spans(&root)?;
+    // Work recorded in any worktree of this repository counts.
+    let mut spans = Vec::new();
+    for root in git::worktrees(&repo) {
+        spans.extend(store.open_spans(&root.to_string_lossy())?);
+    }
     let mut ctx = Ctx {
         repo,
         config,
@@ -172,7 +175,8 @@ fn write_milestone(
     {
         return file_under_draft(ctx, args, branch, d);
     }
-    let req = request(args, branch, mode == Mode::Draft);
+    let mut req = request(args, branch, mode == Mode::Draft);
+    req.span_root = span_root(ctx, branch);
     let prepared = close::prepare(
         &ctx.store,
         &ctx.repo,
@@ -232,7 +236,9 @@ fn body(text: &str) -> String {
 
 /// The span closed under a draft that was merged with the work.
 fn file_under_draft(ctx: &mut Ctx, args: &CloseArgs, branch: &str, d: &Draft) -> Result<()> {
-    let rows = ctx.store.span(&ctx.repo.root.to_string_lossy(), branch)?;
+    let root =
+        span_root(ctx, branch).unwrap_or_else(|| ctx.repo.root.to_string_lossy().into_owned());
+    let rows = ctx.store.span(&root, branch)?;
     let ids: Vec<i64> = rows
         .iter()
         .filter(|r| r.state != "running")
@@ -266,6 +272,14 @@ fn file_under_draft(ctx: &mut Ctx, args: &CloseArgs, branch: &str, d: &Draft) ->
     Ok(())
 }
 
+/// The worktree `branch`'s open span was recorded in.
+fn span_root(ctx: &Ctx, branch: &str) -> Option<String> {
+    ctx.spans
+        .iter()
+        .find(|s| s.branch == branch)
+        .map(|s| s.repo.clone())
+}
+
 fn request(args: &CloseArgs, branch: &str, draft: bool) -> Request {
     Request {
         branch: Some(branch.to_owned()),
@@ -278,6 +292,7 @@ fn request(args: &CloseArgs, branch: &str, draft: bool) -> Request {
         baselines: args.baselines.clone(),
         note: args.note.clone(),
         draft,
+        span_root: None,
         now_us: now_us(),
     }
 }

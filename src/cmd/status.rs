@@ -8,12 +8,15 @@ use serde_json::json;
 
 use crate::catchup;
 use crate::cli::StatusArgs;
+use crate::close;
 use crate::config::Config;
 use crate::event::human_ms;
+use crate::finished;
 use crate::git;
 use crate::ingest::now_us;
 use crate::metrics::active_time;
 use crate::paths::Paths;
+use crate::store::Store;
 
 pub fn run(args: &StatusArgs) -> Result<u8> {
     let cwd = std::env::current_dir().context("could not read the current directory")?;
@@ -26,6 +29,9 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
     let paths = Paths::from_env();
     let config = Config::effective(&paths.config, Some(&repo.root))?;
     let store = catchup::current_store(&paths)?;
+    if args.branches {
+        return branches(&repo, &config, &store, args.json);
+    }
     let st = store.status(&root, &branch)?;
     let active_ms = active_time(&st.intervals, config.idle_timeout_us()) as f64 / 1000.0;
     let mut out = io::stdout().lock();
@@ -67,6 +73,55 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
     for e in &st.running {
         let ms = (now - e.start_us).max(0) as f64 / 1000.0;
         writeln!(out, "running for {}: {}", human_ms(ms), safe(&e.command))?;
+    }
+    Ok(0)
+}
+
+/// `mt status --branches`: each open span and whether it is finished.
+fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Result<u8> {
+    let targets = finished::default_refs(repo, config.default_branch.as_deref());
+    let mut out = io::stdout().lock();
+    let mut any = false;
+    for root in git::worktrees(repo) {
+        for span in store.open_spans(&root.to_string_lossy())? {
+            any = true;
+            let active_ms = active_time(&span.intervals, config.idle_timeout_us()) as f64 / 1000.0;
+            let finish = if finished::is_default(&targets, &span.branch) {
+                None
+            } else {
+                close::facts(repo, &span.branch, Some(&span), &targets).finish
+            };
+            if json {
+                let v = json!({
+                    "branch": span.branch,
+                    "worktree": span.repo,
+                    "runs": span.runs,
+                    "active_ms": active_ms,
+                    "finished": finish.as_ref().map(|f| json!({
+                        "how": f.how.as_str(), "into": f.into, "commit": f.commit, "pr": f.pr,
+                    })),
+                });
+                writeln!(out, "{v}")?;
+                continue;
+            }
+            let state = finish.map_or_else(
+                || "not finished".to_owned(),
+                |f| format!("finished ({} into {})", f.how.as_str(), f.into),
+            );
+            writeln!(
+                out,
+                "{:<30} {:>5} runs  active {:>8}  {state}",
+                safe(&span.branch),
+                span.runs,
+                human_ms(active_ms)
+            )?;
+        }
+    }
+    if !any && !json {
+        writeln!(
+            out,
+            "No branch of this repository has recorded work waiting for a milestone."
+        )?;
     }
     Ok(0)
 }

@@ -209,6 +209,8 @@ pub struct SpanRow {
 /// One branch's open span, in brief.
 #[derive(Debug, Clone, Default)]
 pub struct OpenSpan {
+    /// The worktree it was recorded in.
+    pub repo: String,
     pub branch: String,
     pub runs: u64,
     /// Finished commands' intervals (µs), for active time.
@@ -222,7 +224,7 @@ impl Store {
     /// Every branch of `repo` with commands not yet in a milestone.
     pub fn open_spans(&self, repo: &str) -> Result<Vec<OpenSpan>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT branch, start_us, end_us, head, state FROM events
+            "SELECT branch, start_us, end_us, head, state, repo FROM events
              WHERE repo = ?1 AND milestone IS NULL AND kind = 'command' AND branch IS NOT NULL
              ORDER BY branch, start_us, id",
         )?;
@@ -233,6 +235,7 @@ impl Store {
             if spans.last().is_none_or(|s| s.branch != branch) {
                 spans.push(OpenSpan {
                     branch,
+                    repo: r.get(5)?,
                     ..OpenSpan::default()
                 });
             }
