@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use crate::classify::{Class, Classifier};
 use crate::config::Config;
 use crate::event::rfc3339;
-use crate::finished::{self, Finish};
+use crate::finished::{self, Checker, Finish};
 use crate::git::Repo;
 use crate::metrics::{self, Marker, Run};
 use crate::milestone::kinds::{Level, Priority, WorkType};
@@ -49,48 +49,21 @@ pub struct Request {
 pub struct BranchFacts {
     /// Its last commit (the ref, or the last HEAD recorded on it).
     pub tip: Option<String>,
-    /// Where its own commits begin, for the diff size.
-    pub base: Option<String>,
+    /// Where it began, if known.
+    pub start: Option<String>,
+    /// The default branch, for the diff when `start` cannot serve.
+    pub target: Option<String>,
     /// How it reached the default branch, if it did.
     pub finish: Option<Finish>,
 }
 
-/// Gather [`BranchFacts`] for `branch`, whose open span is `span`, against
-/// the default-branch refs `targets`.
-pub fn facts(
-    repo: &Repo,
-    branch: &str,
-    span: Option<&OpenSpan>,
-    targets: &[String],
-) -> BranchFacts {
-    let root = &repo.root;
-    let recorded = |h: Option<&String>| h.and_then(|c| finished::commit(root, c));
-    let tip = finished::commit(root, &format!("refs/heads/{branch}"))
-        .or_else(|| recorded(span.and_then(|s| s.last_head.as_ref())));
-    let Some(tip) = tip else {
-        return BranchFacts::default();
-    };
-    // Where the branch began: its reflog's creation entry, or the first HEAD
-    // recorded on it when that is older (reflogs expire).
-    let first = recorded(span.and_then(|s| s.first_head.as_ref()));
-    let created = finished::created_at(root, branch);
-    let start = match (created, first) {
-        (Some(c), Some(f)) if finished::is_ancestor(root, &f, &c) => Some(f),
-        (Some(c), _) => Some(c),
-        (None, f) => f,
-    };
-    let finish = finished::finished(root, &tip, start.as_deref(), targets);
-    let base = start
-        .filter(|s| finished::is_ancestor(root, s, &tip) && *s != tip)
-        .or_else(|| {
-            targets
-                .first()
-                .and_then(|t| finished::merge_base(root, &tip, t))
-        });
+/// Gather [`BranchFacts`] for `branch`, whose open span is `span`.
+pub fn facts(checker: &Checker, branch: &str, span: Option<&OpenSpan>) -> BranchFacts {
     BranchFacts {
-        tip: Some(tip),
-        base,
-        finish,
+        tip: checker.tip(branch, span),
+        start: checker.start(branch, span),
+        target: checker.target_names().into_iter().next(),
+        finish: checker.finished(branch, span),
     }
 }
 
@@ -418,12 +391,19 @@ pub fn draft_for(root: &Path, branch: &str) -> Option<Draft> {
 }
 
 /// Files changed, insertions, deletions of the branch's own change (from
-/// where its commits begin to its tip). `None` when git cannot say.
+/// where it began, else where it forked, to its tip). `None` when git
+/// cannot say.
 fn diff_stats(repo: &Repo, facts: &BranchFacts) -> Option<(u64, u64, u64)> {
-    let (base, tip) = (facts.base.as_ref()?, facts.tip.as_ref()?);
+    let root = &repo.root;
+    let tip = facts.tip.as_ref()?;
+    let base = facts
+        .start
+        .clone()
+        .filter(|s| s != tip && finished::is_ancestor(root, s, tip))
+        .or_else(|| finished::merge_base(root, tip, facts.target.as_ref()?))?;
     let out = Command::new("git")
         .current_dir(&repo.root)
-        .args(["diff", "--shortstat", base, tip])
+        .args(["diff", "--shortstat", &base, tip])
         .output()
         .ok()?;
     if !out.status.success() {

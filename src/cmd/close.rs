@@ -20,7 +20,7 @@ use crate::cli::CloseArgs;
 use crate::close::{self, BranchFacts, Draft, Prepared, Request};
 use crate::config::Config;
 use crate::event::human_ms;
-use crate::finished;
+use crate::finished::Checker;
 use crate::git::{self, Repo};
 use crate::ingest::now_us;
 use crate::paths::Paths;
@@ -41,7 +41,7 @@ struct Ctx {
     repo: Repo,
     config: Config,
     store: Store,
-    targets: Vec<String>,
+    checker: Checker,
     spans: Vec<OpenSpan>,
 }
 
@@ -65,14 +65,12 @@ fn close(args: &CloseArgs) -> Result<u8> {
     )?;
     let paths = Paths::from_env();
     let config = Config::effective(&paths.config, Some(&repo.root))?;
-    let targets = finished::default_refs(&repo, config.default_branch.as_deref());
+    let mut checker = Checker::new(&repo, config.default_branch.as_deref());
     let current = match git::current_head(&repo) {
         Some(git::Head::Branch(b)) => Some(b),
         _ => None,
     };
-    let on_default = current
-        .as_deref()
-        .is_some_and(|c| finished::is_default(&targets, c));
+    let on_default = current.as_deref().is_some_and(|c| checker.is_default(c));
     let mode = match (&args.branch, &current) {
         (Some(_), _) => Mode::ByHand,
         _ if args.hook && !on_default => return Ok(0),
@@ -89,11 +87,12 @@ fn close(args: &CloseArgs) -> Result<u8> {
     for root in git::worktrees(&repo) {
         spans.extend(store.open_spans(&root.to_string_lossy())?);
     }
+    checker.load(&spans);
     let mut ctx = Ctx {
         repo,
         config,
         store,
-        targets,
+        checker,
         spans,
     };
     match mode {
@@ -114,22 +113,20 @@ fn close_finished(ctx: &mut Ctx, args: &CloseArgs) -> Result<u8> {
     let candidates: Vec<OpenSpan> = ctx
         .spans
         .iter()
-        .filter(|s| !finished::is_default(&ctx.targets, &s.branch))
+        .filter(|s| !ctx.checker.is_default(&s.branch))
         .cloned()
         .collect();
     let mut closed = 0;
     for span in &candidates {
-        let facts = close::facts(&ctx.repo, &span.branch, Some(span), &ctx.targets);
+        let facts = close::facts(&ctx.checker, &span.branch, Some(span));
         if facts.finish.is_some() {
             write_milestone(ctx, args, &span.branch, &facts, Mode::Finished)?;
             closed += 1;
         }
     }
     if closed == 0 && !args.hook {
-        let into = ctx
-            .targets
-            .first()
-            .map_or("the default branch", String::as_str);
+        let names = ctx.checker.target_names();
+        let into = names.first().map_or("the default branch", String::as_str);
         let waiting: Vec<String> = candidates
             .iter()
             .map(|s| format!("{} ({} runs)", s.branch, s.runs))
@@ -150,7 +147,7 @@ fn close_finished(ctx: &mut Ctx, args: &CloseArgs) -> Result<u8> {
 /// or it was named, else its draft.
 fn close_one(ctx: &mut Ctx, args: &CloseArgs, branch: &str, mode: Mode) -> Result<()> {
     let span = ctx.spans.iter().find(|s| s.branch == branch).cloned();
-    let facts = close::facts(&ctx.repo, branch, span.as_ref(), &ctx.targets);
+    let facts = close::facts(&ctx.checker, branch, span.as_ref());
     let mode = if mode == Mode::Draft && facts.finish.is_some() {
         Mode::Finished
     } else {

@@ -8,10 +8,9 @@ use serde_json::json;
 
 use crate::catchup;
 use crate::cli::StatusArgs;
-use crate::close;
 use crate::config::Config;
 use crate::event::human_ms;
-use crate::finished;
+use crate::finished::Checker;
 use crate::git;
 use crate::ingest::now_us;
 use crate::metrics::active_time;
@@ -79,17 +78,22 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
 
 /// `mt status --branches`: each open span and whether it is finished.
 fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Result<u8> {
-    let targets = finished::default_refs(repo, config.default_branch.as_deref());
+    let mut spans = Vec::new();
+    for root in git::worktrees(repo) {
+        spans.extend(store.open_spans(&root.to_string_lossy())?);
+    }
+    let mut checker = Checker::new(repo, config.default_branch.as_deref());
+    checker.load(&spans);
     let mut out = io::stdout().lock();
     let mut any = false;
-    for root in git::worktrees(repo) {
-        for span in store.open_spans(&root.to_string_lossy())? {
+    {
+        for span in spans {
             any = true;
             let active_ms = active_time(&span.intervals, config.idle_timeout_us()) as f64 / 1000.0;
-            let finish = if finished::is_default(&targets, &span.branch) {
+            let finish = if checker.is_default(&span.branch) {
                 None
             } else {
-                close::facts(repo, &span.branch, Some(&span), &targets).finish
+                checker.finished(&span.branch, Some(&span))
             };
             if json {
                 let v = json!({
