@@ -371,7 +371,7 @@ mod skipped {
         let why: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} × {r}")).collect();
         let _ = writeln!(
             std::io::stderr(),
-            "skipped {total} test(s) for missing programs: {}; MT_TEST_STRICT=1 makes these failures",
+            "skipped {total} test(s) for what this machine lacks: {}; MT_TEST_STRICT=1 makes these failures",
             why.join("; ")
         );
     }

@@ -133,7 +133,7 @@ fn missing_programs_skip_or_fail_under_strict() {
     assert!(said.contains(&format!("skipped: {sentence}")), "{said}");
     assert!(
         said.contains(
-            "skipped 1 test(s) for missing programs: 1 × mt-test-no-such-program not installed"
+            "skipped 1 test(s) for what this machine lacks: 1 × mt-test-no-such-program not installed"
         ),
         "{said}"
     );
