@@ -55,7 +55,11 @@ pub enum Cmd {
         action: DaemonCmd,
     },
     /// Check every part of the installation and say how to fix what is wrong.
-    Doctor,
+    Doctor {
+        /// One JSON object per check: {"ok": bool, "what": "…"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the shell hook for your rc file (bash, zsh, fish); install the
     /// post-merge hook (git); write milestones/ and its templates
     /// (milestones); or install the systemd user units (systemd).

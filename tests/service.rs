@@ -267,6 +267,19 @@ fn doctor_names_each_fault_and_passes_a_good_setup() {
     let out = env.mt(&repo, ["doctor"]);
     assert_eq!(out.status.code(), Some(1));
     let report = text(&out);
+    // The same checks as data: one JSON object each, the same verdicts.
+    let json = env.mt(&repo, ["doctor", "--json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let checks: Vec<serde_json::Value> = text(&json)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let failing = checks.iter().filter(|c| c["ok"] == false).count();
+    assert_eq!(
+        failing,
+        report.lines().filter(|l| l.starts_with("FAIL")).count()
+    );
+    assert!(checks.iter().all(|c| c["what"].is_string()));
     for fault in [
         "FAIL no mt hook in this shell",
         "FAIL no daemon answers",

@@ -1,7 +1,9 @@
-//! `mt doctor`: is every part wired up? Each problem comes with the command
-//! that fixes it; exit 1 when anything is wrong.
+//! `mt doctor`: is every part wired up? The checks are gathered as data
+//! (`checks`), then printed as lines or JSON; each problem comes with the
+//! command that fixes it; exit 1 when anything is wrong.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::os::unix::fs::FileTypeExt;
 use std::time::Duration;
 
@@ -17,13 +19,45 @@ use crate::secure;
 use crate::spool;
 use crate::store::{SCHEMA_VERSION, Store};
 
-pub fn run() -> Result<u8> {
-    let paths = Paths::from_env();
-    let mut problems = 0;
-    let mut report = |ok: bool, what: String| {
-        println!("{} {what}", if ok { "ok  " } else { "FAIL" });
-        problems += usize::from(!ok);
-    };
+/// One thing doctor looked at: whether it is right, and what it says
+/// (for a problem, how to fix it).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Check {
+    pub ok: bool,
+    pub what: String,
+}
+
+pub fn run(json: bool) -> Result<u8> {
+    let checks = checks(&Paths::from_env());
+    let problems = checks.iter().filter(|c| !c.ok).count();
+    let mut out = std::io::stdout().lock();
+    for c in &checks {
+        if json {
+            serde_json::to_writer(&mut out, c)?;
+            writeln!(out)?;
+        } else {
+            let mark = if c.ok { "ok  " } else { "FAIL" };
+            writeln!(out, "{mark} {}", crate::display::safe(&c.what))?;
+        }
+    }
+    if !json {
+        if problems == 0 {
+            writeln!(out, "Everything mt needs is in place.")?;
+        } else {
+            writeln!(
+                out,
+                "{problems} problem(s) found; each line above says what to do."
+            )?;
+        }
+    }
+    Ok(u8::from(problems > 0))
+}
+
+/// Every check, in the order a reader fixes things: shell, daemon, spool,
+/// store, configuration, repository.
+pub fn checks(paths: &Paths) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let mut report = |ok: bool, what: String| checks.push(Check { ok, what });
 
     match std::env::var("MT_SESSION") {
         Ok(sid) if !sid.is_empty() => report(true, format!("shell hook active in this shell (session {sid})")),
@@ -199,13 +233,7 @@ pub fn run() -> Result<u8> {
         );
     }
 
-    if problems == 0 {
-        println!("Everything mt needs is in place.");
-        Ok(0)
-    } else {
-        println!("{problems} problem(s) found; each line above says what to do.");
-        Ok(1)
-    }
+    checks
 }
 
 /// Entries of the spool that are not regular files (a FIFO, a directory, a

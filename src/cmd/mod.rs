@@ -34,7 +34,7 @@ pub fn run(cmd: Cmd) -> Result<u8> {
         Cmd::Phase { phase } => phase::run(phase),
         Cmd::Forget { pattern, reapply } => forget::run(pattern.as_deref(), reapply),
         Cmd::Daemon { action } => daemon::run(action),
-        Cmd::Doctor => doctor::run(),
+        Cmd::Doctor { json } => doctor::run(json),
         Cmd::Init {
             target,
             print,
