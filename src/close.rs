@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::classify::{Class, Classifier};
 use crate::config::Config;
-use crate::event::rfc3339;
+use crate::event::{RunState, rfc3339};
 use crate::finished::{self, Checker, Finish};
 use crate::git::Repo;
 use crate::metrics::{self, Marker, Run};
@@ -105,7 +105,10 @@ pub fn prepare(
         .clone()
         .context("no branch to close; name one: mt close BRANCH")?;
     let rows = store.span(&root, &branch)?;
-    let finished: Vec<&SpanRow> = rows.iter().filter(|r| r.state != "running").collect();
+    let finished: Vec<&SpanRow> = rows
+        .iter()
+        .filter(|r| r.state != RunState::Running)
+        .collect();
     if !finished.iter().any(|r| r.kind == "command") {
         bail!(
             "nothing was recorded on branch {branch} in {root} since its last milestone; name the branch that was worked on (`mt log` shows what was recorded)"
@@ -190,7 +193,10 @@ pub fn prepare(
     };
     let finish = git_facts.finish.as_ref();
     let ms = |us: i64| (us.max(0) / 1000) as u64;
-    let unfinished = finished.iter().filter(|r| r.state == "unfinished").count() as u64;
+    let unfinished = finished
+        .iter()
+        .filter(|r| r.state == RunState::Unfinished)
+        .count() as u64;
     let front = FrontMatter {
         milestone_id,
         date,
@@ -297,7 +303,7 @@ fn classified(rows: &[&SpanRow], classifier: &Classifier) -> (Vec<Run>, Vec<Mark
         runs.push(Run {
             start_us: r.start_us,
             end_us: r.end_us.unwrap_or(r.start_us),
-            ok: crate::event::succeeded(&r.state, r.exit_code, r.signal),
+            ok: crate::event::succeeded(r.state, r.exit_code, r.signal),
             automated: r.source != "hook",
             command: r.command.clone(),
             phase: class.phase,

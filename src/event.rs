@@ -46,7 +46,7 @@ pub struct Event {
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     pub pipestatus: Option<Vec<i32>>,
-    pub state: String,
+    pub state: RunState,
     pub phase: Option<String>,
     pub tool: Option<String>,
     pub user_ms: Option<f64>,
@@ -59,11 +59,50 @@ pub struct Event {
     pub end_us: Option<i64>,
 }
 
+/// Where a stored command is in its life. Stored as its text
+/// (`running`, `done`, `unfinished`), which SQL in `store/` also reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// Started (an `mt exec` start record), not ended yet.
+    Running,
+    Done,
+    /// Its wrapper or shell died without an end record.
+    Unfinished,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Done => "done",
+            RunState::Unfinished => "unfinished",
+        }
+    }
+}
+
+impl rusqlite::types::FromSql for RunState {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        match v.as_str()? {
+            "running" => Ok(RunState::Running),
+            "done" => Ok(RunState::Done),
+            "unfinished" => Ok(RunState::Unfinished),
+            _ => Err(rusqlite::types::FromSqlError::InvalidType),
+        }
+    }
+}
+
+impl rusqlite::types::ToSql for RunState {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
 /// A run succeeded: it finished (not running, not unfinished), was not
 /// killed by a signal, and exited 0. The one definition behind every
 /// error rate and success figure (`mt status` applies it in SQL).
-pub fn succeeded(state: &str, exit_code: Option<i32>, signal: Option<i32>) -> bool {
-    state == "done" && signal.is_none() && exit_code == Some(0)
+pub fn succeeded(state: RunState, exit_code: Option<i32>, signal: Option<i32>) -> bool {
+    state == RunState::Done && signal.is_none() && exit_code == Some(0)
 }
 
 /// Join argv for display the way a shell would read it back.

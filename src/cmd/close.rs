@@ -238,7 +238,7 @@ fn file_under_draft(ctx: &mut Ctx, args: &CloseArgs, branch: &str, d: &Draft) ->
     let rows = ctx.store.span(&root, branch)?;
     let ids: Vec<i64> = rows
         .iter()
-        .filter(|r| r.state != "running")
+        .filter(|r| r.state != crate::event::RunState::Running)
         .map(|r| r.id)
         .collect();
     let after = d.written_us.map_or(0, |w| {

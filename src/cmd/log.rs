@@ -7,7 +7,7 @@ use anyhow::Result;
 use crate::catchup;
 use crate::cli::LogArgs;
 use crate::display::safe;
-use crate::event::{Event, human_ms};
+use crate::event::{Event, RunState, human_ms};
 use crate::paths::Paths;
 use crate::store::BranchFilter;
 
@@ -49,9 +49,8 @@ fn line(e: &Event) -> String {
         })
         .unwrap_or_default();
     let took = e.duration_ms.map_or_else(|| "-".into(), human_ms);
-    let result = match (e.state.as_str(), e.exit_code, e.signal) {
-        ("running", ..) => "running".to_owned(),
-        ("unfinished", ..) => "unfinished".to_owned(),
+    let result = match (e.state, e.exit_code, e.signal) {
+        (RunState::Running | RunState::Unfinished, ..) => e.state.as_str().to_owned(),
         (_, _, Some(sig)) => format!("signal {sig}"),
         (_, Some(code), _) => format!("exit {code}"),
         _ => "-".to_owned(),

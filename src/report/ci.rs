@@ -49,7 +49,7 @@ pub fn summarize(events: &[Event]) -> CiSummary {
             duration_ms: e.duration_ms.unwrap_or(0.0).round() as u64,
             exit_code: e.exit_code,
             signal: e.signal,
-            ok: crate::event::succeeded(&e.state, e.exit_code, e.signal),
+            ok: crate::event::succeeded(e.state, e.exit_code, e.signal),
         })
         .collect();
     let ok = Share {

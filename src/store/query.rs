@@ -4,7 +4,7 @@ use anyhow::Result;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::Store;
-use crate::event::{Event, rfc3339};
+use crate::event::{Event, RunState, rfc3339};
 
 /// Which commands `log` returns.
 #[derive(Debug, Clone, Default)]
@@ -201,7 +201,7 @@ pub struct SpanRow {
     pub end_us: Option<i64>,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
-    pub state: String,
+    pub state: RunState,
     pub phase: Option<String>,
     pub tool: Option<String>,
 }
@@ -245,7 +245,7 @@ impl Store {
                 span.first_head = span.first_head.take().or_else(|| head.clone());
                 span.last_head = head;
             }
-            if r.get::<_, String>(4)? == "running" {
+            if r.get::<_, RunState>(4)? == RunState::Running {
                 continue;
             }
             span.runs += 1;

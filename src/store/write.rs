@@ -3,6 +3,8 @@
 use anyhow::Result;
 use rusqlite::{Transaction, params};
 
+use crate::event::RunState;
+
 /// A command (or phase marker) as ingest hands it to the store.
 #[derive(Debug, Clone, Default)]
 pub struct NewEvent {
@@ -71,7 +73,7 @@ pub fn insert(tx: &Transaction<'_>, e: &NewEvent) -> Result<bool> {
             f.user_us,
             f.sys_us,
             f.maxrss_kib,
-            if done { "done" } else { "running" },
+            if done { RunState::Done } else { RunState::Running },
             e.pid,
         ])?;
     Ok(n == 1)
