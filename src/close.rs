@@ -87,6 +87,25 @@ pub struct Prepared {
     pub ids: Vec<i64>,
 }
 
+/// Everything `mt close` reads before it computes: the span, the diff size,
+/// earlier milestones, the template, and where the file goes.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// The worktree the span was recorded in.
+    pub root: String,
+    pub branch: String,
+    pub rows: Vec<SpanRow>,
+    /// Files changed, insertions, deletions of the branch's own change.
+    pub diff: Option<(u64, u64, u64)>,
+    /// Earlier milestones of this repository (for self-baselines).
+    pub history: Vec<FrontMatter>,
+    /// The template's name (for error messages) and text.
+    pub template: (String, String),
+    /// Where the file goes (relative to the repository) and its id.
+    pub path: PathBuf,
+    pub milestone_id: String,
+}
+
 /// Everything `mt close` computes, without writing anything.
 pub fn prepare(
     store: &Store,
@@ -96,6 +115,36 @@ pub fn prepare(
     git_facts: &BranchFacts,
     draft: Option<&Draft>,
 ) -> Result<Prepared> {
+    let inputs = gather(store, repo, req, git_facts, draft)?;
+    compute(&inputs, config, req, git_facts.finish.as_ref())
+}
+
+/// The work's type: declared, else from the branch name, else enhancement.
+fn kind_of(req: &Request, branch: &str) -> WorkType {
+    req.kind
+        .or(infer::from_branch(branch).kind)
+        .unwrap_or(WorkType::Enhancement)
+}
+
+/// The close date, local time, as the file name and front matter write it.
+fn date_of(now_us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(now_us)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// Read what [`compute`] needs: store, git, files.
+pub fn gather(
+    store: &Store,
+    repo: &Repo,
+    req: &Request,
+    git_facts: &BranchFacts,
+    draft: Option<&Draft>,
+) -> Result<Inputs> {
     let root = req
         .span_root
         .clone()
@@ -104,85 +153,13 @@ pub fn prepare(
         .branch
         .clone()
         .context("no branch to close; name one: mt close BRANCH")?;
-    let rows = store.span(&root, &branch)?;
-    let finished: Vec<&SpanRow> = rows
-        .iter()
-        .filter(|r| r.state != RunState::Running)
-        .collect();
-    if !finished.iter().any(|r| r.kind == "command") {
-        bail!(
-            "nothing was recorded on branch {branch} in {root} since its last milestone; name the branch that was worked on (`mt log` shows what was recorded)"
-        );
-    }
-    let classifier = Classifier::new(&config.rules)?;
-    let idle_minutes = config.idle_timeout_minutes();
-
-    let (runs, markers) = classified(&finished, &classifier);
-    let figures = metrics::compute(
-        &runs,
-        &markers,
-        idle_minutes as i64 * 60_000_000,
-        req.now_us,
-    );
-
-    let inferred = infer::from_branch(&branch);
-    let kind = req
-        .kind
-        .or(inferred.kind)
-        .unwrap_or(WorkType::Enhancement)
-        .as_str()
-        .to_owned();
-    let (complexity, measured_complexity) = match req.complexity {
-        Some(c) => (
-            c.as_str().to_owned(),
-            Complexity {
-                source: "declared".into(),
-                files: None,
-                insertions: None,
-                deletions: None,
-            },
-        ),
-        None => match diff_stats(repo, git_facts) {
-            Some((files, ins, del)) => (
-                infer::complexity(files, ins + del).as_str().to_owned(),
-                Complexity {
-                    source: "diff".into(),
-                    files: Some(files),
-                    insertions: Some(ins),
-                    deletions: Some(del),
-                },
-            ),
-            None => (
-                "not measured".to_owned(),
-                Complexity {
-                    source: "not measured".into(),
-                    files: None,
-                    insertions: None,
-                    deletions: None,
-                },
-            ),
-        },
-    };
-    let flags = req
-        .baselines
-        .iter()
-        .map(|b| baseline::parse_flag(b))
-        .collect::<Result<Vec<_>>>()?;
-    let history = earlier_milestones(&repo.root, &branch);
-    let baselines = baseline::choose(&flags, &config.baselines, &history, &kind)?;
-
-    let date = chrono::DateTime::from_timestamp_micros(req.now_us)
-        .map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%Y-%m-%d")
-                .to_string()
-        })
-        .unwrap_or_default();
-    let slug = infer::slugify(&inferred.slug);
-    // A draft is written again in place, under the same id.
+    let kind = kind_of(req, &branch).as_str();
     let (path, milestone_id) = match draft {
+        // A draft is written again in place, under the same id.
         Some(d) => (d.path.clone(), d.milestone_id.clone()),
         None => {
+            let date = date_of(req.now_us);
+            let slug = infer::slugify(&infer::from_branch(&branch).slug);
             let id = format!("{date}-{kind}-{slug}");
             let path = free_path(&repo.root, &date, &id);
             let id = path
@@ -191,15 +168,63 @@ pub fn prepare(
             (path, id)
         }
     };
-    let finish = git_facts.finish.as_ref();
+    Ok(Inputs {
+        rows: store.span(&root, &branch)?,
+        diff: if req.complexity.is_some() {
+            None
+        } else {
+            diff_stats(repo, git_facts)
+        },
+        history: earlier_milestones(&repo.root, &branch),
+        template: template_for(&repo.root, kind)?,
+        root,
+        branch,
+        path,
+        milestone_id,
+    })
+}
+
+/// The milestone from what was gathered. Pure: no store, git or files.
+pub fn compute(
+    inputs: &Inputs,
+    config: &Config,
+    req: &Request,
+    finish: Option<&Finish>,
+) -> Result<Prepared> {
+    let branch = &inputs.branch;
+    let rows = &inputs.rows;
+    let finished: Vec<&SpanRow> = rows
+        .iter()
+        .filter(|r| r.state != RunState::Running)
+        .collect();
+    if !finished.iter().any(|r| r.kind == "command") {
+        bail!(
+            "nothing was recorded on branch {branch} in {} since its last milestone; name the branch that was worked on (`mt log` shows what was recorded)",
+            inputs.root
+        );
+    }
+    let classifier = Classifier::new(&config.rules)?;
+    let idle_minutes = config.idle_timeout_minutes();
+    let (runs, markers) = classified(&finished, &classifier);
+    let figures = metrics::compute(&runs, &markers, config.idle_timeout_us(), req.now_us);
+
+    let inferred = infer::from_branch(branch);
+    let kind = kind_of(req, branch).as_str().to_owned();
+    let (complexity, measured_complexity) = complexity(req.complexity, inputs.diff);
+    let flags = req
+        .baselines
+        .iter()
+        .map(|b| baseline::parse_flag(b))
+        .collect::<Result<Vec<_>>>()?;
+    let baselines = baseline::choose(&flags, &config.baselines, &inputs.history, &kind)?;
     let ms = |us: i64| (us.max(0) / 1000) as u64;
     let unfinished = finished
         .iter()
         .filter(|r| r.state == RunState::Unfinished)
         .count() as u64;
     let front = FrontMatter {
-        milestone_id,
-        date,
+        milestone_id: inputs.milestone_id.clone(),
+        date: date_of(req.now_us),
         kind: kind.clone(),
         issue_number: req.issue.or(inferred.issue).map(|n| format!("#{n}")),
         pr_number: req
@@ -216,7 +241,7 @@ pub fn prepare(
         status: req.draft.then(|| "draft".to_owned()),
         mt: Measured {
             version: 1,
-            repo: root,
+            repo: inputs.root.clone(),
             branch: branch.clone(),
             first_event: finished.first().map(|r| rfc3339(r.start_us)),
             closed: rfc3339(req.now_us),
@@ -252,16 +277,40 @@ pub fn prepare(
             baselines,
         },
     };
-    let (template_name, template) = template_for(&repo.root, &kind)?;
+    let (template_name, template) = &inputs.template;
     let view = render::view(&front, &evidence(&runs), req.note.as_deref());
-    let body = render::render(&template_name, &template, &view)?;
+    let body = render::render(template_name, template, &view)?;
     let text = format!("{}\n{body}", milestone::front_matter_text(&front)?);
     Ok(Prepared {
         front,
         text,
-        path,
+        path: inputs.path.clone(),
         ids: finished.iter().map(|r| r.id).collect(),
     })
+}
+
+/// The complexity label and where it came from: declared, from the diff
+/// size, or not measured.
+fn complexity(declared: Option<Level>, diff: Option<(u64, u64, u64)>) -> (String, Complexity) {
+    let none = |source: &str| Complexity {
+        source: source.into(),
+        files: None,
+        insertions: None,
+        deletions: None,
+    };
+    match (declared, diff) {
+        (Some(c), _) => (c.as_str().to_owned(), none("declared")),
+        (None, Some((files, ins, del))) => (
+            infer::complexity(files, ins + del).as_str().to_owned(),
+            Complexity {
+                source: "diff".into(),
+                files: Some(files),
+                insertions: Some(ins),
+                deletions: Some(del),
+            },
+        ),
+        (None, None) => ("not measured".to_owned(), none("not measured")),
+    }
 }
 
 /// Phase times in whole ms that add up exactly to the total in whole ms
@@ -423,4 +472,102 @@ fn diff_stats(repo: &Repo, facts: &BranchFacts) -> Option<(u64, u64, u64)> {
             .unwrap_or(0)
     };
     Some((number("file"), number("insertion"), number("deletion")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finished::How;
+
+    fn row(id: i64, source: &str, command: &str, start_s: i64, end_s: i64, exit: i32) -> SpanRow {
+        SpanRow {
+            id,
+            source: source.into(),
+            kind: "command".into(),
+            command: command.into(),
+            start_us: start_s * 1_000_000,
+            end_us: Some(end_s * 1_000_000),
+            exit_code: Some(exit),
+            signal: None,
+            state: RunState::Done,
+            phase: None,
+            tool: None,
+        }
+    }
+
+    fn inputs(rows: Vec<SpanRow>) -> Inputs {
+        Inputs {
+            root: "/r".into(),
+            branch: "fix/7-crash".into(),
+            rows,
+            diff: Some((2, 30, 10)),
+            history: Vec::new(),
+            template: ("built-in template".into(), render::BUILTIN_TEMPLATE.into()),
+            path: "milestones/2026-11/x.md".into(),
+            milestone_id: "x".into(),
+        }
+    }
+
+    /// The whole close computation on hand-built inputs: no store, no git.
+    #[test]
+    fn a_span_becomes_front_matter_without_git() {
+        let rows = vec![
+            row(1, "hook", "git log", 0, 10, 0),
+            row(2, "exec", "cargo test", 20, 30, 101),
+            row(3, "exec", "cargo test", 40, 50, 0),
+        ];
+        let req = Request {
+            branch: Some("fix/7-crash".into()),
+            baselines: vec!["total=2m".into()],
+            now_us: 60 * 1_000_000,
+            ..Request::default()
+        };
+        let finish = Finish {
+            how: How::Squashed,
+            into: "origin/main".into(),
+            commit: "c".into(),
+            pr: Some(91),
+            title: Some("Fix the crash".into()),
+        };
+        let p = compute(&inputs(rows), &Config::default(), &req, Some(&finish)).unwrap();
+        let f = &p.front;
+        assert_eq!(
+            (f.kind.as_str(), f.issue_number.as_deref()),
+            ("bug", Some("#7"))
+        );
+        assert_eq!(
+            (f.pr_number.as_deref(), f.title.as_str()),
+            (Some("#91"), "Fix the crash")
+        );
+        assert_eq!(
+            (f.complexity.as_str(), f.status.as_deref()),
+            ("simple", None)
+        );
+        assert_eq!((f.mt.runs_automated, f.mt.runs_manual), (2, 1));
+        assert_eq!(
+            f.mt.active_ms, 50_000,
+            "gaps of 10 s count under a 15 min idle timeout"
+        );
+        assert_eq!(f.mt.phases_ms.values().sum::<u64>(), f.mt.active_ms);
+        assert_eq!(p.ids, vec![1, 2, 3]);
+        assert!(
+            p.text.contains("declared"),
+            "the declared baseline is named as such"
+        );
+        // A draft says so; nothing recorded is an error naming the branch.
+        let draft = Request {
+            draft: true,
+            ..req.clone()
+        };
+        let p = compute(
+            &inputs(vec![row(1, "exec", "make", 0, 1, 0)]),
+            &Config::default(),
+            &draft,
+            None,
+        )
+        .unwrap();
+        assert_eq!(p.front.status.as_deref(), Some("draft"));
+        let err = compute(&inputs(Vec::new()), &Config::default(), &req, None).unwrap_err();
+        assert!(format!("{err:#}").contains("nothing was recorded on branch fix/7-crash"));
+    }
 }
