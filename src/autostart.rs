@@ -7,7 +7,6 @@
 //! never wait for it. Never waits for the daemon to come up.
 
 use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
@@ -35,16 +34,9 @@ pub fn ensure(paths: &Paths) -> Result<()> {
 /// Start a detached daemon now (under the start lock); returns at once.
 pub fn spawn(paths: &Paths) -> Result<()> {
     secure::private_dir(&paths.spool)?;
-    let lock = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(paths.start_lock())
-        .context("could not open the start lock")?;
-    // SAFETY: flock on our own descriptor; released when `lock` drops.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+    let Some(lock) = secure::try_lock(&paths.start_lock(), "start")? else {
         return Ok(()); // someone else is starting one right now
-    }
+    };
     if listening(paths) {
         return Ok(());
     }

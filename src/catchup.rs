@@ -3,12 +3,9 @@
 //! when none runs, the reader ingests it itself under the same lock the
 //! daemon holds, so there is still only one writer.
 
-use std::fs::OpenOptions;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::config::Config;
 use crate::control;
@@ -69,16 +66,9 @@ fn ingest_here(paths: &Paths) -> Result<Option<Store>> {
         eprintln!("mt: warning: {e:#}; showing what was stored before");
         return Store::open(&paths.db).map(Some);
     }
-    let lock = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(paths.ingest_lock())
-        .context("could not open the ingest lock")?;
-    // SAFETY: flock on our own descriptor; released when `lock` drops.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+    let Some(_lock) = secure::try_lock(&paths.ingest_lock(), "ingest")? else {
         return Ok(None);
-    }
+    };
     let mut store = Store::open(&paths.db)?;
     let filters = filters(paths);
     ingest::drain(&mut store, &paths.spool, &filters)?;

@@ -57,3 +57,24 @@ pub fn check(dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// Take the exclusive lock on the private lock file `path` without waiting:
+/// the file, held until it is dropped, or `None` when another process holds
+/// it. The one lock helper behind the start and ingest locks.
+pub fn try_lock(path: &Path, what: &str) -> Result<Option<fs::File>> {
+    use anyhow::Context;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("could not open the {what} lock {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("could not lock {}", path.display()))
+        }
+    }
+}

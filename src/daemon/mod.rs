@@ -11,9 +11,8 @@ mod server;
 mod systemd;
 mod watch;
 
-use std::fs::{self, File, OpenOptions};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs::{self, File};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -118,15 +117,7 @@ pub fn run(paths: &Paths) -> Result<()> {
 }
 
 fn take_ingest_lock(paths: &Paths) -> Result<Option<File>> {
-    let lock = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(paths.ingest_lock())
-        .context("could not open the ingest lock")?;
-    // SAFETY: flock on our own descriptor; held until `lock` is dropped.
-    let got = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-    Ok(got.then_some(lock))
+    secure::try_lock(&paths.ingest_lock(), "ingest")
 }
 
 fn bind(paths: &Paths) -> Result<std::os::unix::net::UnixListener> {

@@ -5,7 +5,6 @@
 
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -97,8 +96,7 @@ pub(crate) fn alive(pid: i32) -> bool {
 
 /// Try to take the shared file's exclusive lock: held, no wrapper is mid-write.
 fn lock_exclusive(file: &File) -> bool {
-    // SAFETY: flock on a descriptor we own; released when `file` closes.
-    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+    file.try_lock().is_ok()
 }
 
 /// Open a spool file for reading without following a symlink or blocking
