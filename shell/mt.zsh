@@ -26,61 +26,7 @@ typeset -g __mt_sid=$$-$__mt_t
 typeset -g __mt_file=$__mt_spool/h-$__mt_sid.log
 export MT_SESSION=$__mt_sid
 
-__mt_esc() {
-    if [[ $1 != *[$'\\\t\n\r']* ]]; then
-        __mt_e=$1
-        return 0
-    fi
-    __mt_e=${1//\\/\\\\}
-    __mt_e=${__mt_e//$'\t'/\\t}
-    __mt_e=${__mt_e//$'\n'/\\n}
-    __mt_e=${__mt_e//$'\r'/\\r}
-}
-
-# The worktree root and HEAD text for $PWD, read from .git without forking.
-__mt_head() {
-    __mt_root='' __mt_headtxt='' __mt_gitdir=''
-    local d=$PWD g line
-    while :; do
-        if [[ -e $d/.git ]]; then
-            g=$d/.git
-            if [[ -f $g ]]; then
-                IFS= read -r line <"$g" 2>/dev/null || :
-                g=${line#gitdir: }
-                [[ $g == /* ]] || g=$d/$g
-            fi
-            { IFS= read -r __mt_headtxt <"$g/HEAD"; } 2>/dev/null || :
-            __mt_gitdir=$g
-            __mt_root=${d:-/}
-            return 0
-        fi
-        [[ -n $d ]] || return 0
-        d=${d%/*}
-    done
-}
-
-# Where the next command starts: cwd, worktree root and HEAD at the prompt.
-__mt_prompt_state() {
-    if [[ $PWD == "${__mt_pwd-}" ]]; then
-        # Same directory: only HEAD can have moved.
-        [[ -n $__mt_root ]] || return 0
-        local before=$__mt_headtxt
-        { IFS= read -r __mt_headtxt <"$__mt_gitdir/HEAD"; } 2>/dev/null || :
-        [[ $__mt_headtxt != "$before" ]] || return 0
-    else
-        __mt_pwd=$PWD
-        __mt_esc "$PWD"
-        __mt_cwd=$__mt_e
-        __mt_head
-    fi
-    __mt_git=''
-    if [[ -n $__mt_root ]]; then
-        __mt_esc "$__mt_root"
-        __mt_git=$'\t'"root=$__mt_e"
-        __mt_esc "$__mt_headtxt"
-        __mt_git+=$'\t'"head=$__mt_e"
-    fi
-}
+@MT_COMMON@
 __mt_prompt_state
 
 __mt_preexec() {

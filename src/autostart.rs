@@ -60,7 +60,7 @@ pub fn spawn(paths: &Paths) -> Result<()> {
     // command never reach it.
     unsafe {
         cmd.pre_exec(|| {
-            libc::setsid();
+            nix::unistd::setsid()?;
             Ok(())
         });
     }

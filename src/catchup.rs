@@ -33,7 +33,7 @@ pub fn current_store(paths: &Paths) -> Result<Store> {
 fn current(paths: &Paths) -> Result<Store> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        match control::request(&paths.socket, "flush", Duration::from_secs(30)) {
+        match control::request(&paths.socket, control::Verb::Flush, Duration::from_secs(30)) {
             Ok(r) if r.version == control::VERSION => return Store::open(&paths.db),
             // Another mt's daemon (an upgrade): retire it; the next pass
             // ingests here, and the next `mt exec` starts a daemon of ours.

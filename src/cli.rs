@@ -2,7 +2,6 @@
 
 use std::ffi::OsString;
 
-use crate::milestone::kinds::{Level, Priority, WorkType};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Measure how software work actually goes: record every command, attribute
@@ -138,30 +137,8 @@ pub struct CloseArgs {
     /// The branch (default: on the default branch, every finished branch;
     /// on another branch, its draft milestone).
     pub branch: Option<String>,
-    /// The kind of work (default: from the branch name, else enhancement).
-    #[arg(long = "type", value_name = "TYPE", value_enum)]
-    pub kind: Option<WorkType>,
-    /// Issue number (default: from the branch name).
-    #[arg(long)]
-    pub issue: Option<u64>,
-    /// Pull request number.
-    #[arg(long)]
-    pub pr: Option<u64>,
-    /// How urgent the work was (default: unset; it is judgement).
-    #[arg(long, value_enum)]
-    pub priority: Option<Priority>,
-    /// How big the change was (default: from the diff size).
-    #[arg(long, value_enum)]
-    pub complexity: Option<Level>,
-    /// Title (default: from the branch name).
-    #[arg(long)]
-    pub title: Option<String>,
-    /// A declared baseline, PHASE=DURATION (e.g. validation=2h); repeatable.
-    #[arg(long = "baseline", value_name = "PHASE=DURATION")]
-    pub baselines: Vec<String>,
-    /// Text for the problem statement.
-    #[arg(long)]
-    pub note: Option<String>,
+    #[command(flatten)]
+    pub declared: crate::close::Declared,
     /// Print the milestone; write nothing and close nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::classify::{Class, Classifier};
 use crate::config::Config;
-use crate::event::{RunState, rfc3339};
+use crate::event::{EventKind, RunState, Source, rfc3339};
 use crate::finished::{self, Checker, Finish};
 use crate::git::Repo;
 use crate::metrics::{self, Marker, Run};
@@ -28,20 +28,44 @@ use crate::store::{OpenSpan, SpanRow, Store};
 #[derive(Debug, Default, Clone)]
 pub struct Request {
     pub branch: Option<String>,
-    pub kind: Option<WorkType>,
-    pub issue: Option<u64>,
-    pub pr: Option<u64>,
-    pub priority: Option<Priority>,
-    pub complexity: Option<Level>,
-    pub title: Option<String>,
-    pub baselines: Vec<String>,
-    pub note: Option<String>,
+    pub declared: Declared,
     /// A draft (`status: draft`): the work is not in the default branch yet.
     pub draft: bool,
     /// The worktree the span was recorded in, when not this one.
     pub span_root: Option<String>,
     /// Close time, microseconds since the epoch.
     pub now_us: i64,
+}
+
+/// What the author declares about the work (`mt close`'s flags, parsed
+/// by clap straight into this): each field is optional and falls back to
+/// what is inferred from the branch or measured.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Declared {
+    /// The kind of work (default: from the branch name, else enhancement).
+    #[arg(long = "type", value_name = "TYPE", value_enum)]
+    pub kind: Option<WorkType>,
+    /// Issue number (default: from the branch name).
+    #[arg(long)]
+    pub issue: Option<u64>,
+    /// Pull request number.
+    #[arg(long)]
+    pub pr: Option<u64>,
+    /// How urgent the work was (default: unset; it is judgement).
+    #[arg(long, value_enum)]
+    pub priority: Option<Priority>,
+    /// How big the change was (default: from the diff size).
+    #[arg(long, value_enum)]
+    pub complexity: Option<Level>,
+    /// Title (default: from the branch name).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// A declared baseline, PHASE=DURATION (e.g. validation=2h); repeatable.
+    #[arg(long = "baseline", value_name = "PHASE=DURATION")]
+    pub baselines: Vec<String>,
+    /// Text for the problem statement.
+    #[arg(long)]
+    pub note: Option<String>,
 }
 
 /// What git says about the branch being closed, gathered before computing.
@@ -121,7 +145,8 @@ pub fn prepare(
 
 /// The work's type: declared, else from the branch name, else enhancement.
 fn kind_of(req: &Request, branch: &str) -> WorkType {
-    req.kind
+    req.declared
+        .kind
         .or(infer::from_branch(branch).kind)
         .unwrap_or(WorkType::Enhancement)
 }
@@ -170,7 +195,7 @@ pub fn gather(
     };
     Ok(Inputs {
         rows: store.span(&root, &branch)?,
-        diff: if req.complexity.is_some() {
+        diff: if req.declared.complexity.is_some() {
             None
         } else {
             diff_stats(repo, git_facts)
@@ -197,7 +222,7 @@ pub fn compute(
         .iter()
         .filter(|r| r.state != RunState::Running)
         .collect();
-    if !finished.iter().any(|r| r.kind == "command") {
+    if !finished.iter().any(|r| r.kind == EventKind::Command) {
         bail!(
             "nothing was recorded on branch {branch} in {} since its last milestone; name the branch that was worked on (`mt log` shows what was recorded)",
             inputs.root
@@ -210,8 +235,9 @@ pub fn compute(
 
     let inferred = infer::from_branch(branch);
     let kind = kind_of(req, branch).as_str().to_owned();
-    let (complexity, measured_complexity) = complexity(req.complexity, inputs.diff);
+    let (complexity, measured_complexity) = complexity(req.declared.complexity, inputs.diff);
     let flags = req
+        .declared
         .baselines
         .iter()
         .map(|b| baseline::parse_flag(b))
@@ -226,14 +252,24 @@ pub fn compute(
         milestone_id: inputs.milestone_id.clone(),
         date: date_of(req.now_us),
         kind: kind.clone(),
-        issue_number: req.issue.or(inferred.issue).map(|n| format!("#{n}")),
+        issue_number: req
+            .declared
+            .issue
+            .or(inferred.issue)
+            .map(|n| format!("#{n}")),
         pr_number: req
+            .declared
             .pr
             .or(finish.and_then(|f| f.pr))
             .map(|n| format!("#{n}")),
-        priority: req.priority.map_or("unset", Priority::as_str).to_owned(),
+        priority: req
+            .declared
+            .priority
+            .map_or("unset", Priority::as_str)
+            .to_owned(),
         complexity,
         title: req
+            .declared
             .title
             .clone()
             .or_else(|| finish.and_then(|f| f.title.clone()))
@@ -278,7 +314,7 @@ pub fn compute(
         },
     };
     let (template_name, template) = &inputs.template;
-    let view = render::view(&front, &evidence(&runs), req.note.as_deref());
+    let view = render::view(&front, &evidence(&runs), req.declared.note.as_deref());
     let body = render::render(template_name, template, &view)?;
     let text = format!("{}\n{body}", milestone::front_matter_text(&front)?);
     Ok(Prepared {
@@ -335,7 +371,7 @@ fn classified(rows: &[&SpanRow], classifier: &Classifier) -> (Vec<Run>, Vec<Mark
     let mut runs = Vec::new();
     let mut markers = Vec::new();
     for r in rows {
-        if r.kind == "marker" {
+        if r.kind == EventKind::Marker {
             if let Some(p) = &r.phase {
                 markers.push(Marker {
                     at_us: r.start_us,
@@ -353,7 +389,7 @@ fn classified(rows: &[&SpanRow], classifier: &Classifier) -> (Vec<Run>, Vec<Mark
             start_us: r.start_us,
             end_us: r.end_us.unwrap_or(r.start_us),
             ok: crate::event::succeeded(r.state, r.exit_code, r.signal),
-            automated: r.source != "hook",
+            automated: r.source != Source::Hook,
             command: r.command.clone(),
             phase: class.phase,
             tool: class.tool,
@@ -479,11 +515,11 @@ mod tests {
     use super::*;
     use crate::finished::How;
 
-    fn row(id: i64, source: &str, command: &str, start_s: i64, end_s: i64, exit: i32) -> SpanRow {
+    fn row(id: i64, source: Source, command: &str, start_s: i64, end_s: i64, exit: i32) -> SpanRow {
         SpanRow {
             id,
-            source: source.into(),
-            kind: "command".into(),
+            source,
+            kind: EventKind::Command,
             command: command.into(),
             start_us: start_s * 1_000_000,
             end_us: Some(end_s * 1_000_000),
@@ -512,13 +548,16 @@ mod tests {
     #[test]
     fn a_span_becomes_front_matter_without_git() {
         let rows = vec![
-            row(1, "hook", "git log", 0, 10, 0),
-            row(2, "exec", "cargo test", 20, 30, 101),
-            row(3, "exec", "cargo test", 40, 50, 0),
+            row(1, Source::Hook, "git log", 0, 10, 0),
+            row(2, Source::Exec, "cargo test", 20, 30, 101),
+            row(3, Source::Exec, "cargo test", 40, 50, 0),
         ];
         let req = Request {
             branch: Some("fix/7-crash".into()),
-            baselines: vec!["total=2m".into()],
+            declared: Declared {
+                baselines: vec!["total=2m".into()],
+                ..Declared::default()
+            },
             now_us: 60 * 1_000_000,
             ..Request::default()
         };
@@ -560,7 +599,7 @@ mod tests {
             ..req.clone()
         };
         let p = compute(
-            &inputs(vec![row(1, "exec", "make", 0, 1, 0)]),
+            &inputs(vec![row(1, Source::Exec, "make", 0, 1, 0)]),
             &Config::default(),
             &draft,
             None,

@@ -13,8 +13,48 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-/// Verbs the daemon understands.
-pub const VERBS: [&str; 4] = ["ping", "flush", "status", "stop"];
+/// What a client asks the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// Are you there? (answers with the daemon's figures)
+    Ping,
+    /// Ingest everything spooled, then answer.
+    Flush,
+    /// The daemon's figures.
+    Status,
+    /// Answer, then exit.
+    Stop,
+}
+
+impl Verb {
+    pub const ALL: [Verb; 4] = [Verb::Ping, Verb::Flush, Verb::Status, Verb::Stop];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Ping => "ping",
+            Verb::Flush => "flush",
+            Verb::Status => "status",
+            Verb::Stop => "stop",
+        }
+    }
+
+    /// The verb a request line names, if any.
+    pub fn parse(line: &str) -> Option<Verb> {
+        Verb::ALL.into_iter().find(|v| v.as_str() == line.trim())
+    }
+}
+
+/// Who started the daemon.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Managed {
+    /// systemd passed the socket or waits for READY.
+    Systemd,
+    /// mt started it on demand.
+    #[default]
+    #[serde(other)]
+    Auto,
+}
 
 /// What the daemon answers.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -35,15 +75,14 @@ pub struct Reply {
     /// Lines set aside as malformed by this daemon since it started.
     #[serde(default)]
     pub set_aside: u64,
-    /// `systemd` or `auto` (started by mt itself).
     #[serde(default)]
-    pub managed: String,
+    pub managed: Managed,
 }
 
 impl Reply {
     /// How the daemon runs, as people read it.
     pub fn how(&self) -> &'static str {
-        if self.managed == "systemd" {
+        if self.managed == Managed::Systemd {
             "managed by systemd"
         } else {
             "started by mt"
@@ -52,12 +91,12 @@ impl Reply {
 }
 
 /// Send `verb` and wait up to `timeout` for the answer.
-pub fn request(socket: &Path, verb: &str, timeout: Duration) -> Result<Reply> {
+pub fn request(socket: &Path, verb: Verb, timeout: Duration) -> Result<Reply> {
     let stream = UnixStream::connect(socket)
         .with_context(|| format!("could not connect to the daemon at {}", socket.display()))?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    send(&stream, format!("{verb}\n").as_bytes())?;
+    send(&stream, format!("{}\n", verb.as_str()).as_bytes())?;
     let mut line = String::new();
     BufReader::new(stream)
         .read_line(&mut line)
@@ -86,11 +125,6 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// Is a daemon answering on `socket`? Costs one connect when none is.
-pub fn alive(socket: &Path) -> bool {
-    request(socket, "ping", Duration::from_secs(2)).is_ok()
-}
-
 /// This binary's version; a daemon of another version is replaced.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -98,7 +132,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// has. Records wait in the spool meanwhile, so nothing is lost; the caller
 /// then starts or becomes the new writer.
 pub fn retire(socket: &Path) -> Result<()> {
-    let stopped = request(socket, "stop", Duration::from_secs(30))?;
+    let stopped = request(socket, Verb::Stop, Duration::from_secs(30))?;
     wait_gone(&stopped)
 }
 
@@ -131,25 +165,14 @@ pub fn wait_gone(reply: &Reply) -> Result<()> {
 /// Write without SIGPIPE: a daemon that hung up is an error to report, not
 /// a reason for a reader (which prints under SIGPIPE's default) to die.
 fn send(stream: &UnixStream, mut buf: &[u8]) -> std::io::Result<()> {
+    use nix::sys::socket::{MsgFlags, send};
     use std::os::fd::AsRawFd;
     while !buf.is_empty() {
-        // SAFETY: sending from a live buffer on a socket we own.
-        let n = unsafe {
-            libc::send(
-                stream.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        };
-        if n < 0 {
-            let err = std::io::Error::last_os_error();
-            if err.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err);
+        match send(stream.as_raw_fd(), buf, MsgFlags::MSG_NOSIGNAL) {
+            Ok(n) => buf = &buf[n..],
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
         }
-        buf = &buf[n as usize..];
     }
     Ok(())
 }

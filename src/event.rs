@@ -2,24 +2,66 @@
 
 use serde::Serialize;
 
-/// Where a command was seen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// Run through `mt exec`: an automated run.
-    Exec,
-    /// Seen only by a shell hook: a manual run.
-    Hook,
-    /// `mt exec` under `CI=true`.
-    Ci,
+/// An enum stored as its text: the names serde prints, SQL compares and
+/// `store/` reads back are one list, written once.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(
+                v: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                match v.as_str()? {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(rusqlite::types::FromSqlError::InvalidType),
+                }
+            }
+        }
+
+        impl rusqlite::types::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+    };
 }
 
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Exec => "exec",
-            Source::Hook => "hook",
-            Source::Ci => "ci",
-        }
+text_enum! {
+    /// Where a command was seen.
+    #[derive(Default)]
+    pub enum Source {
+        /// Run through `mt exec`: an automated run.
+        #[default]
+        Exec => "exec",
+        /// Seen only by a shell hook: a manual run.
+        Hook => "hook",
+        /// `mt exec` under `CI=true`.
+        Ci => "ci",
+    }
+}
+
+text_enum! {
+    /// What a stored event is.
+    #[derive(Default)]
+    pub enum EventKind {
+        /// A command that ran (through `mt exec` or seen by a hook).
+        #[default]
+        Command => "command",
+        /// `mt phase P`: a point on the timeline, no duration.
+        Marker => "marker",
     }
 }
 
@@ -27,8 +69,8 @@ impl Source {
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub id: i64,
-    pub source: String,
-    pub kind: String,
+    pub source: Source,
+    pub kind: EventKind,
     pub argv: Vec<String>,
     /// The exact argv bytes (arguments joined by NUL), base64: `argv` and
     /// `command` are text for display, this is what ran.
@@ -59,42 +101,15 @@ pub struct Event {
     pub end_us: Option<i64>,
 }
 
-/// Where a stored command is in its life. Stored as its text
-/// (`running`, `done`, `unfinished`), which SQL in `store/` also reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunState {
-    /// Started (an `mt exec` start record), not ended yet.
-    Running,
-    Done,
-    /// Its wrapper or shell died without an end record.
-    Unfinished,
-}
-
-impl RunState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunState::Running => "running",
-            RunState::Done => "done",
-            RunState::Unfinished => "unfinished",
-        }
-    }
-}
-
-impl rusqlite::types::FromSql for RunState {
-    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        match v.as_str()? {
-            "running" => Ok(RunState::Running),
-            "done" => Ok(RunState::Done),
-            "unfinished" => Ok(RunState::Unfinished),
-            _ => Err(rusqlite::types::FromSqlError::InvalidType),
-        }
-    }
-}
-
-impl rusqlite::types::ToSql for RunState {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(self.as_str().into())
+text_enum! {
+    /// Where a stored command is in its life (SQL in `store/` reads these
+    /// texts too).
+    pub enum RunState {
+        /// Started (an `mt exec` start record), not ended yet.
+        Running => "running",
+        Done => "done",
+        /// Its wrapper or shell died without an end record.
+        Unfinished => "unfinished",
     }
 }
 

@@ -9,14 +9,14 @@ pub mod cli;
 pub mod cmd;
 
 // Writers: `mt exec` runs the command as if bare and appends records.
-pub mod autostart;
+pub(crate) mod autostart;
 pub mod spool;
-pub mod wrapper;
+pub(crate) mod wrapper;
 
 // The daemon and its control socket; readers catch up through it.
-pub mod catchup;
-pub mod control;
-pub mod daemon;
+pub(crate) mod catchup;
+pub(crate) mod control;
+pub(crate) mod daemon;
 
 // Ingest: parse, filter, redact, resolve the branch, commit.
 pub mod ingest;
@@ -25,20 +25,21 @@ pub mod redact;
 // Closing a branch and reporting on milestones: gather, compute (pure
 // modules below), write files into the repository.
 pub mod close;
-pub mod finished;
-pub mod report;
+pub(crate) mod finished;
+pub(crate) mod report;
 
 // Store and the plain data and rules it holds (classify, metrics and
 // milestone are pure: data in, data out).
-pub mod classify;
-pub mod event;
+pub(crate) mod classify;
+pub(crate) mod event;
 pub mod git;
-pub mod metrics;
-pub mod milestone;
+pub(crate) mod metrics;
+pub(crate) mod milestone;
 pub mod store;
 
 // Ground: configuration, paths, private directories.
+pub(crate) mod clock;
 pub mod config;
-pub mod display;
-pub mod paths;
-pub mod secure;
+pub(crate) mod display;
+pub(crate) mod paths;
+pub(crate) mod secure;

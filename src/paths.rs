@@ -88,7 +88,7 @@ fn default_dirs() -> (PathBuf, PathBuf, PathBuf, PathBuf) {
         Some(dir) => dir.join("mt"),
         // Without a runtime dir, a per-user dir in /tmp, checked for owner and
         // mode before use like the runtime one.
-        None => PathBuf::from(format!("/tmp/mt-{}", unsafe { libc::getuid() })),
+        None => PathBuf::from(format!("/tmp/mt-{}", nix::unistd::getuid())),
     };
     (data, state, runtime, config)
 }

@@ -11,8 +11,7 @@ use anyhow::{Result, bail};
 
 /// The effective uid of this process.
 pub fn uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    nix::unistd::geteuid().as_raw()
 }
 
 /// Create `dir` (and its parents) with mode 0700 when missing, then check it.

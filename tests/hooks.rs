@@ -37,7 +37,7 @@ fn scripts_are_clean_and_silent_under_strict_modes() {
             (String::new(), String::new())
         );
     };
-    check("shellcheck", &["-s", "bash", "shell/mt.bash"]);
+    check("shellcheck", &["-s", "bash", "shell/common.sh"]);
     check("shellcheck", &["-s", "sh", "shell/git-hook.sh"]);
     check("shellcheck", &["-s", "bash", bash.to_str().unwrap()]);
     check("bash", &["-n", bash.to_str().unwrap()]);

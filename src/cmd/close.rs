@@ -19,10 +19,10 @@ use crate::catchup;
 use crate::cli::CloseArgs;
 use crate::close::{self, BranchFacts, Draft, Prepared, Request};
 use crate::config::Config;
+use crate::event::EventKind;
 use crate::event::human_ms;
 use crate::finished::Checker;
 use crate::git::{self, Repo};
-use crate::ingest::now_us;
 use crate::paths::Paths;
 use crate::store::{OpenSpan, Store};
 
@@ -243,7 +243,7 @@ fn file_under_draft(ctx: &mut Ctx, args: &CloseArgs, branch: &str, d: &Draft) ->
         .collect();
     let after = d.written_us.map_or(0, |w| {
         rows.iter()
-            .filter(|r| r.kind == "command" && r.start_us > w)
+            .filter(|r| r.kind == EventKind::Command && r.start_us > w)
             .count()
     });
     if args.dry_run {
@@ -280,17 +280,10 @@ fn span_root(ctx: &Ctx, branch: &str) -> Option<String> {
 fn request(args: &CloseArgs, branch: &str, draft: bool) -> Request {
     Request {
         branch: Some(branch.to_owned()),
-        kind: args.kind,
-        issue: args.issue,
-        pr: args.pr,
-        priority: args.priority,
-        complexity: args.complexity,
-        title: args.title.clone(),
-        baselines: args.baselines.clone(),
-        note: args.note.clone(),
+        declared: args.declared.clone(),
         draft,
         span_root: None,
-        now_us: now_us(),
+        now_us: crate::clock::now().micros(),
     }
 }
 

@@ -15,7 +15,9 @@ pub fn run(action: DaemonCmd) -> Result<u8> {
     match action {
         DaemonCmd::Run => daemon::run(&paths).map(|()| 0),
         DaemonCmd::Start => {
-            if let Ok(r) = control::request(&paths.socket, "ping", Duration::from_secs(2)) {
+            if let Ok(r) =
+                control::request(&paths.socket, control::Verb::Ping, Duration::from_secs(2))
+            {
                 if r.version == control::VERSION {
                     println!("mt daemon already running (pid {})", r.pid);
                     return Ok(0);
@@ -29,13 +31,16 @@ pub fn run(action: DaemonCmd) -> Result<u8> {
                 );
             }
             autostart::spawn(&paths)?;
-            let r =
-                wait_for(|| control::request(&paths.socket, "ping", Duration::from_secs(1)).ok())?;
+            let r = wait_for(|| {
+                control::request(&paths.socket, control::Verb::Ping, Duration::from_secs(1)).ok()
+            })?;
             println!("mt daemon started (pid {})", r.pid);
             Ok(0)
         }
         DaemonCmd::Stop => {
-            let Ok(r) = control::request(&paths.socket, "stop", Duration::from_secs(30)) else {
+            let Ok(r) =
+                control::request(&paths.socket, control::Verb::Stop, Duration::from_secs(30))
+            else {
                 println!("mt daemon is not running");
                 return Ok(0);
             };
@@ -44,7 +49,7 @@ pub fn run(action: DaemonCmd) -> Result<u8> {
             Ok(0)
         }
         DaemonCmd::Status => {
-            match control::request(&paths.socket, "status", Duration::from_secs(5)) {
+            match control::request(&paths.socket, control::Verb::Status, Duration::from_secs(5)) {
                 Ok(r) => {
                     let how = r.how();
                     println!(

@@ -67,7 +67,7 @@ pub fn checks(paths: &Paths) -> Vec<Check> {
         ),
     }
 
-    match control::request(&paths.socket, "status", Duration::from_secs(5)) {
+    match control::request(&paths.socket, control::Verb::Status, Duration::from_secs(5)) {
         Ok(r) => {
             let how = r.how();
             report(

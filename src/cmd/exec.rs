@@ -5,12 +5,13 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::autostart;
 use crate::cli::ExecArgs;
+use crate::clock::{self, Timestamp};
+use crate::event::Source;
 use crate::paths::{self, Paths};
-use crate::spool::record::{Builder, Kind};
+use crate::spool::records::{End, Place, Spooled, Start};
 use crate::spool::writer;
 use crate::wrapper::{self, Exit};
 
@@ -23,41 +24,39 @@ pub fn run(args: ExecArgs) -> ! {
         paths,
         warned: false,
     };
-    let start = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let t0 = start.as_micros() as i64;
+    let start = clock::since_epoch();
+    let t0 = Timestamp::from_micros(clock::micros(start));
     let id = format!("{:x}-{:x}", start.as_nanos(), std::process::id());
     rec.append(start_record(&id, t0, &args));
 
     let outcome = wrapper::run(&args.command);
-    let mut end = Builder::new(Kind::End);
-    end.field("id", &id);
+    let mut end = End {
+        id,
+        time: t0,
+        ..End::default()
+    };
     let exit = match &outcome {
         Ok(o) => {
-            end.field("t", (t0 + o.wall.as_micros() as i64).to_string())
-                .field("ut", o.user.as_micros().to_string())
-                .field("st", o.system.as_micros().to_string())
-                .field("rss", o.max_rss_kib.to_string());
+            end.time = t0.plus(o.wall);
+            end.user_us = Some(clock::micros(o.user));
+            end.sys_us = Some(clock::micros(o.system));
+            end.max_rss_kib = Some(o.max_rss_kib);
             match o.exit {
-                Exit::Code(c) => end.field("exit", c.to_string()),
+                Exit::Code(c) => end.exit = Some(c),
                 Exit::Signal {
                     signal,
                     core_dumped,
-                } => end
-                    .field("sig", signal.to_string())
-                    .field("core", if core_dumped { "1" } else { "0" }),
+                } => (end.signal, end.core_dumped) = (Some(signal), core_dumped),
             };
             o.exit
         }
         Err(e) => {
             eprintln!("mt: {}", e.message);
-            end.field("t", t0.to_string())
-                .field("exit", e.code.to_string());
+            end.exit = Some(e.code);
             Exit::Code(e.code)
         }
     };
-    rec.append(end.finish());
+    rec.append(Spooled::End(end).encode());
     if let Err(e) = autostart::ensure(&rec.paths) {
         rec.warn(&e);
     }
@@ -74,32 +73,28 @@ fn run_bare(argv: &[OsString]) -> ! {
     }
 }
 
-fn start_record(id: &str, t0: i64, args: &ExecArgs) -> Vec<u8> {
+fn start_record(id: &str, time: Timestamp, args: &ExecArgs) -> Vec<u8> {
     let cwd = std::env::current_dir()
         .or_else(|_| std::env::var_os("PWD").map(PathBuf::from).ok_or(()))
         .unwrap_or_default();
-    let mut b = Builder::new(Kind::Start);
-    b.field("id", id)
-        .field("t", t0.to_string())
-        .field("pid", std::process::id().to_string())
-        .field("src", if paths::in_ci() { "ci" } else { "exec" })
-        .field("cwd", cwd.as_os_str().as_bytes());
-    if let Some(sid) = std::env::var_os("MT_SESSION") {
-        b.field("sid", sid.as_bytes());
-    }
-    if let Some(p) = args.phase {
-        b.field("phase", p.as_str());
-    }
-    if let Some(t) = &args.tool {
-        b.field("tool", t);
-    }
-    // What HEAD says now, read from .git: exact even if the daemon ingests
-    // this record after the branch has moved on.
-    b.git_hint(&cwd);
-    for arg in &args.command {
-        b.field("a", arg.as_bytes());
-    }
-    b.finish()
+    Spooled::Start(Start {
+        id: id.to_owned(),
+        time,
+        pid: i64::from(std::process::id()),
+        source: if paths::in_ci() {
+            Source::Ci
+        } else {
+            Source::Exec
+        },
+        // What HEAD says now, read from .git: exact even if the daemon
+        // ingests this record after the branch has moved on.
+        place: Place::read(&cwd),
+        session: std::env::var("MT_SESSION").ok(),
+        phase: args.phase,
+        tool: args.tool.clone(),
+        argv: args.command.iter().map(|a| a.as_bytes().to_vec()).collect(),
+    })
+    .encode()
 }
 
 struct Recorder {

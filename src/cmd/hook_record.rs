@@ -4,43 +4,39 @@
 //! less fish's `$CMD_DURATION`.
 
 use std::os::unix::ffi::OsStrExt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Result;
 
 use crate::cli::HookRecordArgs;
+use crate::clock;
 use crate::paths::{self, Paths};
-use crate::spool::record::{Builder, Kind};
+use crate::spool::records::{Hook, Place, Spooled};
 use crate::spool::writer;
 
 pub fn run(args: &HookRecordArgs) -> Result<u8> {
     if paths::disabled() {
         return Ok(0);
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_micros() as i64;
-    let dur = args.duration_ms as i64 * 1000;
-    let start = now - dur;
+    let dur = Duration::from_millis(args.duration_ms);
+    let start = clock::now().minus(dur);
     let command: Vec<&[u8]> = args.command.iter().map(|a| a.as_bytes()).collect();
-    let mut b = Builder::new(Kind::Hook);
-    b.field("id", format!("{}:{start}", args.sid))
-        .field("sid", &args.sid)
-        .field("pid", args.pid.to_string())
-        .field("t", start.to_string())
-        .field("dur", dur.to_string())
-        .field("exit", args.exit.to_string())
-        .field("ps", &args.pipestatus)
-        .field("cwd", args.cwd.as_bytes())
-        .field("cmd", command.join(&b' '));
-    let cwd = std::path::Path::new(&args.cwd);
-    // Read after the command: ingest looks for a HEAD move inside the run.
-    if b.git_hint(cwd) {
-        b.field("hend", "1");
-    }
+    let place = Place::read(std::path::Path::new(&args.cwd));
+    let record = Spooled::Hook(Hook {
+        id: format!("{}:{}", args.sid, start.micros()),
+        session: Some(args.sid.clone()),
+        pid: i64::from(args.pid),
+        time: start,
+        duration_us: clock::micros(dur),
+        exit: Some(args.exit),
+        pipestatus: Some(args.pipestatus.clone()).filter(|p| !p.is_empty()),
+        // Read after the command: ingest looks for a HEAD move inside it.
+        head_after: place.root.is_some(),
+        place,
+        command: command.join(&b' '),
+    });
     let paths = Paths::from_env();
     let name = format!("h-{}-{}.log", args.pid, args.sid);
-    writer::append_session(&paths.spool, &name, &b.finish())?;
+    writer::append_session(&paths.spool, &name, &record.encode())?;
     Ok(0)
 }

@@ -19,6 +19,8 @@ use crate::secure;
 const BASH: &str = include_str!("../../shell/mt.bash");
 const ZSH: &str = include_str!("../../shell/mt.zsh");
 const FISH: &str = include_str!("../../shell/mt.fish");
+/// The functions the bash and zsh hooks share, put in at `@MT_COMMON@`.
+const COMMON: &str = include_str!("../../shell/common.sh");
 const GIT_HOOK: &str = include_str!("../../shell/git-hook.sh");
 /// Marks a hook file as mt's, so installing twice changes nothing.
 pub(crate) const MARK: &str = "# mt git hook";
@@ -71,6 +73,10 @@ pub fn run(target: InitTarget, print: bool, in_pr: bool) -> Result<u8> {
 
 fn fill(template: &str, bin: &str, spool: &str) -> String {
     template
+        .replace(
+            "@MT_COMMON@\n",
+            COMMON.split_once("\n\n").map_or(COMMON, |(_, body)| body),
+        )
         .replace("@MT_BIN@", bin)
         .replace("@MT_SPOOL@", spool)
 }

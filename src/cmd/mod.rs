@@ -63,8 +63,9 @@ pub fn closed_stdout_ends_quietly(cmd: &Cmd) {
     if matches!(cmd, Cmd::Daemon { .. } | Cmd::Exec(_) | Cmd::HookRecord(_)) {
         return;
     }
+    use nix::sys::signal::{SigHandler, Signal, signal};
     // SAFETY: restoring a default disposition before any thread is started.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
 /// Output cut short by a closed pipe (`mt log | head`) is not an error.

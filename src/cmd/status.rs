@@ -12,7 +12,6 @@ use crate::config::Config;
 use crate::event::human_ms;
 use crate::finished::Checker;
 use crate::git;
-use crate::ingest::now_us;
 use crate::metrics::active_time;
 use crate::paths::Paths;
 use crate::store::Store;
@@ -68,7 +67,7 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
         human_ms(active_ms),
         config.idle_timeout_minutes()
     )?;
-    let now = now_us();
+    let now = crate::clock::now().micros();
     for e in &st.running {
         let ms = (now - e.start_us).max(0) as f64 / 1000.0;
         writeln!(out, "running for {}: {}", human_ms(ms), safe(&e.command))?;

@@ -22,6 +22,7 @@ use anyhow::{Context, Result, bail};
 use tokio::sync::oneshot;
 
 use crate::catchup;
+use crate::control::Managed;
 use crate::ingest;
 use crate::paths::Paths;
 use crate::secure;
@@ -39,8 +40,7 @@ enum Job {
 #[derive(Debug)]
 struct Stats {
     started: Instant,
-    /// `systemd` when systemd passed the socket or waits for READY, else `auto`.
-    managed: &'static str,
+    managed: Managed,
     stored: AtomicU64,
     set_aside: AtomicU64,
 }
@@ -53,9 +53,9 @@ pub fn run(paths: &Paths) -> Result<()> {
     // First, before any thread: it edits the environment.
     let inherited = systemd::inherited_listener();
     let managed = if inherited.is_some() || std::env::var_os("NOTIFY_SOCKET").is_some() {
-        "systemd"
+        Managed::Systemd
     } else {
-        "auto"
+        Managed::Auto
     };
     secure::private_dir(&paths.spool)?;
     let Some(lock) = take_ingest_lock(paths)? else {

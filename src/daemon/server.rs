@@ -15,7 +15,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::watch::{Exits, SpoolWatch};
 use super::{Job, Stats};
-use crate::control::Reply;
+use crate::control::{Reply, Verb};
 use crate::secure;
 
 pub async fn serve(
@@ -68,7 +68,7 @@ fn reply(stats: &Stats) -> Reply {
         uptime_s: stats.started.elapsed().as_secs(),
         stored: stats.stored.load(Ordering::Relaxed),
         set_aside: stats.set_aside.load(Ordering::Relaxed),
-        managed: stats.managed.to_owned(),
+        managed: stats.managed,
     }
 }
 
@@ -133,9 +133,9 @@ async fn answer(conn: &mut UnixStream, jobs: Sender<Job>, stats: &Stats) -> (Rep
             );
         }
     }
-    let r = match verb.trim() {
-        "ping" | "status" => reply(stats),
-        "flush" => {
+    let r = match Verb::parse(&verb) {
+        Some(Verb::Ping | Verb::Status) => reply(stats),
+        Some(Verb::Flush) => {
             let (tx, rx) = oneshot::channel();
             if jobs.send(Job::Ingest(Some(tx))).is_err() {
                 return (
@@ -149,9 +149,10 @@ async fn answer(conn: &mut UnixStream, jobs: Sender<Job>, stats: &Stats) -> (Rep
                 Err(_) => refusal("the daemon is shutting down; try again".into()),
             }
         }
-        "stop" => return (reply(stats), true),
-        other => refusal(format!(
-            "unknown request {other:?}; send ping, flush, status or stop"
+        Some(Verb::Stop) => return (reply(stats), true),
+        None => refusal(format!(
+            "unknown request {:?}; send ping, flush, status or stop",
+            verb.trim()
         )),
     };
     (r, false)

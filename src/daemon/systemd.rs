@@ -27,10 +27,10 @@ pub fn inherited_listener() -> Option<UnixListener> {
     }
     // SAFETY: systemd hands us fd 3 open; we take ownership once, and mark
     // it close-on-exec so that nothing we start inherits it.
-    unsafe {
-        libc::fcntl(SD_LISTEN_FDS_START, libc::F_SETFD, libc::FD_CLOEXEC);
-        Some(UnixListener::from_raw_fd(SD_LISTEN_FDS_START))
-    }
+    let listener = unsafe { UnixListener::from_raw_fd(SD_LISTEN_FDS_START) };
+    let cloexec = nix::fcntl::FdFlag::FD_CLOEXEC;
+    nix::fcntl::fcntl(&listener, nix::fcntl::FcntlArg::F_SETFD(cloexec)).ok()?;
+    Some(listener)
 }
 
 /// Tell systemd we are ready (no-op when not started by systemd).

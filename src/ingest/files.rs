@@ -83,8 +83,11 @@ pub(crate) fn alive(pid: i32) -> bool {
     if pid <= 0 {
         return false;
     }
-    // SAFETY: signal 0 only checks that the process exists.
-    let exists = unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() == libc::EPERM };
+    // No signal: only whether the process exists (EPERM: it does, not ours).
+    let exists = matches!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+        Ok(()) | Err(nix::errno::Errno::EPERM)
+    );
     // A zombie has exited; its parent just has not collected it yet. The
     // pidfd fires at exit, so a zombie must count as gone.
     exists

@@ -13,7 +13,7 @@ use std::path::Path;
 use anyhow::Result;
 use rusqlite::TransactionBehavior;
 
-use crate::event::{Source, display_command};
+use crate::event::{EventKind, Source, display_command};
 
 mod files;
 mod resolve;
@@ -22,7 +22,8 @@ pub(crate) use files::alive;
 use files::{list, read_file, remove_dead_scratch, remove_drained, watch_list};
 
 use crate::redact::Filters;
-use crate::spool::record::{Kind, Record};
+use crate::spool::record::Record;
+use crate::spool::records::{Hook, Marker, Place, Spooled, Start};
 use crate::spool::writer::SHARED;
 use crate::store::{self, Finish, NewEvent, Store};
 use resolve::Resolver;
@@ -77,7 +78,7 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
         }
     }
     let mut resolver = Resolver::default();
-    let now = now_us();
+    let now = crate::clock::now().micros();
     let tx = store
         .conn
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -129,12 +130,6 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
     Ok(summary)
 }
 
-pub(crate) fn now_us() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
-}
-
 /// Store one record; returns whether it stored or completed something.
 fn apply(
     tx: &rusqlite::Transaction<'_>,
@@ -142,123 +137,125 @@ fn apply(
     filters: &Filters,
     resolver: &mut Resolver,
 ) -> Result<bool> {
-    let Some(uid) = rec.text("id") else {
-        return Ok(false);
-    };
-    match rec.kind {
-        Kind::End => {
-            let signal = rec.int("sig").map(|s| s as i32);
+    match Spooled::decode(rec) {
+        None => Ok(false),
+        Some(Spooled::End(end)) => {
             let f = Finish {
-                end_us: rec.int("t").unwrap_or(0),
-                exit_code: if signal.is_some() {
-                    None
-                } else {
-                    rec.int("exit").map(|c| c as i32)
-                },
-                signal,
-                core_dumped: rec.int("core") == Some(1),
+                end_us: end.time.micros(),
+                exit_code: end.exit,
+                signal: end.signal,
+                core_dumped: end.core_dumped,
                 pipestatus: None,
-                user_us: rec.int("ut"),
-                sys_us: rec.int("st"),
-                maxrss_kib: rec.int("rss"),
+                user_us: end.user_us,
+                sys_us: end.sys_us,
+                maxrss_kib: end.max_rss_kib,
             };
-            store::write::finish(tx, &uid, &f)
+            store::write::finish(tx, &end.id, &f)
         }
-        Kind::Start | Kind::Hook | Kind::Phase => {
-            let Some(e) = new_event(rec, uid, filters, resolver) else {
-                return Ok(false);
-            };
-            store::write::insert(tx, &e)
-        }
+        Some(spooled) => match new_event(spooled, filters, resolver) {
+            Some(e) => store::write::insert(tx, &e),
+            None => Ok(false),
+        },
     }
 }
 
-fn new_event(
-    rec: &Record,
-    uid: String,
-    filters: &Filters,
-    resolver: &mut Resolver,
-) -> Option<NewEvent> {
-    let start_us = rec.int("t")?;
-    let cwd = rec.get("cwd").unwrap_or(b"");
-    let mut e = NewEvent {
-        uid,
-        cwd: String::from_utf8_lossy(cwd).into_owned(),
-        session: rec.text("sid"),
-        phase: rec.text("phase").filter(|p| !p.is_empty()),
-        tool: rec.text("tool").filter(|t| !t.is_empty()),
-        start_us,
+/// The event a start, hook or marker record stores; `None` when the
+/// command is ignored or the record is empty.
+fn new_event(rec: Spooled, filters: &Filters, resolver: &mut Resolver) -> Option<NewEvent> {
+    let (mut e, place, during) = match rec {
+        Spooled::Start(s) => started(s, filters)?,
+        Spooled::Hook(h) => hooked(h, filters)?,
+        Spooled::Marker(m) => marked(m),
+        Spooled::End(_) => return None,
+    };
+    let hint = place.root.as_ref().map(|r| {
+        (
+            Path::new(std::ffi::OsStr::from_bytes(r)),
+            place.head.clone(),
+        )
+    });
+    let cwd = Path::new(std::ffi::OsStr::from_bytes(&place.cwd));
+    let found = resolver.resolve(cwd, hint, e.start_us, during);
+    e.cwd = String::from_utf8_lossy(&place.cwd).into_owned();
+    e.repo = found.repo;
+    e.branch = found.branch;
+    e.head = found.commit;
+    Some(e)
+}
+
+/// What `new_event` builds on: the event so far, where it ran, and the
+/// span in which to look for a HEAD move (fish reads HEAD after the run).
+type Parts = (NewEvent, Place, Option<(i64, i64)>);
+
+fn started(s: Start, filters: &Filters) -> Option<Parts> {
+    if s.argv.is_empty() || filters.ignored(&display_command(&s.argv)) {
+        return None;
+    }
+    let argv = filters.argv(&s.argv);
+    let e = NewEvent {
+        uid: s.id,
+        session: s.session,
+        phase: s.phase.map(|p| p.as_str().to_owned()),
+        tool: s.tool,
+        start_us: s.time.micros(),
+        command: display_command(&argv),
+        argv: Some(argv.join(&0u8)),
+        source: s.source,
+        kind: EventKind::Command,
+        pid: Some(s.pid),
         ..NewEvent::default()
     };
-    match rec.kind {
-        Kind::Start => {
-            let argv: Vec<Vec<u8>> = rec.all("a").map(<[u8]>::to_vec).collect();
-            if argv.is_empty() || filters.ignored(&display_command(&argv)) {
-                return None;
-            }
-            let argv = filters.argv(&argv);
-            e.command = display_command(&argv);
-            e.argv = Some(argv.join(&0u8));
-            e.source = if rec.get("src") == Some(b"ci") {
-                Source::Ci
-            } else {
-                Source::Exec
-            }
-            .as_str();
-            e.kind = "command";
-            e.pid = rec.int("pid");
-        }
-        Kind::Hook => {
-            // An empty text is a line the shell kept out of its history
-            // (ignorespace): the run counts, its text is not kept.
-            let text = rec.text("cmd").unwrap_or_default();
-            if runs_wrapper(&text) || filters.ignored(&text) {
-                return None;
-            }
-            e.command = filters.text(&text);
-            e.source = Source::Hook.as_str();
-            e.kind = "command";
-            let code = rec.int("exit").map(|c| c as i32);
-            e.finish = Some(Finish {
-                end_us: start_us + rec.int("dur").unwrap_or(0).max(0),
-                exit_code: code,
-                pipestatus: rec.text("ps").filter(|p| !p.is_empty()),
-                ..Finish::default()
-            });
-        }
-        Kind::Phase => {
-            let phase = e.phase.clone()?;
-            e.command = format!("mt phase {phase}");
-            e.source = Source::Exec.as_str();
-            e.kind = "marker";
-            e.finish = Some(Finish {
-                end_us: start_us,
-                ..Finish::default()
-            });
-        }
-        Kind::End => return None,
+    Some((e, s.place, None))
+}
+
+fn hooked(h: Hook, filters: &Filters) -> Option<Parts> {
+    // An empty text is a line the shell kept out of its history
+    // (ignorespace): the run counts, its text is not kept.
+    let text = String::from_utf8_lossy(&h.command);
+    if runs_wrapper(&text) || filters.ignored(&text) {
+        return None;
     }
-    let hint = rec
-        .get("root")
-        .map(|r| (Path::new(std::ffi::OsStr::from_bytes(r)), rec.text("head")));
-    // The fish hook reads HEAD after the command (`hend=1`): for a git
-    // command that moved HEAD itself, that is the branch it moved to, so
-    // look for the move inside the run. (bash and zsh read it at the prompt.)
-    let during = e
-        .finish
-        .as_ref()
-        .filter(|_| rec.get("hend") == Some(b"1") && e.command.contains("git"))
-        .map(|f| (start_us, f.end_us));
-    let place = resolver.resolve(
-        Path::new(std::ffi::OsStr::from_bytes(cwd)),
-        hint,
-        start_us,
-        during,
-    );
-    e.repo = place.repo;
-    e.branch = place.branch;
-    e.head = place.commit;
-    Some(e)
+    let start = h.time.micros();
+    let end = start + h.duration_us;
+    let command = filters.text(&text);
+    // The fish hook reads HEAD after the command: for a git command that
+    // moved HEAD itself, that is the branch it moved to, so look for the
+    // move inside the run. (bash and zsh read it at the prompt.)
+    let during = (h.head_after && command.contains("git")).then_some((start, end));
+    let e = NewEvent {
+        uid: h.id,
+        session: h.session,
+        start_us: start,
+        command,
+        source: Source::Hook,
+        kind: EventKind::Command,
+        finish: Some(Finish {
+            end_us: end,
+            exit_code: h.exit,
+            pipestatus: h.pipestatus,
+            ..Finish::default()
+        }),
+        ..NewEvent::default()
+    };
+    Some((e, h.place, during))
+}
+
+fn marked(m: Marker) -> Parts {
+    let e = NewEvent {
+        uid: m.id,
+        session: m.session,
+        phase: Some(m.phase.as_str().to_owned()),
+        start_us: m.time.micros(),
+        command: format!("mt phase {}", m.phase.as_str()),
+        source: Source::Exec,
+        kind: EventKind::Marker,
+        finish: Some(Finish {
+            end_us: m.time.micros(),
+            ..Finish::default()
+        }),
+        ..NewEvent::default()
+    };
+    (e, m.place, None)
 }
 
 /// A hook line that runs `mt exec …` is recorded by the wrapper, not twice.

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::event::{Event, human_ms};
+use crate::event::{EventKind, Source};
 use crate::metrics::Share;
 
 #[derive(Debug, Clone, Serialize)]
@@ -33,7 +34,7 @@ pub struct CiSummary {
 pub fn summarize(events: &[Event]) -> CiSummary {
     let mut ci: Vec<&Event> = events
         .iter()
-        .filter(|e| e.source == "ci" && e.kind == "command")
+        .filter(|e| e.source == Source::Ci && e.kind == EventKind::Command)
         .collect();
     ci.sort_by_key(|e| (e.start_us, e.id));
     let first = ci.iter().map(|e| e.start_us).min();

@@ -3,6 +3,7 @@
 //! files. Format: [`record`] and `docs/spool-format.md`.
 
 pub mod record;
+pub mod records;
 pub mod writer;
 
 use std::fs;

@@ -72,21 +72,6 @@ impl Builder {
         self
     }
 
-    /// Add `root` and `head`: the worktree containing `cwd` and its HEAD
-    /// text as read now, so the branch is exact however late the record is
-    /// ingested. Returns whether `cwd` is in a repository.
-    pub fn git_hint(&mut self, cwd: &std::path::Path) -> bool {
-        use std::os::unix::ffi::OsStrExt;
-        let Some(repo) = crate::git::find(cwd) else {
-            return false;
-        };
-        self.field("root", repo.root.as_os_str().as_bytes());
-        if let Some(head) = crate::git::read_head_text(&repo.gitdir) {
-            self.field("head", head.trim());
-        }
-        true
-    }
-
     /// The finished line, LF included.
     pub fn finish(mut self) -> Vec<u8> {
         self.buf.extend_from_slice(b"\t.\n");

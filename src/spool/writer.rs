@@ -7,6 +7,7 @@
 //! Each record goes out in one `write` on an `O_APPEND` descriptor, so
 //! concurrent writers never interleave.
 
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
@@ -28,25 +29,23 @@ pub fn append(dir: &Path, record: &[u8]) -> anyhow::Result<()> {
 /// killing mt with SIGXFSZ: recording must never change the outcome. The
 /// previous disposition comes back on drop, so the child inherits the
 /// caller's.
-struct NoSigxfsz(libc::sigaction);
+struct NoSigxfsz(Option<SigAction>);
 
 impl NoSigxfsz {
     fn new() -> NoSigxfsz {
-        // SAFETY: swapping a signal disposition; restored in drop.
-        unsafe {
-            let mut ignore: libc::sigaction = std::mem::zeroed();
-            ignore.sa_sigaction = libc::SIG_IGN;
-            let mut old: libc::sigaction = std::mem::zeroed();
-            libc::sigaction(libc::SIGXFSZ, &ignore, &mut old);
-            NoSigxfsz(old)
-        }
+        let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+        // SAFETY: SIG_IGN runs no code in the handler; the old disposition
+        // comes back in drop.
+        NoSigxfsz(unsafe { sigaction(Signal::SIGXFSZ, &ignore) }.ok())
     }
 }
 
 impl Drop for NoSigxfsz {
     fn drop(&mut self) {
-        // SAFETY: restoring the disposition saved in new().
-        unsafe { libc::sigaction(libc::SIGXFSZ, &self.0, std::ptr::null_mut()) };
+        if let Some(old) = &self.0 {
+            // SAFETY: restoring the disposition saved in new().
+            let _ = unsafe { sigaction(Signal::SIGXFSZ, old) };
+        }
     }
 }
 
@@ -89,9 +88,7 @@ pub fn append_session(dir: &Path, name: &str, record: &[u8]) -> anyhow::Result<(
 /// A file only this process writes: `x-<pid>-<nanos>.log`. The daemon
 /// drains it and removes it once the process is gone.
 fn append_private(dir: &Path, record: &[u8]) -> anyhow::Result<()> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+    let nanos = crate::clock::since_epoch().as_nanos();
     let path = dir.join(format!("x-{}-{nanos}.log", std::process::id()));
     write_record(&open(&path)?, record)?;
     Ok(())

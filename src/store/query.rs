@@ -4,7 +4,7 @@ use anyhow::Result;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::Store;
-use crate::event::{Event, RunState, rfc3339};
+use crate::event::{Event, EventKind, RunState, Source, rfc3339};
 
 /// Which commands `log` returns.
 #[derive(Debug, Clone, Default)]
@@ -194,8 +194,8 @@ impl Store {
 #[derive(Debug, Clone)]
 pub struct SpanRow {
     pub id: i64,
-    pub source: String,
-    pub kind: String,
+    pub source: Source,
+    pub kind: EventKind,
     pub command: String,
     pub start_us: i64,
     pub end_us: Option<i64>,

@@ -3,14 +3,14 @@
 use anyhow::Result;
 use rusqlite::{Transaction, params};
 
-use crate::event::RunState;
+use crate::event::{EventKind, RunState, Source};
 
 /// A command (or phase marker) as ingest hands it to the store.
 #[derive(Debug, Clone, Default)]
 pub struct NewEvent {
     pub uid: String,
-    pub source: &'static str,
-    pub kind: &'static str,
+    pub source: Source,
+    pub kind: EventKind,
     pub argv: Option<Vec<u8>>,
     pub command: String,
     pub cwd: String,
