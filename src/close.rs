@@ -20,7 +20,7 @@ use crate::metrics::{self, Marker, Run};
 use crate::milestone::kinds::{Level, Priority, WorkType};
 use crate::milestone::render::{self, Evidence};
 use crate::milestone::{
-    self, Complexity, FrontMatter, Measured, Parameters, ToolRow, baseline, infer,
+    self, Complexity, ComplexitySource, FrontMatter, Measured, Parameters, ToolRow, baseline, infer,
 };
 use crate::store::{OpenSpan, SpanRow, Store};
 
@@ -328,24 +328,27 @@ pub fn compute(
 /// The complexity label and where it came from: declared, from the diff
 /// size, or not measured.
 fn complexity(declared: Option<Level>, diff: Option<(u64, u64, u64)>) -> (String, Complexity) {
-    let none = |source: &str| Complexity {
-        source: source.into(),
+    let none = |source| Complexity {
+        source,
         files: None,
         insertions: None,
         deletions: None,
     };
     match (declared, diff) {
-        (Some(c), _) => (c.as_str().to_owned(), none("declared")),
+        (Some(c), _) => (c.as_str().to_owned(), none(ComplexitySource::Declared)),
         (None, Some((files, ins, del))) => (
             infer::complexity(files, ins + del).as_str().to_owned(),
             Complexity {
-                source: "diff".into(),
+                source: ComplexitySource::Diff,
                 files: Some(files),
                 insertions: Some(ins),
                 deletions: Some(del),
             },
         ),
-        (None, None) => ("not measured".to_owned(), none("not measured")),
+        (None, None) => (
+            "not measured".to_owned(),
+            none(ComplexitySource::NotMeasured),
+        ),
     }
 }
 

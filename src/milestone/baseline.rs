@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
 
-use super::{Baseline, FrontMatter};
+use super::{Baseline, BaselineKind, FrontMatter};
 use crate::metrics::quantile;
 
 /// Phases that get a baseline row, plus the total.
@@ -87,7 +87,7 @@ pub fn choose(
         };
         let b = match declared {
             Some((ms, source)) => Baseline {
-                kind: "declared".into(),
+                kind: BaselineKind::Declared,
                 ms: Some(ms),
                 q1_ms: None,
                 q3_ms: None,
@@ -116,7 +116,7 @@ fn self_baseline(history: &[&FrontMatter], key: &str, kind: &str) -> Baseline {
     let n = values.len() as u64;
     if values.len() < MIN_HISTORY {
         return Baseline {
-            kind: "insufficient".into(),
+            kind: BaselineKind::Insufficient,
             ms: None,
             q1_ms: None,
             q3_ms: None,
@@ -125,7 +125,7 @@ fn self_baseline(history: &[&FrontMatter], key: &str, kind: &str) -> Baseline {
         };
     }
     Baseline {
-        kind: "self".into(),
+        kind: BaselineKind::SelfMeasured,
         ms: Some(quantile(&mut values, 0.5).round() as u64),
         q1_ms: Some(quantile(&mut values, 0.25).round() as u64),
         q3_ms: Some(quantile(&mut values, 0.75).round() as u64),
@@ -173,16 +173,16 @@ mod tests {
         let flags = vec![("diagnosis".to_owned(), 60_000)];
         let b = choose(&flags, &config, &history, "bug").unwrap();
         assert_eq!(
-            (b["diagnosis"].kind.as_str(), b["diagnosis"].ms),
-            ("declared", Some(60_000))
+            (b["diagnosis"].kind, b["diagnosis"].ms),
+            (BaselineKind::Declared, Some(60_000))
         );
         assert_eq!(
-            (b["validation"].kind.as_str(), b["validation"].ms),
-            ("declared", Some(1_800_000))
+            (b["validation"].kind, b["validation"].ms),
+            (BaselineKind::Declared, Some(1_800_000))
         );
         assert_eq!(
-            (b["total"].kind.as_str(), b["total"].ms, b["total"].n),
-            ("self", Some(2_000), Some(3))
+            (b["total"].kind, b["total"].ms, b["total"].n),
+            (BaselineKind::SelfMeasured, Some(2_000), Some(3))
         );
         assert_eq!(
             (b["total"].q1_ms, b["total"].q3_ms),
@@ -191,8 +191,8 @@ mod tests {
         // Another type has no history: nothing to compare with.
         let b = choose(&[], &BTreeMap::new(), &history, "feature").unwrap();
         assert_eq!(
-            (b["total"].kind.as_str(), b["total"].n),
-            ("insufficient", Some(0))
+            (b["total"].kind, b["total"].n),
+            (BaselineKind::Insufficient, Some(0))
         );
     }
 }

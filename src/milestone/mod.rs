@@ -76,22 +76,60 @@ pub struct ToolRow {
     pub total_ms: u64,
 }
 
+/// Where a complexity label came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ComplexitySource {
+    /// Read from the branch's diff (files and lines changed).
+    #[serde(rename = "diff")]
+    Diff,
+    /// Given with `mt close --complexity`.
+    #[serde(rename = "declared")]
+    Declared,
+    /// No diff could be read and none was declared.
+    #[serde(rename = "not measured")]
+    NotMeasured,
+}
+
 /// Where the complexity label came from, and the diff it was read from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Complexity {
-    /// `diff`, `declared` or `not measured`.
-    pub source: String,
+    pub source: ComplexitySource,
     pub files: Option<u64>,
     pub insertions: Option<u64>,
     pub deletions: Option<u64>,
 }
 
-/// What a phase's time is compared with. `kind` is `declared`, `self`
-/// (median of this repository's earlier milestones of the same type),
-/// `insufficient` (fewer than 3 of them) or `not measured`.
+/// Where a baseline figure comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum BaselineKind {
+    /// Given by the team (`--baseline`, or `[baselines]` in config).
+    #[serde(rename = "declared")]
+    Declared,
+    /// The median of this repository's earlier milestones of the same type.
+    #[serde(rename = "self")]
+    SelfMeasured,
+    /// Fewer than 3 earlier milestones of the same type.
+    #[serde(rename = "insufficient")]
+    Insufficient,
+    #[serde(rename = "not measured")]
+    NotMeasured,
+}
+
+impl BaselineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineKind::Declared => "declared",
+            BaselineKind::SelfMeasured => "self",
+            BaselineKind::Insufficient => "insufficient",
+            BaselineKind::NotMeasured => "not measured",
+        }
+    }
+}
+
+/// What a phase's time is compared with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Baseline {
-    pub kind: String,
+    pub kind: BaselineKind,
     pub ms: Option<u64>,
     pub q1_ms: Option<u64>,
     pub q3_ms: Option<u64>,
@@ -102,7 +140,7 @@ pub struct Baseline {
 impl Baseline {
     pub fn not_measured() -> Baseline {
         Baseline {
-            kind: "not measured".into(),
+            kind: BaselineKind::NotMeasured,
             ms: None,
             q1_ms: None,
             q3_ms: None,
@@ -113,9 +151,12 @@ impl Baseline {
 
     /// A figure to compare with: declared or self-measured.
     pub fn usable_ms(&self) -> Option<u64> {
-        matches!(self.kind.as_str(), "declared" | "self")
-            .then_some(self.ms)
-            .flatten()
+        matches!(
+            self.kind,
+            BaselineKind::Declared | BaselineKind::SelfMeasured
+        )
+        .then_some(self.ms)
+        .flatten()
     }
 }
 
@@ -164,7 +205,7 @@ pub(crate) mod tests {
         baselines.insert(
             "diagnosis".to_owned(),
             Baseline {
-                kind: "declared".into(),
+                kind: BaselineKind::Declared,
                 ms: Some(3_600_000),
                 q1_ms: None,
                 q3_ms: None,
@@ -175,7 +216,7 @@ pub(crate) mod tests {
         baselines.insert(
             "total".to_owned(),
             Baseline {
-                kind: "insufficient".into(),
+                kind: BaselineKind::Insufficient,
                 ms: None,
                 q1_ms: None,
                 q3_ms: None,
@@ -225,7 +266,7 @@ pub(crate) mod tests {
                     total_ms: 170_000,
                 }],
                 complexity: Complexity {
-                    source: "diff".into(),
+                    source: ComplexitySource::Diff,
                     files: Some(4),
                     insertions: Some(120),
                     deletions: Some(30),

@@ -5,7 +5,7 @@
 use anyhow::{Result, anyhow};
 use serde::Serialize;
 
-use super::{Baseline, FrontMatter};
+use super::{Baseline, BaselineKind, FrontMatter};
 use crate::event::human_ms;
 use crate::metrics::Share;
 
@@ -92,16 +92,16 @@ fn pct(s: Share) -> String {
 }
 
 fn baseline_text(b: &Baseline) -> String {
-    match (b.kind.as_str(), b.ms) {
-        ("declared", Some(ms)) => format!("{} (declared)", human_ms(ms as f64)),
-        ("self", Some(ms)) => format!(
+    match (b.kind, b.ms) {
+        (BaselineKind::Declared, Some(ms)) => format!("{} (declared)", human_ms(ms as f64)),
+        (BaselineKind::SelfMeasured, Some(ms)) => format!(
             "{} (median of n={}, IQR {}–{})",
             human_ms(ms as f64),
             b.n.unwrap_or(0),
             human_ms(b.q1_ms.unwrap_or(0) as f64),
             human_ms(b.q3_ms.unwrap_or(0) as f64)
         ),
-        ("insufficient", _) => format!("insufficient data (n={})", b.n.unwrap_or(0)),
+        (BaselineKind::Insufficient, _) => format!("insufficient data (n={})", b.n.unwrap_or(0)),
         _ => "not measured".to_owned(),
     }
 }

@@ -190,7 +190,7 @@ pub fn advantages(all: &[FrontMatter]) -> Vec<Advantage> {
                     base += ms;
                     measured += got;
                     n += 1;
-                    sources.push(b.kind.clone());
+                    sources.push(b.kind.as_str().to_owned());
                 }
             }
             sources.sort();
