@@ -13,14 +13,16 @@ use anyhow::{Context, Result, bail};
 
 use crate::classify::{Class, Classifier};
 use crate::config::Config;
+use crate::config::EditRules;
 use crate::event::{EventKind, RunState, Source, rfc3339};
 use crate::finished::{self, Checker, Finish};
 use crate::git::Repo;
-use crate::metrics::{self, Marker, Run};
+use crate::metrics::{self, Edit, Marker, Run};
 use crate::milestone::kinds::{Level, Priority, WorkType};
 use crate::milestone::render::{self, Evidence};
 use crate::milestone::{
-    self, Complexity, ComplexitySource, FrontMatter, Measured, Parameters, ToolRow, baseline, infer,
+    self, Complexity, ComplexitySource, EditedRow, FrontMatter, Measured, Parameters, ToolRow,
+    baseline, infer,
 };
 use crate::store::{OpenSpan, SpanRow, Store};
 
@@ -119,6 +121,9 @@ pub struct Inputs {
     pub root: String,
     pub branch: String,
     pub rows: Vec<SpanRow>,
+    /// What was recorded elsewhere around the span (other branches and
+    /// repositories): it takes its own moments on the one timeline.
+    pub elsewhere: Vec<(i64, i64)>,
     /// Files changed, insertions, deletions of the branch's own change.
     pub diff: Option<(u64, u64, u64)>,
     /// Earlier milestones of this repository (for self-baselines).
@@ -139,7 +144,7 @@ pub fn prepare(
     git_facts: &BranchFacts,
     draft: Option<&Draft>,
 ) -> Result<Prepared> {
-    let inputs = gather(store, repo, req, git_facts, draft)?;
+    let inputs = gather(store, repo, req, git_facts, draft, config.idle_timeout_us())?;
     compute(&inputs, config, req, git_facts.finish.as_ref())
 }
 
@@ -169,6 +174,7 @@ pub fn gather(
     req: &Request,
     git_facts: &BranchFacts,
     draft: Option<&Draft>,
+    idle_us: i64,
 ) -> Result<Inputs> {
     let root = req
         .span_root
@@ -193,8 +199,13 @@ pub fn gather(
             (path, id)
         }
     };
+    let rows = store.span(&root, &branch)?;
+    // Only what can end one of the span's gaps or overlap it matters.
+    let from = rows.first().map_or(0, |r| r.start_us) - idle_us;
+    let to = rows.iter().filter_map(|r| r.end_us).max().unwrap_or(0);
     Ok(Inputs {
-        rows: store.span(&root, &branch)?,
+        elsewhere: store.elsewhere(&root, &branch, from, to)?,
+        rows,
         diff: if req.declared.complexity.is_some() {
             None
         } else {
@@ -230,8 +241,14 @@ pub fn compute(
     }
     let classifier = Classifier::new(&config.rules)?;
     let idle_minutes = config.idle_timeout_minutes();
-    let (runs, markers) = classified(&finished, &classifier);
-    let figures = metrics::compute(&runs, &markers, config.idle_timeout_us(), req.now_us);
+    let (runs, markers, edits) = classified(&finished, &classifier, &config.edit_rules()?);
+    let span = metrics::Span {
+        runs: &runs,
+        markers: &markers,
+        edits: &edits,
+        elsewhere: &inputs.elsewhere,
+    };
+    let figures = metrics::compute(span, config.idle_timeout_us(), req.now_us);
 
     let inferred = infer::from_branch(branch);
     let kind = kind_of(req, branch).as_str().to_owned();
@@ -309,6 +326,15 @@ pub fn compute(
                     total_ms: t.total_ms.round() as u64,
                 })
                 .collect(),
+            edited: figures
+                .edited
+                .iter()
+                .map(|e| EditedRow {
+                    path: e.path.clone(),
+                    saves: e.saves,
+                    edit_ms: ms(e.edit_us),
+                })
+                .collect(),
             complexity: measured_complexity,
             baselines,
         },
@@ -369,19 +395,35 @@ fn split_ms(
 
 /// Classify each run once per distinct (command, hints): a long branch
 /// repeats the same few commands thousands of times.
-fn classified(rows: &[&SpanRow], classifier: &Classifier) -> (Vec<Run>, Vec<Marker>) {
+fn classified(
+    rows: &[&SpanRow],
+    classifier: &Classifier,
+    edit_rules: &EditRules,
+) -> (Vec<Run>, Vec<Marker>, Vec<Edit>) {
     let mut cache: HashMap<(&str, Option<&str>, Option<&str>), Class> = HashMap::new();
     let mut runs = Vec::new();
     let mut markers = Vec::new();
+    let mut edits = Vec::new();
     for r in rows {
-        if r.kind == EventKind::Marker {
-            if let Some(p) = &r.phase {
-                markers.push(Marker {
-                    at_us: r.start_us,
-                    phase: p.clone(),
-                });
+        match r.kind {
+            EventKind::Marker => {
+                if let Some(p) = &r.phase {
+                    markers.push(Marker {
+                        at_us: r.start_us,
+                        phase: p.clone(),
+                    });
+                }
+                continue;
             }
-            continue;
+            EventKind::Edit => {
+                edits.push(Edit {
+                    at_us: r.start_us,
+                    phase: edit_rules.phase(&r.command).map(str::to_owned),
+                    path: r.command.clone(),
+                });
+                continue;
+            }
+            EventKind::Command => {}
         }
         let key = (r.command.as_str(), r.phase.as_deref(), r.tool.as_deref());
         let class = cache
@@ -399,7 +441,7 @@ fn classified(rows: &[&SpanRow], classifier: &Classifier) -> (Vec<Run>, Vec<Mark
             manual_steps: class.manual_steps,
         });
     }
-    (runs, markers)
+    (runs, markers, edits)
 }
 
 /// Each distinct command line with its runs, most time first.
@@ -539,6 +581,7 @@ mod tests {
             root: "/r".into(),
             branch: "fix/7-crash".into(),
             rows,
+            elsewhere: Vec::new(),
             diff: Some((2, 30, 10)),
             history: Vec::new(),
             template: ("built-in template".into(), render::BUILTIN_TEMPLATE.into()),

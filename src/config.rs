@@ -38,6 +38,32 @@ pub struct Config {
     /// Declared baselines per phase (`diagnosis = "2h"`), labelled as declared.
     #[serde(default)]
     pub baselines: std::collections::BTreeMap<String, String>,
+    /// Watch working trees for edits (default: on).
+    #[serde(default)]
+    pub watch: Option<bool>,
+    /// Paths (gitignore-style globs, relative to the repository root) whose
+    /// edits are never recorded, beside what git ignores.
+    #[serde(default)]
+    pub watch_ignore: Vec<String>,
+    /// Edits of paths matching a glob count to its phase instead of
+    /// implementation (`"tests/**" = "validation"`).
+    #[serde(default)]
+    pub edit_phases: std::collections::BTreeMap<String, String>,
+}
+
+/// Path rules for edits: the first glob (in key order) that matches a
+/// path gives its phase.
+#[derive(Debug, Clone, Default)]
+pub struct EditRules {
+    set: globset::GlobSet,
+    phases: Vec<String>,
+}
+
+impl EditRules {
+    pub fn phase(&self, path: &str) -> Option<&str> {
+        let first = self.set.matches(path).into_iter().min()?;
+        Some(&self.phases[first])
+    }
 }
 
 /// One `[[rules]]` entry: a regex on the command line and what it means.
@@ -68,6 +94,9 @@ impl Config {
         self.hourly_rate = over.hourly_rate.or(self.hourly_rate);
         self.default_branch = over.default_branch.or(self.default_branch);
         self.baselines.extend(over.baselines);
+        self.watch = over.watch.or(self.watch);
+        self.watch_ignore.extend(over.watch_ignore);
+        self.edit_phases.extend(over.edit_phases);
         self
     }
 }
@@ -101,6 +130,34 @@ impl Config {
     /// The idle timeout in whole minutes, as parameters are printed.
     pub fn idle_timeout_minutes(&self) -> u64 {
         self.idle_timeout().as_secs() / 60
+    }
+
+    /// Whether working trees are watched for edits.
+    pub fn watches(&self) -> bool {
+        self.watch != Some(false)
+    }
+
+    /// The `edit_phases` rules, compiled once; a bad glob or an unknown
+    /// phase is an error naming it.
+    pub fn edit_rules(&self) -> Result<EditRules> {
+        let mut set = globset::GlobSetBuilder::new();
+        let mut phases = Vec::new();
+        for (glob, phase) in &self.edit_phases {
+            if !crate::classify::PHASES.contains(&phase.as_str()) {
+                anyhow::bail!(
+                    "edit_phases maps {glob:?} to {phase:?}, which is not a phase; use one of {}",
+                    crate::classify::PHASES.join(", ")
+                );
+            }
+            let g = globset::Glob::new(glob)
+                .with_context(|| format!("edit_phases has a bad glob {glob:?}; fix it"))?;
+            set.add(g);
+            phases.push(phase.clone());
+        }
+        Ok(EditRules {
+            set: set.build()?,
+            phases,
+        })
     }
 
     /// Read `path`; a missing file is the default configuration.

@@ -50,6 +50,8 @@ text_enum! {
         Hook => "hook",
         /// `mt exec` under `CI=true`.
         Ci => "ci",
+        /// The daemon's working-tree watcher (an edit).
+        Watch => "watch",
     }
 }
 
@@ -62,6 +64,8 @@ text_enum! {
         Command => "command",
         /// `mt phase P`: a point on the timeline, no duration.
         Marker => "marker",
+        /// A file of the working tree written (its path in `command`).
+        Edit => "edit",
     }
 }
 

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::event::human_ms;
 use crate::finished::Checker;
 use crate::git;
-use crate::metrics::active_time;
+use crate::metrics::timeline::{self, Mark, Signal};
 use crate::paths::Paths;
 use crate::store::Store;
 
@@ -31,7 +31,7 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
         return branches(&repo, &config, &store, args.json);
     }
     let st = store.status(&root, &branch)?;
-    let active_ms = active_time(&st.intervals, config.idle_timeout_us()) as f64 / 1000.0;
+    let active_ms = active_ms(&store, &root, &branch, &st.intervals, &st.points, &config)?;
     let mut out = io::stdout().lock();
     if args.json {
         let v = json!({
@@ -88,7 +88,14 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
     {
         for span in spans {
             any = true;
-            let active_ms = active_time(&span.intervals, config.idle_timeout_us()) as f64 / 1000.0;
+            let active_ms = active_ms(
+                store,
+                &span.repo,
+                &span.branch,
+                &span.intervals,
+                &span.points,
+                config,
+            )?;
             let finish = if checker.is_default(&span.branch) {
                 None
             } else {
@@ -127,4 +134,51 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
         )?;
     }
     Ok(0)
+}
+
+/// A branch's share of active time on the one timeline: its commands,
+/// edits and markers, with everything recorded elsewhere around them taking
+/// its own moments (docs/metrics.md).
+fn active_ms(
+    store: &Store,
+    repo: &str,
+    branch: &str,
+    intervals: &[(i64, i64)],
+    points: &[i64],
+    config: &Config,
+) -> Result<f64> {
+    let idle = config.idle_timeout_us();
+    let first = intervals
+        .iter()
+        .map(|i| i.0)
+        .chain(points.iter().copied())
+        .min();
+    let Some(first) = first else {
+        return Ok(0.0);
+    };
+    let last = intervals
+        .iter()
+        .map(|i| i.1)
+        .chain(points.iter().copied())
+        .max()
+        .unwrap_or(first);
+    let elsewhere = store.elsewhere(repo, branch, first - idle, last)?;
+    let run = Mark::Run { phase: "other" };
+    let edit = Mark::Edit { phase: None };
+    let signal = |start_us, end_us, mark| Signal {
+        start_us,
+        end_us,
+        mark,
+    };
+    let signals: Vec<Signal> = intervals
+        .iter()
+        .map(|&(s, e)| signal(s, e, run))
+        .chain(points.iter().map(|&t| signal(t, t, edit)))
+        .chain(
+            elsewhere
+                .iter()
+                .map(|&(s, e)| signal(s, e, Mark::Elsewhere)),
+        )
+        .collect();
+    Ok(timeline::share(&signals, idle).active_us() as f64 / 1000.0)
 }

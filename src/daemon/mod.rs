@@ -7,6 +7,7 @@
 //! process exits and requests into "ingest now" jobs, which that thread
 //! coalesces.
 
+pub(crate) mod edits;
 mod server;
 mod systemd;
 mod watch;
@@ -91,9 +92,20 @@ pub fn run(paths: &Paths) -> Result<()> {
     let (watch_tx, watch_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<i32>>();
     let spool = paths.spool.clone();
     let thread_stats = stats.clone();
+    let watcher = start_watcher(paths);
     let ingester = std::thread::Builder::new()
         .name("ingest".into())
-        .spawn(move || ingest_loop(store, &spool, &filters, &job_rx, &watch_tx, &thread_stats))?;
+        .spawn(move || {
+            let io = Io {
+                spool: &spool,
+                filters: &filters,
+                jobs: &job_rx,
+                watch: &watch_tx,
+                stats: &thread_stats,
+                edits: watcher.as_ref(),
+            };
+            ingest_loop(store, &io)
+        })?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -148,14 +160,49 @@ fn bind(paths: &Paths) -> Result<std::os::unix::net::UnixListener> {
     Ok(listener)
 }
 
-fn ingest_loop(
-    mut store: Store,
-    spool: &std::path::Path,
-    filters: &crate::redact::Filters,
-    jobs: &mpsc::Receiver<Job>,
-    watch: &tokio::sync::mpsc::UnboundedSender<Vec<i32>>,
-    stats: &Stats,
-) {
+/// The edit watcher, unless recording is off or the user turned it off;
+/// a watcher that cannot start costs one log line, never the daemon.
+fn start_watcher(paths: &Paths) -> Option<edits::Watcher> {
+    let config = crate::config::Config::load(&paths.config).unwrap_or_default();
+    if crate::paths::disabled() || !config.watches() {
+        return None;
+    }
+    let settings = edits::Settings {
+        spool: paths.spool.clone(),
+        report: paths.state.join("watch.json"),
+        config: paths.config.clone(),
+        idle: config.idle_timeout(),
+        limit: edits::limit(),
+    };
+    edits::Watcher::start(settings)
+        .inspect_err(|e| eprintln!("mt daemon: not watching working trees: {e:#}"))
+        .ok()
+}
+
+/// What the ingest thread works with.
+struct Io<'a> {
+    spool: &'a std::path::Path,
+    filters: &'a crate::redact::Filters,
+    jobs: &'a mpsc::Receiver<Job>,
+    /// Pids whose exit should wake a pass.
+    watch: &'a tokio::sync::mpsc::UnboundedSender<Vec<i32>>,
+    stats: &'a Stats,
+    edits: Option<&'a edits::Watcher>,
+}
+
+fn ingest_loop(mut store: Store, io: &Io<'_>) {
+    let Io {
+        spool,
+        filters,
+        jobs,
+        watch,
+        stats,
+        edits,
+    } = *io;
+    if let Some(w) = edits {
+        let since = crate::clock::now().minus(w.idle()).micros();
+        w.active(store.recent_repos(since).unwrap_or_default());
+    }
     // After a failed pass (the database busy past its timeout, say), try
     // again even if nothing new arrives: the records wait in the spool. The
     // wait doubles while the same failure repeats (a damaged database does
@@ -191,6 +238,9 @@ fn ingest_loop(
                 stats.stored.fetch_add(s.stored, Ordering::Relaxed);
                 stats.set_aside.fetch_add(s.set_aside, Ordering::Relaxed);
                 let _ = watch.send(s.watch);
+                if let Some(w) = edits {
+                    w.active(s.active);
+                }
                 retry = None;
                 last_error.clear();
                 Ok(())

@@ -23,7 +23,7 @@ use files::{list, read_file, remove_dead_scratch, remove_drained, watch_list};
 
 use crate::redact::Filters;
 use crate::spool::record::Record;
-use crate::spool::records::{Hook, Marker, Place, Spooled, Start};
+use crate::spool::records::{Edit, Hook, Marker, Place, Spooled, Start};
 use crate::spool::writer::SHARED;
 use crate::store::{self, Finish, NewEvent, Store};
 use resolve::Resolver;
@@ -40,6 +40,9 @@ pub struct Summary {
     /// Processes whose exit should trigger a pass: wrappers of running
     /// commands and shells whose spool files are still open.
     pub watch: Vec<i32>,
+    /// Worktree roots something new was recorded in, with the latest
+    /// time recorded there (the edit watcher watches recent ones).
+    pub active: std::collections::BTreeMap<String, i64>,
 }
 
 /// Ingest until the spool is drained.
@@ -50,6 +53,10 @@ pub fn drain(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summa
         total.stored += s.stored;
         total.set_aside += s.set_aside;
         total.watch = s.watch;
+        for (root, t) in s.active {
+            let latest = total.active.entry(root).or_insert(t);
+            *latest = (*latest).max(t);
+        }
         if !s.more {
             return Ok(total);
         }
@@ -87,7 +94,10 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
         let mut first_why = None;
         for line in &read.lines {
             match &line.parsed {
-                Ok(rec) => summary.stored += apply(&tx, rec, filters, &mut resolver)? as u64,
+                Ok(rec) => {
+                    let stored = apply(&tx, rec, filters, &mut resolver, &mut summary.active)?;
+                    summary.stored += u64::from(stored);
+                }
                 Err(why) => {
                     store::write::set_aside(
                         &tx,
@@ -136,6 +146,7 @@ fn apply(
     rec: &Record,
     filters: &Filters,
     resolver: &mut Resolver,
+    active: &mut std::collections::BTreeMap<String, i64>,
 ) -> Result<bool> {
     match Spooled::decode(rec) {
         None => Ok(false),
@@ -153,7 +164,13 @@ fn apply(
             store::write::finish(tx, &end.id, &f)
         }
         Some(spooled) => match new_event(spooled, filters, resolver) {
-            Some(e) => store::write::insert(tx, &e),
+            Some(e) => {
+                if let Some(repo) = &e.repo {
+                    let latest = active.entry(repo.clone()).or_insert(e.start_us);
+                    *latest = (*latest).max(e.start_us);
+                }
+                store::write::insert(tx, &e)
+            }
             None => Ok(false),
         },
     }
@@ -166,6 +183,7 @@ fn new_event(rec: Spooled, filters: &Filters, resolver: &mut Resolver) -> Option
         Spooled::Start(s) => started(s, filters)?,
         Spooled::Hook(h) => hooked(h, filters)?,
         Spooled::Marker(m) => marked(m),
+        Spooled::Edit(w) => edited(w, filters)?,
         Spooled::End(_) => return None,
     };
     let hint = place.root.as_ref().map(|r| {
@@ -238,6 +256,28 @@ fn hooked(h: Hook, filters: &Filters) -> Option<Parts> {
         ..NewEvent::default()
     };
     Some((e, h.place, during))
+}
+
+fn edited(w: Edit, filters: &Filters) -> Option<Parts> {
+    let path = String::from_utf8_lossy(&w.path).into_owned();
+    // A path the ignore rules name, or one redaction would change (a
+    // secret in a file name), is not stored at all.
+    if filters.ignored(&path) || filters.text(&path) != path {
+        return None;
+    }
+    let e = NewEvent {
+        uid: w.id,
+        start_us: w.time.micros(),
+        command: path,
+        source: Source::Watch,
+        kind: EventKind::Edit,
+        finish: Some(Finish {
+            end_us: w.time.micros(),
+            ..Finish::default()
+        }),
+        ..NewEvent::default()
+    };
+    Some((e, w.place, None))
 }
 
 fn marked(m: Marker) -> Parts {

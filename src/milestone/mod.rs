@@ -54,6 +54,10 @@ pub struct Measured {
     pub validation_automated: Share,
     pub manual_steps_eliminated: u64,
     pub tools: Vec<ToolRow>,
+    /// Files written in the working tree, most editing time first (absent
+    /// in milestones written before edits were recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edited: Vec<EditedRow>,
     pub complexity: Complexity,
     /// Per phase and `total`.
     pub baselines: BTreeMap<String, Baseline>,
@@ -65,6 +69,14 @@ pub struct Parameters {
     pub classification: String,
     pub unfinished_runs: u64,
     pub running_runs_excluded: u64,
+}
+
+/// One edited file: saves recorded and the editing time counted up to them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EditedRow {
+    pub path: String,
+    pub saves: u64,
+    pub edit_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -264,6 +276,11 @@ pub(crate) mod tests {
                     failures: 1,
                     median_ms: 41_000,
                     total_ms: 170_000,
+                }],
+                edited: vec![EditedRow {
+                    path: "src/parse.rs".into(),
+                    saves: 3,
+                    edit_ms: 95_000,
                 }],
                 complexity: Complexity {
                     source: ComplexitySource::Diff,

@@ -81,7 +81,48 @@ pub struct View {
     tools_checklist: Vec<ToolItem>,
     evidence: Vec<EvidenceRow>,
     evidence_more: usize,
+    edited: Vec<EditedView>,
+    edited_more: usize,
     parameters: Vec<String>,
+}
+
+/// An edited file as the template shows it.
+#[derive(Debug, Serialize)]
+struct EditedView {
+    path: String,
+    saves: u64,
+    time: String,
+}
+
+/// "N files in M directories edited", then the diff's figures.
+fn scope(m: &super::Measured) -> String {
+    let edited = if m.edited.is_empty() {
+        "no edits recorded".to_owned()
+    } else {
+        let dirs: std::collections::BTreeSet<&str> = m
+            .edited
+            .iter()
+            .map(|e| e.path.rsplit_once('/').map_or("", |(d, _)| d))
+            .collect();
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        format!(
+            "{} in {} edited",
+            plural(m.edited.len(), "file", "files"),
+            plural(dirs.len(), "directory", "directories")
+        )
+    };
+    let diff = match (
+        &m.complexity.files,
+        &m.complexity.insertions,
+        &m.complexity.deletions,
+    ) {
+        (Some(f), Some(i), Some(d)) => {
+            format!("{f} files changed, +{i} −{d} lines against the merge base")
+        }
+        _ => "diff not measured (no merge base)".to_owned(),
+    };
+    format!("{edited}; {diff}")
 }
 
 fn pct(s: Share) -> String {
@@ -184,16 +225,7 @@ pub fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> V
             ),
         });
     }
-    let scope = match (
-        &m.complexity.files,
-        &m.complexity.insertions,
-        &m.complexity.deletions,
-    ) {
-        (Some(f), Some(i), Some(d)) => {
-            format!("{f} files changed, +{i} −{d} lines against the merge base")
-        }
-        _ => "not measured (no diff against a merge base)".to_owned(),
-    };
+    let scope = scope(m);
     View {
         title: crate::display::safe(&front.title).into_owned(),
         milestone_id: front.milestone_id.clone(),
@@ -236,9 +268,22 @@ pub fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> V
             })
             .collect(),
         evidence_more: evidence.len().saturating_sub(EVIDENCE_ROWS),
+        edited: m
+            .edited
+            .iter()
+            .take(EVIDENCE_ROWS)
+            .map(|e| EditedView {
+                path: crate::display::safe(&e.path)
+                    .replace('`', "'")
+                    .replace('|', "\\|"),
+                saves: e.saves,
+                time: human_ms(e.edit_ms as f64),
+            })
+            .collect(),
+        edited_more: m.edited.len().saturating_sub(EVIDENCE_ROWS),
         parameters: vec![
             format!(
-                "active time = union of command intervals + gaps ≤ {} min (idle timeout); longer gaps count 0",
+                "active time = command intervals + gaps ≤ {} min (idle timeout) between signals (commands, edits, markers) on one timeline across branches; a gap ending in an edit counts to implementation; longer gaps count 0",
                 m.parameters.idle_timeout_minutes
             ),
             format!("classification: {}", m.parameters.classification),

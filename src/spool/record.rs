@@ -25,6 +25,8 @@ pub enum Kind {
     Hook,
     /// `mt phase P`: time counts to P from here on.
     Phase,
+    /// The daemon's watcher saw a file of a working tree written.
+    Edit,
 }
 
 impl Kind {
@@ -34,6 +36,7 @@ impl Kind {
             Kind::End => b'E',
             Kind::Hook => b'H',
             Kind::Phase => b'P',
+            Kind::Edit => b'W',
         }
     }
 
@@ -43,6 +46,7 @@ impl Kind {
             b"E" => Kind::End,
             b"H" => Kind::Hook,
             b"P" => Kind::Phase,
+            b"W" => Kind::Edit,
             _ => return None,
         })
     }

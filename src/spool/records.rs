@@ -35,6 +35,7 @@ mod key {
     pub const DURATION: &str = "dur";
     pub const PIPESTATUS: &str = "ps";
     pub const COMMAND: &str = "cmd";
+    pub const PATH: &str = "path";
 }
 
 /// Where a record was written: the directory, and the worktree root and
@@ -137,6 +138,17 @@ pub struct Marker {
     pub place: Place,
 }
 
+/// A file of a working tree was written (the daemon's watcher).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub id: String,
+    pub time: Timestamp,
+    /// The worktree root as `cwd` and `root`, with HEAD as read then.
+    pub place: Place,
+    /// Relative to the root; never the content.
+    pub path: Vec<u8>,
+}
+
 /// One record of any kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Spooled {
@@ -144,6 +156,7 @@ pub enum Spooled {
     End(End),
     Hook(Hook),
     Marker(Marker),
+    Edit(Edit),
 }
 
 impl Spooled {
@@ -154,6 +167,7 @@ impl Spooled {
             Spooled::End(e) => e.encode(),
             Spooled::Hook(h) => h.encode(),
             Spooled::Marker(m) => m.encode(),
+            Spooled::Edit(e) => e.encode(),
         }
     }
 
@@ -199,6 +213,12 @@ impl Spooled {
                 place: Place::decode(r),
                 command: r.get(key::COMMAND).unwrap_or_default().to_vec(),
                 head_after: r.get(key::HEAD_AFTER) == Some(b"1"),
+                id,
+                time,
+            }),
+            Kind::Edit => Spooled::Edit(Edit {
+                place: Place::decode(r),
+                path: r.get(key::PATH).filter(|p| !p.is_empty())?.to_vec(),
                 id,
                 time,
             }),
@@ -312,6 +332,16 @@ impl Marker {
     }
 }
 
+impl Edit {
+    fn encode(&self) -> Vec<u8> {
+        let mut b = Builder::new(Kind::Edit);
+        common(&mut b, &self.id, self.time);
+        b.field(key::PATH, &self.path);
+        self.place.encode(&mut b);
+        b.finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,6 +406,12 @@ mod tests {
             session: None,
             phase: Phase::Diagnosis,
             place: Place::default(),
+        }));
+        round_trip(Spooled::Edit(Edit {
+            id: "w1".into(),
+            time: Timestamp::from_micros(4),
+            place: place(),
+            path: b"src/a b.rs".to_vec(),
         }));
     }
 

@@ -24,6 +24,7 @@ pub use write::{Finish, NewEvent};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_open_span_index.sql"),
+    include_str!("migrations/0003_open_points_index.sql"),
 ];
 
 /// The schema version this mt writes.

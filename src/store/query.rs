@@ -25,6 +25,8 @@ pub struct Status {
     pub running: Vec<Event>,
     pub first_us: Option<i64>,
     pub intervals: Vec<(i64, i64)>,
+    /// Edits and markers: points on the timeline.
+    pub points: Vec<i64>,
 }
 
 /// A branch's open span, read from the covering index `events_open_span`.
@@ -35,6 +37,10 @@ const STATUS_SQL: &str = "SELECT start_us, end_us, state = 'running', source = '
      FROM events INDEXED BY events_open_span
      WHERE repo = ?1 AND branch = ?2 AND kind = 'command' AND milestone IS NULL
      ORDER BY start_us";
+
+/// The span's edits and markers, from their own partial index.
+const POINTS_SQL: &str = "SELECT start_us FROM events INDEXED BY events_open_points
+     WHERE repo = ?1 AND branch = ?2 AND kind != 'command' AND milestone IS NULL";
 
 const COLUMNS: &str =
     "id, source, kind, argv, command, cwd, repo, branch, head, session, start_us, end_us,
@@ -161,6 +167,13 @@ impl Store {
                 st.intervals.push((start, end));
             }
         }
+        let mut stmt = self.conn.prepare_cached(POINTS_SQL)?;
+        st.points = stmt
+            .query_map([repo, branch], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if let Some(&first) = st.points.iter().min() {
+            st.first_us = Some(st.first_us.map_or(first, |f| f.min(first)));
+        }
         let sql = format!(
             "SELECT {COLUMNS} FROM events WHERE state = 'running' AND repo = ?1 AND branch = ?2
              ORDER BY start_us"
@@ -212,9 +225,14 @@ pub struct OpenSpan {
     /// The worktree it was recorded in.
     pub repo: String,
     pub branch: String,
+    /// Commands recorded, running ones included.
+    pub commands: u64,
+    /// Finished commands.
     pub runs: u64,
     /// Finished commands' intervals (µs), for active time.
     pub intervals: Vec<(i64, i64)>,
+    /// Edits and markers (µs).
+    pub points: Vec<i64>,
     /// The HEAD commits recorded first and last.
     pub first_head: Option<String>,
     pub last_head: Option<String>,
@@ -224,8 +242,8 @@ impl Store {
     /// Every branch of `repo` with commands not yet in a milestone.
     pub fn open_spans(&self, repo: &str) -> Result<Vec<OpenSpan>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT branch, start_us, end_us, head, state, repo FROM events
-             WHERE repo = ?1 AND milestone IS NULL AND kind = 'command' AND branch IS NOT NULL
+            "SELECT branch, start_us, end_us, head, state, repo, kind FROM events
+             WHERE repo = ?1 AND milestone IS NULL AND branch IS NOT NULL
              ORDER BY branch, start_us, id",
         )?;
         let mut rows = stmt.query([repo])?;
@@ -240,6 +258,11 @@ impl Store {
                 });
             }
             let span = spans.last_mut().expect("pushed above");
+            if r.get::<_, EventKind>(6)? != EventKind::Command {
+                span.points.push(r.get(1)?);
+                continue;
+            }
+            span.commands += 1;
             let head: Option<String> = r.get(3)?;
             if head.is_some() {
                 span.first_head = span.first_head.take().or_else(|| head.clone());
@@ -253,6 +276,8 @@ impl Store {
                 span.intervals.push((r.get(1)?, end));
             }
         }
+        // A branch with edits and no command yet has nothing to close.
+        spans.retain(|s| s.commands > 0);
         Ok(spans)
     }
 
@@ -277,6 +302,40 @@ impl Store {
                 tool: r.get(10)?,
             })
         })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Everything recorded from `from_us` to `to_us` outside the open span
+    /// of `branch` in `repo` (other branches, repositories, earlier
+    /// milestones), as intervals: on the one timeline these take their own
+    /// moments and the gaps they end. Running commands count up to now.
+    pub fn elsewhere(
+        &self,
+        repo: &str,
+        branch: &str,
+        from_us: i64,
+        to_us: i64,
+    ) -> Result<Vec<(i64, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT start_us, COALESCE(end_us, start_us) FROM events INDEXED BY events_by_start
+             WHERE start_us BETWEEN ?3 AND ?4
+               AND NOT (repo IS ?1 AND branch IS ?2 AND milestone IS NULL)
+             ORDER BY start_us",
+        )?;
+        let rows = stmt.query_map(params![repo, branch, from_us, to_us], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Worktree roots with something recorded since `since_us`, with the
+    /// latest time (a restarted daemon watches these again).
+    pub fn recent_repos(&self, since_us: i64) -> Result<std::collections::BTreeMap<String, i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT repo, MAX(start_us) FROM events INDEXED BY events_by_start
+             WHERE start_us > ?1 AND repo IS NOT NULL GROUP BY repo",
+        )?;
+        let rows = stmt.query_map([since_us], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

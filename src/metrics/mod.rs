@@ -1,12 +1,19 @@
-//! Figures computed from recorded commands (docs/metrics.md). Pure: data in, numbers out.
+//! Figures computed from recorded commands and edits (docs/metrics.md).
+//! Pure: data in, numbers out.
+
+pub mod timeline;
+
+use timeline::{Mark, Signal};
 
 /// The default idle timeout, for the tables below (callers pass the
 /// configured one: `Config::idle_timeout_us`).
 #[cfg(test)]
 const IDLE_TIMEOUT_US: i64 = crate::config::DEFAULT_IDLE_TIMEOUT.as_micros() as i64;
 
-/// Active time: the union of the command intervals plus the gaps between
-/// them that are no longer than `idle_us`. `intervals` need not be sorted.
+/// Active time of one stream of intervals on its own: the union plus the
+/// gaps no longer than `idle_us` (unsorted input). The timeline's shares
+/// are tested against it: over all branches they must add up to this.
+#[cfg(test)]
 pub fn active_time(intervals: &[(i64, i64)], idle_us: i64) -> i64 {
     let mut sorted: Vec<(i64, i64)> = intervals.iter().map(|&(s, e)| (s, e.max(s))).collect();
     sorted.sort_unstable();
@@ -84,6 +91,24 @@ pub struct Marker {
     pub phase: String,
 }
 
+/// A file of the working tree written at a time (path relative to the
+/// root), with the phase a path rule maps it to.
+#[derive(Debug, Clone)]
+pub struct Edit {
+    pub at_us: i64,
+    pub path: String,
+    pub phase: Option<String>,
+}
+
+/// One edited file: how often it was saved and the time counted up to its
+/// saves (the editing that led to them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditedFile {
+    pub path: String,
+    pub saves: u64,
+    pub edit_us: i64,
+}
+
 /// A share with the counts it came from; `None` share when nothing was counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Share {
@@ -122,25 +147,44 @@ pub struct Figures {
     pub validation_automated: Share,
     pub manual_steps_eliminated: u64,
     pub tools: Vec<ToolFigures>,
+    /// Files edited, most editing time first.
+    pub edited: Vec<EditedFile>,
+}
+
+/// What one span is measured from: its own signals, and the intervals of
+/// everything recorded elsewhere (other branches and repositories) around
+/// it, which take their own moments on the one timeline.
+#[derive(Debug, Clone, Copy)]
+pub struct Span<'a> {
+    pub runs: &'a [Run],
+    pub markers: &'a [Marker],
+    pub edits: &'a [Edit],
+    pub elsewhere: &'a [(i64, i64)],
 }
 
 /// The figures of a span closed at `close_us`.
-pub fn compute(runs: &[Run], markers: &[Marker], idle_us: i64, close_us: i64) -> Figures {
-    let mut runs: Vec<&Run> = runs.iter().collect();
+pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
+    let mut runs: Vec<&Run> = span.runs.iter().collect();
     runs.sort_by_key(|r| (r.start_us, r.end_us));
-    let mut markers: Vec<&Marker> = markers.iter().collect();
-    markers.sort_by_key(|m| m.at_us);
     let mut f = Figures::default();
     for p in crate::classify::PHASES {
         f.phase_us.insert(p.to_owned(), 0);
     }
-    phase_times(&runs, &markers, idle_us, &mut f);
-    f.active_us = f.phase_us.values().sum();
+    let share = timeline::share(&signals(span), idle_us);
+    for (phase, us) in &share.phase_us {
+        *f.phase_us.entry(phase.clone()).or_default() += us;
+    }
+    f.active_us = share.active_us();
+    f.edited = edited(
+        span.edits,
+        &share.credit_us[span.runs.len() + span.markers.len()..],
+    );
     let first = runs
         .first()
         .map(|r| r.start_us)
         .into_iter()
-        .chain(markers.first().map(|m| m.at_us))
+        .chain(span.markers.iter().map(|m| m.at_us))
+        .chain(span.edits.iter().map(|e| e.at_us))
         .min();
     f.elapsed_us = first.map_or(0, |t| (close_us - t).max(0));
 
@@ -217,43 +261,53 @@ pub fn quantile(v: &mut [f64], q: f64) -> f64 {
     v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
 }
 
-/// Sweep the timeline: each command's own time (overlaps counted once) goes
-/// to its phase, or to the phase in force if it has none; a gap up to
-/// `idle_us` goes to the phase in force, split at any marker inside it.
-fn phase_times(runs: &[&Run], markers: &[&Marker], idle_us: i64, f: &mut Figures) {
-    let mut current = "other".to_owned();
-    let mut next_marker = 0;
-    let mut covered: Option<i64> = None;
-    let add = |f: &mut Figures, phase: &str, us: i64| {
-        *f.phase_us.entry(phase.to_owned()).or_default() += us.max(0)
+/// The span on the timeline: runs, then markers, then edits (the order
+/// `compute` reads credits back in), then everything elsewhere.
+fn signals(span: Span<'_>) -> Vec<Signal<'_>> {
+    let point = |at, mark| Signal {
+        start_us: at,
+        end_us: at,
+        mark,
     };
-    for r in runs {
-        let gap_counts = covered.is_some_and(|c| r.start_us - c <= idle_us);
-        let mut seg = covered.unwrap_or(r.start_us);
-        while next_marker < markers.len() && markers[next_marker].at_us <= r.start_us {
-            let m = markers[next_marker];
-            if gap_counts && m.at_us > seg {
-                add(f, &current, m.at_us - seg);
-                seg = m.at_us;
-            }
-            current = m.phase.clone();
-            next_marker += 1;
-        }
-        if gap_counts && r.start_us > seg {
-            add(f, &current, r.start_us - seg);
-        }
-        let phase = if r.phase == "other" {
-            current.clone()
-        } else {
-            r.phase.clone()
-        };
-        let from = covered.map_or(r.start_us, |c| c.max(r.start_us));
-        add(f, &phase, r.end_us - from);
-        if r.phase != "other" {
-            current = r.phase.clone();
-        }
-        covered = Some(covered.map_or(r.end_us, |c| c.max(r.end_us)));
+    let runs = span.runs.iter().map(|r| Signal {
+        start_us: r.start_us,
+        end_us: r.end_us,
+        mark: Mark::Run { phase: &r.phase },
+    });
+    let markers = span
+        .markers
+        .iter()
+        .map(|m| point(m.at_us, Mark::Marker { phase: &m.phase }));
+    let edits = span.edits.iter().map(|e| {
+        let phase = e.phase.as_deref();
+        point(e.at_us, Mark::Edit { phase })
+    });
+    let elsewhere = span.elsewhere.iter().map(|&(s, e)| Signal {
+        start_us: s,
+        end_us: e,
+        mark: Mark::Elsewhere,
+    });
+    runs.chain(markers).chain(edits).chain(elsewhere).collect()
+}
+
+/// Edits grouped by file, with the time each edit's gap brought.
+fn edited(edits: &[Edit], credit_us: &[i64]) -> Vec<EditedFile> {
+    let mut by: std::collections::BTreeMap<&str, (u64, i64)> = Default::default();
+    for (e, us) in edits.iter().zip(credit_us) {
+        let entry = by.entry(&e.path).or_default();
+        entry.0 += 1;
+        entry.1 += us;
     }
+    let mut out: Vec<EditedFile> = by
+        .into_iter()
+        .map(|(path, (saves, edit_us))| EditedFile {
+            path: path.to_owned(),
+            saves,
+            edit_us,
+        })
+        .collect();
+    out.sort_by(|a, b| b.edit_us.cmp(&a.edit_us).then_with(|| a.path.cmp(&b.path)));
+    out
 }
 
 #[cfg(test)]
@@ -261,6 +315,15 @@ mod figure_tests {
     use super::*;
 
     const S: i64 = 1_000_000;
+
+    fn span<'a>(runs: &'a [Run], markers: &'a [Marker]) -> Span<'a> {
+        Span {
+            runs,
+            markers,
+            edits: &[],
+            elsewhere: &[],
+        }
+    }
 
     fn run(start: i64, end: i64, ok: bool, automated: bool, command: &str, phase: &str) -> Run {
         Run {
@@ -283,14 +346,15 @@ mod figure_tests {
             run(30, 40, true, false, "vim a.rs", "implementation"),
             run(45, 50, false, true, "cargo test", "validation"),
             run(55, 60, true, true, "cargo  test", "validation"), // retry, same command
-            // idle gap of 2000 s: not counted
+            // idle gap of 1940 s to the marker: not counted; the marker is a
+            // signal, so the 60 s from it to `ls` count, to diagnosis
             run(2060, 2070, true, false, "ls", "other"), // "other" → phase in force
         ];
         let markers = vec![Marker {
             at_us: 2000 * S,
             phase: "diagnosis".into(),
         }];
-        let f = compute(&runs, &markers, IDLE_TIMEOUT_US, 3000 * S);
+        let f = compute(span(&runs, &markers), IDLE_TIMEOUT_US, 3000 * S);
         let p = |k: &str| f.phase_us[k] / S;
         assert_eq!(
             (
@@ -299,18 +363,14 @@ mod figure_tests {
                 p("validation"),
                 p("other")
             ),
-            (30 + 10, 15, 10 + 5, 0)
+            (30 + 60 + 10, 15, 10 + 5, 0)
         );
-        assert_eq!(
-            f.active_us,
-            active_time(
-                &runs
-                    .iter()
-                    .map(|r| (r.start_us, r.end_us))
-                    .collect::<Vec<_>>(),
-                IDLE_TIMEOUT_US
-            )
-        );
+        let signals: Vec<(i64, i64)> = runs
+            .iter()
+            .map(|r| (r.start_us, r.end_us))
+            .chain([(2000 * S, 2000 * S)])
+            .collect();
+        assert_eq!(f.active_us, active_time(&signals, IDLE_TIMEOUT_US));
         assert_eq!(f.elapsed_us, 3000 * S);
         assert_eq!(f.errors_automated, Share { part: 1, whole: 2 });
         assert_eq!(f.errors_manual, Share { part: 0, whole: 3 });
@@ -326,7 +386,7 @@ mod figure_tests {
             run(0, 10, true, true, "make", "implementation"),
             run(5, 20, true, true, "cargo test", "validation"),
         ];
-        let f = compute(&runs, &[], IDLE_TIMEOUT_US, 20 * S);
+        let f = compute(span(&runs, &[]), IDLE_TIMEOUT_US, 20 * S);
         assert_eq!(
             (
                 f.phase_us["implementation"] / S,
@@ -335,7 +395,7 @@ mod figure_tests {
             ),
             (10, 10, 20)
         );
-        let empty = compute(&[], &[], IDLE_TIMEOUT_US, 0);
+        let empty = compute(span(&[], &[]), IDLE_TIMEOUT_US, 0);
         assert_eq!(
             (
                 empty.active_us,
@@ -357,7 +417,7 @@ mod figure_tests {
         b.ok = false;
         let mut c = b.clone();
         c.automated = false; // a manual run replaces nothing
-        let f = compute(&[a, b, c], &[], IDLE_TIMEOUT_US, 20 * S);
+        let f = compute(span(&[a, b, c], &[]), IDLE_TIMEOUT_US, 20 * S);
         assert_eq!(f.manual_steps_eliminated, 12);
         assert_eq!(
             f.tools,

@@ -1,0 +1,251 @@
+//! The user's one timeline (docs/metrics.md, "One timeline"): signals from
+//! every repository and branch, swept once in time order, so each counted
+//! moment belongs to exactly one branch and one phase.
+//!
+//! A command's own interval goes to its branch (where two overlap, to the
+//! one already running); a gap no longer than the idle timeout goes to the
+//! branch of the signal that ends it. For the branch being measured, the
+//! gap's phase is implementation when that signal is an edit (or the phase
+//! a path rule gives the edited file), else the phase in force; a `mt phase`
+//! marker overrides the edit rule until the next marker or classified
+//! command.
+
+use std::collections::BTreeMap;
+
+/// What a signal is, seen from the branch being measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark<'a> {
+    /// One of its commands, with its classified phase (`other` when none).
+    Run { phase: &'a str },
+    /// One of its edits, with the phase a path rule maps the file to.
+    Edit { phase: Option<&'a str> },
+    /// One of its `mt phase` markers.
+    Marker { phase: &'a str },
+    /// Anything on another branch or repository: it takes its own moments
+    /// and the gaps it ends, and tells nothing about this branch's phases.
+    Elsewhere,
+}
+
+/// A point (edit, marker) or interval (command) on the timeline, in µs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signal<'a> {
+    pub start_us: i64,
+    pub end_us: i64,
+    pub mark: Mark<'a>,
+}
+
+/// This branch's share of the timeline.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Share {
+    /// Counted µs by phase; the values sum to the branch's active time.
+    pub phase_us: BTreeMap<String, i64>,
+    /// Per input signal (same order), the µs it brought: a gap it ended
+    /// plus its own uncovered interval. 0 for `Elsewhere`.
+    pub credit_us: Vec<i64>,
+}
+
+impl Share {
+    pub fn active_us(&self) -> i64 {
+        self.phase_us.values().sum()
+    }
+}
+
+/// The phase in force on the branch being measured.
+struct State<'a> {
+    phase: &'a str,
+    /// Set by a marker: edits do not switch the gap's phase.
+    explicit: bool,
+}
+
+/// Sweep `signals` (any order) with gaps up to `idle_us` counted.
+pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
+    let mut order: Vec<usize> = (0..signals.len()).collect();
+    order.sort_by_key(|&i| (signals[i].start_us, signals[i].end_us, i));
+    let mut out = Share {
+        phase_us: BTreeMap::new(),
+        credit_us: vec![0; signals.len()],
+    };
+    let mut state = State {
+        phase: "other",
+        explicit: false,
+    };
+    let mut covered: Option<i64> = None;
+    for i in order {
+        let s = signals[i];
+        let end = s.end_us.max(s.start_us);
+        let gap = covered.map_or(0, |c| s.start_us - c);
+        let gap = if (1..=idle_us).contains(&gap) { gap } else { 0 };
+        let own = end - covered.map_or(s.start_us, |c| c.max(s.start_us));
+        let own = own.max(0);
+        covered = Some(covered.map_or(end, |c| c.max(end)));
+        let (gap_phase, own_phase) = match s.mark {
+            Mark::Elsewhere => continue,
+            Mark::Edit { phase } if !state.explicit => {
+                (phase.unwrap_or("implementation"), state.phase)
+            }
+            Mark::Run { phase } => (
+                state.phase,
+                if phase == "other" { state.phase } else { phase },
+            ),
+            _ => (state.phase, state.phase),
+        };
+        add(&mut out.phase_us, gap_phase, gap);
+        add(&mut out.phase_us, own_phase, own);
+        out.credit_us[i] = gap + own;
+        match s.mark {
+            Mark::Marker { phase } => {
+                state = State {
+                    phase,
+                    explicit: true,
+                }
+            }
+            Mark::Run { phase } if phase != "other" => {
+                state = State {
+                    phase,
+                    explicit: false,
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn add(map: &mut BTreeMap<String, i64>, phase: &str, us: i64) {
+    if us > 0 {
+        *map.entry(phase.to_owned()).or_default() += us;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = 1_000_000;
+    const IDLE: i64 = 15 * 60 * S;
+
+    fn run(a: i64, b: i64, phase: &str) -> Signal<'_> {
+        Signal {
+            start_us: a * S,
+            end_us: b * S,
+            mark: Mark::Run { phase },
+        }
+    }
+    fn edit(t: i64) -> Signal<'static> {
+        Signal {
+            start_us: t * S,
+            end_us: t * S,
+            mark: Mark::Edit { phase: None },
+        }
+    }
+    fn elsewhere(a: i64, b: i64) -> Signal<'static> {
+        Signal {
+            start_us: a * S,
+            end_us: b * S,
+            mark: Mark::Elsewhere,
+        }
+    }
+    fn secs(s: &Share, phase: &str) -> i64 {
+        s.phase_us.get(phase).copied().unwrap_or(0) / S
+    }
+
+    /// The case: a diagnosis run, a failing test, 20 s of editing
+    /// with no command, a passing test. The editing is implementation.
+    #[test]
+    fn editing_between_runs_is_implementation() {
+        let signals = [
+            run(0, 1, "diagnosis"),
+            run(2, 3, "validation"),
+            edit(10),
+            edit(20),
+            run(23, 24, "validation"),
+        ];
+        let s = share(&signals, IDLE);
+        assert_eq!(
+            (
+                secs(&s, "diagnosis"),
+                secs(&s, "implementation"),
+                secs(&s, "validation")
+            ),
+            (2, 17, 5),
+            "{s:?}"
+        );
+        assert_eq!(s.active_us(), 24 * S);
+        assert_eq!(s.credit_us[2..4], [7 * S, 10 * S]);
+    }
+
+    #[test]
+    fn a_marker_beats_the_edit_rule_until_a_classified_command() {
+        let m = Signal {
+            start_us: 5 * S,
+            end_us: 5 * S,
+            mark: Mark::Marker { phase: "diagnosis" },
+        };
+        let rule = Signal {
+            start_us: 40 * S,
+            end_us: 40 * S,
+            mark: Mark::Edit {
+                phase: Some("validation"),
+            },
+        };
+        let s = share(
+            &[
+                run(0, 1, "other"),
+                m,
+                edit(10),
+                run(20, 21, "implementation"),
+                rule,
+            ],
+            IDLE,
+        );
+        // 0-1 other; 1-5 other (gap ends at the marker); 5-10 diagnosis
+        // (marker beats edit); 10-20 diagnosis; 20-21 implementation; the
+        // tests/** rule sends 21-40 to validation.
+        assert_eq!(
+            (
+                secs(&s, "other"),
+                secs(&s, "diagnosis"),
+                secs(&s, "implementation"),
+                secs(&s, "validation")
+            ),
+            (5, 15, 1, 19)
+        );
+    }
+
+    /// Two branches interleaved: each moment counted once, so the shares
+    /// add up to the whole timeline's active time.
+    #[test]
+    fn interleaved_branches_share_the_timeline() {
+        // Branch A at 0-10 and 40-50, branch B at 20-30 and 60-70; an idle
+        // gap of an hour before the last A run at 3670-3680.
+        let a = [(0, 10), (40, 50), (3670, 3680)];
+        let b = [(20, 30), (60, 70)];
+        let view = |ours: &[(i64, i64)], theirs: &[(i64, i64)]| {
+            let mut v: Vec<Signal> = ours.iter().map(|&(x, y)| run(x, y, "other")).collect();
+            v.extend(theirs.iter().map(|&(x, y)| elsewhere(x, y)));
+            share(&v, IDLE).active_us() / S
+        };
+        let (sa, sb) = (view(&a, &b), view(&b, &a));
+        let all: Vec<(i64, i64)> = a.iter().chain(&b).map(|&(x, y)| (x * S, y * S)).collect();
+        assert_eq!(sa + sb, super::super::active_time(&all, IDLE) / S);
+        // A: 0-10, 30-50 (gap after B ends at A's run), 3670-3680.
+        assert_eq!((sa, sb), (40, 40));
+    }
+
+    #[test]
+    fn a_command_elsewhere_takes_the_moments_it_covers() {
+        let s = share(
+            &[
+                elsewhere(0, 100),
+                run(10, 20, "validation"),
+                run(110, 120, "validation"),
+            ],
+            IDLE,
+        );
+        assert_eq!(
+            secs(&s, "validation"),
+            20,
+            "10-20 was elsewhere's; 100-120 is ours"
+        );
+    }
+}
