@@ -7,6 +7,7 @@ mod term;
 mod branch;
 mod close;
 mod daemon;
+mod edits;
 mod exec;
 mod faults;
 mod finish;

@@ -12,6 +12,7 @@ use anyhow::Result;
 use crate::cmd::init::{HOOKS, MARK, hooks_dir};
 use crate::config::Config;
 use crate::control;
+use crate::display::safe;
 use crate::git;
 use crate::paths::Paths;
 use crate::redact::Filters;
@@ -110,6 +111,10 @@ pub fn checks(paths: &Paths) -> Vec<Check> {
     }
 
     if let Some((ok, what)) = crate::cmd::systemd::check() {
+        report(ok, what);
+    }
+
+    for (ok, what) in watch_checks(paths) {
         report(ok, what);
     }
 
@@ -274,4 +279,46 @@ fn damaged_store(db: &std::path::Path, problem: &str) -> String {
     format!(
         "store {db} is damaged ({first}): stop the daemon (`mt daemon stop`), then recover what is readable with `sqlite3 {db} .recover | sqlite3 {db}.recovered && mv {db}.recovered {db}` (Debian: apt-get install sqlite3), or move it aside (`mv {db} {db}.damaged`) and mt starts an empty one"
     )
+}
+
+/// What the daemon's edit watcher reported (`watch.json`): one line, or one
+/// per tree over the watch limit.
+fn watch_checks(paths: &Paths) -> Vec<(bool, String)> {
+    use crate::daemon::edits::Report;
+    let Ok(text) = std::fs::read(paths.state.join("watch.json")) else {
+        return vec![(true, "no working tree watched for edits yet (the daemon watches repositories where you work)".into())];
+    };
+    let Ok(r) = serde_json::from_slice::<Report>(&text) else {
+        return Vec::new();
+    };
+    let kernel = r
+        .kernel_limit
+        .map_or("unknown".to_owned(), |k| k.to_string());
+    let mut out: Vec<(bool, String)> = r
+        .trees
+        .iter()
+        .filter_map(|t| Some((t, t.needed?)))
+        .map(|(t, needed)| {
+            (
+                false,
+                format!(
+                    "{} needs {needed} directory watches, over the limit of {} (fs.inotify.max_user_watches = {kernel}), so its edits are not recorded (commands are): raise it with `sudo sysctl fs.inotify.max_user_watches=524288`",
+                    safe(&t.root),
+                    r.limit
+                ),
+            )
+        })
+        .collect();
+    if out.is_empty() {
+        let dirs: usize = r.trees.iter().map(|t| t.dirs).sum();
+        out.push((
+            true,
+            format!(
+                "watching {} working tree(s) for edits: {dirs} directories of a limit of {}",
+                r.trees.len(),
+                r.limit
+            ),
+        ));
+    }
+    out
 }
