@@ -244,3 +244,26 @@ fn interleaved_branches_add_up_to_the_total() {
         "each gap goes to the branch it leads to"
     );
 }
+
+/// mt's own files inside a watched tree (a dotfiles repository at ~ holds
+/// the spool): never edits, or every spooled edit would spool another.
+#[test]
+fn mt_own_files_in_a_watched_tree_are_not_edits() {
+    let env = Env::new();
+    let root = env.dir.path();
+    env.git(root, &["init", "-q", "-b", "main"]);
+    env.start_daemon();
+    env.ok(root, ["exec", "true"]);
+    wait_watched(&env, root);
+    fs::write(root.join("notes.md"), "a").unwrap();
+    wait_edits(&env, root, 1);
+    // Spooling that edit wrote the spool before this second save, so a
+    // feedback loop's edit would be stored before this one is.
+    fs::write(root.join("todo.md"), "b").unwrap();
+    wait_for("todo.md's edit", || {
+        env.ok(root, ["log", "--limit", "1"]);
+        edits(&env).iter().any(|(p, _)| p == "todo.md").then_some(())
+    });
+    let got: Vec<String> = edits(&env).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(got, vec!["notes.md", "todo.md"]);
+}

@@ -68,6 +68,9 @@ pub struct Settings {
     pub idle: Duration,
     /// Most directories watched at once (the kernel's limit applies too).
     pub limit: usize,
+    /// mt's own directories (spool, state, database): never watched, or
+    /// every spooled edit would be an edit (a dotfiles repository at ~).
+    pub own: Vec<PathBuf>,
 }
 
 impl Watcher {
@@ -226,7 +229,7 @@ impl Trees {
             ignore: ignore_set(&config.watch_ignore),
             full: None,
         };
-        let dirs = walk_dirs(&root);
+        let dirs = walk_dirs(&root, &self.settings.own);
         let budget = self.settings.limit.saturating_sub(self.dirs.len());
         if dirs.len() > budget {
             tree.full = Some(dirs.len());
@@ -324,7 +327,7 @@ impl Trees {
         let Some(mut tree) = self.trees.remove(&root) else {
             return;
         };
-        for d in walk_dirs(&new) {
+        for d in walk_dirs(&new, &self.settings.own) {
             if !self.add_dir(&root, &mut tree, d) {
                 tree.full = Some(self.dirs.len() + 1);
                 break;
@@ -510,9 +513,14 @@ fn walker(dir: &Path) -> ignore::WalkBuilder {
     w
 }
 
-/// Every directory under `dir` (itself included) that git does not ignore.
-fn walk_dirs(dir: &Path) -> Vec<PathBuf> {
+/// Every directory under `dir` (itself included) that git does not ignore,
+/// leaving out `own` and everything under it.
+fn walk_dirs(dir: &Path, own: &[PathBuf]) -> Vec<PathBuf> {
+    let own = own.to_vec();
     walker(dir)
+        .filter_entry(move |e| {
+            e.file_name() != ".git" && !own.iter().any(|o| e.path().starts_with(o))
+        })
         .build()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_some_and(|t| t.is_dir()))

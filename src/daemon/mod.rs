@@ -14,6 +14,7 @@ mod watch;
 
 use std::fs::{self, File};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -173,6 +174,11 @@ fn start_watcher(paths: &Paths) -> Option<edits::Watcher> {
         config: paths.config.clone(),
         idle: config.idle_timeout(),
         limit: edits::limit(),
+        own: [&paths.spool, &paths.state]
+            .into_iter()
+            .cloned()
+            .chain(paths.db.parent().map(Path::to_path_buf))
+            .collect(),
     };
     edits::Watcher::start(settings)
         .inspect_err(|e| eprintln!("mt daemon: not watching working trees: {e:#}"))
