@@ -262,7 +262,10 @@ fn mt_own_files_in_a_watched_tree_are_not_edits() {
     fs::write(root.join("todo.md"), "b").unwrap();
     wait_for("todo.md's edit", || {
         env.ok(root, ["log", "--limit", "1"]);
-        edits(&env).iter().any(|(p, _)| p == "todo.md").then_some(())
+        edits(&env)
+            .iter()
+            .any(|(p, _)| p == "todo.md")
+            .then_some(())
     });
     let got: Vec<String> = edits(&env).into_iter().map(|(p, _)| p).collect();
     assert_eq!(got, vec!["notes.md", "todo.md"]);

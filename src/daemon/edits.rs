@@ -558,3 +558,52 @@ fn hash(bytes: &[u8]) -> u64 {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trees(dir: &Path, idle: Duration) -> Trees {
+        Trees {
+            inotify: Inotify::init().unwrap(),
+            settings: Settings {
+                spool: dir.join("spool"),
+                report: dir.join("watch.json"),
+                config: dir.join("config.toml"),
+                idle,
+                limit: 100,
+                own: vec![dir.join("spool")],
+            },
+            trees: BTreeMap::new(),
+            dirs: HashMap::new(),
+            pending: HashMap::new(),
+        }
+    }
+
+    /// A tree nobody touched for the idle timeout loses its watches; one
+    /// touched since keeps them. (`expire` takes the clock as an argument.)
+    #[test]
+    fn a_tree_idle_for_the_timeout_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        for d in [".git", "src", "target"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(root.join(".gitignore"), "target/\n").unwrap();
+        let mut t = trees(dir.path(), Duration::from_secs(60));
+        let now = clock::now().micros();
+        t.activate(BTreeMap::from([(root.to_string_lossy().into_owned(), now)]));
+        assert_eq!(t.dirs.len(), 2, "the root and src/; not .git/ or target/");
+        t.expire(Instant::now() + Duration::from_secs(30));
+        assert_eq!(t.trees.len(), 1, "still within the idle timeout");
+        t.expire(Instant::now() + Duration::from_secs(61));
+        assert!(t.trees.is_empty() && t.dirs.is_empty());
+        let report: Report =
+            serde_json::from_slice(&std::fs::read(dir.path().join("watch.json")).unwrap()).unwrap();
+        assert!(report.trees.is_empty(), "the report says so too");
+        // Activity from long ago (a backlog ingested late) starts nothing.
+        let old = now - clock::micros(Duration::from_secs(120));
+        t.activate(BTreeMap::from([(root.to_string_lossy().into_owned(), old)]));
+        assert!(t.trees.is_empty());
+    }
+}
