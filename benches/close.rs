@@ -12,6 +12,7 @@ use std::process::Command;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mt::close::{self, Request};
+use mt::cmd::status;
 use mt::config::Config;
 use mt::ingest;
 use mt::redact::Filters;
@@ -90,6 +91,7 @@ fn bench(c: &mut Criterion) {
     let root = repo.to_string_lossy().into_owned();
     let found = mt::git::find(&repo).unwrap();
 
+    let config = Config::default();
     let mut group = c.benchmark_group("at_scale");
     group.sample_size(10);
     group.bench_function("close_branch_of_100k_runs", |b| {
@@ -107,13 +109,17 @@ fn bench(c: &mut Criterion) {
     group.bench_function("status_1k_run_branch_1m_stored", |b| {
         b.iter(|| {
             let st = store.status(&root, "feat/2-typical").unwrap();
+            let active = status::active_ms(&store, &root, "feat/2-typical", &st, &config).unwrap();
             assert_eq!(st.runs, 1_000);
+            assert!(active > 0.0);
         })
     });
     group.bench_function("status_100k_run_branch_1m_stored", |b| {
         b.iter(|| {
             let st = store.status(&root, "fix/1-big").unwrap();
+            let active = status::active_ms(&store, &root, "fix/1-big", &st, &config).unwrap();
             assert_eq!(st.runs, 100_000);
+            assert!(active > 0.0);
         })
     });
     group.finish();

@@ -14,74 +14,99 @@ use crate::config::RuleConfig;
 
 pub const PHASES: [&str; 4] = ["diagnosis", "implementation", "validation", "other"];
 
+/// How a built-in rule names the tool a command ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Named {
+    /// Not a tool (an editor, a search).
+    No,
+    /// A fixed name (the seed's scripts).
+    As(&'static str),
+    /// What the rule matched: `cargo test`, `pytest`, `check_links.sh`.
+    Matched,
+}
+
 /// Built-in rules: (regex, phase, tool, manual steps).
-const BUILTIN: &[(&str, &str, Option<&str>, Option<u32>)] = &[
+const BUILTIN: &[(&str, &str, Named, Option<u32>)] = &[
     // The seed's "Tools Used" list.
     (
         r"enhanced_ci_failure_analyzer\.py",
         "diagnosis",
-        Some("CI Failure Analyzer"),
+        Named::As("CI Failure Analyzer"),
         None,
     ),
     (
         r"quick_validate\.sh",
         "validation",
-        Some("Quick Validation"),
+        Named::As("Quick Validation"),
         None,
     ),
-    (r"qc_pre_push\.sh", "validation", Some("QC Pre-Push"), None),
+    (
+        r"qc_pre_push\.sh",
+        "validation",
+        Named::As("QC Pre-Push"),
+        None,
+    ),
     (
         r"validate_ci_locally\.sh",
         "validation",
-        Some("Targeted Testing"),
+        Named::As("Targeted Testing"),
         None,
     ),
     // Validation: tests, linters, type checkers, check scripts.
     (
         r"^(cargo (test|nextest|clippy|check|fmt --check|audit|deny)|go (test|vet)|npm (test|run (test|lint))|yarn (test|lint)|pnpm (test|lint)|pytest|python3? -m (pytest|unittest|mypy)|tox|nox|mypy|pyright|ruff( check)?|flake8|pylint|eslint|tsc|jest|vitest|rspec|phpunit|ctest|make (test|check)|shellcheck|bats|hadolint)\b",
         "validation",
-        None,
+        Named::Matched,
         None,
     ),
     (
         r"(^|/)[\w.-]*(validate|check|qc_)[\w.-]*(\s|$)",
         "validation",
-        None,
+        Named::Matched,
         None,
     ),
     // Diagnosis: reading history, searching, logs.
     (
         r"^git (log|diff|show|blame|bisect|grep|status|reflog)\b",
         "diagnosis",
-        None,
+        Named::No,
         None,
     ),
     (
         r"^(grep|rg|ag|ack|less|more|tail|head|cat|journalctl|dmesg|strace|ltrace|gdb|lldb|perf|top|htop|ps|lsof|find|fd|curl|jq)\b",
         "diagnosis",
-        None,
+        Named::No,
         None,
     ),
     // Implementation: editors, builds, formatters, commits.
     (
         r"^(vim?|nvim|emacs|nano|code|hx|helix|micro|kak)\b",
         "implementation",
-        None,
+        Named::No,
         None,
     ),
     (
         r"^(cargo (build|run|fmt|add|fix)|go (build|run|generate)|make|cmake|ninja|npm (install|run build|ci)|yarn (build|install)|pnpm (build|install)|gcc|clang|rustc|javac|mvn|gradle|prettier|black|gofmt|rustfmt)\b",
         "implementation",
-        None,
+        Named::Matched,
         None,
     ),
     (
         r"^git (add|commit|restore|stash|rebase|cherry-pick|am|apply|mv|rm)\b",
         "implementation",
-        None,
+        Named::No,
         None,
     ),
 ];
+
+/// A tool's name from what a rule matched: a program and its subcommand
+/// (`cargo test`, `npm run lint`), or a script's file name.
+fn matched_name(re: &Regex, command: &str) -> Option<String> {
+    let m = re.find(command)?.as_str().trim();
+    let name = m.rsplit('/').next().unwrap_or(m);
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!name.is_empty()).then_some(name)
+}
 
 /// What a command counts as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -96,6 +121,8 @@ struct Rule {
     re: Regex,
     phase: Option<String>,
     tool: Option<String>,
+    /// Name the tool after what matched (built-in runners and builds).
+    tool_is_match: bool,
     manual_steps: Option<u32>,
     source: &'static str,
 }
@@ -124,6 +151,7 @@ impl Classifier {
                     .with_context(|| format!("invalid rule pattern {:?}", r.pattern))?,
                 phase: r.phase.clone(),
                 tool: r.tool.clone(),
+                tool_is_match: false,
                 manual_steps: r.manual_steps,
                 source: "config",
             });
@@ -132,7 +160,11 @@ impl Classifier {
             rules.push(Rule {
                 re: Regex::new(re).expect("built-in rule compiles"),
                 phase: Some((*phase).to_owned()),
-                tool: tool.map(str::to_owned),
+                tool: match tool {
+                    Named::As(name) => Some((*name).to_owned()),
+                    Named::No | Named::Matched => None,
+                },
+                tool_is_match: *tool == Named::Matched,
                 manual_steps: *steps,
                 source: "built-in",
             });
@@ -142,12 +174,18 @@ impl Classifier {
 
     /// Classify `command`; `phase`/`tool` are the `mt exec` hints.
     pub fn classify(&self, command: &str, phase: Option<&str>, tool: Option<&str>) -> Class {
-        let command = command.trim();
+        // Spacing never changes what a command is.
+        let command = crate::metrics::normalize(command);
+        let command = command.as_str();
         let rule = self.rules.iter().find(|r| r.re.is_match(command));
         // A named tool's declared manual steps apply wherever its name comes from.
         let tool = tool
             .map(str::to_owned)
-            .or_else(|| rule.and_then(|r| r.tool.clone()));
+            .or_else(|| rule.and_then(|r| r.tool.clone()))
+            .or_else(|| {
+                rule.filter(|r| r.tool_is_match)
+                    .and_then(|r| matched_name(&r.re, command))
+            });
         let manual_steps = tool
             .as_deref()
             .and_then(|t| {
@@ -206,6 +244,20 @@ mod tests {
         }
         let qc = c.classify("bash scripts/qc_pre_push.sh --fast", None, None);
         assert_eq!(qc.tool.as_deref(), Some("QC Pre-Push"));
+        // Runners, linters, check scripts and builds are named by what ran.
+        let tools = [
+            ("pytest -x tests/", Some("pytest")),
+            ("cargo  test -q", Some("cargo test")),
+            ("cargo test -q", Some("cargo test")),
+            ("npm run lint", Some("npm run lint")),
+            ("./scripts/check_links.sh --all", Some("check_links.sh")),
+            ("make", Some("make")),
+            ("vim a.rs", None),
+            ("git log", None),
+        ];
+        for (cmd, tool) in tools {
+            assert_eq!(c.classify(cmd, None, None).tool.as_deref(), tool, "{cmd}");
+        }
     }
 
     #[test]

@@ -439,6 +439,7 @@ fn classified(
             phase: class.phase,
             tool: class.tool,
             manual_steps: class.manual_steps,
+            head: r.head.clone(),
         });
     }
     (runs, markers, edits)
@@ -573,6 +574,7 @@ mod tests {
             state: RunState::Done,
             phase: None,
             tool: None,
+            head: None,
         }
     }
 

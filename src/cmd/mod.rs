@@ -11,7 +11,7 @@ pub(crate) mod init;
 mod log;
 mod phase;
 mod report;
-mod status;
+pub mod status;
 pub(crate) mod systemd;
 
 use anyhow::Result;

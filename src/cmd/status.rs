@@ -14,7 +14,7 @@ use crate::finished::Checker;
 use crate::git;
 use crate::metrics::timeline::{self, Mark, Signal};
 use crate::paths::Paths;
-use crate::store::Store;
+use crate::store::{Status, Store};
 
 pub fn run(args: &StatusArgs) -> Result<u8> {
     let cwd = std::env::current_dir().context("could not read the current directory")?;
@@ -31,7 +31,7 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
         return branches(&repo, &config, &store, args.json);
     }
     let st = store.status(&root, &branch)?;
-    let active_ms = active_ms(&store, &root, &branch, &st.intervals, &st.points, &config)?;
+    let active_ms = active_ms(&store, &root, &branch, &st, &config)?;
     let mut out = io::stdout().lock();
     if args.json {
         let v = json!({
@@ -88,10 +88,9 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
     {
         for span in spans {
             any = true;
-            let active_ms = active_ms(
+            let active_ms = share_ms(
                 store,
-                &span.repo,
-                &span.branch,
+                (&span.repo, &span.branch),
                 &span.intervals,
                 &span.points,
                 config,
@@ -136,13 +135,23 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
     Ok(0)
 }
 
-/// A branch's share of active time on the one timeline: its commands,
-/// edits and markers, with everything recorded elsewhere around them taking
-/// its own moments (docs/metrics.md).
-fn active_ms(
+/// `mt status`'s active time for a branch's open span (`st`), in ms.
+pub fn active_ms(
     store: &Store,
     repo: &str,
     branch: &str,
+    st: &Status,
+    config: &Config,
+) -> Result<f64> {
+    share_ms(store, (repo, branch), &st.intervals, &st.points, config)
+}
+
+/// A branch's share of active time on the one timeline: its commands,
+/// edits and markers, with everything recorded elsewhere around them taking
+/// its own moments (docs/metrics.md).
+fn share_ms(
+    store: &Store,
+    (repo, branch): (&str, &str),
     intervals: &[(i64, i64)],
     points: &[i64],
     config: &Config,

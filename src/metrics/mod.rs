@@ -1,6 +1,7 @@
 //! Figures computed from recorded commands and edits (docs/metrics.md).
 //! Pure: data in, numbers out.
 
+pub mod quality;
 pub mod timeline;
 
 use timeline::{Mark, Signal};
@@ -82,6 +83,8 @@ pub struct Run {
     pub phase: String,
     pub tool: Option<String>,
     pub manual_steps: Option<u32>,
+    /// The commit checked out when it ran, if known.
+    pub head: Option<String>,
 }
 
 /// `mt phase P` at a time.
@@ -110,7 +113,7 @@ pub struct EditedFile {
 }
 
 /// A share with the counts it came from; `None` share when nothing was counted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Share {
     pub part: u64,
     pub whole: u64,
@@ -335,6 +338,7 @@ mod figure_tests {
             phase: phase.into(),
             tool: None,
             manual_steps: None,
+            head: None,
         }
     }
 

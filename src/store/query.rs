@@ -217,6 +217,8 @@ pub struct SpanRow {
     pub state: RunState,
     pub phase: Option<String>,
     pub tool: Option<String>,
+    /// The commit checked out when it ran.
+    pub head: Option<String>,
 }
 
 /// One branch's open span, in brief.
@@ -284,7 +286,7 @@ impl Store {
     /// Everything on `branch` in `repo` not yet in a milestone, oldest first.
     pub fn span(&self, repo: &str, branch: &str) -> Result<Vec<SpanRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, source, kind, command, start_us, end_us, exit_code, signal, state, phase, tool
+            "SELECT id, source, kind, command, start_us, end_us, exit_code, signal, state, phase, tool, head
              FROM events WHERE repo = ?1 AND branch = ?2 AND milestone IS NULL ORDER BY start_us, id",
         )?;
         let rows = stmt.query_map([repo, branch], |r| {
@@ -300,6 +302,7 @@ impl Store {
                 state: r.get(8)?,
                 phase: r.get(9)?,
                 tool: r.get(10)?,
+                head: r.get(11)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
