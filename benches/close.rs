@@ -109,7 +109,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("status_1k_run_branch_1m_stored", |b| {
         b.iter(|| {
             let st = store.status(&root, "feat/2-typical").unwrap();
-            let active = status::active_ms(&store, &root, "feat/2-typical", &st, &config).unwrap();
+            let active = status::active_ms(&store, &st, &config).unwrap();
             assert_eq!(st.runs, 1_000);
             assert!(active > 0.0);
         })
@@ -117,7 +117,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("status_100k_run_branch_1m_stored", |b| {
         b.iter(|| {
             let st = store.status(&root, "fix/1-big").unwrap();
-            let active = status::active_ms(&store, &root, "fix/1-big", &st, &config).unwrap();
+            let active = status::active_ms(&store, &st, &config).unwrap();
             assert_eq!(st.runs, 100_000);
             assert!(active > 0.0);
         })

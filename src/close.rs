@@ -21,8 +21,8 @@ use crate::metrics::{self, Edit, Marker, Run};
 use crate::milestone::kinds::{Level, Priority, WorkType};
 use crate::milestone::render::{self, Evidence};
 use crate::milestone::{
-    self, Complexity, ComplexitySource, EditedRow, FrontMatter, Measured, Parameters, ToolRow,
-    baseline, infer,
+    self, CaughtRow, Complexity, ComplexitySource, EditedRow, FlakyRow, FrontMatter, LikeRow,
+    Measured, Parameters, ToolRow, baseline, infer,
 };
 use crate::store::{OpenSpan, SpanRow, Store};
 
@@ -125,7 +125,7 @@ pub struct Inputs {
     /// repositories): it takes its own moments on the one timeline.
     pub elsewhere: Vec<(i64, i64)>,
     /// Files changed, insertions, deletions of the branch's own change.
-    pub diff: Option<(u64, u64, u64)>,
+    pub diff: Option<Diff>,
     /// Earlier milestones of this repository (for self-baselines).
     pub history: Vec<FrontMatter>,
     /// The template's name (for error messages) and text.
@@ -204,13 +204,9 @@ pub fn gather(
     let from = rows.first().map_or(0, |r| r.start_us) - idle_us;
     let to = rows.iter().filter_map(|r| r.end_us).max().unwrap_or(0);
     Ok(Inputs {
-        elsewhere: store.elsewhere(&root, &branch, from, to)?,
+        elsewhere: store.elsewhere(&rows.iter().map(|r| r.id).collect(), from, to)?,
         rows,
-        diff: if req.declared.complexity.is_some() {
-            None
-        } else {
-            diff_stats(repo, git_facts)
-        },
+        diff: diff_stats(repo, git_facts),
         history: earlier_milestones(&repo.root, &branch),
         template: template_for(&repo.root, kind)?,
         root,
@@ -252,7 +248,15 @@ pub fn compute(
 
     let inferred = infer::from_branch(branch);
     let kind = kind_of(req, branch).as_str().to_owned();
-    let (complexity, measured_complexity) = complexity(req.declared.complexity, inputs.diff);
+    let totals = inputs
+        .diff
+        .as_ref()
+        .map(|d| (d.paths.len() as u64, d.insertions, d.deletions));
+    let (complexity, measured_complexity) = complexity(req.declared.complexity, totals);
+    let integration = milestone::integration::classify(
+        inputs.diff.as_ref().map(|d| d.paths.as_slice()),
+        &config.integration,
+    )?;
     let flags = req
         .declared
         .baselines
@@ -335,6 +339,13 @@ pub fn compute(
                     edit_ms: ms(e.edit_us),
                 })
                 .collect(),
+            automation_runs: figures.automation_runs,
+            automation_time_ms: figures.automation_time_ms,
+            caught: caught_rows(&figures),
+            consistency: figures.consistency.share,
+            flaky: flaky_rows(&figures),
+            like_for_like: like_row(&figures),
+            integration,
             complexity: measured_complexity,
             baselines,
         },
@@ -530,7 +541,51 @@ pub fn draft_for(root: &Path, branch: &str) -> Option<Draft> {
 /// Files changed, insertions, deletions of the branch's own change (from
 /// where it began, else where it forked, to its tip). `None` when git
 /// cannot say.
-fn diff_stats(repo: &Repo, facts: &BranchFacts) -> Option<(u64, u64, u64)> {
+fn caught_rows(f: &metrics::Figures) -> Vec<CaughtRow> {
+    f.caught
+        .iter()
+        .map(|c| CaughtRow {
+            command: c.command.clone(),
+            caught: rfc3339(c.failed_at_us),
+            failures: c.failures,
+            fix_ms: (c.fix_us.max(0) / 1000) as u64,
+        })
+        .collect()
+}
+
+fn flaky_rows(f: &metrics::Figures) -> Vec<FlakyRow> {
+    f.consistency
+        .flaky
+        .iter()
+        .map(|r| FlakyRow {
+            command: r.command.clone(),
+            head: r.head.chars().take(12).collect(),
+            passed: r.runs.iter().map(|&(_, ok)| ok).collect(),
+        })
+        .collect()
+}
+
+fn like_row(f: &metrics::Figures) -> LikeRow {
+    let l = &f.like_for_like;
+    LikeRow {
+        classes: l.classes.clone(),
+        errors_automated: l.errors_automated,
+        errors_manual: l.errors_manual,
+        first_attempt_automated: l.first_attempt_automated,
+        first_attempt_manual: l.first_attempt_manual,
+    }
+}
+
+/// The branch's own change against where it began: the files it touched
+/// and the lines added and removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diff {
+    pub paths: Vec<String>,
+    pub insertions: u64,
+    pub deletions: u64,
+}
+
+fn diff_stats(repo: &Repo, facts: &BranchFacts) -> Option<Diff> {
     let root = &repo.root;
     let tip = facts.tip.as_ref()?;
     let base = facts
@@ -540,20 +595,30 @@ fn diff_stats(repo: &Repo, facts: &BranchFacts) -> Option<(u64, u64, u64)> {
         .or_else(|| finished::merge_base(root, tip, facts.target.as_ref()?))?;
     let out = Command::new("git")
         .current_dir(&repo.root)
-        .args(["diff", "--shortstat", &base, tip])
+        .args(["diff", "--numstat", "--no-renames", "-z", &base, tip])
         .output()
         .ok()?;
     if !out.status.success() {
         return None;
     }
-    let stat = String::from_utf8_lossy(&out.stdout);
-    let number = |word: &str| {
-        stat.split(',')
-            .find(|p| p.contains(word))
-            .and_then(|p| p.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    };
-    Some((number("file"), number("insertion"), number("deletion")))
+    // `added TAB deleted TAB path NUL`; a binary file counts `-` lines.
+    let mut diff = Diff::default();
+    for rec in out.stdout.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let text = String::from_utf8_lossy(rec);
+        let mut parts = text.splitn(3, '\t');
+        let mut number = || {
+            parts
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        diff.insertions += number();
+        diff.deletions += number();
+        if let Some(path) = parts.next() {
+            diff.paths.push(path.to_owned());
+        }
+    }
+    Some(diff)
 }
 
 #[cfg(test)]
@@ -584,7 +649,11 @@ mod tests {
             branch: "fix/7-crash".into(),
             rows,
             elsewhere: Vec::new(),
-            diff: Some((2, 30, 10)),
+            diff: Some(Diff {
+                paths: vec!["src/a.rs".into(), "docs/a.md".into()],
+                insertions: 30,
+                deletions: 10,
+            }),
             history: Vec::new(),
             template: ("built-in template".into(), render::BUILTIN_TEMPLATE.into()),
             path: "milestones/2026-11/x.md".into(),

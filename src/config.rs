@@ -49,6 +49,19 @@ pub struct Config {
     /// implementation (`"tests/**" = "validation"`).
     #[serde(default)]
     pub edit_phases: std::collections::BTreeMap<String, String>,
+    /// Globs that replace the built-in ones for Integration Points.
+    #[serde(default)]
+    pub integration: IntegrationConfig,
+}
+
+/// `[integration]`: each kind's globs, replacing the built-in list.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationConfig {
+    pub ci: Option<Vec<String>>,
+    pub docs: Option<Vec<String>>,
+    pub scripts: Option<Vec<String>>,
+    pub quality_gates: Option<Vec<String>>,
 }
 
 /// Path rules for edits: the first glob (in key order) that matches a
@@ -97,6 +110,13 @@ impl Config {
         self.watch = over.watch.or(self.watch);
         self.watch_ignore.extend(over.watch_ignore);
         self.edit_phases.extend(over.edit_phases);
+        let (a, b) = (over.integration, self.integration);
+        self.integration = IntegrationConfig {
+            ci: a.ci.or(b.ci),
+            docs: a.docs.or(b.docs),
+            scripts: a.scripts.or(b.scripts),
+            quality_gates: a.quality_gates.or(b.quality_gates),
+        };
         self
     }
 }

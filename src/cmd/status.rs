@@ -31,7 +31,7 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
         return branches(&repo, &config, &store, args.json);
     }
     let st = store.status(&root, &branch)?;
-    let active_ms = active_ms(&store, &root, &branch, &st, &config)?;
+    let active_ms = active_ms(&store, &st, &config)?;
     let mut out = io::stdout().lock();
     if args.json {
         let v = json!({
@@ -88,13 +88,7 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
     {
         for span in spans {
             any = true;
-            let active_ms = share_ms(
-                store,
-                (&span.repo, &span.branch),
-                &span.intervals,
-                &span.points,
-                config,
-            )?;
+            let active_ms = share_ms(store, &span.ids, &span.intervals, &span.points, config)?;
             let finish = if checker.is_default(&span.branch) {
                 None
             } else {
@@ -136,14 +130,8 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
 }
 
 /// `mt status`'s active time for a branch's open span (`st`), in ms.
-pub fn active_ms(
-    store: &Store,
-    repo: &str,
-    branch: &str,
-    st: &Status,
-    config: &Config,
-) -> Result<f64> {
-    share_ms(store, (repo, branch), &st.intervals, &st.points, config)
+pub fn active_ms(store: &Store, st: &Status, config: &Config) -> Result<f64> {
+    share_ms(store, &st.ids, &st.intervals, &st.points, config)
 }
 
 /// A branch's share of active time on the one timeline: its commands,
@@ -151,7 +139,7 @@ pub fn active_ms(
 /// its own moments (docs/metrics.md).
 fn share_ms(
     store: &Store,
-    (repo, branch): (&str, &str),
+    ours: &std::collections::HashSet<i64>,
     intervals: &[(i64, i64)],
     points: &[i64],
     config: &Config,
@@ -171,7 +159,7 @@ fn share_ms(
         .chain(points.iter().copied())
         .max()
         .unwrap_or(first);
-    let elsewhere = store.elsewhere(repo, branch, first - idle, last)?;
+    let elsewhere = store.elsewhere(ours, first - idle, last)?;
     let run = Mark::Run { phase: "other" };
     let edit = Mark::Edit { phase: None };
     let signal = |start_us, end_us, mark| Signal {

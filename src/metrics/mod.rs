@@ -152,6 +152,13 @@ pub struct Figures {
     pub tools: Vec<ToolFigures>,
     /// Files edited, most editing time first.
     pub edited: Vec<EditedFile>,
+    /// Share of runs automated (`mt exec`).
+    pub automation_runs: Share,
+    /// Share of command time (ms) spent in automated runs.
+    pub automation_time_ms: Share,
+    pub caught: Vec<quality::Caught>,
+    pub consistency: quality::Consistency,
+    pub like_for_like: quality::LikeForLike,
 }
 
 /// What one span is measured from: its own signals, and the intervals of
@@ -230,6 +237,18 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
             e.2.push((r.end_us - r.start_us) as f64 / 1000.0);
         }
     }
+    f.automation_runs = Share {
+        part: f.runs_automated,
+        whole: f.runs_automated + f.runs_manual,
+    };
+    let ms = |r: &&Run| ((r.end_us - r.start_us).max(0) / 1000) as u64;
+    f.automation_time_ms = Share {
+        part: runs.iter().filter(|r| r.automated).map(ms).sum(),
+        whole: runs.iter().map(ms).sum(),
+    };
+    f.caught = quality::caught(span.runs);
+    f.consistency = quality::consistency(span.runs, span.edits);
+    f.like_for_like = quality::like_for_like(span.runs);
     f.tools = tools
         .into_iter()
         .map(|(name, (runs, failures, mut ms))| ToolFigures {

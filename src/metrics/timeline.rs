@@ -59,8 +59,14 @@ struct State<'a> {
 
 /// Sweep `signals` (any order) with gaps up to `idle_us` counted.
 pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
-    let mut order: Vec<usize> = (0..signals.len()).collect();
-    order.sort_by_key(|&i| (signals[i].start_us, signals[i].end_us, i));
+    // Sorting the keys themselves (not indices into `signals`) keeps the
+    // sort in cache; the index breaks ties, so the order is deterministic.
+    let mut order: Vec<(i64, i64, usize)> = signals
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.start_us, s.end_us.max(s.start_us), i))
+        .collect();
+    order.sort_unstable();
     let mut out = Share {
         phase_us: BTreeMap::new(),
         credit_us: vec![0; signals.len()],
@@ -70,9 +76,12 @@ pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
         explicit: false,
     };
     let mut covered: Option<i64> = None;
-    for i in order {
-        let s = signals[i];
-        let end = s.end_us.max(s.start_us);
+    for (start_us, end, i) in order {
+        let s = Signal {
+            start_us,
+            end_us: end,
+            mark: signals[i].mark,
+        };
         let gap = covered.map_or(0, |c| s.start_us - c);
         let gap = if (1..=idle_us).contains(&gap) { gap } else { 0 };
         let own = end - covered.map_or(s.start_us, |c| c.max(s.start_us));

@@ -4,6 +4,7 @@
 
 pub mod baseline;
 pub mod infer;
+pub mod integration;
 pub mod kinds;
 pub mod render;
 
@@ -58,6 +59,25 @@ pub struct Measured {
     /// in milestones written before edits were recorded).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edited: Vec<EditedRow>,
+    /// Share of runs, and of command time (ms), that were automated.
+    #[serde(default)]
+    pub automation_runs: Share,
+    #[serde(default)]
+    pub automation_time_ms: Share,
+    /// Failures validation caught that were fixed before the merge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caught: Vec<CaughtRow>,
+    /// Repeated runs at one HEAD with the same outcome, of those repeated.
+    #[serde(default)]
+    pub consistency: Share,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flaky: Vec<FlakyRow>,
+    /// Automated vs manual over command classes run both ways.
+    #[serde(default)]
+    pub like_for_like: LikeRow,
+    /// What the diff touched, by kind (files against the merge base).
+    #[serde(default)]
+    pub integration: Integration,
     pub complexity: Complexity,
     /// Per phase and `total`.
     pub baselines: BTreeMap<String, Baseline>,
@@ -69,6 +89,44 @@ pub struct Parameters {
     pub classification: String,
     pub unfinished_runs: u64,
     pub running_runs_excluded: u64,
+}
+
+/// A failure validation caught, and how long its fix took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaughtRow {
+    pub command: String,
+    pub caught: String,
+    pub failures: u64,
+    pub fix_ms: u64,
+}
+
+/// A command whose outcome flipped at one HEAD with nothing edited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlakyRow {
+    pub command: String,
+    pub head: String,
+    /// Each run's outcome, in order.
+    pub passed: Vec<bool>,
+}
+
+/// Automated against manual runs of the same command classes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LikeRow {
+    pub classes: Vec<String>,
+    pub errors_automated: Share,
+    pub errors_manual: Share,
+    pub first_attempt_automated: Share,
+    pub first_attempt_manual: Share,
+}
+
+/// Files of the diff by what they are part of (`None`: no diff read).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Integration {
+    pub measured: bool,
+    pub ci: Vec<String>,
+    pub docs: Vec<String>,
+    pub scripts: Vec<String>,
+    pub quality_gates: Vec<String>,
 }
 
 /// One edited file: saves recorded and the editing time counted up to them.
@@ -282,6 +340,37 @@ pub(crate) mod tests {
                     saves: 3,
                     edit_ms: 95_000,
                 }],
+                automation_runs: Share { part: 8, whole: 28 },
+                automation_time_ms: Share {
+                    part: 400_000,
+                    whole: 600_000,
+                },
+                caught: vec![CaughtRow {
+                    command: "cargo test".into(),
+                    caught: "2026-11-23T10:00:00.000Z".into(),
+                    failures: 2,
+                    fix_ms: 900_000,
+                }],
+                consistency: Share { part: 5, whole: 6 },
+                flaky: vec![FlakyRow {
+                    command: "npm test".into(),
+                    head: "0123456789ab".into(),
+                    passed: vec![true, false],
+                }],
+                like_for_like: LikeRow {
+                    classes: vec!["cargo test".into()],
+                    errors_automated: Share { part: 1, whole: 6 },
+                    errors_manual: Share { part: 2, whole: 5 },
+                    first_attempt_automated: Share { part: 0, whole: 1 },
+                    first_attempt_manual: Share { part: 0, whole: 1 },
+                },
+                integration: Integration {
+                    measured: true,
+                    ci: vec![".github/workflows/ci.yml".into()],
+                    docs: vec!["README.md".into()],
+                    scripts: Vec::new(),
+                    quality_gates: Vec::new(),
+                },
                 complexity: Complexity {
                     source: ComplexitySource::Diff,
                     files: Some(4),

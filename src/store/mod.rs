@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_open_span_index.sql"),
     include_str!("migrations/0003_open_points_index.sql"),
+    include_str!("migrations/0004_events_by_time.sql"),
 ];
 
 /// The schema version this mt writes.

@@ -27,20 +27,28 @@ pub struct Status {
     pub intervals: Vec<(i64, i64)>,
     /// Edits and markers: points on the timeline.
     pub points: Vec<i64>,
+    /// Every event of the span (running ones too), to tell it from what
+    /// was recorded elsewhere.
+    #[serde(skip)]
+    pub ids: std::collections::HashSet<i64>,
 }
 
 /// A branch's open span, read from the covering index `events_open_span`.
 // Flags computed in SQL: no string crosses into Rust per row. The failure
 // flag is `event::succeeded` negated, for a finished row.
 const STATUS_SQL: &str = "SELECT start_us, end_us, state = 'running', source = 'hook',
-        state = 'unfinished' OR signal IS NOT NULL OR COALESCE(exit_code, 0) != 0
+        state = 'unfinished' OR signal IS NOT NULL OR COALESCE(exit_code, 0) != 0, id
      FROM events INDEXED BY events_open_span
      WHERE repo = ?1 AND branch = ?2 AND kind = 'command' AND milestone IS NULL
      ORDER BY start_us";
 
 /// The span's edits and markers, from their own partial index.
-const POINTS_SQL: &str = "SELECT start_us FROM events INDEXED BY events_open_points
+const POINTS_SQL: &str = "SELECT start_us, id FROM events INDEXED BY events_open_points
      WHERE repo = ?1 AND branch = ?2 AND kind != 'command' AND milestone IS NULL";
+
+/// Everything in a time window, from the covering index alone.
+const ELSEWHERE_SQL: &str = "SELECT id, start_us, end_us FROM events INDEXED BY events_by_time
+     WHERE start_us BETWEEN ?1 AND ?2";
 
 const COLUMNS: &str =
     "id, source, kind, argv, command, cwd, repo, branch, head, session, start_us, end_us,
@@ -152,6 +160,7 @@ impl Store {
         while let Some(r) = rows.next()? {
             let start: i64 = r.get(0)?;
             let end: Option<i64> = r.get(1)?;
+            st.ids.insert(r.get(5)?);
             st.first_us.get_or_insert(start);
             if r.get::<_, bool>(2)? {
                 continue; // still running: listed below, not counted
@@ -168,9 +177,11 @@ impl Store {
             }
         }
         let mut stmt = self.conn.prepare_cached(POINTS_SQL)?;
-        st.points = stmt
-            .query_map([repo, branch], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let mut rows = stmt.query([repo, branch])?;
+        while let Some(r) = rows.next()? {
+            st.points.push(r.get(0)?);
+            st.ids.insert(r.get(1)?);
+        }
         if let Some(&first) = st.points.iter().min() {
             st.first_us = Some(st.first_us.map_or(first, |f| f.min(first)));
         }
@@ -235,6 +246,8 @@ pub struct OpenSpan {
     pub intervals: Vec<(i64, i64)>,
     /// Edits and markers (µs).
     pub points: Vec<i64>,
+    /// Every event of the span.
+    pub ids: std::collections::HashSet<i64>,
     /// The HEAD commits recorded first and last.
     pub first_head: Option<String>,
     pub last_head: Option<String>,
@@ -244,7 +257,7 @@ impl Store {
     /// Every branch of `repo` with commands not yet in a milestone.
     pub fn open_spans(&self, repo: &str) -> Result<Vec<OpenSpan>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT branch, start_us, end_us, head, state, repo, kind FROM events
+            "SELECT branch, start_us, end_us, head, state, repo, kind, id FROM events
              WHERE repo = ?1 AND milestone IS NULL AND branch IS NOT NULL
              ORDER BY branch, start_us, id",
         )?;
@@ -260,6 +273,7 @@ impl Store {
                 });
             }
             let span = spans.last_mut().expect("pushed above");
+            span.ids.insert(r.get(7)?);
             if r.get::<_, EventKind>(6)? != EventKind::Command {
                 span.points.push(r.get(1)?);
                 continue;
@@ -308,34 +322,34 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Everything recorded from `from_us` to `to_us` outside the open span
-    /// of `branch` in `repo` (other branches, repositories, earlier
-    /// milestones), as intervals: on the one timeline these take their own
-    /// moments and the gaps they end. Running commands count up to now.
+    /// Everything recorded from `from_us` to `to_us` except the events
+    /// `ours` (the span being measured), as intervals: on the one timeline
+    /// these take their own moments and the gaps they end. Read from the
+    /// covering index `events_by_time`; running commands count as points.
     pub fn elsewhere(
         &self,
-        repo: &str,
-        branch: &str,
+        ours: &std::collections::HashSet<i64>,
         from_us: i64,
         to_us: i64,
     ) -> Result<Vec<(i64, i64)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT start_us, COALESCE(end_us, start_us) FROM events INDEXED BY events_by_start
-             WHERE start_us BETWEEN ?3 AND ?4
-               AND NOT (repo IS ?1 AND branch IS ?2 AND milestone IS NULL)
-             ORDER BY start_us",
-        )?;
-        let rows = stmt.query_map(params![repo, branch, from_us, to_us], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut stmt = self.conn.prepare_cached(ELSEWHERE_SQL)?;
+        let mut rows = stmt.query(params![from_us, to_us])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            if ours.contains(&r.get(0)?) {
+                continue;
+            }
+            let start: i64 = r.get(1)?;
+            out.push((start, r.get::<_, Option<i64>>(2)?.unwrap_or(start)));
+        }
+        Ok(out)
     }
 
     /// Worktree roots with something recorded since `since_us`, with the
     /// latest time (a restarted daemon watches these again).
     pub fn recent_repos(&self, since_us: i64) -> Result<std::collections::BTreeMap<String, i64>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT repo, MAX(start_us) FROM events INDEXED BY events_by_start
+            "SELECT repo, MAX(start_us) FROM events INDEXED BY events_by_time
              WHERE start_us > ?1 AND repo IS NOT NULL GROUP BY repo",
         )?;
         let rows = stmt.query_map([since_us], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -373,6 +387,24 @@ impl Store {
 #[cfg(test)]
 mod plan_tests {
     use super::*;
+
+    #[test]
+    fn the_timeline_window_reads_only_its_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let plan: String = store
+            .conn
+            .query_row(
+                &format!("EXPLAIN QUERY PLAN {ELSEWHERE_SQL}"),
+                [1, 2],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert_eq!(
+            plan,
+            "SEARCH events USING COVERING INDEX events_by_time (start_us>? AND start_us<?)"
+        );
+    }
 
     #[test]
     fn status_reads_only_the_open_span_index() {
