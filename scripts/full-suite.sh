@@ -6,8 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(zsh fish shellcheck tmux strace systemd procps util-linux bsdutils git python3 python3-venv direnv zoxide fzf)
-dnf_packages=(zsh fish ShellCheck tmux strace systemd procps-ng util-linux git python3 direnv zoxide fzf)
+apt_packages=(zsh fish shellcheck tmux strace systemd procps util-linux bsdutils git python3 python3-venv direnv zoxide fzf chromium)
+dnf_packages=(zsh fish ShellCheck tmux strace systemd procps-ng util-linux git python3 direnv zoxide fzf chromium)
+# Node.js and npm only where missing: a machine with NodeSource's nodejs
+# (which bundles npm) conflicts with Debian's npm package.
+if ! command -v npm >/dev/null; then
+    apt_packages+=(nodejs npm)
+    dnf_packages+=(nodejs npm)
+fi
 brew_packages=(zsh fish shellcheck tmux git python3 direnv zoxide fzf)
 
 sudo=()
@@ -44,8 +50,19 @@ install_python_tools() {
     done
 }
 
+# mermaid-cli from npm renders the dashboards' charts in Debian's chromium
+# (no browser download: puppeteer is pointed at /usr/bin/chromium).
+install_mermaid() {
+    local tools=target/test-tools
+    if [ -x "$tools/bin/mmdc" ]; then return; fi
+    mkdir -p "$tools/npm" "$tools/bin"
+    (cd "$tools/npm" && PUPPETEER_SKIP_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error @mermaid-js/mermaid-cli >/dev/null)
+    ln -sf ../npm/node_modules/.bin/mmdc "$tools/bin/mmdc"
+}
+
 install_system
 install_python_tools
+install_mermaid
 
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings

@@ -263,7 +263,11 @@ pub fn compute(
         .iter()
         .map(|b| baseline::parse_flag(b))
         .collect::<Result<Vec<_>>>()?;
-    let baselines = baseline::choose(&flags, &config.baselines, &inputs.history, &kind)?;
+    let mut baselines = baseline::choose(&flags, &config.baselines, &inputs.history, &kind)?;
+    baselines.insert(
+        "velocity".into(),
+        baseline::velocity(&inputs.history, &kind),
+    );
     let ms = |us: i64| (us.max(0) / 1000) as u64;
     let unfinished = finished
         .iter()
@@ -346,6 +350,7 @@ pub fn compute(
             flaky: flaky_rows(&figures),
             like_for_like: like_row(&figures),
             integration,
+            rate_baselines: baseline::rates(&inputs.history, &kind),
             complexity: measured_complexity,
             baselines,
         },

@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use crate::harness::{Env, err, text};
 
-fn milestone_files(repo: &Path) -> Vec<PathBuf> {
+/// The milestone files under `milestones/` (the generated index aside).
+pub fn milestone_files(repo: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut dirs = vec![repo.join("milestones")];
     while let Some(d) = dirs.pop() {
@@ -16,7 +17,7 @@ fn milestone_files(repo: &Path) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 dirs.push(p);
-            } else {
+            } else if !p.ends_with("milestones/MILESTONE_LOG.md") {
                 out.push(p);
             }
         }

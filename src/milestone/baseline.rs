@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
 
-use super::{Baseline, BaselineKind, FrontMatter};
+use super::{Baseline, BaselineKind, FrontMatter, RateBaseline};
 use crate::metrics::quantile;
 
 /// Phases that get a baseline row, plus the total.
@@ -99,6 +99,42 @@ pub fn choose(
         out.insert(key.to_owned(), b);
     }
     Ok(out)
+}
+
+/// Self-baselines of the rates the summary compares: first-attempt success
+/// and the automated share of runs, over earlier milestones of `kind`.
+pub fn rates(history: &[FrontMatter], kind: &str) -> BTreeMap<String, RateBaseline> {
+    let same: Vec<&FrontMatter> = history.iter().filter(|m| m.kind == kind).collect();
+    let rate = |get: fn(&FrontMatter) -> Option<f64>| {
+        let mut values: Vec<f64> = same.iter().filter_map(|m| get(m)).collect();
+        let n = values.len() as u64;
+        if values.len() < MIN_HISTORY {
+            return RateBaseline {
+                kind: BaselineKind::Insufficient,
+                ratio: None,
+                n,
+            };
+        }
+        RateBaseline {
+            kind: BaselineKind::SelfMeasured,
+            ratio: Some(quantile(&mut values, 0.5)),
+            n,
+        }
+    };
+    BTreeMap::from([
+        ("success_rate".to_owned(), rate(|m| m.mt.success().ratio())),
+        (
+            "automation_level".to_owned(),
+            rate(|m| m.mt.automation_runs.ratio()),
+        ),
+    ])
+}
+
+/// The self-baseline of active time alone (never a declared one): what
+/// Developer Velocity compares with.
+pub fn velocity(history: &[FrontMatter], kind: &str) -> Baseline {
+    let same: Vec<&FrontMatter> = history.iter().filter(|m| m.kind == kind).collect();
+    self_baseline(&same, "total", kind)
 }
 
 fn self_baseline(history: &[&FrontMatter], key: &str, kind: &str) -> Baseline {

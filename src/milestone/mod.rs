@@ -7,6 +7,7 @@ pub mod infer;
 pub mod integration;
 pub mod kinds;
 pub mod render;
+pub mod sections;
 
 use std::collections::BTreeMap;
 
@@ -78,6 +79,10 @@ pub struct Measured {
     /// What the diff touched, by kind (files against the merge base).
     #[serde(default)]
     pub integration: Integration,
+    /// Self-baselines of rates (`success_rate`, `automation_level`): the
+    /// median of earlier milestones of the same type.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rate_baselines: BTreeMap<String, RateBaseline>,
     pub complexity: Complexity,
     /// Per phase and `total`.
     pub baselines: BTreeMap<String, Baseline>,
@@ -117,6 +122,25 @@ pub struct LikeRow {
     pub errors_manual: Share,
     pub first_attempt_automated: Share,
     pub first_attempt_manual: Share,
+}
+
+/// A rate's baseline: the median over earlier milestones of the same type
+/// (n ≥ 3), or insufficient data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateBaseline {
+    pub kind: BaselineKind,
+    pub ratio: Option<f64>,
+    pub n: u64,
+}
+
+impl Measured {
+    /// First-attempt success over all distinct commands, both sides.
+    pub fn success(&self) -> Share {
+        Share {
+            part: self.first_attempt_automated.part + self.first_attempt_manual.part,
+            whole: self.first_attempt_automated.whole + self.first_attempt_manual.whole,
+        }
+    }
 }
 
 /// Files of the diff by what they are part of (`None`: no diff read).
@@ -364,6 +388,14 @@ pub(crate) mod tests {
                     first_attempt_automated: Share { part: 0, whole: 1 },
                     first_attempt_manual: Share { part: 0, whole: 1 },
                 },
+                rate_baselines: BTreeMap::from([(
+                    "success_rate".to_owned(),
+                    RateBaseline {
+                        kind: BaselineKind::SelfMeasured,
+                        ratio: Some(0.6),
+                        n: 4,
+                    },
+                )]),
                 integration: Integration {
                     measured: true,
                     ci: vec![".github/workflows/ci.yml".into()],

@@ -12,13 +12,6 @@ use crate::metrics::Share;
 pub const BUILTIN_TEMPLATE: &str = include_str!("templates/milestone.md");
 
 /// The seed's "Tools Used" checklist.
-const SEED_TOOLS: [&str; 4] = [
-    "CI Failure Analyzer",
-    "Quick Validation",
-    "QC Pre-Push",
-    "Targeted Testing",
-];
-
 /// Evidence rows shown in the file; the rest are counted.
 const EVIDENCE_ROWS: usize = 40;
 
@@ -84,6 +77,8 @@ pub struct View {
     edited: Vec<EditedView>,
     edited_more: usize,
     parameters: Vec<String>,
+    #[serde(flatten)]
+    sections: super::sections::Sections,
 }
 
 /// An edited file as the template shows it.
@@ -189,33 +184,13 @@ pub fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> V
             }
         })
         .collect();
-    let mut tools_checklist: Vec<ToolItem> = SEED_TOOLS
-        .iter()
-        .map(|name| {
-            let row = m.tools.iter().find(|t| t.name == *name);
-            ToolItem {
-                name: (*name).to_owned(),
-                used: row.is_some(),
-                detail: row
-                    .map(|t| {
-                        format!(
-                            ": {} runs, {} failed, median {}",
-                            t.runs,
-                            t.failures,
-                            human_ms(t.median_ms as f64)
-                        )
-                    })
-                    .unwrap_or_default(),
-            }
-        })
-        .collect();
-    for t in m
+    // The tools that ran, by name: recognised runners, linters, check
+    // scripts and builds, the seed's scripts and configured tools alike.
+    let tools_checklist: Vec<ToolItem> = m
         .tools
         .iter()
-        .filter(|t| !SEED_TOOLS.contains(&t.name.as_str()))
-    {
-        tools_checklist.push(ToolItem {
-            name: format!("Other: {}", t.name),
+        .map(|t| ToolItem {
+            name: crate::display::safe(&t.name).into_owned(),
             used: true,
             detail: format!(
                 ": {} runs, {} failed, median {}",
@@ -223,8 +198,8 @@ pub fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> V
                 t.failures,
                 human_ms(t.median_ms as f64)
             ),
-        });
-    }
+        })
+        .collect();
     let scope = scope(m);
     View {
         title: crate::display::safe(&front.title).into_owned(),
@@ -281,6 +256,7 @@ pub fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> V
             })
             .collect(),
         edited_more: m.edited.len().saturating_sub(EVIDENCE_ROWS),
+        sections: super::sections::build(m),
         parameters: vec![
             format!(
                 "active time = command intervals + gaps ≤ {} min (idle timeout) between signals (commands, edits, markers) on one timeline across branches; a gap ending in an edit counts to implementation; longer gaps count 0",
@@ -370,11 +346,13 @@ mod tests {
     fn nothing_is_invented() {
         let mut front = sample();
         front.mt.baselines.clear();
+        front.mt.rate_baselines.clear();
         let body = render("built-in", BUILTIN_TEMPLATE, &view(&front, &[], None)).unwrap();
-        assert!(!body.contains("x faster"));
+        assert!(!body.contains("x faster") && !body.contains("percentage points"));
+        // The timeline's four rows and the Success Metrics Summary's four.
         assert_eq!(
             body.matches("| not measured | not measured |").count(),
-            4,
+            8,
             "{body}"
         );
     }

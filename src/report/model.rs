@@ -147,11 +147,34 @@ pub fn change_pp(now: Share, before: Share) -> Option<f64> {
 }
 
 /// Months that have milestones, oldest first.
+/// Every month from the first milestone's to the last one's, those
+/// without milestones included, so that a chart or table shows the gap.
 pub fn months(all: &[FrontMatter]) -> Vec<String> {
-    let mut out: Vec<String> = all.iter().map(|m| month_of(m).to_owned()).collect();
-    out.sort();
-    out.dedup();
+    let mut seen: Vec<String> = all.iter().map(|m| month_of(m).to_owned()).collect();
+    seen.sort();
+    seen.dedup();
+    let (Some(first), Some(last)) = (seen.first(), seen.last()) else {
+        return Vec::new();
+    };
+    let mut out = vec![first.clone()];
+    while out.last().is_some_and(|m| m < last) {
+        match next_month(out.last().expect("non-empty")) {
+            Some(n) => out.push(n),
+            None => break,
+        }
+    }
     out
+}
+
+/// The month after `YYYY-MM`.
+fn next_month(month: &str) -> Option<String> {
+    let (y, m) = month.split_once('-')?;
+    let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
+    Some(if m >= 12 {
+        format!("{:04}-01", y + 1)
+    } else {
+        format!("{y:04}-{:02}", m + 1)
+    })
 }
 
 /// Improvement of one (type, phase) over the milestones that have a baseline for it.

@@ -181,53 +181,96 @@ pub fn advantages(rows: &[Advantage]) -> String {
 }
 
 /// A mermaid line chart GitHub renders; months with no value are left out.
-fn chart(title: &str, unit: &str, points: &[(String, f64)]) -> String {
-    if points.is_empty() {
-        return format!("_{title}: {NOT} (no month has data)._\n");
+/// A line chart that cannot mislead: the y-axis starts at zero (rates run
+/// to 100), its title names the unit, a month without data is left out of
+/// the line and named under it (mermaid draws no gaps; a zero would lie),
+/// and a table of the same numbers follows.
+fn chart(title: &str, unit: &str, rate: bool, points: &[(String, Option<f64>)]) -> String {
+    let drawn: Vec<&(String, Option<f64>)> = points.iter().filter(|(_, v)| v.is_some()).collect();
+    let mut s = String::new();
+    if drawn.is_empty() {
+        let _ = writeln!(s, "_{title}: {NOT} (no month has data)._\n");
+    } else {
+        let max = drawn.iter().filter_map(|(_, v)| *v).fold(0.0, f64::max);
+        let top = if rate { 100.0 } else { nice_ceiling(max) };
+        let labels: Vec<String> = drawn.iter().map(|(m, _)| format!("\"{m}\"")).collect();
+        let values: Vec<String> = drawn
+            .iter()
+            .map(|(_, v)| format!("{:.1}", v.unwrap_or(0.0)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "```mermaid\nxychart-beta\n    title \"{title}\"\n    x-axis \"month\" [{}]\n    y-axis \"{title} ({unit})\" 0 --> {top}\n    line [{}]\n```\n",
+            labels.join(", "),
+            values.join(", ")
+        );
+        let gaps: Vec<&str> = points
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(m, _)| m.as_str())
+            .collect();
+        if !gaps.is_empty() {
+            let _ = writeln!(
+                s,
+                "No data in {} (left out of the line, not drawn as zero).\n",
+                gaps.join(", ")
+            );
+        }
     }
-    let labels: Vec<String> = points.iter().map(|(m, _)| format!("\"{m}\"")).collect();
-    let values: Vec<String> = points.iter().map(|(_, v)| format!("{v:.1}")).collect();
-    format!(
-        "```mermaid\nxychart-beta\n    title \"{title}\"\n    x-axis [{}]\n    y-axis \"{unit}\"\n    line [{}]\n```\n",
-        labels.join(", "),
-        values.join(", ")
-    )
+    let _ = writeln!(s, "| Month | {title} ({unit}) |\n|---|---:|");
+    for (m, v) in points {
+        let cell = v.map_or_else(|| "no data".to_owned(), |v| format!("{v:.1}"));
+        let _ = writeln!(s, "| {m} | {cell} |");
+    }
+    s
+}
+
+/// A round number at or above `max` for the top of an axis.
+fn nice_ceiling(max: f64) -> f64 {
+    if max <= 0.0 {
+        return 1.0;
+    }
+    let step = 10f64.powf(max.log10().floor());
+    (max / step).ceil() * step
 }
 
 /// `dashboards/performance-trends.md`.
 pub fn trends(series: &[MonthFigures]) -> String {
-    let rate = |f: &MonthFigures, pick: fn(&MonthFigures) -> Share| {
-        pick(f).ratio().map(|r| (f.month.clone(), r * 100.0))
+    let rate = |pick: fn(&MonthFigures) -> Share| -> Vec<(String, Option<f64>)> {
+        series
+            .iter()
+            .map(|f| (f.month.clone(), pick(f).ratio().map(|r| r * 100.0)))
+            .collect()
     };
-    let resolution: Vec<(String, f64)> = series
+    let resolution: Vec<(String, Option<f64>)> = series
         .iter()
-        .filter_map(|f| {
-            f.active_median_ms
-                .map(|m| (f.month.clone(), m as f64 / 60_000.0))
+        .map(|f| {
+            (
+                f.month.clone(),
+                f.active_median_ms.map(|m| m as f64 / 60_000.0),
+            )
         })
         .collect();
-    let errors: Vec<_> = series
-        .iter()
-        .filter_map(|f| rate(f, |f| f.errors))
-        .collect();
-    let first: Vec<_> = series
-        .iter()
-        .filter_map(|f| rate(f, |f| f.first_attempt))
-        .collect();
-    let auto: Vec<_> = series
-        .iter()
-        .filter_map(|f| rate(f, |f| f.automation))
-        .collect();
     let mut s = String::from(
-        "# Performance trends\n\nMonth by month, from the milestone files. A month without runs is left out of a chart rather than drawn as zero.\n\n",
+        "# Performance trends\n\nMonth by month, from the milestone files. Every y-axis starts at zero; a month without data is named under its chart, never drawn as zero. Each chart's numbers are in the table under it.\n\n",
     );
-    for (title, unit, points) in [
-        ("Median resolution time", "minutes", &resolution),
-        ("Error rate", "%", &errors),
-        ("First-attempt success", "%", &first),
-        ("Automation share of runs", "%", &auto),
+    for (title, unit, is_rate, points) in [
+        ("Median resolution time", "minutes", false, resolution),
+        ("Error rate", "%", true, rate(|f| f.errors)),
+        (
+            "First-attempt success",
+            "%",
+            true,
+            rate(|f| f.first_attempt),
+        ),
+        (
+            "Automation share of runs",
+            "%",
+            true,
+            rate(|f| f.automation),
+        ),
     ] {
-        let _ = writeln!(s, "## {title}\n\n{}", chart(title, unit, points));
+        let _ = writeln!(s, "## {title}\n\n{}", chart(title, unit, is_rate, &points));
     }
     let _ = writeln!(
         s,
@@ -295,4 +338,46 @@ pub fn roi(series: &[MonthFigures], hourly_rate: Option<f64>) -> String {
         );
     }
     s
+}
+
+/// `MILESTONE_LOG.md`: one row per milestone, oldest first, each linking
+/// its file (relative to `milestones/`).
+pub fn log(loaded: &super::files::Loaded, dir: &std::path::Path) -> String {
+    let mut rows: Vec<(&crate::milestone::FrontMatter, String)> = loaded
+        .milestones
+        .iter()
+        .zip(&loaded.paths)
+        .map(|(m, p)| {
+            let rel = p
+                .strip_prefix(dir)
+                .unwrap_or(p)
+                .to_string_lossy()
+                .into_owned();
+            (m, rel)
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.0.date, &a.0.milestone_id).cmp(&(&b.0.date, &b.0.milestone_id)));
+    let mut out = String::from(
+        "# Milestone Log\n\nEvery milestone in this repository, oldest first. `mt close` and `mt report` regenerate this file; edit the milestones, not this.\n\n| Date | Type | Title | Issue | PR | Active time | Status | File |\n|------|------|-------|-------|----|-------------|--------|------|\n",
+    );
+    for (m, rel) in rows {
+        let cell = |s: &str| {
+            crate::display::safe(s)
+                .replace('|', "\\|")
+                .replace('\n', " ")
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | [{}]({}) |\n",
+            cell(&m.date),
+            cell(&m.kind),
+            cell(&m.title),
+            cell(m.issue_number.as_deref().unwrap_or("")),
+            cell(m.pr_number.as_deref().unwrap_or("")),
+            crate::event::human_ms(m.mt.active_ms as f64),
+            m.status.as_deref().unwrap_or("finished"),
+            cell(&m.milestone_id),
+            rel.replace(' ', "%20"),
+        ));
+    }
+    out
 }
