@@ -314,3 +314,50 @@ fn post_merge_hook_chains_respects_hooks_path_and_installs_once() {
     env.git(&repo, &["switch", "-q", "main"]);
     env.git(&repo, &["merge", "-q", "feat/4-quiet"]);
 }
+
+/// Integration Points come from the branch's diff in a real repository:
+/// each tick lists its files; `.mt.toml` can replace a kind's patterns.
+#[test]
+fn integration_points_from_a_real_diff() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.git(&repo, &["switch", "-q", "-c", "feat/9-release"]);
+    for (path, text) in [
+        (".github/workflows/ci.yml", "on: push\n"),
+        ("docs/troubleshooting.md", "# When it breaks\n"),
+        ("scripts/release.sh", "#!/bin/sh\n"),
+        ("tools/gen.py", "print(1)\n"),
+        ("src/main.rs", "fn main() {}\n"),
+    ] {
+        let p = repo.join(path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+    env.git(&repo, &["add", "."]);
+    env.git(&repo, &["commit", "-q", "-m", "release tooling"]);
+    env.ok(&repo, ["exec", "true"]);
+    let json: Value =
+        serde_json::from_str(&env.ok(&repo, ["close", "--dry-run", "--json"])).unwrap();
+    let i = &json["mt"]["integration"];
+    assert_eq!(i["measured"], true);
+    assert_eq!(i["ci"], serde_json::json!([".github/workflows/ci.yml"]));
+    assert_eq!(i["docs"], serde_json::json!(["docs/troubleshooting.md"]));
+    assert_eq!(i["scripts"], serde_json::json!(["scripts/release.sh"]));
+    assert_eq!(i["quality_gates"], serde_json::json!([]));
+    let text = env.ok(&repo, ["close", "--dry-run"]);
+    for line in [
+        "- [x] CI/CD pipeline improvements: `.github/workflows/ci.yml`",
+        "- [x] Script enhancements: `scripts/release.sh`",
+        "- [ ] Quality gate additions",
+        "- [x] Troubleshooting guide updated: `docs/troubleshooting.md`",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    fs::write(repo.join(".mt.toml"), "[integration]\nscripts = [\"tools/**\"]\n").unwrap();
+    let json: Value =
+        serde_json::from_str(&env.ok(&repo, ["close", "--dry-run", "--json"])).unwrap();
+    assert_eq!(
+        json["mt"]["integration"]["scripts"],
+        serde_json::json!(["tools/gen.py"])
+    );
+}
