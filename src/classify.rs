@@ -176,7 +176,7 @@ impl Classifier {
     pub fn classify(&self, command: &str, phase: Option<&str>, tool: Option<&str>) -> Class {
         // Spacing never changes what a command is.
         let command = crate::metrics::normalize(command);
-        let command = command.as_str();
+        let command: &str = &command;
         let rule = self.rules.iter().find(|r| r.re.is_match(command));
         // A named tool's declared manual steps apply wherever its name comes from.
         let tool = tool

@@ -463,7 +463,7 @@ fn classified(
 
 /// Each distinct command line with its runs, most time first.
 fn evidence(runs: &[Run]) -> Vec<Evidence> {
-    let mut by: HashMap<String, (u64, u64, Vec<f64>)> = HashMap::new();
+    let mut by: HashMap<std::borrow::Cow<'_, str>, (u64, u64, Vec<f64>)> = HashMap::new();
     for r in runs {
         let e = by.entry(metrics::normalize(&r.command)).or_default();
         e.0 += 1;
@@ -476,7 +476,7 @@ fn evidence(runs: &[Run]) -> Vec<Evidence> {
             command: if command.is_empty() {
                 "(private: text not kept)".into()
             } else {
-                command
+                command.into_owned()
             },
             runs,
             failures,

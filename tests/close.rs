@@ -353,7 +353,11 @@ fn integration_points_from_a_real_diff() {
     ] {
         assert!(text.contains(line), "{line}\n{text}");
     }
-    fs::write(repo.join(".mt.toml"), "[integration]\nscripts = [\"tools/**\"]\n").unwrap();
+    fs::write(
+        repo.join(".mt.toml"),
+        "[integration]\nscripts = [\"tools/**\"]\n",
+    )
+    .unwrap();
     let json: Value =
         serde_json::from_str(&env.ok(&repo, ["close", "--dry-run", "--json"])).unwrap();
     assert_eq!(

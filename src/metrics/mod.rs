@@ -200,7 +200,7 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
 
     let mut seen_auto = std::collections::HashSet::new();
     let mut seen_manual = std::collections::HashSet::new();
-    let mut tools: std::collections::BTreeMap<String, (u64, u64, Vec<f64>)> = Default::default();
+    let mut tools: std::collections::BTreeMap<&str, (u64, u64, Vec<f64>)> = Default::default();
     for r in &runs {
         let (errors, first, seen) = if r.automated {
             f.runs_automated += 1;
@@ -231,7 +231,7 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
             f.manual_steps_eliminated += u64::from(r.manual_steps.unwrap_or(0));
         }
         if let Some(t) = &r.tool {
-            let e = tools.entry(t.clone()).or_default();
+            let e = tools.entry(t.as_str()).or_default();
             e.0 += 1;
             e.1 += u64::from(!r.ok);
             e.2.push((r.end_us - r.start_us) as f64 / 1000.0);
@@ -252,7 +252,7 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
     f.tools = tools
         .into_iter()
         .map(|(name, (runs, failures, mut ms))| ToolFigures {
-            name,
+            name: name.to_owned(),
             runs,
             failures,
             median_ms: median(&mut ms),
@@ -262,9 +262,23 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
     f
 }
 
-/// Command lines that differ only in spacing are the same command.
-pub fn normalize(command: &str) -> String {
-    command.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Command lines that differ only in spacing are the same command. A line
+/// already in that form is borrowed, not copied: this runs per run.
+pub fn normalize(command: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = command.as_bytes();
+    let normal = !bytes.first().is_some_and(u8::is_ascii_whitespace)
+        && !bytes.last().is_some_and(u8::is_ascii_whitespace)
+        && !bytes.windows(2).any(|w| w[0] == b' ' && w[1] == b' ')
+        && command.chars().all(|c| c == ' ' || !c.is_whitespace());
+    if normal {
+        std::borrow::Cow::Borrowed(command)
+    } else {
+        command
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .into()
+    }
 }
 
 /// Median of `v` (sorted in place); 0 for an empty slice.
@@ -427,6 +441,21 @@ mod figure_tests {
             ),
             (0, None, None)
         );
+    }
+
+    #[test]
+    fn normalizing_borrows_what_is_already_normal() {
+        use std::borrow::Cow;
+        assert!(matches!(normalize("cargo test -q"), Cow::Borrowed(_)));
+        for odd in [
+            "cargo  test",
+            " cargo test",
+            "cargo test ",
+            "cargo\ttest",
+            "cargo\u{a0}test",
+        ] {
+            assert_eq!(normalize(odd).split(' ').count(), 2, "{odd:?}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! reproducible repeated runs were, and automated against manual runs of
 //! the same commands only. Pure.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::{Edit, Run, Share, normalize};
@@ -25,7 +26,7 @@ pub struct Caught {
 /// Validation commands whose run failed and a later run of the same
 /// command passed, in the order they were caught.
 pub fn caught(runs: &[Run]) -> Vec<Caught> {
-    let mut open: BTreeMap<String, Caught> = BTreeMap::new();
+    let mut open: BTreeMap<Cow<'_, str>, Caught> = BTreeMap::new();
     let mut out = Vec::new();
     let mut fixed = std::collections::HashSet::new();
     for r in sorted(runs).into_iter().filter(|r| r.phase == "validation") {
@@ -39,7 +40,7 @@ pub fn caught(runs: &[Run]) -> Vec<Caught> {
                 open.insert(
                     key.clone(),
                     Caught {
-                        command: key,
+                        command: key.into_owned(),
                         failed_at_us: r.end_us,
                         failures: 1,
                         fix_us: 0,
@@ -94,11 +95,11 @@ pub fn consistency(runs: &[Run], edits: &[Edit]) -> Consistency {
     };
     // Open group per (command, head); a group closes when an edit falls
     // between its last run and the next.
-    let mut open: BTreeMap<(String, String), Repeat> = BTreeMap::new();
+    let mut open: BTreeMap<(Cow<'_, str>, &str), Repeat> = BTreeMap::new();
     let mut groups = Vec::new();
     for r in sorted(runs) {
         let Some(head) = &r.head else { continue };
-        let key = (normalize(&r.command), head.clone());
+        let key = (normalize(&r.command), head.as_str());
         if let Some(g) = open.get(&key) {
             let last = g.runs.last().map_or(r.start_us, |x| x.0);
             if edited_between(last, r.start_us) {
@@ -107,8 +108,8 @@ pub fn consistency(runs: &[Run], edits: &[Edit]) -> Consistency {
         }
         open.entry(key.clone())
             .or_insert_with(|| Repeat {
-                command: key.0,
-                head: key.1,
+                command: key.0.into_owned(),
+                head: key.1.to_owned(),
                 runs: Vec::new(),
             })
             .runs
@@ -138,8 +139,12 @@ pub struct LikeForLike {
 }
 
 pub fn like_for_like(runs: &[Run]) -> LikeForLike {
-    let class = |r: &Run| r.tool.clone().unwrap_or_else(|| normalize(&r.command));
-    let mut sides: BTreeMap<String, (bool, bool)> = BTreeMap::new();
+    fn class(r: &Run) -> Cow<'_, str> {
+        r.tool
+            .as_deref()
+            .map_or_else(|| normalize(&r.command), Cow::Borrowed)
+    }
+    let mut sides: BTreeMap<Cow<'_, str>, (bool, bool)> = BTreeMap::new();
     for r in runs {
         let e = sides.entry(class(r)).or_default();
         if r.automated {
@@ -148,7 +153,7 @@ pub fn like_for_like(runs: &[Run]) -> LikeForLike {
             e.1 = true;
         }
     }
-    let both: std::collections::BTreeSet<String> = sides
+    let both: std::collections::BTreeSet<Cow<'_, str>> = sides
         .into_iter()
         .filter(|(_, (a, m))| *a && *m)
         .map(|(c, _)| c)
@@ -172,7 +177,7 @@ pub fn like_for_like(runs: &[Run]) -> LikeForLike {
             first.part += u64::from(r.ok);
         }
     }
-    out.classes = both.into_iter().collect();
+    out.classes = both.into_iter().map(Cow::into_owned).collect();
     out
 }
 
