@@ -431,6 +431,8 @@ fn forget_and_reapply_remove_the_bytes_from_the_files() {
                     .any(|w| w == needle.as_bytes())
             })
     };
+    // `mt log` flushes through the daemon: both commands are stored now.
+    assert_eq!(env.log().len(), 3);
     assert!(has("corp_AAAABBBBCCCCDDDDEEEE") && has("deploy-target-zebra"));
     fs::create_dir_all(env.mt_home.join("config")).unwrap();
     fs::write(
