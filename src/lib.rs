@@ -41,5 +41,5 @@ pub mod store;
 pub(crate) mod clock;
 pub mod config;
 pub(crate) mod display;
-pub(crate) mod paths;
+pub mod paths;
 pub(crate) mod secure;

@@ -1,38 +1,41 @@
-//! `mt`: parse, dispatch, turn the result into an exit status.
+//! `mt`: the front binary on every wrapped command's path. It runs the
+//! plain forms of `mt exec` itself — linking only what they need: std,
+//! libc, the spool writer and the wrapper, no clap tree, no SQLite, no
+//! tokio — and hands every other command line to `mt-core` (installed
+//! beside it) with `execv`, the way `git` runs `git-foo`.
 
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
 
-use clap::Parser;
-use mt::cli::Cli;
-
 fn main() -> ExitCode {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let is_exec = args.get(1).is_some_and(|a| a == "exec");
-    // `mt exec` is on every wrapped command's path: skip building the whole
-    // clap tree when its arguments are the plain forms. Anything else
-    // (help, a typo) goes through clap, which stays the one definition.
-    if is_exec && let Some(exec) = mt::cli::fast_exec(&args[2..]) {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "exec")
+        && let Some(exec) = mt::cli::fast_exec(&args[2..])
+    {
         mt::cmd::exec(exec);
     }
-    let cli = match Cli::try_parse_from(&args) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = e.exit_code();
-            let _ = e.print();
-            // `mt exec` keeps 126/127 for its command; its own failures are 125.
-            let usage = if is_exec { 125 } else { 2 };
-            return ExitCode::from(if code == 0 { 0 } else { usage });
-        }
+    let Some(core) = mt::paths::core_exe() else {
+        eprintln!(
+            "mt: mt-core is not installed beside this mt or on PATH; reinstall both (`cargo install --path .`)"
+        );
+        return ExitCode::from(if args.get(1).is_some_and(|a| a == "exec") {
+            125
+        } else {
+            1
+        });
     };
-    mt::cmd::closed_stdout_ends_quietly(&cli.cmd);
-    match mt::cmd::run(cli.cmd) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            if mt::cmd::is_broken_pipe(&e) {
-                return ExitCode::SUCCESS;
-            }
-            eprintln!("mt: {e:#}");
-            ExitCode::from(1)
-        }
-    }
+    let err = std::process::Command::new(&core)
+        .arg0("mt")
+        .args(&args[1..])
+        .exec();
+    eprintln!(
+        "mt: could not run {}: {err}; reinstall mt (`cargo install --path .`)",
+        core.display()
+    );
+    ExitCode::from(if args.get(1).is_some_and(|a| a == "exec") {
+        125
+    } else {
+        1
+    })
 }

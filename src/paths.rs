@@ -111,3 +111,27 @@ pub fn in_ci() -> bool {
 fn flag(name: &str) -> bool {
     env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
 }
+
+/// The `mt-core` binary the front hands commands to: beside this
+/// executable (wherever both were installed or copied), else on `PATH`.
+pub fn core_exe() -> Option<PathBuf> {
+    sibling("mt-core").or_else(|| on_path("mt-core"))
+}
+
+/// The `mt` front, for what mt writes into hooks and units: beside this
+/// executable when it is there, else this executable.
+pub fn front_exe() -> std::io::Result<PathBuf> {
+    Ok(sibling("mt").unwrap_or(std::env::current_exe()?))
+}
+
+fn sibling(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.parent()?.join(name);
+    path.is_file().then_some(path)
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}

@@ -7,6 +7,7 @@ mod term;
 mod branch;
 mod close;
 mod daemon;
+mod dispatch;
 mod edits;
 mod exec;
 mod faults;

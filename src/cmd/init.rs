@@ -49,7 +49,7 @@ pub fn run(target: InitTarget, print: bool, in_pr: bool) -> Result<u8> {
     if in_pr && target != InitTarget::Git {
         anyhow::bail!("--in-pr applies to mt init git only; drop it");
     }
-    let bin = std::env::current_exe().context("could not find the mt binary")?;
+    let bin = crate::paths::front_exe().context("could not find the mt binary")?;
     let bin = bin.to_string_lossy().into_owned();
     let script = match target {
         InitTarget::Git => return install_git_hooks(&bin, in_pr),

@@ -46,9 +46,11 @@ fn units(bin: &Path) -> Vec<(&'static str, String)> {
 }
 
 pub fn run(print: bool) -> Result<u8> {
-    let bin = std::env::current_exe().and_then(fs::canonicalize).context(
-        "could not find the mt binary's path; run mt init systemd with the installed mt",
-    )?;
+    let bin = crate::paths::front_exe()
+        .and_then(fs::canonicalize)
+        .context(
+            "could not find the mt binary's path; run mt init systemd with the installed mt",
+        )?;
     if print {
         let mut out = std::io::stdout().lock();
         for (name, text) in units(&bin) {
