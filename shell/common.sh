@@ -2,6 +2,8 @@
 # What mt's bash and zsh hooks share, written once: `mt init bash|zsh`
 # puts it in place of the @MT_COMMON@ line. Valid in both shells (zsh
 # reads it with its defaults; no arrays, no word splitting relied on).
+# No redirection of stderr in here: every caller runs these inside one
+# `2>/dev/null` per prompt, since each redirection is a file open.
 
 # Escape a value for the spool: backslash, TAB, LF, CR.
 __mt_esc() {
@@ -24,11 +26,11 @@ __mt_head() {
         if [[ -e $d/.git ]]; then
             g=$d/.git
             if [[ -f $g ]]; then
-                IFS= read -r line <"$g" 2>/dev/null || :
+                IFS= read -r line <"$g" || :
                 g=${line#gitdir: }
                 [[ $g == /* ]] || g=$d/$g
             fi
-            { IFS= read -r __mt_headtxt <"$g/HEAD"; } 2>/dev/null || :
+            IFS= read -r __mt_headtxt <"$g/HEAD" || :
             __mt_gitdir=$g
             __mt_root=${d:-/}
             return 0
@@ -46,7 +48,7 @@ __mt_prompt_state() {
         # Same directory: only HEAD can have moved.
         [[ -n $__mt_root ]] || return 0
         local before=$__mt_headtxt
-        { IFS= read -r __mt_headtxt <"$__mt_gitdir/HEAD"; } 2>/dev/null || :
+        IFS= read -r __mt_headtxt <"$__mt_gitdir/HEAD" || :
         [[ $__mt_headtxt != "$before" ]] || return 0
     else
         __mt_pwd=$PWD

@@ -41,15 +41,15 @@ __mt_tmp=$__mt_spool/.t-$$
 export MT_SESSION=$__mt_sid
 
 @MT_COMMON@
-__mt_prompt_state
+__mt_prompt_state 2>/dev/null
 
 # The last history entry as "NUMBER<TAB> TEXT", through a file: $(...) would fork.
 __mt_last_history() {
     __mt_h=
-    { builtin fc -l -1 >"$__mt_tmp"; } 2>/dev/null || return 0
-    IFS= read -r -d '' __mt_h <"$__mt_tmp" 2>/dev/null || :
+    builtin fc -l -1 >"$__mt_tmp" || return 0
+    IFS= read -r -d '' __mt_h <"$__mt_tmp" || :
 }
-__mt_last_history
+__mt_last_history 2>/dev/null
 __mt_hn=${__mt_h%%[^0-9]*}
 
 # Did the user ask for space-prefixed lines to stay private? Read once at
@@ -90,11 +90,9 @@ __mt_record() {
     __mt_hn=$hn
     __mt_esc "$cmd"
     cmd=$__mt_e
-    {
-        printf 'mt1\tH\tid=%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\thn=%s\tcwd=%s%s\tcmd=%s\t.\n' \
-            "$__mt_sid" "$start" "$__mt_sid" "$$" "$start" "$dur" "$1" "$2" "$hn" "$__mt_cwd" "$__mt_git" "$cmd" \
-            >>"$__mt_file"
-    } 2>/dev/null || :
+    printf 'mt1\tH\tid=%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\thn=%s\tcwd=%s%s\tcmd=%s\t.\n' \
+        "$__mt_sid" "$start" "$__mt_sid" "$$" "$start" "$dur" "$1" "$2" "$hn" "$__mt_cwd" "$__mt_git" "$cmd" \
+        >>"$__mt_file" || :
 }
 
 # Keep the status capture where nothing can clobber it. With bash-preexec
@@ -106,7 +104,9 @@ __mt_record() {
 # prepend) is followed by putting mt first again. Any copy of the hook left
 # behind in another tool's variable finds nothing pending and passes $? on.
 __mt_keep_first() {
-    if declare -F __bp_precmd_invoke_cmd >/dev/null; then
+    # bash-preexec sets these when it loads (a variable test: no
+    # `>/dev/null`, which would be a file open at every prompt).
+    if [[ -n ${bash_preexec_imported-}${__bp_imported-} ]]; then
         [[ " ${precmd_functions[*]-} " == *" __mt_bp_precmd "* ]] ||
             precmd_functions=(__mt_bp_precmd "${precmd_functions[@]}")
         return 0
@@ -134,9 +134,12 @@ __mt_precmd() {
         if [[ " ${FUNCNAME[*]} " == *" starship_precmd "* && -n ${STARSHIP_CMD_STATUS-} ]]; then
             __mt_st=$STARSHIP_CMD_STATUS __mt_ps="${STARSHIP_PIPE_STATUS[*]}"
         fi
-        ! __mt_enabled || __mt_record "$__mt_st" "$__mt_ps"
-        __mt_start=
-        __mt_prompt_state
+        # One redirection for the whole record: each is a file open.
+        {
+            ! __mt_enabled || __mt_record "$__mt_st" "$__mt_ps"
+            __mt_start=
+            __mt_prompt_state
+        } 2>/dev/null
     fi
     __mt_keep_first
     # Under errexit a failing precmd would end the shell.
@@ -149,9 +152,11 @@ __mt_precmd() {
 # The same, as one of bash-preexec's precmd_functions.
 __mt_bp_precmd() {
     if [[ -n $__mt_start ]]; then
-        ! __mt_enabled || __mt_record "${__bp_last_ret_value-0}" "${BP_PIPESTATUS[*]-}"
-        __mt_start=
-        __mt_prompt_state
+        {
+            ! __mt_enabled || __mt_record "${__bp_last_ret_value-0}" "${BP_PIPESTATUS[*]-}"
+            __mt_start=
+            __mt_prompt_state
+        } 2>/dev/null
     fi
     return 0
 }

@@ -27,7 +27,7 @@ typeset -g __mt_file=$__mt_spool/h-$__mt_sid.log
 export MT_SESSION=$__mt_sid
 
 @MT_COMMON@
-__mt_prompt_state
+__mt_prompt_state 2>/dev/null
 
 __mt_preexec() {
     __mt_now
@@ -43,17 +43,18 @@ __mt_preexec() {
 
 __mt_precmd() {
     local st=$? ps="${pipestatus[*]}"
-    if [[ -n $__mt_start && (-z ${MT_DISABLE-} || ${MT_DISABLE-} == 0) ]]; then
-        __mt_now
-        local start=$__mt_start dur=$((__mt_t - __mt_start)) cmd
-        __mt_esc "$__mt_cmd"
-        cmd=$__mt_e
-        {
-            print -rn -- "mt1"$'\t'"H"$'\t'"id=$__mt_sid:$start"$'\t'"sid=$__mt_sid"$'\t'"pid=$$"$'\t'"t=$start"$'\t'"dur=$dur"$'\t'"exit=$st"$'\t'"ps=$ps"$'\t'"cwd=$__mt_cwd$__mt_git"$'\t'"cmd=$cmd"$'\t'"."$'\n' >>"$__mt_file"
-        } 2>/dev/null || :
-    fi
-    __mt_start=
-    __mt_prompt_state
+    # One redirection for the whole record: each is a file open.
+    {
+        if [[ -n $__mt_start && (-z ${MT_DISABLE-} || ${MT_DISABLE-} == 0) ]]; then
+            __mt_now
+            local start=$__mt_start dur=$((__mt_t - __mt_start)) cmd
+            __mt_esc "$__mt_cmd"
+            cmd=$__mt_e
+            print -rn -- "mt1"$'\t'"H"$'\t'"id=$__mt_sid:$start"$'\t'"sid=$__mt_sid"$'\t'"pid=$$"$'\t'"t=$start"$'\t'"dur=$dur"$'\t'"exit=$st"$'\t'"ps=$ps"$'\t'"cwd=$__mt_cwd$__mt_git"$'\t'"cmd=$cmd"$'\t'"."$'\n' >>"$__mt_file" || :
+        fi
+        __mt_start=
+        __mt_prompt_state
+    } 2>/dev/null
     return $st
 }
 

@@ -5,6 +5,7 @@ mod harness;
 mod term;
 
 mod branch;
+mod budget;
 mod close;
 mod daemon;
 mod dispatch;

@@ -143,15 +143,17 @@ pub fn bash<'a>(env: &'a Env, cwd: &Path, rc: &str) -> Term<'a> {
     )
 }
 
-/// Type 20 builtin commands under strace: the shell must fork for none.
-pub fn assert_no_forks(env: &Env, t: &Term<'_>) {
+/// Type 20 builtin commands under strace: the shell must fork for none,
+/// and open at most `opens` files per command (the hook's budget: a
+/// counting check that does not depend on the machine's speed).
+pub fn assert_prompt_budget(env: &Env, t: &Term<'_>, opens: usize) {
     t.run("true", 1);
     let trace = env.path("strace.out");
     let mut strace = Command::new("strace")
         .args([
             "-f",
             "-e",
-            "trace=clone,clone3,fork,vfork",
+            "trace=clone,clone3,fork,vfork,open,openat",
             "-o",
             trace.to_str().unwrap(),
             "-p",
@@ -174,6 +176,11 @@ pub fn assert_no_forks(env: &Env, t: &Term<'_>) {
         .filter(|l| l.contains("clone") || l.contains("fork("))
         .count();
     assert_eq!(forks, 0, "20 builtin commands forked:\n{calls}");
+    let opened = calls.lines().filter(|l| l.contains("open")).count();
+    assert!(
+        opened <= 20 * opens,
+        "20 commands opened {opened} files; budget {opens} per command:\n{calls}"
+    );
 }
 
 /// PATH with the directory of the `mt` under test first.

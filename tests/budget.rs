@@ -1,0 +1,102 @@
+//! Counting checks for the hot path, against committed budgets: system
+//! calls and page faults do not depend on the machine's speed, so these
+//! guard in every CI run what the benchmarks measure in time. A change that
+//! drags SQLite, the daemon, config parsing or clap back onto `mt exec`'s
+//! path blows the budget; `mt-core exec` (the full binary) is measured the
+//! same way to show the budget tells the two apart.
+
+use std::process::Command;
+
+use crate::harness::{Env, MT};
+
+const CORE: &str = env!("CARGO_BIN_EXE_mt-core");
+
+/// `mt exec /bin/true`'s own system calls (the child's are not counted),
+/// debug or release build.
+const SYSCALLS: usize = 150;
+/// Its minor page faults with its child's (`/bin/true` alone takes ~50).
+const FAULTS: i64 = 220;
+/// Files it opens: the loader's three, /proc/self/maps (std's stack
+/// guard), the spool file twice.
+const OPENS: usize = 6;
+
+/// (system calls, files opened, clones) of one run, by strace.
+fn syscalls(env: &Env, exe: &str) -> (usize, Vec<String>, usize) {
+    let trace = env.path("trace.txt");
+    let mut cmd = Command::new("strace");
+    let out = env
+        .apply(&mut cmd)
+        .current_dir(env.dir.path())
+        .env("MT_NO_AUTOSTART", "1")
+        // cargo's test runner sets it; the loader would search its dirs.
+        .env_remove("LD_LIBRARY_PATH")
+        .arg("-o")
+        .arg(&trace)
+        .args([exe, "exec", "/bin/true"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::harness::err(&out));
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let calls: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("+++") && !l.starts_with("---"))
+        .collect();
+    let opens = calls
+        .iter()
+        .filter(|l| l.starts_with("openat(") || l.starts_with("open("))
+        .map(|l| l.split('"').nth(1).unwrap_or("").to_owned())
+        .collect();
+    let clones = calls
+        .iter()
+        .filter(|l| l.starts_with("clone") || l.starts_with("fork") || l.starts_with("vfork"))
+        .count();
+    (calls.len(), opens, clones)
+}
+
+/// Minor page faults of one run (and its child), from wait4's rusage.
+fn faults(env: &Env, exe: &str) -> i64 {
+    let mut cmd = Command::new(exe);
+    let child = env
+        .apply(&mut cmd)
+        .current_dir(env.dir.path())
+        .env("MT_NO_AUTOSTART", "1")
+        .env_remove("LD_LIBRARY_PATH")
+        .args(["exec", "/bin/true"])
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is valid; we reap the child spawned above.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    assert_eq!(status, 0);
+    usage.ru_minflt
+}
+
+#[test]
+fn mt_exec_stays_within_its_syscall_and_fault_budget() {
+    crate::require!("strace");
+    let env = Env::new();
+    let (calls, opens, clones) = syscalls(&env, MT);
+    assert!(
+        calls <= SYSCALLS,
+        "mt exec made {calls} system calls; budget {SYSCALLS}"
+    );
+    assert!(
+        opens.len() <= OPENS && opens.iter().all(|p| !p.contains("/data/")),
+        "mt exec opened {opens:?}; budget {OPENS}, never the store"
+    );
+    assert_eq!(clones, 1, "one child, no daemon, no helper process");
+    // The best of three: a fault count only varies by what else maps.
+    let best = (0..3).map(|_| faults(&env, MT)).min().unwrap();
+    assert!(
+        best <= FAULTS,
+        "mt exec took {best} minor faults; budget {FAULTS}"
+    );
+    // The budget tells the front from the full binary on the same path.
+    let core = (0..3).map(|_| faults(&env, CORE)).min().unwrap();
+    assert!(
+        core > FAULTS,
+        "mt-core exec took {core} faults, within the front's budget: the budget no longer guards"
+    );
+}
