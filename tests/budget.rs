@@ -54,6 +54,10 @@ fn syscalls(env: &Env, exe: &str) -> (usize, Vec<String>, usize) {
 }
 
 /// Minor page faults of one run (and its child), from wait4's rusage.
+#[expect(
+    clippy::zombie_processes,
+    reason = "reaped by wait4 below: std's wait has no rusage"
+)]
 fn faults(env: &Env, exe: &str) -> i64 {
     let mut cmd = Command::new(exe);
     let child = env
