@@ -155,17 +155,22 @@ fn another_uid_is_refused() {
     let nobody_home = env.path("nobody");
     fs::create_dir_all(&nobody_home).unwrap();
     fs::set_permissions(&nobody_home, fs::Permissions::from_mode(0o777)).unwrap();
+    // The pair where `nobody` can reach it (the build dir may be private:
+    // CI clones into a 0700 directory), as an installed mt would be.
+    let bin = env.path("bin");
+    fs::create_dir_all(&bin).unwrap();
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+    for (from, name) in [(MT, "mt"), (env!("CARGO_BIN_EXE_mt-core"), "mt-core")] {
+        fs::copy(from, bin.join(name)).unwrap();
+    }
+    let mt = bin.join("mt");
     let mut cmd = Command::new("setpriv");
     env.apply(&mut cmd)
         .env("MT_HOME", &nobody_home)
         .env("MT_SOCKET", env.socket())
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            MT,
-            "doctor",
-        ])
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&mt)
+        .arg("doctor")
         .current_dir("/");
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(1));
