@@ -12,7 +12,12 @@ n=${COMMANDS:-60}
 cargo build --release -q
 work=$(mktemp -d /tmp/mtprompt.XXXXXX)
 sock=mtbench-$$
-trap 'tmux -L "$sock" kill-server 2>/dev/null || true; MT_HOME=$work/mt "$PWD/target/release/mt" daemon stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+# A user's layout: state on disk under HOME, the runtime dir on tmpfs (as
+# XDG_RUNTIME_DIR is on a systemd machine). No daemon: records wait in the
+# spool, which does not change what the hook does per command.
+runtime=/dev/shm/mtprompt-$$
+mkdir -m 700 "$runtime"
+trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work" "$runtime"' EXIT
 mt=$PWD/target/release/mt
 atuin=target/test-tools/bin/atuin
 if [ ! -x "$atuin" ]; then
@@ -37,7 +42,7 @@ measure() {
         stamp="print -r -- \$EPOCHREALTIME >>$stamps"
     fi
     tmux -L "$sock" new-session -d -s "$label" -x 200 -y 50 \
-        "env -i HOME=$home ZDOTDIR=$home PATH=$work/bin:/usr/bin:/bin TERM=xterm MT_HOME=$work/mt $cmd"
+        "env -i HOME=$home ZDOTDIR=$home XDG_RUNTIME_DIR=$runtime MT_NO_AUTOSTART=1 PATH=$work/bin:/usr/bin:/bin TERM=xterm $cmd"
     tmux -L "$sock" send-keys -t "$label" "echo \$\$ >$ready" Enter
     until [ -s "$ready" ]; do sleep 0.05; done
     local pid

@@ -35,7 +35,9 @@ fi
 __mt_now
 __mt_sid=$$-$__mt_t
 __mt_file=$__mt_spool/h-$__mt_sid.log
-__mt_tmp=$__mt_spool/.t-$$
+# The scratch file for `fc` lives in the private runtime dir (tmpfs where
+# XDG_RUNTIME_DIR is set): on a disk, truncating it cost ~0.3 ms a command.
+__mt_tmp=@MT_SCRATCH@/.t-$$
 # The session, for `mt exec` runs started from this shell. Per shell, not
 # per command: a nested shell sets its own.
 export MT_SESSION=$__mt_sid

@@ -72,6 +72,7 @@ fn ingest_here(paths: &Paths) -> Result<Option<Store>> {
     let mut store = Store::open(&paths.db)?;
     let filters = filters(paths);
     ingest::drain(&mut store, &paths.spool, &filters)?;
+    ingest::sweep_scratch(&paths.runtime());
     Ok(Some(store))
 }
 

@@ -59,6 +59,15 @@ impl Paths {
         self.spool.join(".ingest.lock")
     }
 
+    /// The runtime dir (the socket's): private, and tmpfs where
+    /// `XDG_RUNTIME_DIR` is set, so the bash hook keeps its per-command
+    /// scratch file there (on a disk it costs a truncate per command).
+    pub fn runtime(&self) -> PathBuf {
+        self.socket
+            .parent()
+            .map_or_else(|| self.state.clone(), std::path::Path::to_path_buf)
+    }
+
     /// Lock that serialises auto-starts, so parallel first calls start one daemon.
     pub fn start_lock(&self) -> PathBuf {
         self.spool.join(".start.lock")

@@ -2,6 +2,7 @@
 //! (README "The shell hook"). Static checks first.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use crate::harness::{Env, MT, text, wait_for};
@@ -470,4 +471,31 @@ fn mt_exec_follows_a_child_that_ignores_ctrl_z() {
     let screen = t.screen();
     assert!(screen.contains("finished-42"), "{screen}");
     assert!(!screen.contains("Stopped"), "{screen}");
+}
+
+/// bash's scratch file for `fc` lives in the private runtime dir (tmpfs
+/// where XDG_RUNTIME_DIR is set), never the spool, and goes once its shell
+/// has exited and the daemon or a reader ingests.
+#[test]
+fn bash_scratch_file_is_private_and_swept_after_the_shell() {
+    crate::require!("tmux");
+    let env = Env::new();
+    let t = bash(&env, INIT_BASH);
+    t.run("true", 1);
+    let pid = t.shell_pid();
+    let scratch = env.mt_home.join(format!("run/.t-{pid}"));
+    assert!(scratch.is_file(), "{} missing", scratch.display());
+    assert!(!env.spool().join(format!(".t-{pid}")).exists());
+    let mode = fs::metadata(env.mt_home.join("run"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o700);
+    t.line("exit");
+    wait_for("the shell to exit", || {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+    });
+    env.ok(env.dir.path(), ["log"]);
+    assert!(!scratch.exists(), "the dead shell's scratch file is swept");
 }

@@ -63,7 +63,12 @@ pub fn run(target: InitTarget, print: bool, in_pr: bool) -> Result<u8> {
             match target {
                 InitTarget::Fish => fill(FISH, &fish_quote(&bin), &fish_quote(&spool)),
                 InitTarget::Zsh => fill(ZSH, &sh_quote(&bin), &sh_quote(&spool)),
-                _ => fill(BASH, &sh_quote(&bin), &sh_quote(&spool)),
+                _ => {
+                    secure::private_dir(&paths.runtime())?;
+                    let run = paths.runtime();
+                    fill(BASH, &sh_quote(&bin), &sh_quote(&spool))
+                        .replace("@MT_SCRATCH@", &sh_quote(&run.to_string_lossy()))
+                }
             }
         }
     };

@@ -92,6 +92,7 @@ pub fn run(paths: &Paths) -> Result<()> {
     let (jobs, job_rx) = mpsc::channel::<Job>();
     let (watch_tx, watch_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<i32>>();
     let spool = paths.spool.clone();
+    let runtime = paths.runtime();
     let thread_stats = stats.clone();
     let watcher = start_watcher(paths);
     let ingester = std::thread::Builder::new()
@@ -99,6 +100,7 @@ pub fn run(paths: &Paths) -> Result<()> {
         .spawn(move || {
             let io = Io {
                 spool: &spool,
+                runtime: &runtime,
                 filters: &filters,
                 jobs: &job_rx,
                 watch: &watch_tx,
@@ -188,6 +190,8 @@ fn start_watcher(paths: &Paths) -> Option<edits::Watcher> {
 /// What the ingest thread works with.
 struct Io<'a> {
     spool: &'a std::path::Path,
+    /// Where the bash hooks keep their scratch files.
+    runtime: &'a std::path::Path,
     filters: &'a crate::redact::Filters,
     jobs: &'a mpsc::Receiver<Job>,
     /// Pids whose exit should wake a pass.
@@ -199,6 +203,7 @@ struct Io<'a> {
 fn ingest_loop(mut store: Store, io: &Io<'_>) {
     let Io {
         spool,
+        runtime,
         filters,
         jobs,
         watch,
@@ -239,6 +244,7 @@ fn ingest_loop(mut store: Store, io: &Io<'_>) {
             }
         }
         let result = ingest::drain(&mut store, spool, filters);
+        ingest::sweep_scratch(runtime);
         let reply = match result {
             Ok(s) => {
                 stats.stored.fetch_add(s.stored, Ordering::Relaxed);

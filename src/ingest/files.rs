@@ -224,6 +224,21 @@ pub(super) fn remove_drained(
     Ok(true)
 }
 
+/// The bash hook's scratch files `.t-<pid>` in `dir` (the runtime dir)
+/// whose shells have exited.
+pub fn sweep_scratch(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let dead = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.strip_prefix(".t-")?.parse::<i32>().ok())
+        .filter(|&pid| !alive(pid));
+    for pid in dead {
+        let _ = fs::remove_file(dir.join(format!(".t-{pid}")));
+    }
+}
+
 /// The bash hook's scratch file `.t-<pid>` outlives its shell; remove it then.
 pub(super) fn remove_dead_scratch(spool: &Path, scratch: &[i32]) {
     for &pid in scratch {

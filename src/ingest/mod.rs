@@ -19,6 +19,7 @@ mod files;
 mod resolve;
 
 pub(crate) use files::alive;
+pub use files::sweep_scratch;
 use files::{list, read_file, remove_dead_scratch, remove_drained, watch_list};
 
 use crate::redact::Filters;
