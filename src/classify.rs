@@ -108,6 +108,63 @@ fn matched_name(re: &Regex, command: &str) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
+/// Path rules for edits (`edit_phases` in config): the first glob, in key
+/// order, that matches a path gives its phase.
+#[derive(Debug, Clone, Default)]
+pub struct EditRules {
+    set: globset::GlobSet,
+    phases: Vec<String>,
+}
+
+impl EditRules {
+    /// Compile `edit_phases`; a bad glob or an unknown phase is an error
+    /// naming it.
+    pub fn new(edit_phases: &std::collections::BTreeMap<String, String>) -> Result<EditRules> {
+        let mut set = globset::GlobSetBuilder::new();
+        let mut phases = Vec::new();
+        for (glob, phase) in edit_phases {
+            if !PHASES.contains(&phase.as_str()) {
+                anyhow::bail!(
+                    "edit_phases maps {glob:?} to {phase:?}, which is not a phase; use one of {}",
+                    PHASES.join(", ")
+                );
+            }
+            let g = globset::Glob::new(glob)
+                .with_context(|| format!("edit_phases has a bad glob {glob:?}; fix it"))?;
+            set.add(g);
+            phases.push(phase.clone());
+        }
+        Ok(EditRules {
+            set: set.build()?,
+            phases,
+        })
+    }
+
+    pub fn phase(&self, path: &str) -> Option<&str> {
+        let first = self.set.matches(path).into_iter().min()?;
+        Some(&self.phases[first])
+    }
+}
+
+/// Command lines that differ only in spacing are the same command. A line
+/// already in that form is borrowed, not copied: this runs per run.
+pub fn normalize(command: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = command.as_bytes();
+    let normal = !bytes.first().is_some_and(u8::is_ascii_whitespace)
+        && !bytes.last().is_some_and(u8::is_ascii_whitespace)
+        && !bytes.windows(2).any(|w| w[0] == b' ' && w[1] == b' ')
+        && command.chars().all(|c| c == ' ' || !c.is_whitespace());
+    if normal {
+        std::borrow::Cow::Borrowed(command)
+    } else {
+        command
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .into()
+    }
+}
+
 /// What a command counts as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Class {
@@ -175,7 +232,7 @@ impl Classifier {
     /// Classify `command`; `phase`/`tool` are the `mt exec` hints.
     pub fn classify(&self, command: &str, phase: Option<&str>, tool: Option<&str>) -> Class {
         // Spacing never changes what a command is.
-        let command = crate::metrics::normalize(command);
+        let command = normalize(command);
         let command: &str = &command;
         let rule = self.rules.iter().find(|r| r.re.is_match(command));
         // A named tool's declared manual steps apply wherever its name comes from.

@@ -11,9 +11,9 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::classify::EditRules;
 use crate::classify::{Class, Classifier};
 use crate::config::Config;
-use crate::config::EditRules;
 use crate::event::{EventKind, RunState, Source, rfc3339};
 use crate::finished::{self, Checker, Finish};
 use crate::git::Repo;
@@ -237,7 +237,11 @@ pub fn compute(
     }
     let classifier = Classifier::new(&config.rules)?;
     let idle_minutes = config.idle_timeout_minutes();
-    let (runs, markers, edits) = classified(&finished, &classifier, &config.edit_rules()?);
+    let (runs, markers, edits) = classified(
+        &finished,
+        &classifier,
+        &EditRules::new(&config.edit_phases)?,
+    );
     let span = metrics::Span {
         runs: &runs,
         markers: &markers,

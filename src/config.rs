@@ -64,21 +64,6 @@ pub struct IntegrationConfig {
     pub quality_gates: Option<Vec<String>>,
 }
 
-/// Path rules for edits: the first glob (in key order) that matches a
-/// path gives its phase.
-#[derive(Debug, Clone, Default)]
-pub struct EditRules {
-    set: globset::GlobSet,
-    phases: Vec<String>,
-}
-
-impl EditRules {
-    pub fn phase(&self, path: &str) -> Option<&str> {
-        let first = self.set.matches(path).into_iter().min()?;
-        Some(&self.phases[first])
-    }
-}
-
 /// One `[[rules]]` entry: a regex on the command line and what it means.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -155,29 +140,6 @@ impl Config {
     /// Whether working trees are watched for edits.
     pub fn watches(&self) -> bool {
         self.watch != Some(false)
-    }
-
-    /// The `edit_phases` rules, compiled once; a bad glob or an unknown
-    /// phase is an error naming it.
-    pub fn edit_rules(&self) -> Result<EditRules> {
-        let mut set = globset::GlobSetBuilder::new();
-        let mut phases = Vec::new();
-        for (glob, phase) in &self.edit_phases {
-            if !crate::classify::PHASES.contains(&phase.as_str()) {
-                anyhow::bail!(
-                    "edit_phases maps {glob:?} to {phase:?}, which is not a phase; use one of {}",
-                    crate::classify::PHASES.join(", ")
-                );
-            }
-            let g = globset::Glob::new(glob)
-                .with_context(|| format!("edit_phases has a bad glob {glob:?}; fix it"))?;
-            set.add(g);
-            phases.push(phase.clone());
-        }
-        Ok(EditRules {
-            set: set.build()?,
-            phases,
-        })
     }
 
     /// Read `path`; a missing file is the default configuration.

@@ -205,7 +205,7 @@ fn write_milestone(
             .close_span(&prepared.ids, &prepared.front.milestone_id)?;
         // Not for drafts: a generated index changed on every branch would
         // conflict in every merge; the default branch regenerates it.
-        crate::report::files::write_log(&ctx.repo.root)?;
+        crate::report::write_log(&ctx.repo.root)?;
     }
     if args.json {
         return Ok(());

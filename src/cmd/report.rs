@@ -23,7 +23,7 @@ pub fn run(what: ReportCmd) -> Result<u8> {
     };
     let all = &loaded.finished(checked_out.as_deref());
     let config = Config::effective(&Paths::from_env().config, Some(&repo.root))?;
-    files::write_log(&repo.root)?;
+    crate::report::write_log(&repo.root)?;
     let mut out = std::io::stdout().lock();
     match what {
         ReportCmd::Month { month, json } => {

@@ -262,24 +262,7 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
     f
 }
 
-/// Command lines that differ only in spacing are the same command. A line
-/// already in that form is borrowed, not copied: this runs per run.
-pub fn normalize(command: &str) -> std::borrow::Cow<'_, str> {
-    let bytes = command.as_bytes();
-    let normal = !bytes.first().is_some_and(u8::is_ascii_whitespace)
-        && !bytes.last().is_some_and(u8::is_ascii_whitespace)
-        && !bytes.windows(2).any(|w| w[0] == b' ' && w[1] == b' ')
-        && command.chars().all(|c| c == ' ' || !c.is_whitespace());
-    if normal {
-        std::borrow::Cow::Borrowed(command)
-    } else {
-        command
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .into()
-    }
-}
+pub use crate::classify::normalize;
 
 /// Median of `v` (sorted in place); 0 for an empty slice.
 pub fn median(v: &mut [f64]) -> f64 {

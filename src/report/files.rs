@@ -102,10 +102,3 @@ pub fn write_generated(path: &Path, body: &str) -> Result<()> {
     fs::write(path, format!("{MARKER}\n{body}"))
         .with_context(|| format!("could not write {}", path.display()))
 }
-
-/// Regenerate `milestones/MILESTONE_LOG.md` from the milestone files.
-pub fn write_log(root: &Path) -> Result<()> {
-    let loaded = read_all(root);
-    let dir = root.join("milestones");
-    write_generated(&dir.join(LOG), &crate::report::render::log(&loaded, &dir))
-}
