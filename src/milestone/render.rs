@@ -5,7 +5,8 @@
 use anyhow::{Result, anyhow};
 use serde::Serialize;
 
-use super::{Baseline, BaselineKind, FrontMatter};
+use super::sections::cell;
+use super::{Baseline, BaselineKind, FrontMatter, Measured};
 use crate::event::human_ms;
 use crate::metrics::Share;
 
@@ -90,7 +91,7 @@ struct EditedView {
 }
 
 /// "N files in M directories edited", then the diff's figures.
-fn scope(m: &super::Measured) -> String {
+fn scope(m: &Measured) -> String {
     let edited = if m.edited.is_empty() {
         "no edits recorded".to_owned()
     } else {
@@ -153,13 +154,53 @@ fn factor(b: &Baseline, measured_ms: u64) -> String {
 /// Build the view of a milestone.
 pub fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> View {
     let m = &front.mt;
+    View {
+        title: crate::display::safe(&front.title).into_owned(),
+        milestone_id: front.milestone_id.clone(),
+        kind: front.kind.clone(),
+        branch: crate::display::safe(&m.branch).into_owned(),
+        issue_number: front.issue_number.clone().unwrap_or_default(),
+        pr_number: front.pr_number.clone().unwrap_or_default(),
+        priority: front.priority.clone(),
+        complexity: front.complexity.clone(),
+        note: note.map(str::to_owned),
+        scope: scope(m),
+        timeline: timeline(m),
+        elapsed: human_ms(m.elapsed_ms as f64),
+        manual_steps: manual_steps(m),
+        error_rate_automated: pct(m.errors_automated),
+        error_rate_manual: pct(m.errors_manual),
+        first_attempt_automated: pct(m.first_attempt_automated),
+        first_attempt_manual: pct(m.first_attempt_manual),
+        validation_coverage: pct(m.validation_automated),
+        tools_checklist: tools_checklist(m),
+        evidence: evidence
+            .iter()
+            .take(EVIDENCE_ROWS)
+            .map(evidence_row)
+            .collect(),
+        evidence_more: evidence.len().saturating_sub(EVIDENCE_ROWS),
+        edited: m
+            .edited
+            .iter()
+            .take(EVIDENCE_ROWS)
+            .map(edited_row)
+            .collect(),
+        edited_more: m.edited.len().saturating_sub(EVIDENCE_ROWS),
+        sections: super::sections::build(m),
+        parameters: parameters(m),
+    }
+}
+
+/// The Resolution Timeline: each phase and the total against its baseline.
+fn timeline(m: &Measured) -> Vec<Row> {
     let labels = [
         ("diagnosis", "Diagnosis"),
         ("implementation", "Implementation"),
         ("validation", "Validation"),
         ("total", "Total Resolution"),
     ];
-    let timeline = labels
+    labels
         .iter()
         .map(|(key, label)| {
             let measured = if *key == "total" {
@@ -183,11 +224,24 @@ pub fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> V
                     .unwrap_or_default(),
             }
         })
-        .collect();
-    // The tools that ran, by name: recognised runners, linters, check
-    // scripts and builds, the seed's scripts and configured tools alike.
-    let tools_checklist: Vec<ToolItem> = m
-        .tools
+        .collect()
+}
+
+fn manual_steps(m: &Measured) -> String {
+    if m.manual_steps_eliminated > 0 {
+        format!(
+            "{} steps (Σ manual_steps over automated runs of tools that declare it)",
+            m.manual_steps_eliminated
+        )
+    } else {
+        "not measured (no tool run declares manual_steps)".to_owned()
+    }
+}
+
+/// The tools that ran, by name: recognised runners, linters, check
+/// scripts and builds, the seed's scripts and configured tools alike.
+fn tools_checklist(m: &Measured) -> Vec<ToolItem> {
+    m.tools
         .iter()
         .map(|t| ToolItem {
             name: crate::display::safe(&t.name).into_owned(),
@@ -199,84 +253,48 @@ pub fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> V
                 human_ms(t.median_ms as f64)
             ),
         })
-        .collect();
-    let scope = scope(m);
-    View {
-        title: crate::display::safe(&front.title).into_owned(),
-        milestone_id: front.milestone_id.clone(),
-        kind: front.kind.clone(),
-        branch: crate::display::safe(&m.branch).into_owned(),
-        issue_number: front.issue_number.clone().unwrap_or_default(),
-        pr_number: front.pr_number.clone().unwrap_or_default(),
-        priority: front.priority.clone(),
-        complexity: front.complexity.clone(),
-        note: note.map(str::to_owned),
-        scope,
-        timeline,
-        elapsed: human_ms(m.elapsed_ms as f64),
-        manual_steps: if m.manual_steps_eliminated > 0 {
-            format!(
-                "{} steps (Σ manual_steps over automated runs of tools that declare it)",
-                m.manual_steps_eliminated
-            )
-        } else {
-            "not measured (no tool run declares manual_steps)".to_owned()
-        },
-        error_rate_automated: pct(m.errors_automated),
-        error_rate_manual: pct(m.errors_manual),
-        first_attempt_automated: pct(m.first_attempt_automated),
-        first_attempt_manual: pct(m.first_attempt_manual),
-        validation_coverage: pct(m.validation_automated),
-        tools_checklist,
-        evidence: evidence
-            .iter()
-            .take(EVIDENCE_ROWS)
-            .map(|e| EvidenceRow {
-                command: crate::display::safe(&e.command)
-                    .replace('`', "'")
-                    .replace('|', "\\|")
-                    .replace('\n', " "),
-                runs: e.runs,
-                failures: e.failures,
-                median: human_ms(e.median_ms as f64),
-                total: human_ms(e.total_ms as f64),
-            })
-            .collect(),
-        evidence_more: evidence.len().saturating_sub(EVIDENCE_ROWS),
-        edited: m
-            .edited
-            .iter()
-            .take(EVIDENCE_ROWS)
-            .map(|e| EditedView {
-                path: crate::display::safe(&e.path)
-                    .replace('`', "'")
-                    .replace('|', "\\|"),
-                saves: e.saves,
-                time: human_ms(e.edit_ms as f64),
-            })
-            .collect(),
-        edited_more: m.edited.len().saturating_sub(EVIDENCE_ROWS),
-        sections: super::sections::build(m),
-        parameters: vec![
-            format!(
-                "active time = command intervals + gaps ≤ {} min (idle timeout) between signals (commands, edits, markers) on one timeline across branches; a gap ending in an edit counts to implementation; longer gaps count 0",
-                m.parameters.idle_timeout_minutes
-            ),
-            format!("classification: {}", m.parameters.classification),
-            format!(
-                "window: {} → {}",
-                m.first_event.as_deref().unwrap_or("-"),
-                m.closed
-            ),
-            format!(
-                "runs: {} automated (mt exec), {} manual (shell hook); {} unfinished counted as failed; {} still running excluded",
-                m.runs_automated,
-                m.runs_manual,
-                m.parameters.unfinished_runs,
-                m.parameters.running_runs_excluded
-            ),
-        ],
+        .collect()
+}
+
+fn evidence_row(e: &Evidence) -> EvidenceRow {
+    EvidenceRow {
+        command: cell(&e.command),
+        runs: e.runs,
+        failures: e.failures,
+        median: human_ms(e.median_ms as f64),
+        total: human_ms(e.total_ms as f64),
     }
+}
+
+fn edited_row(e: &super::EditedRow) -> EditedView {
+    EditedView {
+        path: cell(&e.path),
+        saves: e.saves,
+        time: human_ms(e.edit_ms as f64),
+    }
+}
+
+/// The lines stating what the figures depend on.
+fn parameters(m: &Measured) -> Vec<String> {
+    vec![
+        format!(
+            "active time = command intervals + gaps ≤ {} min (idle timeout) between signals (commands, edits, markers) on one timeline across branches; a gap ending in an edit counts to implementation; longer gaps count 0",
+            m.parameters.idle_timeout_minutes
+        ),
+        format!("classification: {}", m.parameters.classification),
+        format!(
+            "window: {} → {}",
+            m.first_event.as_deref().unwrap_or("-"),
+            m.closed
+        ),
+        format!(
+            "runs: {} automated (mt exec), {} manual (shell hook); {} unfinished counted as failed; {} still running excluded",
+            m.runs_automated,
+            m.runs_manual,
+            m.parameters.unfinished_runs,
+            m.parameters.running_runs_excluded
+        ),
+    ]
 }
 
 /// Render the body with `template` (named `name` in errors).
