@@ -230,25 +230,29 @@ impl Trees {
             full: None,
         };
         let dirs = walk_dirs(&root, &self.settings.own);
-        let budget = self.settings.limit.saturating_sub(self.dirs.len());
-        if dirs.len() > budget {
-            tree.full = Some(dirs.len());
-        } else {
-            for dir in dirs {
-                if !self.add_dir(&root, &mut tree, dir) {
-                    tree.full = Some(self.dirs.len() + 1);
-                    break;
-                }
-            }
-        }
-        if tree.full.is_some() {
-            // Partly watched would undercount silently: watch none, say so.
-            for wd in tree.dirs.drain() {
-                self.dirs.remove(&wd);
-                let _ = self.inotify.watches().remove(wd);
-            }
-        }
+        self.watch_dirs(&root, &mut tree, dirs);
         self.trees.insert(root, tree);
+    }
+
+    /// Watch `dirs` for `tree` within the limit (ours, then the kernel's).
+    /// Past it the whole tree is unwatched — partly watched would
+    /// undercount silently — and records how many watches it needed.
+    fn watch_dirs(&mut self, root: &Path, tree: &mut Tree, dirs: Vec<PathBuf>) {
+        let needed = tree.dirs.len() + dirs.len();
+        let fits = dirs.len() <= self.settings.limit.saturating_sub(self.dirs.len())
+            && dirs.into_iter().all(|d| self.add_dir(root, tree, d));
+        if !fits {
+            tree.full = Some(needed);
+            let wds: Vec<WatchDescriptor> = tree.dirs.drain().collect();
+            self.unwatch(wds);
+        }
+    }
+
+    fn unwatch(&mut self, wds: impl IntoIterator<Item = WatchDescriptor>) {
+        for wd in wds {
+            self.dirs.remove(&wd);
+            let _ = self.inotify.watches().remove(wd);
+        }
     }
 
     /// Watch one directory; false when the kernel's limit is reached.
@@ -327,12 +331,8 @@ impl Trees {
         let Some(mut tree) = self.trees.remove(&root) else {
             return;
         };
-        for d in walk_dirs(&new, &self.settings.own) {
-            if !self.add_dir(&root, &mut tree, d) {
-                tree.full = Some(self.dirs.len() + 1);
-                break;
-            }
-        }
+        let dirs = walk_dirs(&new, &self.settings.own);
+        self.watch_dirs(&root, &mut tree, dirs);
         self.trees.insert(root, tree);
     }
 
@@ -414,10 +414,7 @@ impl Trees {
         }
         for root in stale {
             if let Some(tree) = self.trees.remove(&root) {
-                for wd in tree.dirs {
-                    self.dirs.remove(&wd);
-                    let _ = self.inotify.watches().remove(wd);
-                }
+                self.unwatch(tree.dirs);
             }
             self.pending.retain(|_, p| p.root != root);
         }
@@ -528,12 +525,17 @@ fn walk_dirs(dir: &Path, own: &[PathBuf]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The files directly in `dir` that git does not ignore.
-fn walk_files(dir: &Path) -> HashSet<PathBuf> {
+/// The entries directly in `dir` that git does not ignore (and `dir`).
+fn children(dir: &Path) -> impl Iterator<Item = ignore::DirEntry> {
     walker(dir)
         .max_depth(Some(1))
         .build()
         .filter_map(|e| e.ok())
+}
+
+/// The files directly in `dir` that git does not ignore.
+fn walk_files(dir: &Path) -> HashSet<PathBuf> {
+    children(dir)
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
         .map(ignore::DirEntry::into_path)
         .collect()
@@ -545,11 +547,7 @@ fn listed(dir: &Path) -> bool {
         return false;
     };
     dir.file_name() != Some(std::ffi::OsStr::new(".git"))
-        && walker(parent)
-            .max_depth(Some(1))
-            .build()
-            .filter_map(|e| e.ok())
-            .any(|e| e.path() == dir)
+        && children(parent).any(|e| e.path() == dir)
 }
 
 /// FNV-1a: a short stable id part for a path (not security relevant).
