@@ -10,20 +10,17 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
-    if args.get(1).is_some_and(|a| a == "exec")
-        && let Some(exec) = mt::cli::fast_exec(&args[2..])
-    {
+    let is_exec = args.get(1).is_some_and(|a| a == "exec");
+    if is_exec && let Some(exec) = mt::cli::fast_exec(&args[2..]) {
         mt::cmd::exec(exec);
     }
+    // `mt exec` keeps 126/127 for its command; its own failures are 125.
+    let failed = ExitCode::from(if is_exec { 125 } else { 1 });
     let Some(core) = mt::paths::core_exe() else {
         eprintln!(
             "mt: mt-core is not installed beside this mt or on PATH; reinstall both (`cargo install --path .`)"
         );
-        return ExitCode::from(if args.get(1).is_some_and(|a| a == "exec") {
-            125
-        } else {
-            1
-        });
+        return failed;
     };
     let err = std::process::Command::new(&core)
         .arg0("mt")
@@ -33,9 +30,5 @@ fn main() -> ExitCode {
         "mt: could not run {}: {err}; reinstall mt (`cargo install --path .`)",
         core.display()
     );
-    ExitCode::from(if args.get(1).is_some_and(|a| a == "exec") {
-        125
-    } else {
-        1
-    })
+    failed
 }
