@@ -5,10 +5,9 @@
 use anyhow::{Result, anyhow};
 use serde::Serialize;
 
-use super::sections::cell;
+use super::sections::{cell, share_text as pct};
 use super::{Baseline, BaselineKind, FrontMatter, Measured};
 use crate::event::human_ms;
-use crate::metrics::Share;
 
 pub const BUILTIN_TEMPLATE: &str = include_str!("templates/milestone.md");
 
@@ -119,13 +118,6 @@ fn scope(m: &Measured) -> String {
         _ => "diff not measured (no merge base)".to_owned(),
     };
     format!("{edited}; {diff}")
-}
-
-fn pct(s: Share) -> String {
-    match s.ratio() {
-        Some(r) => format!("{:.1}% ({} of {})", r * 100.0, s.part, s.whole),
-        None => "not measured (no runs)".to_owned(),
-    }
 }
 
 fn baseline_text(b: &Baseline) -> String {

@@ -74,7 +74,8 @@ fn pct(s: Share) -> Option<f64> {
     s.ratio().map(|r| r * 100.0)
 }
 
-fn share_text(s: Share) -> String {
+/// A share as the milestone prints it: `12.5% (1 of 8)`.
+pub(super) fn share_text(s: Share) -> String {
     match pct(s) {
         Some(p) => format!("{p:.1}% ({} of {})", s.part, s.whole),
         None => "not measured (no runs)".to_owned(),
