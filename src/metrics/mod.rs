@@ -246,9 +246,9 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
         part: runs.iter().filter(|r| r.automated).map(ms).sum(),
         whole: runs.iter().map(ms).sum(),
     };
-    f.caught = quality::caught(span.runs);
-    f.consistency = quality::consistency(span.runs, span.edits);
-    f.like_for_like = quality::like_for_like(span.runs);
+    f.caught = quality::caught(&runs);
+    f.consistency = quality::consistency(&runs, span.edits);
+    f.like_for_like = quality::like_for_like(&runs);
     f.tools = tools
         .into_iter()
         .map(|(name, (runs, failures, mut ms))| ToolFigures {

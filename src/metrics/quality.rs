@@ -25,11 +25,12 @@ pub struct Caught {
 
 /// Validation commands whose run failed and a later run of the same
 /// command passed, in the order they were caught.
-pub fn caught(runs: &[Run]) -> Vec<Caught> {
+/// `runs` in time order (as `compute` sorts them once for every figure).
+pub fn caught(runs: &[&Run]) -> Vec<Caught> {
     let mut open: BTreeMap<Cow<'_, str>, Caught> = BTreeMap::new();
     let mut out = Vec::new();
     let mut fixed = std::collections::HashSet::new();
-    for r in sorted(runs).into_iter().filter(|r| r.phase == "validation") {
+    for r in runs.iter().filter(|r| r.phase == "validation") {
         let key = normalize(&r.command);
         if fixed.contains(&key) {
             continue;
@@ -86,7 +87,8 @@ pub struct Consistency {
     pub flaky: Vec<Repeat>,
 }
 
-pub fn consistency(runs: &[Run], edits: &[Edit]) -> Consistency {
+/// `runs` in time order.
+pub fn consistency(runs: &[&Run], edits: &[Edit]) -> Consistency {
     let mut edit_times: Vec<i64> = edits.iter().map(|e| e.at_us).collect();
     edit_times.sort_unstable();
     let edited_between = |a: i64, b: i64| {
@@ -97,7 +99,7 @@ pub fn consistency(runs: &[Run], edits: &[Edit]) -> Consistency {
     // between its last run and the next.
     let mut open: BTreeMap<(Cow<'_, str>, &str), Repeat> = BTreeMap::new();
     let mut groups = Vec::new();
-    for r in sorted(runs) {
+    for r in runs {
         let Some(head) = &r.head else { continue };
         let key = (normalize(&r.command), head.as_str());
         if let Some(g) = open.get(&key) {
@@ -138,7 +140,8 @@ pub struct LikeForLike {
     pub first_attempt_manual: Share,
 }
 
-pub fn like_for_like(runs: &[Run]) -> LikeForLike {
+/// `runs` in time order.
+pub fn like_for_like(runs: &[&Run]) -> LikeForLike {
     fn class(r: &Run) -> Cow<'_, str> {
         r.tool
             .as_deref()
@@ -160,7 +163,7 @@ pub fn like_for_like(runs: &[Run]) -> LikeForLike {
         .collect();
     let mut out = LikeForLike::default();
     let mut seen = std::collections::HashSet::new();
-    for r in sorted(runs) {
+    for r in runs {
         let c = class(r);
         if !both.contains(&c) {
             continue;
@@ -181,17 +184,18 @@ pub fn like_for_like(runs: &[Run]) -> LikeForLike {
     out
 }
 
-fn sorted(runs: &[Run]) -> Vec<&Run> {
-    let mut v: Vec<&Run> = runs.iter().collect();
-    v.sort_by_key(|r| (r.start_us, r.end_us));
-    v
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const S: i64 = 1_000_000;
+
+    /// What `compute` passes: the runs in time order.
+    fn sorted(runs: &[Run]) -> Vec<&Run> {
+        let mut v: Vec<&Run> = runs.iter().collect();
+        v.sort_by_key(|r| (r.start_us, r.end_us));
+        v
+    }
 
     fn run(t: i64, command: &str, ok: bool, automated: bool, head: &str) -> Run {
         Run {
@@ -232,7 +236,7 @@ mod tests {
             run(80, "pytest", false, false, "b"),
             run(90, "git log", false, false, "b"), // not validation
         ];
-        let c = caught(&runs);
+        let c = caught(&sorted(&runs));
         assert_eq!(
             c,
             vec![Caught {
@@ -260,7 +264,7 @@ mod tests {
             run(60, "ls", true, false, "b"),
             run(61, "ls", true, false, "b"),
         ];
-        let c = consistency(&runs, &[edit(45)]);
+        let c = consistency(&sorted(&runs), &[edit(45)]);
         assert_eq!(c.share, Share { part: 1, whole: 2 });
         assert_eq!(c.flaky.len(), 1);
         assert_eq!(c.flaky[0].command, "cargo test");
@@ -279,13 +283,13 @@ mod tests {
             runs.push(run(10 + i, "cargo test", i % 3 != 0, true, "a"));
             runs.push(run(30 + i, "cargo test", i != 0, false, "a"));
         }
-        let l = like_for_like(&runs);
+        let l = like_for_like(&sorted(&runs));
         assert_eq!(l.classes, vec!["cargo test"]);
         assert_eq!(l.errors_automated, Share { part: 2, whole: 6 });
         assert_eq!(l.errors_manual, Share { part: 1, whole: 6 });
         assert_eq!(l.first_attempt_automated, Share { part: 0, whole: 1 });
         runs.truncate(6);
-        let few = like_for_like(&runs);
+        let few = like_for_like(&sorted(&runs));
         assert_eq!(
             (few.errors_automated.whole, few.errors_manual.whole),
             (2, 2)
