@@ -61,7 +61,7 @@ pub(super) fn list(spool: &Path) -> Result<Listing> {
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|e| e.file_name().into_string().ok())
     {
-        if let Some(pid) = name.strip_prefix(".t-").and_then(|p| p.parse().ok()) {
+        if let Some(pid) = scratch_pid(&name) {
             listing.scratch.push(pid);
         } else if name.ends_with(".log") && !name.starts_with('.') {
             listing.logs.push(name);
@@ -230,20 +230,22 @@ pub fn sweep_scratch(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
-    let dead = entries
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|n| n.strip_prefix(".t-")?.parse::<i32>().ok())
-        .filter(|&pid| !alive(pid));
-    for pid in dead {
-        let _ = fs::remove_file(dir.join(format!(".t-{pid}")));
-    }
+    let pids: Vec<i32> = entries
+        .filter_map(|e| scratch_pid(&e.ok()?.file_name().into_string().ok()?))
+        .collect();
+    remove_dead_scratch(dir, &pids);
+}
+
+/// The shell's pid in a scratch file's name, `.t-<pid>`.
+fn scratch_pid(name: &str) -> Option<i32> {
+    name.strip_prefix(".t-")?.parse().ok()
 }
 
 /// The bash hook's scratch file `.t-<pid>` outlives its shell; remove it then.
-pub(super) fn remove_dead_scratch(spool: &Path, scratch: &[i32]) {
+pub(super) fn remove_dead_scratch(dir: &Path, scratch: &[i32]) {
     for &pid in scratch {
         if !alive(pid) {
-            let _ = fs::remove_file(spool.join(format!(".t-{pid}")));
+            let _ = fs::remove_file(dir.join(format!(".t-{pid}")));
         }
     }
 }
