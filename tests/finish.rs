@@ -105,24 +105,16 @@ impl<'a> Host<'a> {
         env.git(host, &["push", "-q", "origin", "main"]);
     }
 
+    /// Every milestone file under `milestones/` with its text.
     fn milestones(&self) -> Vec<(PathBuf, String)> {
-        let mut out = Vec::new();
-        let mut dirs = vec![self.me.join("milestones")];
-        while let Some(d) = dirs.pop() {
-            for e in fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else if p.extension().is_some_and(|x| x == "md")
-                    && !p.ends_with("milestones/MILESTONE_LOG.md")
-                {
-                    let t = fs::read_to_string(&p).unwrap();
-                    out.push((p, t));
-                }
-            }
-        }
-        out.sort();
-        out
+        crate::close::milestone_files(&self.me)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "md"))
+            .map(|p| {
+                let t = fs::read_to_string(&p).unwrap();
+                (p, t)
+            })
+            .collect()
     }
 
     fn front(&self, branch: &str) -> serde_json::Value {
