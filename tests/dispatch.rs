@@ -84,6 +84,17 @@ fn copy_exe(from: &str, dir: &Path, name: &str) {
     fs::copy(from, dir.join(name)).unwrap();
 }
 
+/// Run the `mt` in `dir` with `args`, nothing of the build on `PATH`.
+fn run_copy(env: &Env, dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(dir.join("mt"));
+    env.apply(&mut cmd)
+        .env("PATH", "/usr/bin:/bin")
+        .env("MT_NO_AUTOSTART", "1")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// Installed anywhere, or moved together elsewhere, the pair finds itself;
 /// a front without its core says what to do.
 #[test]
@@ -93,34 +104,16 @@ fn the_pair_works_wherever_it_is_installed() {
         let dir = env.path(dir);
         copy_exe(MT, &dir, "mt");
         copy_exe(CORE, &dir, "mt-core");
-        let mut cmd = Command::new(dir.join("mt"));
-        let out = env
-            .apply(&mut cmd)
-            .env("PATH", "/usr/bin:/bin")
-            .arg("--version")
-            .output()
-            .unwrap();
+        let out = run_copy(&env, &dir, &["--version"]);
         assert!(out.status.success(), "{}: {}", dir.display(), err(&out));
         // The hook mt writes names the front, not the core.
-        let mut cmd = Command::new(dir.join("mt"));
-        let hook = env
-            .apply(&mut cmd)
-            .env("PATH", "/usr/bin:/bin")
-            .args(["init", "bash"])
-            .output()
-            .unwrap();
+        let hook = run_copy(&env, &dir, &["init", "bash"]);
         let bin = format!("__mt_bin='{}'", dir.join("mt").display());
         assert!(text(&hook).contains(&bin), "{}", text(&hook));
     }
     let alone = env.path("alone");
     copy_exe(MT, &alone, "mt");
-    let mut cmd = Command::new(alone.join("mt"));
-    let out = env
-        .apply(&mut cmd)
-        .env("PATH", "/usr/bin:/bin")
-        .arg("log")
-        .output()
-        .unwrap();
+    let out = run_copy(&env, &alone, &["log"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         err(&out).starts_with("mt: mt-core is not installed beside this mt or on PATH"),
@@ -128,13 +121,6 @@ fn the_pair_works_wherever_it_is_installed() {
         err(&out)
     );
     // `mt exec` needs no core at all.
-    let mut cmd = Command::new(alone.join("mt"));
-    let out = env
-        .apply(&mut cmd)
-        .env("PATH", "/usr/bin:/bin")
-        .env("MT_NO_AUTOSTART", "1")
-        .args(["exec", "sh", "-c", "exit 7"])
-        .output()
-        .unwrap();
+    let out = run_copy(&env, &alone, &["exec", "sh", "-c", "exit 7"]);
     assert_eq!(out.status.code(), Some(7));
 }
