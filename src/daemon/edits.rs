@@ -205,6 +205,7 @@ impl Trees {
     fn activate(&mut self, roots: BTreeMap<String, i64>) {
         let now = clock::now().micros();
         let idle = clock::micros(self.settings.idle);
+        let before = self.trees.len();
         for (root, latest) in roots {
             let root = PathBuf::from(root);
             if now - latest > idle {
@@ -215,7 +216,10 @@ impl Trees {
                 None => self.watch_tree(root),
             }
         }
-        self.report();
+        // Written when the set of trees changed, not at every pass.
+        if self.trees.len() != before {
+            self.report();
+        }
     }
 
     fn watch_tree(&mut self, root: PathBuf) {
@@ -334,6 +338,7 @@ impl Trees {
         let dirs = walk_dirs(&new, &self.settings.own);
         self.watch_dirs(&root, &mut tree, dirs);
         self.trees.insert(root, tree);
+        self.report();
     }
 
     /// Spool every pending edit whose file has been quiet long enough.
