@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::event::{EventKind, RunState, Source, rfc3339};
 use crate::finished::{self, Checker, Finish};
 use crate::git::Repo;
-use crate::metrics::{self, Edit, Marker, Run};
+use crate::metrics::{self, Edit, Marker, Run, timeline};
 use crate::milestone::kinds::{Level, Priority, WorkType};
 use crate::milestone::render::{self, Evidence};
 use crate::milestone::{
@@ -200,11 +200,15 @@ pub fn gather(
         }
     };
     let rows = store.span(&root, &branch)?;
-    // Only what can end one of the span's gaps or overlap it matters.
-    let from = rows.first().map_or(0, |r| r.start_us) - idle_us;
-    let to = rows.iter().filter_map(|r| r.end_us).max().unwrap_or(0);
+    let spans = rows
+        .iter()
+        .map(|r| (r.start_us, r.end_us.unwrap_or(r.start_us)));
+    let elsewhere = match timeline::window(spans, idle_us) {
+        Some((from, to)) => store.elsewhere(&rows.iter().map(|r| r.id).collect(), from, to)?,
+        None => Vec::new(),
+    };
     Ok(Inputs {
-        elsewhere: store.elsewhere(&rows.iter().map(|r| r.id).collect(), from, to)?,
+        elsewhere,
         rows,
         diff: diff_stats(repo, git_facts),
         history: earlier_milestones(&repo.root, &branch),

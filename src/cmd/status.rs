@@ -145,21 +145,14 @@ fn share_ms(
     config: &Config,
 ) -> Result<f64> {
     let idle = config.idle_timeout_us();
-    let first = intervals
+    let spans = intervals
         .iter()
-        .map(|i| i.0)
-        .chain(points.iter().copied())
-        .min();
-    let Some(first) = first else {
+        .copied()
+        .chain(points.iter().map(|&t| (t, t)));
+    let Some((from, to)) = timeline::window(spans, idle) else {
         return Ok(0.0);
     };
-    let last = intervals
-        .iter()
-        .map(|i| i.1)
-        .chain(points.iter().copied())
-        .max()
-        .unwrap_or(first);
-    let elsewhere = store.elsewhere(ours, first - idle, last)?;
+    let elsewhere = store.elsewhere(ours, from, to)?;
     let run = Mark::Run { phase: "other" };
     let edit = Mark::Edit { phase: None };
     let signal = |start_us, end_us, mark| Signal {

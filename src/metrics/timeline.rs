@@ -57,6 +57,17 @@ struct State<'a> {
     explicit: bool,
 }
 
+/// The stretch of the timeline that matters to a span whose signals are
+/// `spans` (start, end): from one idle timeout before its first start (what
+/// can end its first gap) to its last end. `None` for an empty span.
+pub fn window(spans: impl IntoIterator<Item = (i64, i64)>, idle_us: i64) -> Option<(i64, i64)> {
+    spans
+        .into_iter()
+        .map(|(s, e)| (s, e.max(s)))
+        .reduce(|(a, b), (s, e)| (a.min(s), b.max(e)))
+        .map(|(first, last)| (first - idle_us, last))
+}
+
 /// Sweep `signals` (any order) with gaps up to `idle_us` counted.
 pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
     // Sorting the keys themselves (not indices into `signals`) keeps the
