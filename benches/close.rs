@@ -1,5 +1,6 @@
 //! `mt close` on a branch of 100,000 recorded runs (target ≤ 200 ms), and
-//! `mt status` with 1,000,000 stored (target ≤ 20 ms). Run: `cargo bench --bench close`.
+//! `mt status` with 1,000,000 stored (target ≤ 20 ms): from scratch, resumed
+//! from its checkpoint, and after one more command. Run: `cargo bench --bench close`.
 //!
 //! The store is filled the way it always is — spool records drained by
 //! ingest — from a generator; then the same computation `mt close` and
@@ -12,12 +13,12 @@ use std::process::Command;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mt::close::{self, Request};
-use mt::cmd::status;
 use mt::config::Config;
 use mt::ingest;
 use mt::redact::Filters;
 use mt::spool::record::{Builder, Kind};
 use mt::store::Store;
+use mt::summary;
 
 const COMMANDS: [&str; 8] = [
     "git log --oneline",
@@ -31,11 +32,16 @@ const COMMANDS: [&str; 8] = [
 ];
 
 fn fill(spool: &Path, repo: &Path, branch: &str, n: usize, session: &str) {
+    fill_from(spool, repo, branch, 0, n, session);
+}
+
+/// Runs `first..first + n` of a session, 2 s apart from the same instant.
+fn fill_from(spool: &Path, repo: &Path, branch: &str, first: usize, n: usize, session: &str) {
     fs::create_dir_all(spool).unwrap();
     let mut buf = Vec::with_capacity(n * 200);
     let t0 = 1_700_000_000_000_000i64;
     let head = format!("ref: refs/heads/{branch}");
-    for i in 0..n {
+    for i in first..first + n {
         let mut b = Builder::new(Kind::Hook);
         b.field("id", format!("{session}:{i}"))
             .field("t", (t0 + i as i64 * 2_000_000).to_string())
@@ -47,7 +53,13 @@ fn fill(spool: &Path, repo: &Path, branch: &str, n: usize, session: &str) {
             .field("cmd", COMMANDS[i % COMMANDS.len()]);
         buf.extend(b.finish());
     }
-    fs::write(spool.join(format!("h-999999999-{session}.log")), buf).unwrap();
+    let file = spool.join(format!("h-999999999-{session}.log"));
+    let mut f = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .unwrap();
+    std::io::Write::write_all(&mut f, &buf).unwrap();
 }
 
 fn bench(c: &mut Criterion) {
@@ -106,21 +118,54 @@ fn bench(c: &mut Criterion) {
             assert_eq!(p.ids.len(), 100_000);
         })
     });
-    group.bench_function("status_1k_run_branch_1m_stored", |b| {
-        b.iter(|| {
-            let st = store.status(&root, "feat/2-typical").unwrap();
-            let active = status::active_ms(&store, &st, &config).unwrap();
-            assert_eq!(st.runs, 1_000);
-            assert!(active > 0.0);
+    let idle = config.idle_timeout_us();
+    let forget_checkpoints = |store: &Store| {
+        store.on_snapshot(|s| {
+            s.drop_checkpoints()?;
+            Ok(((), None))
         })
-    });
-    group.bench_function("status_100k_run_branch_1m_stored", |b| {
-        b.iter(|| {
-            let st = store.status(&root, "fix/1-big").unwrap();
-            let active = status::active_ms(&store, &st, &config).unwrap();
-            assert_eq!(st.runs, 100_000);
-            assert!(active > 0.0);
-        })
+    };
+    for (branch, runs) in [("feat/2-typical", 1_000), ("fix/1-big", 100_000)] {
+        let name = if runs == 1_000 { "1k" } else { "100k" };
+        // From scratch: no checkpoint kept (the first call, or the first
+        // after a change to what it summed).
+        group.bench_function(
+            format!("status_{name}_run_branch_1m_stored_from_scratch"),
+            |b| {
+                b.iter(|| {
+                    forget_checkpoints(&store).unwrap();
+                    let sum = summary::summary(&store, &root, branch, idle).unwrap();
+                    assert_eq!(sum.counts.runs, runs);
+                    assert!(sum.active_us > 0);
+                })
+            },
+        );
+        // Resumed: the checkpoint the previous call kept.
+        group.bench_function(format!("status_{name}_run_branch_1m_stored_resumed"), |b| {
+            b.iter(|| {
+                let sum = summary::summary(&store, &root, branch, idle).unwrap();
+                assert_eq!(sum.counts.runs, runs);
+            })
+        });
+    }
+    // The everyday case: one more command on the big branch, ingested the
+    // way every record is, then `mt status` (only the status call is timed).
+    let reader = Store::open(&dir.path().join("mt.db")).unwrap();
+    let mut next = 100_000usize;
+    group.bench_function("status_100k_run_branch_after_one_more_command", |b| {
+        b.iter_batched(
+            || {
+                fill_from(&spool, &repo, "fix/1-big", next, 1, "a");
+                next += 1;
+                ingest::drain(&mut store, &spool, &filters).unwrap();
+                next
+            },
+            |expected| {
+                let sum = summary::summary(&reader, &root, "fix/1-big", idle).unwrap();
+                assert_eq!(sum.counts.runs as usize, expected);
+            },
+            criterion::BatchSize::PerIteration,
+        )
     });
     group.finish();
 }

@@ -28,6 +28,9 @@ pub mod close;
 pub(crate) mod finished;
 pub(crate) mod report;
 
+// `mt status`: a branch's open span summed from a kept checkpoint.
+pub mod summary;
+
 // Store and the plain data and rules it holds (classify, metrics and
 // milestone are pure: data in, data out).
 pub(crate) mod classify;

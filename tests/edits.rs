@@ -243,6 +243,32 @@ fn interleaved_branches_add_up_to_the_total() {
         (40_000, 40_000),
         "each gap goes to the branch it leads to"
     );
+    // Both calls kept a checkpoint. Now a record that arrives late (a B run
+    // at 35-38 s, before A's checkpoint) and a new A run at 3690-3700 s:
+    // A's checkpoint is void and summed again, B's is resumed.
+    let mut spool = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(env.spool().join("exec.log"))
+        .unwrap();
+    for (i, (branch, a, b)) in [("feat/b", 35, 38), ("feat/a", 3690, 3700)]
+        .iter()
+        .enumerate()
+    {
+        writeln!(
+            spool,
+            "mt1\tH\tid=late:{i}\tsid=s\tt={}\tdur={}\texit=0\tcwd={root}\troot={root}\thead=ref: refs/heads/{branch}\tcmd=make\t.",
+            base + a * s,
+            (b - a) * s,
+            root = repo.display()
+        )
+        .unwrap();
+    }
+    drop(spool);
+    let (a, b) = (active("feat/a"), active("feat/b"));
+    assert_eq!(a + b, 100_000, "a {a} ms + b {b} ms");
+    // A: 0-10, 38-50, 3670-3680, 3680-3700; B: 10-30, 30-38, 50-70.
+    assert_eq!((a, b), (52_000, 48_000));
 }
 
 /// mt's own files inside a watched tree (a dotfiles repository at ~ holds

@@ -14,7 +14,8 @@ use crate::finished::Checker;
 use crate::git;
 use crate::metrics::timeline::{self, Mark, Signal};
 use crate::paths::Paths;
-use crate::store::{Status, Store};
+use crate::store::Store;
+use crate::summary;
 
 pub fn run(args: &StatusArgs) -> Result<u8> {
     let cwd = std::env::current_dir().context("could not read the current directory")?;
@@ -30,27 +31,30 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
     if args.branches {
         return branches(&repo, &config, &store, args.json);
     }
-    let st = store.status(&root, &branch)?;
-    let active_ms = active_ms(&store, &st, &config)?;
+    let idle_us = config.idle_timeout_us();
+    let sum = summary::summary(&store, &root, &branch, idle_us)?;
+    let running = store.running_on(&root, &branch)?;
+    let active_ms = sum.active_us as f64 / 1000.0;
+    let c = sum.counts;
     let mut out = io::stdout().lock();
     if args.json {
         let v = json!({
             "repo": root,
             "branch": branch,
-            "runs": st.runs,
-            "failures": st.failures,
-            "automated_runs": st.automated,
-            "manual_runs": st.manual,
+            "runs": c.runs,
+            "failures": c.failures,
+            "automated_runs": c.automated,
+            "manual_runs": c.manual,
             "active_ms": active_ms,
             "idle_timeout_s": config.idle_timeout().as_secs(),
-            "first_start": st.first_us.map(crate::event::rfc3339),
-            "running": st.running,
+            "first_start": sum.first_us.map(crate::event::rfc3339),
+            "running": running,
         });
         writeln!(out, "{v}")?;
         return Ok(0);
     }
     writeln!(out, "{} in {}", safe(&branch), safe(&root))?;
-    if st.runs == 0 && st.running.is_empty() {
+    if c.runs == 0 && running.is_empty() {
         writeln!(
             out,
             "Nothing recorded on this branch since its last milestone."
@@ -60,15 +64,15 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
     writeln!(
         out,
         "{} runs ({} automated, {} manual), {} failed; active time {} (gaps over {} min not counted)",
-        st.runs,
-        st.automated,
-        st.manual,
-        st.failures,
+        c.runs,
+        c.automated,
+        c.manual,
+        c.failures,
         human_ms(active_ms),
         config.idle_timeout_minutes()
     )?;
     let now = crate::clock::now().micros();
-    for e in &st.running {
+    for e in &running {
         let ms = (now - e.start_us).max(0) as f64 / 1000.0;
         writeln!(out, "running for {}: {}", human_ms(ms), safe(&e.command))?;
     }
@@ -127,11 +131,6 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
         )?;
     }
     Ok(0)
-}
-
-/// `mt status`'s active time for a branch's open span (`st`), in ms.
-pub fn active_ms(store: &Store, st: &Status, config: &Config) -> Result<f64> {
-    share_ms(store, &st.ids, &st.intervals, &st.points, config)
 }
 
 /// A branch's share of active time on the one timeline: its commands,

@@ -68,14 +68,59 @@ pub fn window(spans: impl IntoIterator<Item = (i64, i64)>, idle_us: i64) -> Opti
         .map(|(first, last)| (first - idle_us, last))
 }
 
+/// Where a sweep stands: how far the timeline is covered so far. Signals
+/// must be fed in order of (start, end), the branch measured first at a
+/// tie.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cursor {
+    pub covered_us: Option<i64>,
+}
+
+impl Cursor {
+    /// Take the signal `start_us..end_us`: the counted gap it ends and the
+    /// part of its own interval nothing before it covered.
+    pub fn step(&mut self, start_us: i64, end_us: i64, idle_us: i64) -> (i64, i64) {
+        let end = end_us.max(start_us);
+        let gap = self.covered_us.map_or(0, |c| start_us - c);
+        let gap = if (1..=idle_us).contains(&gap) { gap } else { 0 };
+        let own = end - self.covered_us.map_or(start_us, |c| c.max(start_us));
+        self.covered_us = Some(self.covered_us.map_or(end, |c| c.max(end)));
+        (gap, own.max(0))
+    }
+}
+
+/// A phase-free sweep that can stop and resume: the branch's active time
+/// so far and the cursor. `mt status` keeps one per branch (a checkpoint)
+/// so it sweeps only what is newer (docs/metrics.md, "mt status").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub cursor: Cursor,
+    pub ours_us: i64,
+}
+
+impl Tally {
+    /// Take one signal, `ours` when it belongs to the branch measured.
+    pub fn feed(&mut self, start_us: i64, end_us: i64, ours: bool, idle_us: i64) {
+        let (gap, own) = self.cursor.step(start_us, end_us, idle_us);
+        if ours {
+            self.ours_us += gap + own;
+        }
+    }
+}
+
 /// Sweep `signals` (any order) with gaps up to `idle_us` counted.
 pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
     // Sorting the keys themselves (not indices into `signals`) keeps the
-    // sort in cache; the index breaks ties, so the order is deterministic.
-    let mut order: Vec<(i64, i64, usize)> = signals
+    // sort in cache. At a tie the branch measured goes first (the rule a
+    // resumed `Tally` follows too), then the index, so the order is
+    // deterministic.
+    let mut order: Vec<(i64, i64, bool, usize)> = signals
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.start_us, s.end_us.max(s.start_us), i))
+        .map(|(i, s)| {
+            let elsewhere = s.mark == Mark::Elsewhere;
+            (s.start_us, s.end_us.max(s.start_us), elsewhere, i)
+        })
         .collect();
     order.sort_unstable();
     let mut out = Share {
@@ -86,18 +131,14 @@ pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
         phase: "other",
         explicit: false,
     };
-    let mut covered: Option<i64> = None;
-    for (start_us, end, i) in order {
+    let mut cursor = Cursor::default();
+    for (start_us, end, _, i) in order {
         let s = Signal {
             start_us,
             end_us: end,
             mark: signals[i].mark,
         };
-        let gap = covered.map_or(0, |c| s.start_us - c);
-        let gap = if (1..=idle_us).contains(&gap) { gap } else { 0 };
-        let own = end - covered.map_or(s.start_us, |c| c.max(s.start_us));
-        let own = own.max(0);
-        covered = Some(covered.map_or(end, |c| c.max(end)));
+        let (gap, own) = cursor.step(start_us, end, idle_us);
         let (gap_phase, own_phase) = match s.mark {
             Mark::Elsewhere => continue,
             Mark::Edit { phase } if !state.explicit => {
@@ -267,5 +308,41 @@ mod tests {
             20,
             "10-20 was elsewhere's; 100-120 is ours"
         );
+    }
+
+    proptest::proptest! {
+        /// A tally stopped at any point and resumed gives the same active
+        /// time as the one sweep: what lets `mt status` keep a checkpoint.
+        #[test]
+        fn a_resumed_tally_matches_the_sweep(
+            raw in proptest::collection::vec((0i64..400, 0i64..30, proptest::bool::ANY, proptest::bool::ANY), 1..60),
+            cut in 0i64..450,
+        ) {
+            let idle = 20;
+            let signals: Vec<Signal> = raw.iter().map(|&(s, len, ours, point)| {
+                let end = if point { s } else { s + len };
+                let mark = match (ours, point) {
+                    (false, _) => Mark::Elsewhere,
+                    (true, true) => Mark::Edit { phase: None },
+                    (true, false) => Mark::Run { phase: "other" },
+                };
+                Signal { start_us: s, end_us: end, mark }
+            }).collect();
+            let mut keyed: Vec<(i64, i64, bool)> = signals
+                .iter()
+                .map(|s| (s.start_us, s.end_us, s.mark != Mark::Elsewhere))
+                .collect();
+            keyed.sort_unstable_by_key(|&(s, e, ours)| (s, e, !ours));
+            let mut before = Tally::default();
+            for &(s, e, ours) in keyed.iter().filter(|k| k.0 < cut) {
+                before.feed(s, e, ours, idle);
+            }
+            let saved = before;
+            let mut resumed = saved;
+            for &(s, e, ours) in keyed.iter().filter(|k| k.0 >= cut) {
+                resumed.feed(s, e, ours, idle);
+            }
+            proptest::prop_assert_eq!(resumed.ours_us, share(&signals, idle).active_us());
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! because no daemon runs. Readers open their own connections; WAL lets them
 //! read while the writer commits.
 
+mod checkpoint;
 mod forget;
 mod query;
 pub(crate) mod write;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
 
+pub use checkpoint::{Checkpoint, Counts, TailRow};
 pub use query::{BranchFilter, OpenSpan, SpanRow, Status};
 pub use write::{Finish, NewEvent};
 
@@ -26,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_open_span_index.sql"),
     include_str!("migrations/0003_open_points_index.sql"),
     include_str!("migrations/0004_events_by_time.sql"),
+    include_str!("migrations/0005_status_checkpoints.sql"),
 ];
 
 /// The schema version this mt writes.

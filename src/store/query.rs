@@ -22,7 +22,6 @@ pub struct Status {
     pub failures: u64,
     pub automated: u64,
     pub manual: u64,
-    pub running: Vec<Event>,
     pub first_us: Option<i64>,
     pub intervals: Vec<(i64, i64)>,
     /// Edits and markers: points on the timeline.
@@ -185,15 +184,18 @@ impl Store {
         if let Some(&first) = st.points.iter().min() {
             st.first_us = Some(st.first_us.map_or(first, |f| f.min(first)));
         }
+        Ok(st)
+    }
+
+    /// Commands of `branch` in `repo` still running, oldest first.
+    pub fn running_on(&self, repo: &str, branch: &str) -> Result<Vec<Event>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM events WHERE state = 'running' AND repo = ?1 AND branch = ?2
              ORDER BY start_us"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        st.running = stmt
-            .query_map([repo, branch], event)?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(st)
+        let rows = stmt.query_map([repo, branch], event)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Lines set aside so far.
