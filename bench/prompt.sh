@@ -64,7 +64,12 @@ measure() {
     for _ in $(seq "$n"); do keys+="$stamp"$'\n'; done
     tmux -L "$sock" send-keys -t "$label" -l "$keys"
     until [ -s "$stamps" ] && [ "$(wc -l <"$stamps")" -ge "$n" ]; do sleep 0.05; done
-    kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true
+    # strace can miss a SIGINT while fish's threads come and go; the KILL
+    # after a grace period ends it all the same.
+    kill -INT "$tracer"
+    for _ in $(seq 40); do kill -0 "$tracer" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$tracer" 2>/dev/null || true
+    wait "$tracer" 2>/dev/null || true
     # Again without strace, for the timing.
     : >"$stamps"
     tmux -L "$sock" send-keys -t "$label" -l "$keys"
@@ -81,12 +86,26 @@ print(f"| {label} | {statistics.median(gaps):.3f} ms | {p10:.3f} ms | {forks / n
 PY
 }
 
+# SHELLS picks the rows (default all three); ROUNDS repeats them in turn,
+# so a drift of the machine shows as a spread, not as one row's cost.
 echo "| shell and hook | per-command delay (median) | p10 | forks per command |"
 echo "|---|---:|---:|---:|"
-measure bash-bare bash ""
-measure bash-mt bash "eval \"\$(mt init bash)\""
-measure bash-atuin bash "eval \"\$(atuin init bash)\""
-measure zsh-bare zsh ""
-measure zsh-mt zsh "eval \"\$(mt init zsh)\""
-measure fish-bare fish ""
-measure fish-mt fish "mt init fish | source"
+for round in $(seq "${ROUNDS:-1}"); do
+    for shell in ${SHELLS:-bash zsh fish}; do
+        case $shell in
+        bash)
+            measure "bash-bare-$round" bash ""
+            measure "bash-mt-$round" bash "eval \"\$(mt init bash)\""
+            measure "bash-atuin-$round" bash "eval \"\$(atuin init bash)\""
+            ;;
+        zsh)
+            measure "zsh-bare-$round" zsh ""
+            measure "zsh-mt-$round" zsh "eval \"\$(mt init zsh)\""
+            ;;
+        fish)
+            measure "fish-bare-$round" fish ""
+            measure "fish-mt-$round" fish "mt init fish | source"
+            ;;
+        esac
+    done
+done

@@ -2,8 +2,9 @@
 # What mt's bash and zsh hooks share, written once: `mt init bash|zsh`
 # puts it in place of the @MT_COMMON@ line. Valid in both shells (zsh
 # reads it with its defaults; no arrays, no word splitting relied on).
-# No redirection of stderr in here: every caller runs these inside one
-# `2>/dev/null` per prompt, since each redirection is a file open.
+# No redirection of stderr in here: every caller runs these with stderr
+# silenced once per prompt (closed in bash, a kept /dev/null descriptor in
+# zsh), since each redirection to a path is a file open.
 
 # Escape a value for the spool: backslash, TAB, LF, CR.
 __mt_esc() {

@@ -136,12 +136,15 @@ __mt_precmd() {
         if [[ " ${FUNCNAME[*]} " == *" starship_precmd "* && -n ${STARSHIP_CMD_STATUS-} ]]; then
             __mt_st=$STARSHIP_CMD_STATUS __mt_ps="${STARSHIP_PIPE_STATUS[*]}"
         fi
-        # One redirection for the whole record: each is a file open.
+        # Errors are silenced by closing stderr for the whole record: a
+        # duplicate, where `2>/dev/null` would be a file open. (A descriptor
+        # kept open would be inherited by every command: bash cannot mark
+        # it close-on-exec without a loadable builtin.)
         {
             ! __mt_enabled || __mt_record "$__mt_st" "$__mt_ps"
             __mt_start=
             __mt_prompt_state
-        } 2>/dev/null
+        } 2>&-
     fi
     __mt_keep_first
     # Under errexit a failing precmd would end the shell.
@@ -158,7 +161,7 @@ __mt_bp_precmd() {
             ! __mt_enabled || __mt_record "${__bp_last_ret_value-0}" "${BP_PIPESTATUS[*]-}"
             __mt_start=
             __mt_prompt_state
-        } 2>/dev/null
+        } 2>&-
     fi
     return 0
 }

@@ -13,25 +13,30 @@ autoload -Uz add-zsh-hook
 
 typeset -g __mt_bin=@MT_BIN@
 typeset -g __mt_spool=@MT_SPOOL@
-typeset -g __mt_start= __mt_cmd= __mt_t= __mt_e= __mt_root= __mt_headtxt= __mt_cwd= __mt_git= __mt_pwd= __mt_gitdir=
+typeset -g __mt_start= __mt_cmd= __mt_e= __mt_root= __mt_headtxt= __mt_cwd= __mt_git= __mt_pwd= __mt_gitdir=
 
 # Microseconds since the epoch from EPOCHREALTIME, by string surgery: the
 # number of fraction digits varies, and float math would round.
-__mt_now() {
-    local s=${EPOCHREALTIME%%[.,]*} f=${EPOCHREALTIME#*[.,]}000000
-    __mt_t=$s${f[1,6]}
+() {
+    local e=$EPOCHREALTIME
+    local f=${e#*[.,]}000000
+    typeset -g __mt_sid=$$-${e%%[.,]*}${f[1,6]}
 }
-__mt_now
-typeset -g __mt_sid=$$-$__mt_t
 typeset -g __mt_file=$__mt_spool/h-$__mt_sid.log
 export MT_SESSION=$__mt_sid
 
 @MT_COMMON@
 __mt_prompt_state 2>/dev/null
 
+# Each shell function call costs zsh ~10 µs, more than a file open, so the
+# two hooks do their work inline and call out only on a change of directory
+# (and, once, to open the spool file).
+
 __mt_preexec() {
-    __mt_now
-    __mt_start=$__mt_t
+    # One read of the clock: two could straddle a second.
+    local e=$EPOCHREALTIME
+    local f=${e#*[.,]}000000
+    __mt_start=${e%%[.,]*}${f[1,6]}
     # preexec sees space-prefixed lines even under HIST_IGNORE_SPACE: keep
     # the run, drop the text.
     if [[ -o histignorespace && $1 == ' '* ]]; then
@@ -41,20 +46,51 @@ __mt_preexec() {
     fi
 }
 
+# The spool file is a descriptor kept open (close-on-exec, so no command
+# inherits it) where zsh/system has sysopen; it is opened again if the file
+# is gone (removed by hand: the daemon removes only the files of shells
+# that have exited). Without sysopen each record opens the path.
+typeset -g __mt_fd=
+zmodload -F zsh/system b:sysopen 2>/dev/null
+__mt_open_spool() {
+    (( ${+builtins[sysopen]} )) || return 1
+    [[ -z $__mt_fd ]] || exec {__mt_fd}>&-
+    __mt_fd=
+    sysopen -a -o cloexec,creat -u __mt_fd $__mt_file
+}
+
 __mt_precmd() {
     local st=$? ps="${pipestatus[*]}"
-    # One redirection for the whole record: each is a file open.
+    # Errors are silenced by closing stderr for the record: a duplicate,
+    # where `2>/dev/null` would be a file open.
     {
         if [[ -n $__mt_start && (-z ${MT_DISABLE-} || ${MT_DISABLE-} == 0) ]]; then
-            __mt_now
-            local start=$__mt_start dur=$((__mt_t - __mt_start)) cmd
-            __mt_esc "$__mt_cmd"
-            cmd=$__mt_e
-            print -rn -- "mt1"$'\t'"H"$'\t'"id=$__mt_sid:$start"$'\t'"sid=$__mt_sid"$'\t'"pid=$$"$'\t'"t=$start"$'\t'"dur=$dur"$'\t'"exit=$st"$'\t'"ps=$ps"$'\t'"cwd=$__mt_cwd$__mt_git"$'\t'"cmd=$cmd"$'\t'"."$'\n' >>"$__mt_file" || :
+            local e=$EPOCHREALTIME
+            local f=${e#*[.,]}000000
+            local start=$__mt_start dur=$((${e%%[.,]*}${f[1,6]} - __mt_start))
+            local cmd=$__mt_cmd
+            if [[ $cmd == *[$'\\\t\n\r']* ]]; then
+                __mt_esc "$cmd"
+                cmd=$__mt_e
+            fi
+            local rec="mt1"$'\t'"H"$'\t'"id=$__mt_sid:$start"$'\t'"sid=$__mt_sid"$'\t'"pid=$$"$'\t'"t=$start"$'\t'"dur=$dur"$'\t'"exit=$st"$'\t'"ps=$ps"$'\t'"cwd=$__mt_cwd$__mt_git"$'\t'"cmd=$cmd"$'\t'"."$'\n'
+            if [[ -n $__mt_fd && -e $__mt_file ]] || __mt_open_spool; then
+                print -rn -- "$rec" >&$__mt_fd
+            else
+                print -rn -- "$rec" >>"$__mt_file"
+            fi
         fi
         __mt_start=
-        __mt_prompt_state
-    } 2>/dev/null
+        if [[ $PWD == "$__mt_pwd" && -n $__mt_root ]]; then
+            # Same directory: only HEAD can have moved (read inline with
+            # `$(<…)`, which zsh does without a fork in two reads where
+            # `read` takes one per byte; the common function does the rest
+            # when it did).
+            [[ $(<"$__mt_gitdir/HEAD") == "$__mt_headtxt" ]] || __mt_prompt_state
+        elif [[ $PWD != "$__mt_pwd" ]]; then
+            __mt_prompt_state
+        fi
+    } 2>&-
     return $st
 }
 

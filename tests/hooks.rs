@@ -331,9 +331,10 @@ fn bash_forks_nothing_per_command() {
     crate::require!("tmux", "strace");
     let env = Env::new();
     let t = bash(&env, INIT_BASH);
-    // The spool file, `fc -l` through a scratch file (written, read), and
-    // the one `2>/dev/null` around the whole record.
-    crate::term::assert_prompt_budget(&env, &t, 4);
+    // The spool file and `fc -l` through a scratch file (written, read);
+    // stderr is silenced by closing it (a duplicate, no open).
+    crate::term::assert_prompt_budget(&env, &t, 3);
+    crate::term::assert_no_inherited_fds(&env, &t, 22);
 }
 
 fn zsh<'a>(env: &'a Env, rc: &str) -> Term<'a> {
@@ -382,9 +383,11 @@ fn zsh_forks_nothing_per_command() {
     crate::require!("tmux", "zsh", "strace");
     let env = Env::new();
     let t = zsh(&env, "");
-    // The spool file and the one `2>/dev/null` around the record; zsh
-    // itself opens /dev/null twice per command, hook or not.
-    crate::term::assert_prompt_budget(&env, &t, 4);
+    // The spool file and /dev/null are descriptors kept open, so the hook
+    // opens nothing; zsh itself opens /dev/null twice per command, hook or
+    // not.
+    crate::term::assert_prompt_budget(&env, &t, 2);
+    crate::term::assert_no_inherited_fds(&env, &t, 22);
 }
 
 #[test]

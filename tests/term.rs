@@ -183,6 +183,20 @@ pub fn assert_prompt_budget(env: &Env, t: &Term<'_>, opens: usize) {
     );
 }
 
+/// A command run at the prompt (the `nth` record) inherits only the
+/// terminal's three descriptors: whatever the hook keeps open is
+/// close-on-exec, so recording changes nothing a command can see.
+pub fn assert_no_inherited_fds(env: &Env, t: &Term<'_>, nth: usize) {
+    let out = env.home.join("fds");
+    t.line(&format!("ls /proc/self/fd > {}", out.display()));
+    t.records(nth);
+    let fds = std::fs::read_to_string(&out).unwrap();
+    // ls itself has its output (1) and the directory it lists open.
+    let mut fds: Vec<u32> = fds.lines().map(|l| l.parse().unwrap()).collect();
+    fds.sort_unstable();
+    assert_eq!(fds, [0, 1, 2, 3], "descriptors a command inherits");
+}
+
 /// PATH with the directory of the `mt` under test first.
 pub fn path_with_mt() -> String {
     let dir = Path::new(MT).parent().unwrap();

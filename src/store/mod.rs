@@ -62,6 +62,9 @@ impl Store {
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // The status_checkpoints triggers make an UPDATE keep a statement
+        // journal; in memory it costs ~1 µs a row, in a temp file ~8 µs.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         let mut store = Store { conn };
         store
             .migrate()
