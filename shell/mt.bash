@@ -36,7 +36,7 @@ __mt_now
 __mt_sid=$$-$__mt_t
 __mt_file=$__mt_spool/h-$__mt_sid.log
 # The scratch file for `fc` lives in the private runtime dir (tmpfs where
-# XDG_RUNTIME_DIR is set): on a disk, truncating it cost ~0.3 ms a command.
+# XDG_RUNTIME_DIR is set), and is never truncated (see below).
 __mt_tmp=@MT_SCRATCH@/.t-$$
 # The session, for `mt exec` runs started from this shell. Per shell, not
 # per command: a nested shell sets its own.
@@ -45,10 +45,13 @@ export MT_SESSION=$__mt_sid
 @MT_COMMON@
 __mt_prompt_state 2>/dev/null
 
-# The last history entry as "NUMBER<TAB> TEXT", through a file: $(...) would fork.
+# The last history entry as "NUMBER<TAB> TEXT", through a file: $(...) would
+# fork. The file is overwritten in place and the entry ended with a NUL,
+# never truncated: where the file is on a disk, truncating it cost ~0.19 ms
+# a command, writing in place 0.013 ms. (It grows to the longest entry.)
 __mt_last_history() {
     __mt_h=
-    builtin fc -l -1 >"$__mt_tmp" || return 0
+    { builtin fc -l -1 || return 0; printf '\0'; } 1<>"$__mt_tmp"
     IFS= read -r -d '' __mt_h <"$__mt_tmp" || :
 }
 __mt_last_history 2>/dev/null
