@@ -52,6 +52,24 @@ extern "C" fn capture_at_start() {
     CLOSED_STDIO.store(closed, Ordering::Relaxed);
 }
 
+/// What Rust's runtime does before `main` that the `mt` front binary, which
+/// starts at C's `main` (src/main.rs), still needs: SIGPIPE ignored, so a
+/// closed stderr is an error and not death, and /dev/null standing in for a
+/// closed stdin, stdout or stderr, so no file mt opens lands there. The
+/// child gets both as mt's caller left them (`CLOSED_STDIO`,
+/// `PIPE_IGNORED`, captured before this runs).
+pub fn runtime_defaults() {
+    let closed = CLOSED_STDIO.load(Ordering::Relaxed);
+    for fd in 0..3 {
+        if closed & (1 << fd) != 0 {
+            // SAFETY: opening a path; every lower descriptor is open, so the
+            // lowest free one, which open returns, is `fd`.
+            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        }
+    }
+    set_handler(libc::SIGPIPE, libc::SIG_IGN);
+}
+
 /// Bit n set: descriptor n was closed when mt started.
 static CLOSED_STDIO: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 

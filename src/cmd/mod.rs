@@ -19,6 +19,7 @@ use anyhow::Result;
 use crate::cli::Cmd;
 
 pub use exec::run as exec;
+pub use exec::runtime_defaults;
 
 /// Run a subcommand; the result is the exit status.
 pub fn run(cmd: Cmd) -> Result<u8> {
