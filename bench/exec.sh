@@ -35,3 +35,33 @@ run() { # $1: label; rest: hyperfine arguments
 MT_HOME=$work/up "$mt" daemon start >/dev/null
 MT_HOME=$work/up run "daemon running:"
 MT_HOME=$work/down MT_NO_AUTOSTART=1 run "no daemon (records wait in the spool):"
+
+# A second opinion that a drift of the machine cannot bias: the same three
+# commands started in turn (A B C, B C A, …), each timed from spawn to
+# reap, medians compared. hyperfine runs each command's runs in one block.
+interleaved() { # $1: label
+    echo "$1 (interleaved)"
+    python3 - "$runs" "$work/cwrap /bin/true" "$mt exec /bin/true" "/usr/bin/time -o /dev/null /bin/true" <<'PY'
+import os, statistics, sys, time
+n, cmds = int(sys.argv[1]), [a.split() for a in sys.argv[2:]]
+names = ["C fork/exec/wait", "mt exec", "/usr/bin/time"]
+null = os.open("/dev/null", os.O_RDWR)
+acts = [(os.POSIX_SPAWN_DUP2, null, 1), (os.POSIX_SPAWN_DUP2, null, 2)]
+def once(argv):
+    t = time.perf_counter_ns()
+    os.waitpid(os.posix_spawn(argv[0], argv, os.environ, file_actions=acts), 0)
+    return time.perf_counter_ns() - t
+times = [[] for _ in cmds]
+for i in range(n + 50):
+    for k in [(i + j) % len(cmds) for j in range(len(cmds))]:
+        t = once(cmds[k])
+        if i >= 50:
+            times[k].append(t)
+c = statistics.median(times[0])
+for name, ts in zip(names, times):
+    m = statistics.median(ts)
+    print(f"  {name:<32} median {m / 1e6:6.3f} ms  = {m / c:4.2f}x the C wrapper")
+PY
+}
+MT_HOME=$work/up interleaved "daemon running:"
+MT_HOME=$work/down MT_NO_AUTOSTART=1 interleaved "no daemon:"
