@@ -114,6 +114,8 @@ fn bench(c: &mut Criterion) {
                 drop(Store::open(&dir.path().join("mt.db")).unwrap());
                 let conn = rusqlite::Connection::open(dir.path().join("mt.db")).unwrap();
                 conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+                // As the store sets it (its triggers keep a statement journal).
+                conn.pragma_update(None, "temp_store", "MEMORY").unwrap();
                 (dir, conn)
             },
             |(dir, mut conn)| {

@@ -59,12 +59,7 @@ enum Scratch {
 /// covering indexes, swept up to the checkpoint's time.
 fn from_scratch(store: &Store, repo: &str, branch: &str, idle_us: i64) -> Result<Scratch> {
     let st = store.status(repo, branch)?;
-    let total = Counts {
-        runs: st.runs,
-        automated: st.automated,
-        manual: st.manual,
-        failures: st.failures,
-    };
+    let total = st.counts;
     let ours: Vec<(i64, i64)> = (st.intervals.iter().copied())
         .chain(st.points.iter().map(|&t| (t, t)))
         .collect();
@@ -237,12 +232,7 @@ mod tests {
             timeline::share(&all, IDLE).active_us()
         });
         Summary {
-            counts: Counts {
-                runs: st.runs,
-                automated: st.automated,
-                manual: st.manual,
-                failures: st.failures,
-            },
+            counts: st.counts,
             first_us: st.first_us,
             active_us,
         }

@@ -10,7 +10,7 @@ use rusqlite::{ErrorCode, OptionalExtension, params};
 use super::Store;
 
 /// A span's run counts, as `mt status` shows them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     pub runs: u64,
     pub automated: u64,
@@ -33,15 +33,6 @@ impl Counts {
             automated: self.automated - o.automated,
             manual: self.manual - o.manual,
             failures: self.failures - o.failures,
-        }
-    }
-
-    pub fn plus(self, o: Counts) -> Counts {
-        Counts {
-            runs: self.runs + o.runs,
-            automated: self.automated + o.automated,
-            manual: self.manual + o.manual,
-            failures: self.failures + o.failures,
         }
     }
 }

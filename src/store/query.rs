@@ -18,10 +18,8 @@ pub struct BranchFilter {
 /// One branch's open span, as `mt status` shows it.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Status {
-    pub runs: u64,
-    pub failures: u64,
-    pub automated: u64,
-    pub manual: u64,
+    /// Finished (and unfinished) runs; running ones are not counted.
+    pub counts: super::Counts,
     pub first_us: Option<i64>,
     pub intervals: Vec<(i64, i64)>,
     /// Edits and markers: points on the timeline.
@@ -164,13 +162,7 @@ impl Store {
             if r.get::<_, bool>(2)? {
                 continue; // still running: listed below, not counted
             }
-            st.runs += 1;
-            if r.get::<_, bool>(3)? {
-                st.manual += 1;
-            } else {
-                st.automated += 1;
-            }
-            st.failures += u64::from(r.get::<_, bool>(4)?);
+            st.counts.add(r.get(3)?, r.get(4)?);
             if let Some(end) = end {
                 st.intervals.push((start, end));
             }
