@@ -51,67 +51,9 @@ __mt_prompt_state 2>/dev/null
 # a command, writing in place 0.013 ms. (It grows to the longest entry.)
 __mt_last_history() {
     __mt_h=
-    if [[ -n $__mt_keep ]]; then
-        # Kept descriptors: the file is a log the reader follows, restarted
-        # every 1000 commands, or if the two ever disagree.
-        { builtin fc -l -1 || return 0; printf '\0'; } >&"$__mt_wfd"
-        IFS= read -r -d '' -u "$__mt_rfd" __mt_h || {
-            __mt_h=''
-            __mt_open_scratch
-        }
-        ((++__mt_n % 1000)) || __mt_open_scratch
-        return 0
-    fi
     { builtin fc -l -1 || return 0; printf '\0'; } 1<>"$__mt_tmp"
     IFS= read -r -d '' __mt_h <"$__mt_tmp" || :
 }
-
-# With the `fdflags` loadable builtin (Debian's and Ubuntu's bash-builtins
-# package, Arch's bash), the spool and scratch files are descriptors kept
-# open close-on-exec, so a prompt opens no file. Without it they are opened
-# per command: a kept descriptor bash cannot mark close-on-exec would be
-# inherited by every command. The builtin is unloaded again after use, so
-# the user's shell has no new command name.
-__mt_keep='' __mt_sfd='' __mt_wfd='' __mt_rfd='' __mt_n=0
-__mt_cloexec() {
-    enable -f fdflags fdflags 2>/dev/null || return 1
-    local fd ok=0
-    for fd; do
-        fdflags -s +cloexec "$fd" || ok=1
-    done
-    enable -d fdflags
-    return $ok
-}
-__mt_open_scratch() {
-    [[ -z $__mt_wfd ]] || exec {__mt_wfd}>&- {__mt_rfd}<&-
-    __mt_wfd='' __mt_rfd=''
-    # shellcheck disable=SC2094 # one writes, the other follows: by design
-    if ! exec {__mt_wfd}>"$__mt_tmp" {__mt_rfd}<"$__mt_tmp" ||
-        ! __mt_cloexec "$__mt_wfd" "$__mt_rfd"; then
-        __mt_drop_kept
-    fi
-}
-__mt_open_spool() {
-    [[ -z $__mt_sfd ]] || exec {__mt_sfd}>&-
-    __mt_sfd=
-    if ! exec {__mt_sfd}>>"$__mt_file" || ! __mt_cloexec "$__mt_sfd"; then
-        __mt_drop_kept
-    fi
-}
-# Back to opening per command (the builtin went away, a file could not be
-# opened): close whatever is kept.
-__mt_drop_kept() {
-    local fd
-    for fd in $__mt_sfd $__mt_wfd $__mt_rfd; do
-        exec {fd}>&-
-    done
-    __mt_keep='' __mt_sfd='' __mt_wfd='' __mt_rfd=''
-    return 1
-}
-if __mt_cloexec 2>/dev/null; then
-    __mt_keep=1
-    { __mt_open_scratch && __mt_open_spool; } 2>/dev/null
-fi
 __mt_last_history 2>/dev/null
 __mt_hn=${__mt_h%%[^0-9]*}
 
@@ -153,16 +95,9 @@ __mt_record() {
     __mt_hn=$hn
     __mt_esc "$cmd"
     cmd=$__mt_e
-    local rec
-    printf -v rec 'mt1\tH\tid=%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\thn=%s\tcwd=%s%s\tcmd=%s\t.\n' \
-        "$__mt_sid" "$start" "$__mt_sid" "$$" "$start" "$dur" "$1" "$2" "$hn" "$__mt_cwd" "$__mt_git" "$cmd"
-    # The kept descriptor, opened again if the file is gone (removed by
-    # hand: the daemon removes only the files of shells that have exited).
-    if [[ -n $__mt_keep ]] && { [[ -e $__mt_file ]] || __mt_open_spool; }; then
-        printf '%s' "$rec" >&"$__mt_sfd" || :
-    else
-        printf '%s' "$rec" >>"$__mt_file" || :
-    fi
+    printf 'mt1\tH\tid=%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\thn=%s\tcwd=%s%s\tcmd=%s\t.\n' \
+        "$__mt_sid" "$start" "$__mt_sid" "$$" "$start" "$dur" "$1" "$2" "$hn" "$__mt_cwd" "$__mt_git" "$cmd" \
+        >>"$__mt_file" || :
 }
 
 # Keep the status capture where nothing can clobber it. With bash-preexec

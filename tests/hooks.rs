@@ -330,63 +330,11 @@ fn bash_without_daemon_or_spool_stays_quiet_and_loses_nothing() {
 fn bash_forks_nothing_per_command() {
     crate::require!("tmux", "strace");
     let env = Env::new();
-    // Without the fdflags loadable builtin (none on this search path): the
-    // spool file and `fc -l` through a scratch file (written, read) are
-    // opened per command; stderr is silenced by closing it (no open).
-    let t = bash(
-        &env,
-        &format!("BASH_LOADABLES_PATH=/nonexistent\n{INIT_BASH}"),
-    );
+    let t = bash(&env, INIT_BASH);
+    // The spool file and `fc -l` through a scratch file (written, read);
+    // stderr is silenced by closing it (a duplicate, no open).
     crate::term::assert_prompt_budget(&env, &t, 3);
     crate::term::assert_no_inherited_fds(&env, &t, 22);
-}
-
-/// Is bash's `fdflags` loadable builtin installed (bash-builtins)?
-fn fdflags_installed() -> bool {
-    let loaded = std::process::Command::new("bash")
-        .args(["-c", "enable -f fdflags fdflags"])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !loaded {
-        crate::harness::unavailable(
-            "bash's fdflags loadable builtin (apt-get install bash-builtins)",
-        );
-    }
-    loaded
-}
-
-#[test]
-fn bash_with_fdflags_opens_no_file_per_command() {
-    crate::require!("tmux", "strace");
-    if !fdflags_installed() {
-        return;
-    }
-    let env = Env::new();
-    let t = bash(&env, INIT_BASH);
-    // The spool and scratch files are descriptors kept open close-on-exec.
-    crate::term::assert_prompt_budget(&env, &t, 0);
-    crate::term::assert_no_inherited_fds(&env, &t, 22);
-    // The spool file removed by hand: the next record opens it again.
-    for f in std::fs::read_dir(env.spool()).unwrap() {
-        std::fs::remove_file(f.unwrap().path()).unwrap();
-    }
-    t.line("echo after-removal");
-    crate::harness::wait_for("the record after the spool file was removed", || {
-        env.log()
-            .iter()
-            .any(|e| e["command"] == "echo after-removal")
-            .then_some(())
-    });
-    // The user's shell has no `fdflags` command left behind.
-    t.line("type fdflags >/dev/null 2>&1; echo \"fdflags-$?\" > \"$HOME/fdflags\"");
-    crate::harness::wait_for("the type check", || {
-        std::fs::read_to_string(env.home.join("fdflags")).ok()
-    });
-    assert_eq!(
-        std::fs::read_to_string(env.home.join("fdflags")).unwrap(),
-        "fdflags-1\n"
-    );
 }
 
 fn zsh<'a>(env: &'a Env, rc: &str) -> Term<'a> {
