@@ -27,12 +27,13 @@ printf "bash %s: %.1f us per command with the hook, %.1f us without: +%.1f us\n"
 ' 2> >(grep -v 'job control\|terminal process group' >&2)
 
 ZDOTDIR=$MT_HOME zsh -i -c "$("$mt" init zsh)"'
-now() { __mt_now; }
+now() { __mt_t=$EPOCHREALTIME; }
 now; a=$__mt_t
 for ((i = 0; i < N; i++)); do : x; done
 now; b=$__mt_t
 for ((i = 0; i < N; i++)); do __mt_preexec "true x"; : x; __mt_precmd; done
 now; c=$__mt_t
+(( a *= 1e6, b *= 1e6, c *= 1e6 ))
 printf "zsh %s: %.1f us per command with the hook, %.1f us without: +%.1f us\n" "$ZSH_VERSION" \
   $(((c - b) / (N * 1.0))) $(((b - a) / (N * 1.0))) $(((c - b - (b - a)) / (N * 1.0)))
 '

@@ -31,7 +31,7 @@ mkdir -p "$work/bin" && ln -sf "$mt" "$work/bin/mt" && ln -sf "$mt-core" "$work/
 measure() {
     local label=$1 shell=$2 rc=$3 home=$work/home-$1
     mkdir -p "$home"
-    local stamps=$home/stamps ready=$home/ready trace=$home/trace
+    local stamps=$home/s ready=$home/ready trace=$home/trace
     if [ "$shell" = bash ]; then
         printf 'PS1="$ "\n%s\n' "$rc" >"$home/.bashrc"
         cmd="bash --rcfile $home/.bashrc -i"
