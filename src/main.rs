@@ -38,7 +38,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     };
     let err = std::process::Command::new(&core)
         .arg0("mt")
-        .args(&args[1..])
+        .args(args.get(1..).unwrap_or_default())
         .exec();
     eprintln!(
         "mt: could not run {}: {err}; reinstall mt (`cargo install --path .`)",
