@@ -27,30 +27,34 @@ pub struct Summary {
 /// counted, from its checkpoint when one is kept.
 pub fn summary(store: &Store, repo: &str, branch: &str, idle_us: i64) -> Result<Summary> {
     store.on_snapshot(|store| {
-        let cp = match store.checkpoint(repo, branch)? {
-            Some(cp) if cp.idle_us == idle_us => cp,
+        let (cp, ours) = match store.checkpoint(repo, branch)? {
+            Some(cp) if cp.idle_us == idle_us => {
+                let ours = store.span_since(repo, branch, cp.upto_us)?;
+                (cp, ours)
+            }
             _ => match from_scratch(store, repo, branch, idle_us)? {
-                Scratch::Summed(cp) => cp,
+                Scratch::Summed(cp, ours) => (cp, ours),
                 Scratch::NoTimeline(s) => return Ok((s, None)),
             },
         };
-        let ours = store.span_since(repo, branch, cp.upto_us)?;
+        let all = Acc::from(&cp).take(&ours);
         // Events elsewhere after the span's last signal cannot end its gaps.
-        let elsewhere = match Acc::over(&cp, &ours).to_us {
+        let elsewhere = match all.to_us {
             Some(to) if to >= cp.upto_us => {
                 let ids = ours.iter().map(|r| r.id).collect();
                 store.elsewhere(&ids, cp.upto_us, to)?
             }
             _ => Vec::new(),
         };
-        let (summary, next) = resume(&cp, &ours, &elsewhere);
+        let (summary, next) = resume(&cp, all, &ours, &elsewhere);
         Ok((summary, Some((repo, branch, next))))
     })
 }
 
 enum Scratch {
-    /// A checkpoint at `SETTLE_US` before the span's last signal.
-    Summed(Checkpoint),
+    /// A checkpoint at `SETTLE_US` before the span's last signal, and the
+    /// span's events from there on.
+    Summed(Checkpoint, Vec<TailRow>),
     /// No finished command or edit yet: nothing on the timeline.
     NoTimeline(Summary),
 }
@@ -78,11 +82,7 @@ fn from_scratch(store: &Store, repo: &str, branch: &str, idle_us: i64) -> Result
         .collect();
     let tally = sweep(Tally::default(), &mut keyed, idle_us);
     let later = store.span_since(repo, branch, upto_us)?;
-    let mut later_counts = Counts::default();
-    for r in later.iter().filter(|r| r.command && !r.running) {
-        later_counts.add(r.manual, r.failed);
-    }
-    Ok(Scratch::Summed(Checkpoint {
+    let cp = Checkpoint {
         idle_us,
         upto_us,
         from_us,
@@ -91,18 +91,24 @@ fn from_scratch(store: &Store, repo: &str, branch: &str, idle_us: i64) -> Result
             .max(),
         covered_us: tally.cursor.covered_us,
         active_us: tally.ours_us,
-        counts: total.minus(later_counts),
+        counts: total.minus(Acc::default().take(&later).counts),
         first_us: st.first_us.filter(|&f| f < upto_us),
-    }))
+    };
+    Ok(Scratch::Summed(cp, later))
 }
 
-/// The summary from `cp`, the span's events after it (`ours`) and what was
-/// recorded elsewhere from `cp`'s time to the span's last signal; and the
-/// checkpoint to keep: `SETTLE_US` before that signal, never before `cp`'s.
-fn resume(cp: &Checkpoint, ours: &[TailRow], elsewhere: &[(i64, i64)]) -> (Summary, Checkpoint) {
-    let all = Acc::over(cp, ours);
+/// The summary from `cp`, the span's events after it (`ours`, which `all`
+/// adds to `cp`'s figures) and what was recorded elsewhere from `cp`'s time
+/// to the span's last signal; and the checkpoint to keep: `SETTLE_US`
+/// before that signal, never before `cp`'s.
+fn resume(
+    cp: &Checkpoint,
+    all: Acc,
+    ours: &[TailRow],
+    elsewhere: &[(i64, i64)],
+) -> (Summary, Checkpoint) {
     let upto_us = all.to_us.map_or(cp.upto_us, |t| upto(t, cp.upto_us));
-    let before = Acc::over(cp, ours.iter().filter(|r| r.start_us < upto_us));
+    let before = Acc::from(cp).take(ours.iter().filter(|r| r.start_us < upto_us));
     let keyed = (ours.iter())
         .filter_map(|r| signal_end(r).map(|end| (r.start_us, end, true)))
         .chain(elsewhere.iter().map(|&(s, e)| (s, e, false)));
@@ -153,8 +159,9 @@ fn sweep(mut tally: Tally, keyed: &mut [(i64, i64, bool)], idle_us: i64) -> Tall
 }
 
 /// Where one of the span's events ends on the timeline: a finished
-/// command's end (never before its start), an edit's or marker's own time; `None` for a command
-/// still running or that ended without a time (not on the timeline).
+/// command's end (never before its start), an edit's or marker's own
+/// time; `None` for a command still running or that ended without a time
+/// (not on the timeline).
 fn signal_end(r: &TailRow) -> Option<i64> {
     match (r.command, r.running) {
         (false, _) => Some(r.start_us),
@@ -172,14 +179,20 @@ struct Acc {
     to_us: Option<i64>,
 }
 
-impl Acc {
-    /// `cp`'s figures with the span's events `rows` added.
-    fn over<'a>(cp: &Checkpoint, rows: impl IntoIterator<Item = &'a TailRow>) -> Acc {
-        let mut acc = Acc {
+impl From<&Checkpoint> for Acc {
+    fn from(cp: &Checkpoint) -> Acc {
+        Acc {
             counts: cp.counts,
             first_us: cp.first_us,
             to_us: cp.to_us,
-        };
+        }
+    }
+}
+
+impl Acc {
+    /// These figures with the span's events `rows` added.
+    fn take<'a>(self, rows: impl IntoIterator<Item = &'a TailRow>) -> Acc {
+        let mut acc = self;
         for r in rows {
             if r.command && !r.running {
                 acc.counts.add(r.manual, r.failed);
