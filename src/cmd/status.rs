@@ -12,7 +12,6 @@ use crate::config::Config;
 use crate::event::human_ms;
 use crate::finished::Checker;
 use crate::git;
-use crate::metrics::timeline::{self, Mark, Signal};
 use crate::paths::Paths;
 use crate::store::Store;
 use crate::summary;
@@ -92,7 +91,8 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
     {
         for span in spans {
             any = true;
-            let active_ms = share_ms(store, &span.ids, &span.intervals, &span.points, config)?;
+            let sum = summary::summary(store, &span.repo, &span.branch, config.idle_timeout_us())?;
+            let active_ms = sum.active_us as f64 / 1000.0;
             let finish = if checker.is_default(&span.branch) {
                 None
             } else {
@@ -131,43 +131,4 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
         )?;
     }
     Ok(0)
-}
-
-/// A branch's share of active time on the one timeline: its commands,
-/// edits and markers, with everything recorded elsewhere around them taking
-/// its own moments (docs/metrics.md).
-fn share_ms(
-    store: &Store,
-    ours: &std::collections::HashSet<i64>,
-    intervals: &[(i64, i64)],
-    points: &[i64],
-    config: &Config,
-) -> Result<f64> {
-    let idle = config.idle_timeout_us();
-    let spans = intervals
-        .iter()
-        .copied()
-        .chain(points.iter().map(|&t| (t, t)));
-    let Some((from, to)) = timeline::window(spans, idle) else {
-        return Ok(0.0);
-    };
-    let elsewhere = store.elsewhere(ours, from, to)?;
-    let run = Mark::Run { phase: "other" };
-    let edit = Mark::Edit { phase: None };
-    let signal = |start_us, end_us, mark| Signal {
-        start_us,
-        end_us,
-        mark,
-    };
-    let signals: Vec<Signal> = intervals
-        .iter()
-        .map(|&(s, e)| signal(s, e, run))
-        .chain(points.iter().map(|&t| signal(t, t, edit)))
-        .chain(
-            elsewhere
-                .iter()
-                .map(|&(s, e)| signal(s, e, Mark::Elsewhere)),
-        )
-        .collect();
-    Ok(timeline::share(&signals, idle).active_us() as f64 / 1000.0)
 }

@@ -236,12 +236,8 @@ pub struct OpenSpan {
     pub commands: u64,
     /// Finished commands.
     pub runs: u64,
-    /// Finished commands' intervals (µs), for active time.
+    /// Finished commands' intervals (µs).
     pub intervals: Vec<(i64, i64)>,
-    /// Edits and markers (µs).
-    pub points: Vec<i64>,
-    /// Every event of the span.
-    pub ids: std::collections::HashSet<i64>,
     /// The HEAD commits recorded first and last.
     pub first_head: Option<String>,
     pub last_head: Option<String>,
@@ -251,7 +247,7 @@ impl Store {
     /// Every branch of `repo` with commands not yet in a milestone.
     pub fn open_spans(&self, repo: &str) -> Result<Vec<OpenSpan>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT branch, start_us, end_us, head, state, repo, kind, id FROM events
+            "SELECT branch, start_us, end_us, head, state, repo, kind FROM events
              WHERE repo = ?1 AND milestone IS NULL AND branch IS NOT NULL
              ORDER BY branch, start_us, id",
         )?;
@@ -267,9 +263,7 @@ impl Store {
                 });
             }
             let span = spans.last_mut().expect("pushed above");
-            span.ids.insert(r.get(7)?);
             if r.get::<_, EventKind>(6)? != EventKind::Command {
-                span.points.push(r.get(1)?);
                 continue;
             }
             span.commands += 1;
