@@ -129,6 +129,19 @@ __mt_enabled() {
     [[ -z ${MT_DISABLE-} || ${MT_DISABLE-} == 0 ]]
 }
 
+# The command ended with status $1 and pipe statuses $2: record it and
+# take the state the next one starts from. Errors are silenced by closing
+# stderr: a duplicate, where `2>/dev/null` would be a file open. (A
+# descriptor kept open would be inherited by every command: bash cannot
+# mark it close-on-exec without a loadable builtin.)
+__mt_ended() {
+    {
+        ! __mt_enabled || __mt_record "$1" "$2"
+        __mt_start=
+        __mt_prompt_state
+    } 2>&-
+}
+
 # Runs first at each prompt, called as `__mt_precmd "$_"` so that `$_`
 # and `$?` are what they were for whatever runs after it.
 __mt_precmd() {
@@ -139,15 +152,7 @@ __mt_precmd() {
         if [[ " ${FUNCNAME[*]} " == *" starship_precmd "* && -n ${STARSHIP_CMD_STATUS-} ]]; then
             __mt_st=$STARSHIP_CMD_STATUS __mt_ps="${STARSHIP_PIPE_STATUS[*]}"
         fi
-        # Errors are silenced by closing stderr for the whole record: a
-        # duplicate, where `2>/dev/null` would be a file open. (A descriptor
-        # kept open would be inherited by every command: bash cannot mark
-        # it close-on-exec without a loadable builtin.)
-        {
-            ! __mt_enabled || __mt_record "$__mt_st" "$__mt_ps"
-            __mt_start=
-            __mt_prompt_state
-        } 2>&-
+        __mt_ended "$__mt_st" "$__mt_ps"
     fi
     __mt_keep_first
     # Under errexit a failing precmd would end the shell.
@@ -160,11 +165,7 @@ __mt_precmd() {
 # The same, as one of bash-preexec's precmd_functions.
 __mt_bp_precmd() {
     if [[ -n $__mt_start ]]; then
-        {
-            ! __mt_enabled || __mt_record "${__bp_last_ret_value-0}" "${BP_PIPESTATUS[*]-}"
-            __mt_start=
-            __mt_prompt_state
-        } 2>&-
+        __mt_ended "${__bp_last_ret_value-0}" "${BP_PIPESTATUS[*]-}"
     fi
     return 0
 }
