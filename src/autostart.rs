@@ -23,9 +23,22 @@ pub fn listening(paths: &Paths) -> bool {
     UnixStream::connect(&paths.socket).is_ok()
 }
 
-/// Start a daemon unless one is listening or auto-start is off.
+/// Is the ingest lock held? The daemon holds it for its whole life, so
+/// this tells that one runs without waking it, where a `connect` makes its
+/// accept loop run after every `mt exec` (BENCHMARKS.md). A lock file that
+/// is missing or cannot be opened says no.
+fn lock_held(paths: &Paths) -> bool {
+    File::open(paths.ingest_lock())
+        .is_ok_and(|f| matches!(f.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)))
+}
+
+/// Start a daemon unless one runs or auto-start is off. The lock probe
+/// comes first; the socket is tried only when the lock is free, since
+/// systemd may hold the socket for a daemon it starts on the first
+/// connection (and a catch-up ingest, which also takes the lock, is brief:
+/// the next run checks again).
 pub fn ensure(paths: &Paths) -> Result<()> {
-    if paths::no_autostart() || listening(paths) {
+    if paths::no_autostart() || lock_held(paths) || listening(paths) {
         return Ok(());
     }
     spawn(paths)

@@ -200,29 +200,6 @@ struct Io<'a> {
     edits: Option<&'a edits::Watcher>,
 }
 
-/// How long a pass woken by a file event waits for more: a start and an end
-/// record ~1 ms apart, or a script of quick `mt exec`s, is then one pass,
-/// not one per line. In a loop of `mt exec true` the daemon's passes took
-/// CPU from the next runs on a 2-core machine (BENCHMARKS.md); a command is
-/// still committed within the 50 ms target.
-const SETTLE: std::time::Duration = std::time::Duration::from_millis(5);
-
-/// `first` and what arrives within `SETTLE` of it, unless someone waits
-/// (a flush, a stop): that is served at once.
-fn settle(first: Job, jobs: &mpsc::Receiver<Job>) -> Vec<Job> {
-    let waited = |j: &Job| !matches!(j, Job::Ingest(None));
-    let mut got = vec![first];
-    let deadline = std::time::Instant::now() + SETTLE;
-    while !got.iter().any(waited) {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match jobs.recv_timeout(left) {
-            Ok(job) => got.push(job),
-            Err(_) => break,
-        }
-    }
-    got
-}
-
 fn ingest_loop(mut store: Store, io: &Io<'_>) {
     let Io {
         spool,
@@ -243,6 +220,7 @@ fn ingest_loop(mut store: Store, io: &Io<'_>) {
     // not heal in a second), and the log says each failure once.
     let mut retry: Option<std::time::Duration> = None;
     let mut last_error = String::new();
+    let mut watched: Vec<i32> = Vec::new();
     loop {
         let first = if let Some(after) = retry {
             match jobs.recv_timeout(after) {
@@ -257,10 +235,9 @@ fn ingest_loop(mut store: Store, io: &Io<'_>) {
             }
         };
         // Everything queued meanwhile is served by the same pass.
-        let settled = settle(first, jobs);
         let mut waiters = Vec::new();
         let mut stop = false;
-        for job in settled.into_iter().chain(jobs.try_iter()) {
+        for job in std::iter::once(first).chain(jobs.try_iter()) {
             match job {
                 Job::Ingest(Some(w)) => waiters.push(w),
                 Job::Ingest(None) => {}
@@ -273,7 +250,12 @@ fn ingest_loop(mut store: Store, io: &Io<'_>) {
             Ok(s) => {
                 stats.stored.fetch_add(s.stored, Ordering::Relaxed);
                 stats.set_aside.fetch_add(s.set_aside, Ordering::Relaxed);
-                let _ = watch.send(s.watch);
+                // The event loop is told only of a change (a wake-up less
+                // per pass).
+                if s.watch != watched {
+                    watched.clone_from(&s.watch);
+                    let _ = watch.send(s.watch);
+                }
                 if let Some(w) = edits {
                     w.active(s.active);
                 }

@@ -18,6 +18,15 @@ use super::{Job, Stats};
 use crate::control::{Reply, Verb};
 use crate::secure;
 
+/// How long after a spool change its pass starts: a start and an end
+/// record ~1 ms apart, or a script of quick `mt exec`s, is then one pass,
+/// and the events in between wake no thread (they wait in the inotify
+/// queue). A pass per event woke the daemon's two threads ~7 times per `mt
+/// exec`, which took CPU from the next runs on a 2-core machine
+/// (BENCHMARKS.md); a command is still committed within the 50 ms target.
+/// A flush or stop asked on the socket is served at once.
+const SETTLE: Duration = Duration::from_millis(5);
+
 pub async fn serve(
     listener: std::os::unix::net::UnixListener,
     spool: &Path,
@@ -37,10 +46,19 @@ pub async fn serve(
     let _ = jobs.send(Job::Ingest(Some(tx)));
     let _ = rx.await;
     super::systemd::notify_ready();
+    // When the pass for the latest spool change is due (see SETTLE).
+    let mut due: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
-            r = spool_watch.changed() => {
+            r = spool_watch.changed(), if due.is_none() => {
                 r?;
+                due = Some(tokio::time::Instant::now() + SETTLE);
+            }
+            () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                // Events queued meanwhile are covered by this pass, which
+                // starts after they were read; any later write is a new event.
+                spool_watch.discard()?;
+                due = None;
                 let _ = jobs.send(Job::Ingest(None));
             }
             Some(_pid) = exit_rx.recv() => {

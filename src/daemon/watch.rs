@@ -12,7 +12,7 @@ use inotify::{Inotify, WatchMask};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc::UnboundedSender;
 
-/// Resolves each time something was written to, created in or moved into the spool.
+/// Resolves each time something was written to or moved into the spool.
 pub struct SpoolWatch {
     fd: AsyncFd<Inotify>,
     buf: Vec<u8>,
@@ -25,10 +25,11 @@ impl SpoolWatch {
             .watches()
             .add(
                 spool,
-                WatchMask::MODIFY
-                    | WatchMask::CLOSE_WRITE
-                    | WatchMask::CREATE
-                    | WatchMask::MOVED_TO,
+                // Not CREATE or CLOSE_WRITE: a record is always a write,
+                // and a run of writes to one file then queues one event
+                // (the kernel merges a repeat of the last unread event),
+                // so a busy file wakes no one between passes.
+                WatchMask::MODIFY | WatchMask::MOVED_TO,
             )
             .with_context(|| format!("could not watch {}", spool.display()))?;
         // SAFETY: the Inotify value owns its descriptor for as long as the AsyncFd lives.
@@ -38,6 +39,17 @@ impl SpoolWatch {
             fd,
             buf: vec![0; 16 * 1024],
         })
+    }
+
+    /// Drop the events queued now, without waiting.
+    pub fn discard(&mut self) -> io::Result<()> {
+        loop {
+            match self.fd.get_mut().read_events(&mut self.buf) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Wait for the next batch of file events (all queued ones are consumed).
