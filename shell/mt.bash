@@ -21,18 +21,17 @@ __mt_hn=
 
 # Microsecond clock without a fork: EPOCHREALTIME (bash 5) always has six
 # decimals, whatever the locale's decimal mark; bash 4.4 falls back to
-# whole seconds from SECONDS.
+# whole seconds from SECONDS (the `:=` below, where EPOCHREALTIME is empty).
 # shellcheck disable=SC2016 # expanded later, inside PS0
 if [[ -n ${EPOCHREALTIME-} ]]; then
     __mt_clock='${EPOCHREALTIME//[^0-9]/}'
-    __mt_now() { __mt_t=${EPOCHREALTIME//[^0-9]/}; }
 else
     printf -v __mt_base '%(%s)T' -1
     __mt_base=$((__mt_base - SECONDS))
     __mt_clock='((__mt_base + SECONDS) * 1000000)'
-    __mt_now() { __mt_t=$(((__mt_base + SECONDS) * 1000000)); }
 fi
-__mt_now
+__mt_t=${EPOCHREALTIME//[^0-9]/}
+: "${__mt_t:=$(((__mt_base + SECONDS) * 1000000))}"
 __mt_sid=$$-$__mt_t
 __mt_file=$__mt_spool/h-$__mt_sid.log
 # The scratch file for `fc` lives in the private runtime dir (tmpfs where
@@ -57,47 +56,58 @@ __mt_last_history() {
 __mt_last_history 2>/dev/null
 __mt_hn=${__mt_h%%[^0-9]*}
 
-# Did the user ask for space-prefixed lines to stay private? Read once at
-# load and at every prompt, and kept once seen: bash-preexec (and atuin,
-# which embeds it) removes ignorespace from HISTCONTROL after mt has loaded.
+# Did the user ask for space-prefixed lines to stay private? Read at load
+# and at every record until seen, then kept: bash-preexec (and atuin, which
+# embeds it) removes ignorespace from HISTCONTROL after mt has loaded.
 __mt_private_space=
-__mt_histcontrol() {
-    case ${HISTCONTROL-} in
-    *ignorespace* | *ignoreboth*) __mt_private_space=1 ;;
-    esac
-}
-__mt_histcontrol
+case ${HISTCONTROL-} in
+*ignorespace* | *ignoreboth*) __mt_private_space=1 ;;
+esac
 
-# Write the record of the command that just ended, with exit status $1 and
-# pipe statuses $2.
-__mt_record() {
-    __mt_now
-    local start=$__mt_start dur=$((__mt_t - __mt_start)) cmd='' hn
-    __mt_last_history
-    hn=${__mt_h%%[^0-9]*}
-    cmd=${__mt_h#*$'\t'}
-    cmd=${cmd# }
-    cmd=${cmd%$'\n'}
-    __mt_histcontrol
-    if [[ $hn == "$__mt_hn" ]]; then
-        # History did not advance: a repeat under ignoredups, or a line
-        # kept out of history (ignorespace, HISTIGNORE). The text cannot
-        # tell which, so a line that may be private keeps no text.
-        case ${HISTCONTROL-}:${HISTIGNORE-} in
-        *ignorespace* | *ignoreboth* | *:?*) cmd= ;;
-        esac
-    fi
-    # A space-prefixed line that reached history anyway (bash-preexec
-    # rewrote HISTCONTROL) is still private.
-    if [[ -n $__mt_private_space && $cmd == [[:space:]]* ]]; then
-        cmd=
-    fi
-    __mt_hn=$hn
-    __mt_esc "$cmd"
-    cmd=$__mt_e
-    printf 'mt1\tH\tid=%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\thn=%s\tcwd=%s%s\tcmd=%s\t.\n' \
-        "$__mt_sid" "$start" "$__mt_sid" "$$" "$start" "$dur" "$1" "$2" "$hn" "$__mt_cwd" "$__mt_git" "$cmd" \
-        >>"$__mt_file" || :
+# The command ended with status $1 and pipe statuses $2: append its record
+# and take the state the next one starts from. This runs at every prompt,
+# so it is one function, inline: in an interactive bash each function call
+# or statement costs a few microseconds (more than a file open), and bash's
+# own work between two commands is about 0.05 ms.
+#
+# Errors are silenced by closing stderr: a duplicate, where `2>/dev/null`
+# would be a file open. (A descriptor kept open would be inherited by every
+# command: bash cannot mark it close-on-exec without a loadable builtin.)
+__mt_ended() {
+    {
+        if [[ -z ${MT_DISABLE-} || $MT_DISABLE == 0 ]]; then
+            __mt_t=${EPOCHREALTIME//[^0-9]/}
+            : "${__mt_t:=$(((__mt_base + SECONDS) * 1000000))}"
+            __mt_last_history
+            local hn=${__mt_h%%[^0-9]*} cmd=${__mt_h#*$'\t'}
+            cmd=${cmd# } cmd=${cmd%$'\n'}
+            [[ -n $__mt_private_space || ${HISTCONTROL-} != *ignore[sb][po]* ]] || __mt_private_space=1
+            # History did not advance: a repeat under ignoredups, or a line
+            # kept out of history (ignorespace, HISTIGNORE). The text cannot
+            # tell which, so a line that may be private keeps no text. A
+            # space-prefixed line that reached history anyway (bash-preexec
+            # rewrote HISTCONTROL) is still private.
+            if [[ $hn == "$__mt_hn" ]] && [[ ${HISTCONTROL-} == *ignore[sb][po]* || -n ${HISTIGNORE-} ]] ||
+                [[ -n $__mt_private_space && $cmd == [[:space:]]* ]]; then
+                cmd=
+            elif [[ $cmd == *[$'\\\t\n\r']* ]]; then
+                __mt_esc "$cmd"
+                cmd=$__mt_e
+            fi
+            __mt_hn=$hn
+            printf 'mt1\tH\tid=%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\thn=%s\tcwd=%s%s\tcmd=%s\t.\n' \
+                "$__mt_sid" "$__mt_start" "$__mt_sid" "$$" "$__mt_start" "$((__mt_t - __mt_start))" "$1" "$2" "$hn" "$__mt_cwd" "$__mt_git" "$cmd" \
+                >>"$__mt_file" || :
+        fi
+        __mt_start=
+        if [[ $PWD != "$__mt_pwd" ]]; then
+            __mt_prompt_state
+        elif [[ -n $__mt_root ]]; then
+            # Same directory: only HEAD can have moved.
+            IFS= read -r __mt_h <"$__mt_gitdir/HEAD" || :
+            [[ $__mt_h == "$__mt_headtxt" ]] || __mt_prompt_state
+        fi
+    } 2>&-
 }
 
 # Keep the status capture where nothing can clobber it. With bash-preexec
@@ -125,23 +135,6 @@ __mt_keep_first() {
     fi
 }
 
-__mt_enabled() {
-    [[ -z ${MT_DISABLE-} || ${MT_DISABLE-} == 0 ]]
-}
-
-# The command ended with status $1 and pipe statuses $2: record it and
-# take the state the next one starts from. Errors are silenced by closing
-# stderr: a duplicate, where `2>/dev/null` would be a file open. (A
-# descriptor kept open would be inherited by every command: bash cannot
-# mark it close-on-exec without a loadable builtin.)
-__mt_ended() {
-    {
-        ! __mt_enabled || __mt_record "$1" "$2"
-        __mt_start=
-        __mt_prompt_state
-    } 2>&-
-}
-
 # Runs first at each prompt, called as `__mt_precmd "$_"` so that `$_`
 # and `$?` are what they were for whatever runs after it.
 __mt_precmd() {
@@ -149,16 +142,16 @@ __mt_precmd() {
     if [[ -n $__mt_start ]]; then
         # Called from inside starship's wrapper (it was loaded after the
         # first prompt): its copies are the real statuses.
-        if [[ " ${FUNCNAME[*]} " == *" starship_precmd "* && -n ${STARSHIP_CMD_STATUS-} ]]; then
+        if [[ -n ${STARSHIP_CMD_STATUS-} && " ${FUNCNAME[*]} " == *" starship_precmd "* ]]; then
             __mt_st=$STARSHIP_CMD_STATUS __mt_ps="${STARSHIP_PIPE_STATUS[*]}"
         fi
         __mt_ended "$__mt_st" "$__mt_ps"
     fi
-    __mt_keep_first
+    # shellcheck disable=SC2016,SC2128 # "$_" expands at each prompt; element 0 of an array
+    [[ -z ${bash_preexec_imported-}${__bp_imported-} && ${PROMPT_COMMAND-} == '__mt_precmd "$_"'* ]] ||
+        __mt_keep_first
     # Under errexit a failing precmd would end the shell.
-    if [[ $- == *e* ]]; then
-        return 0
-    fi
+    [[ $- != *e* ]] || return 0
     return "$__mt_st"
 }
 
