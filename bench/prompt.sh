@@ -70,37 +70,48 @@ measure() {
     for _ in $(seq 40); do kill -0 "$tracer" 2>/dev/null || break; sleep 0.05; done
     kill -KILL "$tracer" 2>/dev/null || true
     wait "$tracer" 2>/dev/null || true
-    # Again without strace, for the timing.
+    # Again without strace, for the timing. The shell's own CPU time
+    # (schedstat, in ns, all its threads) is the second figure: it does not
+    # count waiting for the pty or the scheduler, so it moves less.
     : >"$stamps"
+    local cpu0 cpu1
+    cpu0=$(cat /proc/"$pid"/task/*/schedstat | awk '{s += $1} END {print s}')
     tmux -L "$sock" send-keys -t "$label" -l "$keys"
     until [ "$(wc -l <"$stamps")" -ge "$n" ]; do sleep 0.05; done
+    cpu1=$(cat /proc/"$pid"/task/*/schedstat | awk '{s += $1} END {print s}')
     tmux -L "$sock" kill-session -t "$label"
-    python3 - "$label" "$stamps" "$trace" "$n" <<'PY'
+    python3 - "$label" "$stamps" "$trace" "$n" "$((cpu1 - cpu0))" <<'PY'
 import statistics, sys
 label, stamps, trace, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+cpu = int(sys.argv[5]) / n / 1e6
 t = [float(l.replace(",", ".")) for l in open(stamps) if l.strip()]
 gaps = sorted((b - a) * 1000 for a, b in zip(t, t[1:]))
 forks = sum(1 for l in open(trace) if any(k in l for k in ("clone(", "clone3(", "fork(")))
 p10 = gaps[len(gaps) // 10]
-print(f"| {label} | {statistics.median(gaps):.3f} ms | {p10:.3f} ms | {forks / n:.1f} |")
+print(f"| {label} | {statistics.median(gaps):.3f} ms | {p10:.3f} ms | {cpu:.3f} ms | {forks / n:.1f} |")
 PY
 }
 
 # SHELLS picks the rows (default all three); ROUNDS repeats them in turn,
 # so a drift of the machine shows as a spread, not as one row's cost.
-echo "| shell and hook | per-command delay (median) | p10 | forks per command |"
-echo "|---|---:|---:|---:|"
+# BEFORE=/path/to/an/older/mt adds a row with that build's hook, for an
+# A/B of a hook change in one run.
+before=${BEFORE:+$(realpath "$BEFORE")}
+echo "| shell and hook | per-command delay (median) | p10 | shell CPU per command | forks per command |"
+echo "|---|---:|---:|---:|---:|"
 for round in $(seq "${ROUNDS:-1}"); do
     for shell in ${SHELLS:-bash zsh fish}; do
         case $shell in
         bash)
             measure "bash-bare-$round" bash ""
             measure "bash-mt-$round" bash "eval \"\$(mt init bash)\""
+            [ -z "$before" ] || measure "bash-before-$round" bash "eval \"\$($before init bash)\""
             measure "bash-atuin-$round" bash "eval \"\$(atuin init bash)\""
             ;;
         zsh)
             measure "zsh-bare-$round" zsh ""
             measure "zsh-mt-$round" zsh "eval \"\$(mt init zsh)\""
+            [ -z "$before" ] || measure "zsh-before-$round" zsh "eval \"\$($before init zsh)\""
             ;;
         fish)
             measure "fish-bare-$round" fish ""
