@@ -85,7 +85,6 @@ fn from_scratch(store: &Store, repo: &str, branch: &str, idle_us: i64) -> Result
     let cp = Checkpoint {
         idle_us,
         upto_us,
-        from_us,
         to_us: (ours.iter().filter(|s| s.0 < upto_us))
             .map(|s| s.1.max(s.0))
             .max(),

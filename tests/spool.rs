@@ -344,7 +344,7 @@ fn a_store_of_the_previous_schema_opens_and_migrates() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5, "every migration applied");
+    assert_eq!(version, 6, "every migration applied");
     let checkpoints: i64 = db
         .query_row(
             "SELECT COUNT(*) FROM sqlite_master WHERE name = 'status_checkpoints'",

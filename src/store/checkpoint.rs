@@ -44,9 +44,7 @@ pub struct Checkpoint {
     /// The idle timeout it was summed with; another one means start over.
     pub idle_us: i64,
     pub upto_us: i64,
-    /// The timeline window's start (an idle timeout before the span's
-    /// first signal) and the latest end of the span's signals so far.
-    pub from_us: i64,
+    /// The latest end of the span's signals so far.
     pub to_us: Option<i64>,
     /// The timeline sweep where it stopped: coverage and active time.
     pub covered_us: Option<i64>,
@@ -108,7 +106,7 @@ impl Store {
 
     pub fn checkpoint(&self, repo: &str, branch: &str) -> Result<Option<Checkpoint>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT idle_us, upto_us, from_us, to_us, covered_us, active_us,
+            "SELECT idle_us, upto_us, to_us, covered_us, active_us,
                 runs, automated, manual, failures, first_us
              FROM status_checkpoints WHERE repo = ?1 AND branch = ?2",
         )?;
@@ -117,17 +115,16 @@ impl Store {
                 Ok(Checkpoint {
                     idle_us: r.get(0)?,
                     upto_us: r.get(1)?,
-                    from_us: r.get(2)?,
-                    to_us: r.get(3)?,
-                    covered_us: r.get(4)?,
-                    active_us: r.get(5)?,
+                    to_us: r.get(2)?,
+                    covered_us: r.get(3)?,
+                    active_us: r.get(4)?,
                     counts: Counts {
-                        runs: r.get::<_, i64>(6)? as u64,
-                        automated: r.get::<_, i64>(7)? as u64,
-                        manual: r.get::<_, i64>(8)? as u64,
-                        failures: r.get::<_, i64>(9)? as u64,
+                        runs: r.get::<_, i64>(5)? as u64,
+                        automated: r.get::<_, i64>(6)? as u64,
+                        manual: r.get::<_, i64>(7)? as u64,
+                        failures: r.get::<_, i64>(8)? as u64,
                     },
-                    first_us: r.get(10)?,
+                    first_us: r.get(9)?,
                 })
             })
             .optional()?)
@@ -179,15 +176,14 @@ impl Store {
             .conn
             .prepare_cached(
                 "INSERT OR REPLACE INTO status_checkpoints (repo, branch, idle_us, upto_us,
-                    from_us, to_us, covered_us, active_us, runs, automated, manual, failures, first_us)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    to_us, covered_us, active_us, runs, automated, manual, failures, first_us)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
                 repo,
                 branch,
                 cp.idle_us,
                 cp.upto_us,
-                cp.from_us,
                 cp.to_us,
                 cp.covered_us,
                 cp.active_us,

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_open_points_index.sql"),
     include_str!("migrations/0004_events_by_time.sql"),
     include_str!("migrations/0005_status_checkpoints.sql"),
+    include_str!("migrations/0006_checkpoint_without_from.sql"),
 ];
 
 /// The schema version this mt writes.
