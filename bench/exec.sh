@@ -39,9 +39,9 @@ MT_HOME=$work/down MT_NO_AUTOSTART=1 run "no daemon (records wait in the spool):
 # A second opinion that a drift of the machine cannot bias: the same three
 # commands started in turn (A B C, B C A, …), each timed from spawn to
 # reap, medians compared. hyperfine runs each command's runs in one block.
-interleaved() { # $1: label
+interleaved() { # $1: label; $2: the mt to time (this build's by default)
     echo "$1 (interleaved)"
-    python3 - "$runs" "$work/cwrap /bin/true" "$mt exec /bin/true" "/usr/bin/time -o /dev/null /bin/true" <<'PY'
+    python3 - "$runs" "$work/cwrap /bin/true" "${2:-$mt} exec /bin/true" "/usr/bin/time -o /dev/null /bin/true" <<'PY'
 import os, statistics, sys, time
 n, cmds = int(sys.argv[1]), [a.split() for a in sys.argv[2:]]
 names = ["C fork/exec/wait", "mt exec", "/usr/bin/time"]
@@ -65,3 +65,18 @@ PY
 }
 MT_HOME=$work/up interleaved "daemon running:"
 MT_HOME=$work/down MT_NO_AUTOSTART=1 interleaved "no daemon:"
+
+# BEFORE=path/to/an/older/mt (its mt-core beside it) adds an A/B of a change
+# to the front or the daemon: that build and this one in turn, three rounds,
+# each with its own daemon running.
+if [ -n "${BEFORE:-}" ]; then
+    before=$(realpath "$BEFORE")
+    for round in 1 2 3; do
+        for bin in "$before" "$mt"; do
+            home=$work/ab-$round-$([ "$bin" = "$mt" ] && echo this || echo before)
+            MT_HOME=$home "$bin" daemon start >/dev/null
+            MT_HOME=$home interleaved "${home##*/}, daemon running:" "$bin"
+            MT_HOME=$home "$bin" daemon stop >/dev/null
+        done
+    done
+fi
