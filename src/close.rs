@@ -227,20 +227,8 @@ pub fn compute(
     req: &Request,
     finish: Option<&Finish>,
 ) -> Result<Prepared> {
-    let branch = &inputs.branch;
-    let rows = &inputs.rows;
-    let finished: Vec<&SpanRow> = rows
-        .iter()
-        .filter(|r| r.state != RunState::Running)
-        .collect();
-    if !finished.iter().any(|r| r.kind == EventKind::Command) {
-        bail!(
-            "nothing was recorded on branch {branch} in {} since its last milestone; name the branch that was worked on (`mt log` shows what was recorded)",
-            inputs.root
-        );
-    }
+    let finished = finished_rows(inputs)?;
     let classifier = Classifier::new(&config.rules)?;
-    let idle_minutes = config.idle_timeout_minutes();
     let (runs, markers, edits) = classified(
         &finished,
         &classifier,
@@ -253,116 +241,56 @@ pub fn compute(
         elsewhere: &inputs.elsewhere,
     };
     let figures = metrics::compute(span, config.idle_timeout_us(), req.now_us);
-
-    let inferred = infer::from_branch(branch);
-    let kind = kind_of(req, branch).as_str().to_owned();
+    let kind = kind_of(req, &inputs.branch).as_str().to_owned();
     let totals = inputs
         .diff
         .as_ref()
         .map(|d| (d.paths.len() as u64, d.insertions, d.deletions));
     let (complexity, measured_complexity) = complexity(req.declared.complexity, totals);
-    let integration = milestone::integration::classify(
-        inputs.diff.as_ref().map(|d| d.paths.as_slice()),
-        &config.integration,
-    )?;
-    let flags = req
-        .declared
-        .baselines
-        .iter()
-        .map(|b| baseline::parse_flag(b))
-        .collect::<Result<Vec<_>>>()?;
-    let mut baselines = baseline::choose(&flags, &config.baselines, &inputs.history, &kind)?;
-    baselines.insert(
-        "velocity".into(),
-        baseline::velocity(&inputs.history, &kind),
-    );
     let ms = |us: i64| (us.max(0) / 1000) as u64;
-    let unfinished = finished
-        .iter()
-        .filter(|r| r.state == RunState::Unfinished)
-        .count() as u64;
-    let front = FrontMatter {
-        milestone_id: inputs.milestone_id.clone(),
-        date: date_of(req.now_us),
-        kind: kind.clone(),
-        issue_number: req
-            .declared
-            .issue
-            .or(inferred.issue)
-            .map(|n| format!("#{n}")),
-        pr_number: req
-            .declared
-            .pr
-            .or(finish.and_then(|f| f.pr))
-            .map(|n| format!("#{n}")),
-        priority: req
-            .declared
-            .priority
-            .map_or("unset", Priority::as_str)
-            .to_owned(),
-        complexity,
-        title: req
-            .declared
-            .title
-            .clone()
-            .or_else(|| finish.and_then(|f| f.title.clone()))
-            .unwrap_or_else(|| infer::title(&inferred.slug)),
-        status: req.draft.then(|| "draft".to_owned()),
-        mt: Measured {
-            version: 1,
-            repo: inputs.root.clone(),
-            branch: branch.clone(),
-            first_event: finished.first().map(|r| rfc3339(r.start_us)),
-            closed: rfc3339(req.now_us),
-            parameters: Parameters {
-                idle_timeout_minutes: idle_minutes,
-                classification: classifier.describe(),
-                unfinished_runs: unfinished,
-                running_runs_excluded: (rows.len() - finished.len()) as u64,
-            },
-            active_ms: ms(figures.active_us),
-            elapsed_ms: ms(figures.elapsed_us),
-            phases_ms: split_ms(&figures.phase_us),
-            runs_automated: figures.runs_automated,
-            runs_manual: figures.runs_manual,
-            errors_automated: figures.errors_automated,
-            errors_manual: figures.errors_manual,
-            first_attempt_automated: figures.first_attempt_automated,
-            first_attempt_manual: figures.first_attempt_manual,
-            validation_automated: figures.validation_automated,
-            manual_steps_eliminated: figures.manual_steps_eliminated,
-            tools: figures
-                .tools
+    let measured = Measured {
+        version: 1,
+        repo: inputs.root.clone(),
+        branch: inputs.branch.clone(),
+        first_event: finished.first().map(|r| rfc3339(r.start_us)),
+        closed: rfc3339(req.now_us),
+        parameters: Parameters {
+            idle_timeout_minutes: config.idle_timeout_minutes(),
+            classification: classifier.describe(),
+            unfinished_runs: finished
                 .iter()
-                .map(|t| ToolRow {
-                    name: t.name.clone(),
-                    runs: t.runs,
-                    failures: t.failures,
-                    median_ms: t.median_ms.round() as u64,
-                    total_ms: t.total_ms.round() as u64,
-                })
-                .collect(),
-            edited: figures
-                .edited
-                .iter()
-                .map(|e| EditedRow {
-                    path: e.path.clone(),
-                    saves: e.saves,
-                    edit_ms: ms(e.edit_us),
-                })
-                .collect(),
-            automation_runs: figures.automation_runs,
-            automation_time_ms: figures.automation_time_ms,
-            caught: caught_rows(&figures),
-            consistency: figures.consistency.share,
-            flaky: flaky_rows(&figures),
-            like_for_like: like_row(&figures),
-            integration,
-            rate_baselines: baseline::rates(&inputs.history, &kind),
-            complexity: measured_complexity,
-            baselines,
+                .filter(|r| r.state == RunState::Unfinished)
+                .count() as u64,
+            running_runs_excluded: (inputs.rows.len() - finished.len()) as u64,
         },
+        active_ms: ms(figures.active_us),
+        elapsed_ms: ms(figures.elapsed_us),
+        phases_ms: split_ms(&figures.phase_us),
+        runs_automated: figures.runs_automated,
+        runs_manual: figures.runs_manual,
+        errors_automated: figures.errors_automated,
+        errors_manual: figures.errors_manual,
+        first_attempt_automated: figures.first_attempt_automated,
+        first_attempt_manual: figures.first_attempt_manual,
+        validation_automated: figures.validation_automated,
+        manual_steps_eliminated: figures.manual_steps_eliminated,
+        tools: tool_rows(&figures),
+        edited: edited_rows(&figures),
+        automation_runs: figures.automation_runs,
+        automation_time_ms: figures.automation_time_ms,
+        caught: caught_rows(&figures),
+        consistency: figures.consistency.share,
+        flaky: flaky_rows(&figures),
+        like_for_like: like_row(&figures),
+        integration: milestone::integration::classify(
+            inputs.diff.as_ref().map(|d| d.paths.as_slice()),
+            &config.integration,
+        )?,
+        rate_baselines: baseline::rates(&inputs.history, &kind),
+        complexity: measured_complexity,
+        baselines: baselines_for(inputs, config, req, &kind)?,
     };
+    let front = front_matter(inputs, req, finish, kind, complexity, measured);
     let (template_name, template) = &inputs.template;
     let view = render::view(&front, &evidence(&runs), req.declared.note.as_deref());
     let body = render::render(template_name, template, &view)?;
@@ -373,6 +301,73 @@ pub fn compute(
         path: inputs.path.clone(),
         ids: finished.iter().map(|r| r.id).collect(),
     })
+}
+
+/// The span's rows that have ended (a run still going is left for the next
+/// span); an error when not one of them is a command.
+fn finished_rows(inputs: &Inputs) -> Result<Vec<&SpanRow>> {
+    let finished: Vec<&SpanRow> = inputs
+        .rows
+        .iter()
+        .filter(|r| r.state != RunState::Running)
+        .collect();
+    if !finished.iter().any(|r| r.kind == EventKind::Command) {
+        bail!(
+            "nothing was recorded on branch {} in {} since its last milestone; name the branch that was worked on (`mt log` shows what was recorded)",
+            inputs.branch,
+            inputs.root
+        );
+    }
+    Ok(finished)
+}
+
+/// The front matter's declared and inferred fields around the measured
+/// block: a flag wins, then what the merge said (`finish`), then the branch
+/// name.
+fn front_matter(
+    inputs: &Inputs,
+    req: &Request,
+    finish: Option<&Finish>,
+    kind: String,
+    complexity: String,
+    mt: Measured,
+) -> FrontMatter {
+    let inferred = infer::from_branch(&inputs.branch);
+    let declared = &req.declared;
+    FrontMatter {
+        milestone_id: inputs.milestone_id.clone(),
+        date: date_of(req.now_us),
+        kind,
+        issue_number: declared.issue.or(inferred.issue).map(|n| format!("#{n}")),
+        pr_number: (declared.pr.or(finish.and_then(|f| f.pr))).map(|n| format!("#{n}")),
+        priority: declared
+            .priority
+            .map_or("unset", Priority::as_str)
+            .to_owned(),
+        complexity,
+        title: (declared.title.clone())
+            .or_else(|| finish.and_then(|f| f.title.clone()))
+            .unwrap_or_else(|| infer::title(&inferred.slug)),
+        status: req.draft.then(|| "draft".to_owned()),
+        mt,
+    }
+}
+
+/// The baselines this milestone is compared with: the declared ones
+/// (flags, then configuration), self-baselines from earlier milestones of
+/// the same kind, and the velocity of those.
+fn baselines_for(
+    inputs: &Inputs,
+    config: &Config,
+    req: &Request,
+    kind: &str,
+) -> Result<std::collections::BTreeMap<String, milestone::Baseline>> {
+    let flags = (req.declared.baselines.iter())
+        .map(|b| baseline::parse_flag(b))
+        .collect::<Result<Vec<_>>>()?;
+    let mut baselines = baseline::choose(&flags, &config.baselines, &inputs.history, kind)?;
+    baselines.insert("velocity".into(), baseline::velocity(&inputs.history, kind));
+    Ok(baselines)
 }
 
 /// The complexity label and where it came from: declared, from the diff
@@ -551,9 +546,30 @@ pub fn draft_for(root: &Path, branch: &str) -> Option<Draft> {
         })
 }
 
-/// Files changed, insertions, deletions of the branch's own change (from
-/// where it began, else where it forked, to its tip). `None` when git
-/// cannot say.
+fn tool_rows(f: &metrics::Figures) -> Vec<ToolRow> {
+    f.tools
+        .iter()
+        .map(|t| ToolRow {
+            name: t.name.clone(),
+            runs: t.runs,
+            failures: t.failures,
+            median_ms: t.median_ms.round() as u64,
+            total_ms: t.total_ms.round() as u64,
+        })
+        .collect()
+}
+
+fn edited_rows(f: &metrics::Figures) -> Vec<EditedRow> {
+    f.edited
+        .iter()
+        .map(|e| EditedRow {
+            path: e.path.clone(),
+            saves: e.saves,
+            edit_ms: (e.edit_us.max(0) / 1000) as u64,
+        })
+        .collect()
+}
+
 fn caught_rows(f: &metrics::Figures) -> Vec<CaughtRow> {
     f.caught
         .iter()
@@ -598,6 +614,9 @@ pub struct Diff {
     pub deletions: u64,
 }
 
+/// Files changed, insertions, deletions of the branch's own change (from
+/// where it began, else where it forked, to its tip). `None` when git
+/// cannot say.
 fn diff_stats(repo: &Repo, facts: &BranchFacts) -> Option<Diff> {
     let root = &repo.root;
     let tip = facts.tip.as_ref()?;
