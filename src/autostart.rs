@@ -1,4 +1,4 @@
-//! Starting a daemon when none answers (std only: `mt exec` calls this).
+//! Starting a daemon when none runs (std only: `mt exec` calls this).
 //!
 //! Under `start.lock` so that fifty parallel first calls start one daemon;
 //! the daemon itself also exits at once if another holds the ingest lock.
@@ -18,7 +18,7 @@ use crate::paths::{self, Paths};
 use crate::secure;
 
 /// Does anything accept connections on the socket? One `connect`, no
-/// round trip: this runs after every `mt exec`.
+/// round trip (after `mt exec`, only when the ingest lock is free).
 pub fn listening(paths: &Paths) -> bool {
     UnixStream::connect(&paths.socket).is_ok()
 }

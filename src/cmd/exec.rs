@@ -1,5 +1,5 @@
 //! `mt exec`: a start record, the command run as if bare, an end record,
-//! then a daemon started if none answers. Recording never changes the
+//! then a daemon started if none runs. Recording never changes the
 //! outcome: if the spool cannot be written, one warning line, that is all.
 
 use std::ffi::OsString;
