@@ -105,3 +105,34 @@ fn mt_exec_stays_within_its_syscall_and_fault_budget() {
         "mt-core exec took {core} faults, within the front's budget: the budget no longer guards"
     );
 }
+
+/// With a daemon running, `mt exec` learns so from the lock the daemon
+/// holds for its life, and never connects to its socket: a `connect` after
+/// every run woke the daemon's event loop each time (BENCHMARKS.md).
+#[test]
+fn mt_exec_sees_a_running_daemon_without_waking_it() {
+    crate::require!("strace");
+    let env = Env::new();
+    env.start_daemon();
+    let trace = env.path("trace.txt");
+    let mut cmd = Command::new("strace");
+    let out = env
+        .apply(&mut cmd)
+        .current_dir(env.dir.path())
+        .env_remove("LD_LIBRARY_PATH")
+        .arg("-o")
+        .arg(&trace)
+        .args(["-e", "trace=connect,flock", MT, "exec", "/bin/true"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::harness::err(&out));
+    let text = std::fs::read_to_string(&trace).unwrap();
+    assert!(!text.contains("connect("), "mt exec connected:\n{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("flock(")
+            && l.contains("LOCK_SH|LOCK_NB")
+            && l.contains("EAGAIN")),
+        "no lock probe found the daemon:\n{text}"
+    );
+    assert_eq!(env.daemons().len(), 1, "still one daemon");
+}
