@@ -72,13 +72,14 @@ measure() {
     wait "$tracer" 2>/dev/null || true
     # Again without strace, for the timing. The shell's own CPU time
     # (schedstat, in ns, all its threads) is the second figure: it does not
-    # count waiting for the pty or the scheduler, so it moves less.
+    # count waiting for the pty or the scheduler, so it moves less. (%.0f:
+    # mawk's %d stops at 2^31, which a shell passes after ~2 s of CPU.)
     : >"$stamps"
     local cpu0 cpu1
-    cpu0=$(cat /proc/"$pid"/task/*/schedstat | awk '{s += $1} END {printf "%d", s}')
+    cpu0=$(cat /proc/"$pid"/task/*/schedstat | awk '{s += $1} END {printf "%.0f", s}')
     tmux -L "$sock" send-keys -t "$label" -l "$keys"
     until [ "$(wc -l <"$stamps")" -ge "$n" ]; do sleep 0.05; done
-    cpu1=$(cat /proc/"$pid"/task/*/schedstat | awk '{s += $1} END {printf "%d", s}')
+    cpu1=$(cat /proc/"$pid"/task/*/schedstat | awk '{s += $1} END {printf "%.0f", s}')
     tmux -L "$sock" kill-session -t "$label"
     python3 - "$label" "$stamps" "$trace" "$n" "$((cpu1 - cpu0))" <<'PY'
 import statistics, sys
@@ -88,8 +89,6 @@ t = [float(l.replace(",", ".")) for l in open(stamps) if l.strip()]
 gaps = sorted((b - a) * 1000 for a, b in zip(t, t[1:]))
 forks = sum(1 for l in open(trace) if any(k in l for k in ("clone(", "clone3(", "fork(")))
 p10 = gaps[len(gaps) // 10]
-# (fish's main thread showed no CPU between the two reads in this setup:
-# said as such, not as a zero.)
 cpu_text = f"{cpu:.3f} ms" if cpu > 0 else "not measured"
 print(f"| {label} | {statistics.median(gaps):.3f} ms | {p10:.3f} ms | {cpu_text} | {forks / n:.1f} |")
 PY
