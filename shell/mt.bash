@@ -67,8 +67,8 @@ esac
 # The command ended with status $1 and pipe statuses $2: append its record
 # and take the state the next one starts from. This runs at every prompt,
 # so it is one function, inline: in an interactive bash each function call
-# or statement costs a few microseconds (more than a file open), and bash's
-# own work between two commands is about 0.05 ms.
+# or statement costs a few microseconds, about what a file open does
+# (BENCHMARKS.md). `*ignore[sb][po]*` is ignorespace or ignoreboth.
 #
 # Errors are silenced by closing stderr: a duplicate, where `2>/dev/null`
 # would be a file open. (A descriptor kept open would be inherited by every
