@@ -79,6 +79,41 @@ fn second_daemon_leaves_the_first_alone_and_stale_socket_is_replaced() {
     assert!(text(&env.mt(env.dir.path(), ["daemon", "status"])).contains(&format!("pid {first}")));
 }
 
+/// `mt exec …; mt log` right after install: the daemon `mt exec` started
+/// came up while `mt log`'s catch-up held the ingest lock, and gave up. A
+/// starting daemon waits for a lock no daemon answers for.
+#[test]
+fn a_daemon_starting_during_a_catch_up_waits_for_it() {
+    let env = Env::new();
+    env.ok(env.dir.path(), ["exec", "true"]); // the spool and state dirs
+    env.ok(env.dir.path(), ["daemon", "stop"]);
+    wait_for("no daemon", || env.daemons().is_empty().then_some(()));
+    // What a reader's catch-up holds while it ingests.
+    let lock = fs::OpenOptions::new()
+        .append(true)
+        .open(env.mt_home.join("state/spool/.ingest.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut cmd = Command::new(MT);
+    let mut daemon = crate::harness::Group::spawn(
+        env.apply(&mut cmd)
+            .current_dir(env.dir.path())
+            .args(["daemon", "run"]),
+    );
+    // It is up and waiting (it used to exit at once, saying another
+    // daemon ran), and it takes over once the lock is free.
+    wait_for("the daemon to wait for the lock", || {
+        env.daemons().first().copied()
+    });
+    assert!(daemon.0.try_wait().unwrap().is_none(), "the daemon gave up");
+    drop(lock);
+    wait_for("the daemon to answer", || {
+        let out = env.mt(env.dir.path(), ["daemon", "status"]);
+        out.status.success().then_some(())
+    });
+    env.ok(env.dir.path(), ["daemon", "stop"]);
+}
+
 #[test]
 fn private_dirs_and_modes() {
     let env = Env::new();

@@ -60,7 +60,7 @@ pub fn run(paths: &Paths) -> Result<()> {
         Managed::Auto
     };
     secure::private_dir(&paths.spool)?;
-    let Some(lock) = take_ingest_lock(paths)? else {
+    let Some(lock) = take_ingest_lock(paths, inherited.is_some())? else {
         eprintln!(
             "mt: a daemon is already running for {}",
             paths.spool.display()
@@ -131,8 +131,27 @@ pub fn run(paths: &Paths) -> Result<()> {
     served
 }
 
-fn take_ingest_lock(paths: &Paths) -> Result<Option<File>> {
-    secure::try_lock(&paths.ingest_lock(), "ingest")
+/// How long a starting daemon waits for the ingest lock while no daemon
+/// answers: a reader catching up holds it while it ingests (`mt exec …; mt
+/// log` raced the daemon that `mt exec` had just started, which gave up,
+/// once in six tries; a big spool takes a second or more), a daemon holds
+/// it for good and answers on its socket within milliseconds of taking it.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The ingest lock, or `None` when another daemon has it. A daemon systemd
+/// started does not ask the socket: the socket it would ask is its own.
+fn take_ingest_lock(paths: &Paths, systemd_socket: bool) -> Result<Option<File>> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        if let Some(lock) = secure::try_lock(&paths.ingest_lock(), "ingest")? {
+            return Ok(Some(lock));
+        }
+        let answered = !systemd_socket && crate::autostart::listening(paths);
+        if answered || Instant::now() >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 fn bind(paths: &Paths) -> Result<std::os::unix::net::UnixListener> {
