@@ -2,7 +2,7 @@
 //! safety, and no loss or duplicates across kills and restarts.
 
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::process::Command;
 use std::time::Duration;
 
@@ -85,32 +85,42 @@ fn second_daemon_leaves_the_first_alone_and_stale_socket_is_replaced() {
 #[test]
 fn a_daemon_starting_during_a_catch_up_waits_for_it() {
     let env = Env::new();
-    env.ok(env.dir.path(), ["exec", "true"]); // the spool and state dirs
-    env.ok(env.dir.path(), ["daemon", "stop"]);
-    wait_for("no daemon", || env.daemons().is_empty().then_some(()));
+    // The spool dir, as a first run makes it (without starting a daemon).
+    let first = env
+        .mt_cmd(env.dir.path(), ["exec", "true"])
+        .env("MT_NO_AUTOSTART", "1")
+        .status()
+        .unwrap();
+    assert!(first.success());
     // What a reader's catch-up holds while it ingests.
     let lock = fs::OpenOptions::new()
+        .create(true)
         .append(true)
+        .mode(0o600)
         .open(env.mt_home.join("state/spool/.ingest.lock"))
         .unwrap();
     lock.lock().unwrap();
+    let log = env.path("daemon.err");
     let mut cmd = Command::new(MT);
     let mut daemon = crate::harness::Group::spawn(
         env.apply(&mut cmd)
             .current_dir(env.dir.path())
+            .stderr(fs::File::create(&log).unwrap())
             .args(["daemon", "run"]),
     );
-    // It is up and waiting (it used to exit at once, saying another
-    // daemon ran), and it takes over once the lock is free.
+    // It waits (it used to exit at once, saying another daemon ran) and
+    // takes over once the lock is free: this very process answers.
     wait_for("the daemon to wait for the lock", || {
-        env.daemons().first().copied()
+        let said = fs::read_to_string(&log).unwrap_or_default();
+        said.contains("waiting for the ingest lock").then_some(())
     });
-    assert!(daemon.0.try_wait().unwrap().is_none(), "the daemon gave up");
+    let pid = daemon.0.id();
     drop(lock);
-    wait_for("the daemon to answer", || {
+    wait_for("the daemon started during the catch-up to answer", || {
         let out = env.mt(env.dir.path(), ["daemon", "status"]);
-        out.status.success().then_some(())
+        text(&out).contains(&format!("pid {pid}")).then_some(())
     });
+    assert!(daemon.0.try_wait().unwrap().is_none());
     env.ok(env.dir.path(), ["daemon", "stop"]);
 }
 

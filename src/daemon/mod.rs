@@ -142,6 +142,7 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// started does not ask the socket: the socket it would ask is its own.
 fn take_ingest_lock(paths: &Paths, systemd_socket: bool) -> Result<Option<File>> {
     let deadline = Instant::now() + LOCK_WAIT;
+    let mut said = false;
     loop {
         if let Some(lock) = secure::try_lock(&paths.ingest_lock(), "ingest")? {
             return Ok(Some(lock));
@@ -149,6 +150,12 @@ fn take_ingest_lock(paths: &Paths, systemd_socket: bool) -> Result<Option<File>>
         let answered = !systemd_socket && crate::autostart::listening(paths);
         if answered || Instant::now() >= deadline {
             return Ok(None);
+        }
+        if !said {
+            said = true;
+            eprintln!(
+                "mt daemon: waiting for the ingest lock (a command is catching up on the spool)"
+            );
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
