@@ -85,19 +85,13 @@ fn second_daemon_leaves_the_first_alone_and_stale_socket_is_replaced() {
 #[test]
 fn a_daemon_starting_during_a_catch_up_waits_for_it() {
     let env = Env::new();
-    // The spool dir, as a first run makes it (without starting a daemon).
-    let first = env
-        .mt_cmd(env.dir.path(), ["exec", "true"])
-        .env("MT_NO_AUTOSTART", "1")
-        .status()
-        .unwrap();
-    assert!(first.success());
+    env.first_run_without_daemon();
     // What a reader's catch-up holds while it ingests.
     let lock = fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
-        .open(env.mt_home.join("state/spool/.ingest.lock"))
+        .open(env.spool().join(".ingest.lock"))
         .unwrap();
     lock.lock().unwrap();
     let log = env.path("daemon.err");

@@ -176,6 +176,17 @@ impl Env {
         daemon_pids(&self.mt_home)
     }
 
+    /// The dirs a first run makes (spool, state), without starting a
+    /// daemon: one started here could race what the test does next.
+    pub fn first_run_without_daemon(&self) {
+        let status = self
+            .mt_cmd(self.dir.path(), ["exec", "true"])
+            .env("MT_NO_AUTOSTART", "1")
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     pub fn start_daemon(&self) -> i32 {
         self.ok(self.dir.path(), ["daemon", "start"]);
         wait_for("a daemon", || self.daemons().first().copied())

@@ -478,12 +478,7 @@ fn odd_spool_entries_jam_nothing_and_doctor_names_them() {
     let env = Env::new();
     // No daemon yet: one started here could drain and remove exec.log
     // before the test replaces it (a race seen under load).
-    let first = env
-        .mt_cmd(env.dir.path(), ["exec", "true"])
-        .env("MT_NO_AUTOSTART", "1")
-        .status()
-        .unwrap();
-    assert!(first.success());
+    env.first_run_without_daemon();
     let spool = env.spool();
     let fifo = spool.join("h-1-jam.log");
     let status = std::process::Command::new("mkfifo")
