@@ -247,7 +247,6 @@ pub fn compute(
         .as_ref()
         .map(|d| (d.paths.len() as u64, d.insertions, d.deletions));
     let (complexity, measured_complexity) = complexity(req.declared.complexity, totals);
-    let ms = |us: i64| (us.max(0) / 1000) as u64;
     let measured = Measured {
         version: 1,
         repo: inputs.root.clone(),
@@ -399,15 +398,21 @@ fn complexity(declared: Option<Level>, diff: Option<(u64, u64, u64)>) -> (String
 
 /// Phase times in whole ms that add up exactly to the total in whole ms
 /// (rounding cumulative sums, so no millisecond is lost or invented).
+/// Whole milliseconds of a duration in µs (a negative one, from a clock
+/// stepped back, is none).
+fn ms(us: i64) -> u64 {
+    (us.max(0) / 1000) as u64
+}
+
 fn split_ms(
     phase_us: &std::collections::BTreeMap<String, i64>,
 ) -> std::collections::BTreeMap<String, u64> {
     let mut cum = 0i64;
     let mut out = std::collections::BTreeMap::new();
     for (k, v) in phase_us {
-        let before = (cum.max(0) / 1000) as u64;
+        let before = ms(cum);
         cum += v;
-        out.insert(k.clone(), (cum.max(0) / 1000) as u64 - before);
+        out.insert(k.clone(), ms(cum) - before);
     }
     out
 }
@@ -565,7 +570,7 @@ fn edited_rows(f: &metrics::Figures) -> Vec<EditedRow> {
         .map(|e| EditedRow {
             path: e.path.clone(),
             saves: e.saves,
-            edit_ms: (e.edit_us.max(0) / 1000) as u64,
+            edit_ms: ms(e.edit_us),
         })
         .collect()
 }
@@ -577,7 +582,7 @@ fn caught_rows(f: &metrics::Figures) -> Vec<CaughtRow> {
             command: c.command.clone(),
             caught: rfc3339(c.failed_at_us),
             failures: c.failures,
-            fix_ms: (c.fix_us.max(0) / 1000) as u64,
+            fix_ms: ms(c.fix_us),
         })
         .collect()
 }
