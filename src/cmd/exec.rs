@@ -15,12 +15,6 @@ use crate::spool::records::{End, Place, Spooled, Start};
 use crate::spool::writer;
 use crate::wrapper::{self, Exit};
 
-/// Set up the process the way Rust's runtime would (for the front binary,
-/// which skips it: see src/main.rs).
-pub fn runtime_defaults() {
-    wrapper::runtime_defaults();
-}
-
 pub fn run(args: ExecArgs) -> ! {
     if paths::disabled() {
         run_bare(&args.command);

@@ -19,7 +19,8 @@ use anyhow::Result;
 use crate::cli::Cmd;
 
 pub use exec::run as exec;
-pub use exec::runtime_defaults;
+/// For the front binary, which starts at C's `main` (src/main.rs).
+pub use crate::wrapper::runtime_defaults;
 
 /// Run a subcommand; the result is the exit status.
 pub fn run(cmd: Cmd) -> Result<u8> {
