@@ -18,9 +18,9 @@ use anyhow::Result;
 
 use crate::cli::Cmd;
 
-pub use exec::run as exec;
 /// For the front binary, which starts at C's `main` (src/main.rs).
 pub use crate::wrapper::runtime_defaults;
+pub use exec::run as exec;
 
 /// Run a subcommand; the result is the exit status.
 pub fn run(cmd: Cmd) -> Result<u8> {
