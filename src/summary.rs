@@ -80,7 +80,7 @@ fn from_scratch(store: &Store, repo: &str, branch: &str, idle_us: i64) -> Result
         .map(|&(s, e)| (s, e, true))
         .chain(elsewhere.iter().map(|&(s, e)| (s, e, false)))
         .collect();
-    let tally = sweep(Tally::default(), &mut keyed, idle_us);
+    let tally = Tally::default().sweep(&mut keyed, idle_us);
     let later = store.span_since(repo, branch, upto_us)?;
     let cp = Checkpoint {
         idle_us,
@@ -118,8 +118,8 @@ fn resume(
         },
         ours_us: cp.active_us,
     };
-    let at_upto = sweep(start, &mut early, cp.idle_us);
-    let now = sweep(at_upto, &mut late, cp.idle_us);
+    let at_upto = start.sweep(&mut early, cp.idle_us);
+    let now = at_upto.sweep(&mut late, cp.idle_us);
     let summary = Summary {
         counts: all.counts,
         first_us: all.first_us,
@@ -145,16 +145,6 @@ fn resume(
 /// inside the window.
 fn upto(to_us: i64, floor: i64) -> i64 {
     (to_us - SETTLE_US).max(floor)
-}
-
-/// Feed `keyed` (start, end, ours) to `tally` in the timeline's order: by
-/// start and end, the branch measured first at a tie.
-fn sweep(mut tally: Tally, keyed: &mut [(i64, i64, bool)], idle_us: i64) -> Tally {
-    keyed.sort_unstable_by_key(|&(s, e, ours)| (s, e.max(s), !ours));
-    for &(s, e, ours) in keyed.iter() {
-        tally.feed(s, e, ours, idle_us);
-    }
-    tally
 }
 
 /// Where one of the span's events ends on the timeline: a finished

@@ -68,9 +68,15 @@ pub fn window(spans: impl IntoIterator<Item = (i64, i64)>, idle_us: i64) -> Opti
         .map(|(first, last)| (first - idle_us, last))
 }
 
+/// The timeline's order: by start, then end (never before the start), the
+/// branch measured first at a tie. `share` and a resumed `Tally` both sweep
+/// in it, so that they agree.
+pub fn order_key(start_us: i64, end_us: i64, ours: bool) -> (i64, i64, bool) {
+    (start_us, end_us.max(start_us), !ours)
+}
+
 /// Where a sweep stands: how far the timeline is covered so far. Signals
-/// must be fed in order of (start, end), the branch measured first at a
-/// tie.
+/// must be fed in `order_key` order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Cursor {
     pub covered_us: Option<i64>,
@@ -99,6 +105,15 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Take `keyed` (start, end, ours), sorted here into `order_key` order.
+    pub fn sweep(mut self, keyed: &mut [(i64, i64, bool)], idle_us: i64) -> Tally {
+        keyed.sort_unstable_by_key(|&(s, e, ours)| order_key(s, e, ours));
+        for &(s, e, ours) in keyed.iter() {
+            self.feed(s, e, ours, idle_us);
+        }
+        self
+    }
+
     /// Take one signal, `ours` when it belongs to the branch measured.
     pub fn feed(&mut self, start_us: i64, end_us: i64, ours: bool, idle_us: i64) {
         let (gap, own) = self.cursor.step(start_us, end_us, idle_us);
@@ -111,15 +126,16 @@ impl Tally {
 /// Sweep `signals` (any order) with gaps up to `idle_us` counted.
 pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
     // Sorting the keys themselves (not indices into `signals`) keeps the
-    // sort in cache. At a tie the branch measured goes first (the rule a
-    // resumed `Tally` follows too), then the index, so the order is
-    // deterministic.
-    let mut order: Vec<(i64, i64, bool, usize)> = signals
+    // sort in cache; the index breaks what `order_key` leaves tied, so the
+    // order is deterministic.
+    let mut order: Vec<((i64, i64, bool), usize)> = signals
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let elsewhere = s.mark == Mark::Elsewhere;
-            (s.start_us, s.end_us.max(s.start_us), elsewhere, i)
+            (
+                order_key(s.start_us, s.end_us, s.mark != Mark::Elsewhere),
+                i,
+            )
         })
         .collect();
     order.sort_unstable();
@@ -132,7 +148,7 @@ pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
         explicit: false,
     };
     let mut cursor = Cursor::default();
-    for (start_us, end, _, i) in order {
+    for ((start_us, end, _), i) in order {
         let s = Signal {
             start_us,
             end_us: end,
@@ -332,16 +348,9 @@ mod tests {
                 .iter()
                 .map(|s| (s.start_us, s.end_us, s.mark != Mark::Elsewhere))
                 .collect();
-            keyed.sort_unstable_by_key(|&(s, e, ours)| (s, e, !ours));
-            let mut before = Tally::default();
-            for &(s, e, ours) in keyed.iter().filter(|k| k.0 < cut) {
-                before.feed(s, e, ours, idle);
-            }
-            let saved = before;
-            let mut resumed = saved;
-            for &(s, e, ours) in keyed.iter().filter(|k| k.0 >= cut) {
-                resumed.feed(s, e, ours, idle);
-            }
+            let (mut early, mut late): (Vec<_>, Vec<_>) = keyed.drain(..).partition(|k| k.0 < cut);
+            let saved = Tally::default().sweep(&mut early, idle);
+            let resumed = saved.sweep(&mut late, idle);
             proptest::prop_assert_eq!(resumed.ours_us, share(&signals, idle).active_us());
         }
     }
