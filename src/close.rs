@@ -24,7 +24,7 @@ use crate::milestone::{
     self, CaughtRow, Complexity, ComplexitySource, EditedRow, FlakyRow, FrontMatter, LikeRow,
     Measured, Parameters, ToolRow, baseline, infer,
 };
-use crate::store::{OpenSpan, SpanRow, Store};
+use crate::store::{Filing, OpenSpan, SpanRow, Store};
 
 /// What the user asked for (flags), before inference.
 #[derive(Debug, Default, Clone)]
@@ -110,7 +110,7 @@ pub struct Prepared {
     pub text: String,
     /// Relative to the repository root.
     pub path: PathBuf,
-    pub ids: Vec<i64>,
+    pub filing: Filing,
 }
 
 /// Everything `mt close` reads before it computes: the span, the diff size,
@@ -298,7 +298,7 @@ pub fn compute(
         front,
         text,
         path: inputs.path.clone(),
-        ids: finished.iter().map(|r| r.id).collect(),
+        filing: Filing::of(&inputs.root, &inputs.branch, &inputs.rows),
     })
 }
 
@@ -742,7 +742,7 @@ mod tests {
             "gaps of 10 s count under a 15 min idle timeout"
         );
         assert_eq!(f.mt.phases_ms.values().sum::<u64>(), f.mt.active_ms);
-        assert_eq!(p.ids, vec![1, 2, 3]);
+        assert_eq!(p.filing.ids, vec![1, 2, 3]);
         assert!(
             p.text.contains("declared"),
             "the declared baseline is named as such"

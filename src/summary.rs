@@ -200,7 +200,7 @@ mod tests {
     use super::*;
     use crate::event::{EventKind, Source};
     use crate::metrics::timeline::{Mark, Signal};
-    use crate::store::{Finish, NewEvent, write};
+    use crate::store::{Filing, Finish, NewEvent, write};
 
     const S: i64 = 1_000_000;
     const IDLE: i64 = 300 * S;
@@ -329,9 +329,8 @@ mod tests {
                 }
                 tx.commit().unwrap();
                 if matches!(op, Op::Close) {
-                    let ids: Vec<i64> = store.conn.prepare("SELECT id FROM events WHERE repo = '/r' AND milestone IS NULL AND state != 'running'")
-                        .unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
-                    store.close_span(&ids, &format!("m{n}")).unwrap();
+                    let filing = Filing::of("/r", "ours", &store.span("/r", "ours").unwrap());
+                    store.close_span(&filing, &format!("m{n}")).unwrap();
                 }
                 let got = summary(&store, "/r", "ours", IDLE).unwrap();
                 proptest::prop_assert_eq!(got, reference(&store), "after step {} ({:?})", n, op);

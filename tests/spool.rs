@@ -344,15 +344,15 @@ fn a_store_of_the_previous_schema_opens_and_migrates() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 6, "every migration applied");
-    let checkpoints: i64 = db
+    assert_eq!(version, 7, "every migration applied");
+    let filings: i64 = db
         .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'status_checkpoints'",
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'filings'",
             [],
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(checkpoints, 1, "the newest migration's table is there");
+    assert_eq!(filings, 1, "the newest migration's table is there");
     // A database from a newer mt is refused, not damaged.
     db.pragma_update(None, "user_version", 99).unwrap();
     let out = env.mt(env.dir.path(), ["log"]);

@@ -24,7 +24,7 @@ use crate::event::human_ms;
 use crate::finished::Checker;
 use crate::git::{self, Repo};
 use crate::paths::Paths;
-use crate::store::{OpenSpan, Store};
+use crate::store::{Filing, OpenSpan, Store};
 
 /// What one run of `mt close` is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,7 +202,7 @@ fn write_milestone(
         .with_context(|| format!("could not write {}", full.display()))?;
     if mode != Mode::Draft {
         ctx.store
-            .close_span(&prepared.ids, &prepared.front.milestone_id)?;
+            .close_span(&prepared.filing, &prepared.front.milestone_id)?;
         // Not for drafts: a generated index changed on every branch would
         // conflict in every merge; the default branch regenerates it.
         crate::report::write_log(&ctx.repo.root)?;
@@ -239,11 +239,7 @@ fn file_under_draft(ctx: &mut Ctx, args: &CloseArgs, branch: &str, d: &Draft) ->
     let root =
         span_root(ctx, branch).unwrap_or_else(|| ctx.repo.root.to_string_lossy().into_owned());
     let rows = ctx.store.span(&root, branch)?;
-    let ids: Vec<i64> = rows
-        .iter()
-        .filter(|r| r.state != crate::event::RunState::Running)
-        .map(|r| r.id)
-        .collect();
+    let filing = Filing::of(&root, branch, &rows);
     let after = d.written_us.map_or(0, |w| {
         rows.iter()
             .filter(|r| r.kind == EventKind::Command && r.start_us > w)
@@ -253,11 +249,11 @@ fn file_under_draft(ctx: &mut Ctx, args: &CloseArgs, branch: &str, d: &Draft) ->
         println!(
             "{}: would file {} events of {branch} under it",
             d.path.display(),
-            ids.len()
+            filing.ids.len()
         );
         return Ok(());
     }
-    ctx.store.close_span(&ids, &d.milestone_id)?;
+    ctx.store.close_span(&filing, &d.milestone_id)?;
     let late = if after > 0 {
         format!(
             "; {after} runs recorded after the draft was written are filed under it but not in its figures"

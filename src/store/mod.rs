@@ -6,6 +6,7 @@
 //! read while the writer commits.
 
 mod checkpoint;
+mod filing;
 mod forget;
 mod query;
 pub(crate) mod write;
@@ -19,6 +20,7 @@ use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
 
 pub use checkpoint::{Checkpoint, Counts, TailRow};
+pub use filing::Filing;
 pub use query::{BranchFilter, OpenSpan, SpanRow, Status};
 pub use write::{Finish, NewEvent};
 
@@ -30,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_events_by_time.sql"),
     include_str!("migrations/0005_status_checkpoints.sql"),
     include_str!("migrations/0006_checkpoint_without_from.sql"),
+    include_str!("migrations/0007_filings.sql"),
 ];
 
 /// The schema version this mt writes.

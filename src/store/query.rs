@@ -1,9 +1,12 @@
 //! Reads: offsets, running commands, the log, a branch's status.
 
+use std::sync::LazyLock;
+
 use anyhow::Result;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::Store;
+use super::filing::{MILESTONE_COLUMN, open_span_sql};
 use crate::event::{Event, EventKind, RunState, Source, rfc3339};
 
 /// Which commands `log` returns.
@@ -11,8 +14,6 @@ use crate::event::{Event, EventKind, RunState, Source, rfc3339};
 pub struct BranchFilter {
     pub repo: Option<String>,
     pub branch: Option<String>,
-    /// Only commands not yet in a milestone.
-    pub open_only: bool,
 }
 
 /// One branch's open span, as `mt status` shows it.
@@ -30,26 +31,38 @@ pub struct Status {
     pub ids: std::collections::HashSet<i64>,
 }
 
-/// A branch's open span, read from the covering index `events_open_span`.
+/// A branch's open span, commands and points, from the covering index.
 // Flags computed in SQL: no string crosses into Rust per row. The failure
 // flag is `event::succeeded` negated, for a finished row.
-const STATUS_SQL: &str = "SELECT start_us, end_us, state = 'running', source = 'hook',
-        state = 'unfinished' OR signal IS NOT NULL OR COALESCE(exit_code, 0) != 0, id
-     FROM events INDEXED BY events_open_span
-     WHERE repo = ?1 AND branch = ?2 AND kind = 'command' AND milestone IS NULL
-     ORDER BY start_us";
+static STATUS_SQL: LazyLock<String> = LazyLock::new(|| {
+    open_span_sql(
+        "start_us, end_us, state = 'running', source = 'hook',
+        state = 'unfinished' OR signal IS NOT NULL OR COALESCE(exit_code, 0) != 0, id,
+        kind = 'command'",
+        "1",
+    )
+});
 
-/// The span's edits and markers, from their own partial index.
-const POINTS_SQL: &str = "SELECT start_us, id FROM events INDEXED BY events_open_points
-     WHERE repo = ?1 AND branch = ?2 AND kind != 'command' AND milestone IS NULL";
+/// A branch's open commands, as `open_spans` sums them.
+static OPEN_SPANS_SQL: LazyLock<String> =
+    LazyLock::new(|| open_span_sql("id, start_us, end_us, head, state", "kind = 'command'"));
+
+/// A branch's open span, every column `mt close` reads.
+static SPAN_SQL: LazyLock<String> = LazyLock::new(|| {
+    open_span_sql(
+        "id, source, kind, command, start_us, end_us, exit_code, signal, state, phase, tool, head",
+        "1",
+    )
+});
 
 /// Everything in a time window, from the covering index alone.
 const ELSEWHERE_SQL: &str = "SELECT id, start_us, end_us FROM events INDEXED BY events_by_time
      WHERE start_us BETWEEN ?1 AND ?2";
 
+/// What `event` reads, but the milestone (`MILESTONE_COLUMN` after it).
 const COLUMNS: &str =
     "id, source, kind, argv, command, cwd, repo, branch, head, session, start_us, end_us,
-    exit_code, signal, pipestatus, state, phase, tool, user_us, sys_us, maxrss_kib, milestone";
+    exit_code, signal, pipestatus, state, phase, tool, user_us, sys_us, maxrss_kib";
 
 fn ms(us: Option<i64>) -> Option<f64> {
     us.map(|v| v as f64 / 1000.0)
@@ -136,53 +149,47 @@ impl Store {
     /// Newest first.
     pub fn log(&self, filter: &BranchFilter, limit: usize) -> Result<Vec<Event>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM events
+            "SELECT {COLUMNS}, {MILESTONE_COLUMN} FROM events
              WHERE kind = 'command' AND (?1 IS NULL OR repo = ?1) AND (?2 IS NULL OR branch = ?2)
-               AND (?3 = 0 OR milestone IS NULL)
-             ORDER BY start_us DESC, id DESC LIMIT ?4"
+             ORDER BY start_us DESC, id DESC LIMIT ?3"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![filter.repo, filter.branch, filter.open_only, limit as i64],
-            event,
-        )?;
+        let rows = stmt.query_map(params![filter.repo, filter.branch, limit as i64], event)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The open span of one branch: everything not yet in a milestone.
     pub fn status(&self, repo: &str, branch: &str) -> Result<Status> {
         let mut st = Status::default();
-        let mut stmt = self.conn.prepare_cached(STATUS_SQL)?;
+        let mut stmt = self.conn.prepare_cached(&STATUS_SQL)?;
         let mut rows = stmt.query([repo, branch])?;
         while let Some(r) = rows.next()? {
             let start: i64 = r.get(0)?;
-            let end: Option<i64> = r.get(1)?;
             st.ids.insert(r.get(5)?);
-            st.first_us.get_or_insert(start);
+            st.first_us = Some(st.first_us.map_or(start, |f| f.min(start)));
+            if !r.get::<_, bool>(6)? {
+                st.points.push(start);
+                continue;
+            }
             if r.get::<_, bool>(2)? {
                 continue; // still running: listed below, not counted
             }
             st.counts.add(r.get(3)?, r.get(4)?);
-            if let Some(end) = end {
+            if let Some(end) = r.get::<_, Option<i64>>(1)? {
                 st.intervals.push((start, end));
             }
         }
-        let mut stmt = self.conn.prepare_cached(POINTS_SQL)?;
-        let mut rows = stmt.query([repo, branch])?;
-        while let Some(r) = rows.next()? {
-            st.points.push(r.get(0)?);
-            st.ids.insert(r.get(1)?);
-        }
-        if let Some(&first) = st.points.iter().min() {
-            st.first_us = Some(st.first_us.map_or(first, |f| f.min(first)));
-        }
+        // The index gives the span in id order; the timeline wants time.
+        st.intervals.sort_unstable();
+        st.points.sort_unstable();
         Ok(st)
     }
 
     /// Commands of `branch` in `repo` still running, oldest first.
     pub fn running_on(&self, repo: &str, branch: &str) -> Result<Vec<Event>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM events WHERE state = 'running' AND repo = ?1 AND branch = ?2
+            "SELECT {COLUMNS}, {MILESTONE_COLUMN} FROM events
+             WHERE state = 'running' AND repo = ?1 AND branch = ?2
              ORDER BY start_us"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -246,51 +253,65 @@ pub struct OpenSpan {
 impl Store {
     /// Every branch of `repo` with commands not yet in a milestone.
     pub fn open_spans(&self, repo: &str) -> Result<Vec<OpenSpan>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT branch, start_us, end_us, head, state, repo, kind FROM events
-             WHERE repo = ?1 AND milestone IS NULL AND branch IS NOT NULL
-             ORDER BY branch, start_us, id",
-        )?;
-        let mut rows = stmt.query([repo])?;
-        let mut spans: Vec<OpenSpan> = Vec::new();
-        while let Some(r) = rows.next()? {
-            let branch: String = r.get(0)?;
-            if spans.last().is_none_or(|s| s.branch != branch) {
-                spans.push(OpenSpan {
-                    branch,
-                    repo: r.get(5)?,
-                    ..OpenSpan::default()
-                });
+        let mut spans = Vec::new();
+        for branch in self.branches(repo)? {
+            if let Some(span) = self.open_span(repo, branch)? {
+                spans.push(span);
             }
-            let span = spans.last_mut().expect("pushed above");
-            if r.get::<_, EventKind>(6)? != EventKind::Command {
-                continue;
-            }
+        }
+        Ok(spans)
+    }
+
+    /// One branch's open commands in brief; none when it has no open
+    /// command (edits alone leave nothing to close).
+    fn open_span(&self, repo: &str, branch: String) -> Result<Option<OpenSpan>> {
+        struct Row {
+            id: i64,
+            start: i64,
+            end: Option<i64>,
+            head: Option<String>,
+            running: bool,
+        }
+        let mut stmt = self.conn.prepare_cached(&OPEN_SPANS_SQL)?;
+        let rows = stmt.query_map([repo, &branch], |r| {
+            Ok(Row {
+                id: r.get(0)?,
+                start: r.get(1)?,
+                end: r.get(2)?,
+                head: r.get(3)?,
+                running: r.get::<_, RunState>(4)? == RunState::Running,
+            })
+        })?;
+        let mut rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        rows.sort_unstable_by_key(|r| (r.start, r.id));
+        let mut span = OpenSpan {
+            repo: repo.to_owned(),
+            branch,
+            ..OpenSpan::default()
+        };
+        for r in rows {
             span.commands += 1;
-            let head: Option<String> = r.get(3)?;
-            if head.is_some() {
-                span.first_head = span.first_head.take().or_else(|| head.clone());
-                span.last_head = head;
+            if r.head.is_some() {
+                span.first_head = span.first_head.take().or_else(|| r.head.clone());
+                span.last_head = r.head;
             }
-            if r.get::<_, RunState>(4)? == RunState::Running {
+            if r.running {
                 continue;
             }
             span.runs += 1;
-            if let Some(end) = r.get::<_, Option<i64>>(2)? {
-                span.intervals.push((r.get(1)?, end));
+            if let Some(end) = r.end {
+                span.intervals.push((r.start, end));
             }
         }
-        // A branch with edits and no command yet has nothing to close.
-        spans.retain(|s| s.commands > 0);
-        Ok(spans)
+        Ok(Some(span))
     }
 
     /// Everything on `branch` in `repo` not yet in a milestone, oldest first.
     pub fn span(&self, repo: &str, branch: &str) -> Result<Vec<SpanRow>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, source, kind, command, start_us, end_us, exit_code, signal, state, phase, tool, head
-             FROM events WHERE repo = ?1 AND branch = ?2 AND milestone IS NULL ORDER BY start_us, id",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&SPAN_SQL)?;
         let rows = stmt.query_map([repo, branch], |r| {
             Ok(SpanRow {
                 id: r.get(0)?,
@@ -307,7 +328,9 @@ impl Store {
                 head: r.get(11)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.sort_unstable_by_key(|r| (r.start_us, r.id));
+        Ok(rows)
     }
 
     /// Everything recorded from `from_us` to `to_us` except the events
@@ -343,23 +366,6 @@ impl Store {
         let rows = stmt.query_map([since_us], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
-
-    /// File these events under a milestone, so new work starts a new span:
-    /// one statement over the list (a JSON array), not one per id (100,000
-    /// ids: 0.27 s, was 0.39 s; BENCHMARKS.md).
-    pub fn close_span(&mut self, ids: &[i64], milestone_id: &str) -> Result<()> {
-        let list = serde_json::to_string(ids)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.prepare_cached(
-            "UPDATE events SET milestone = ?2
-             WHERE id IN (SELECT value FROM json_each(?1)) AND milestone IS NULL",
-        )?
-        .execute(params![list, milestone_id])?;
-        tx.commit()?;
-        Ok(())
-    }
 }
 
 impl Store {
@@ -394,21 +400,28 @@ mod plan_tests {
         );
     }
 
+    /// `mt status` from scratch and `mt close` read the span after the
+    /// latest filing as a range of one index, whatever was filed before.
     #[test]
-    fn status_reads_only_the_open_span_index() {
+    fn the_open_span_is_a_range_after_the_latest_filing() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.db")).unwrap();
-        let plan: Vec<String> = store
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {STATUS_SQL}"))
-            .unwrap()
-            .query_map(["r", "b"], |r| r.get::<_, String>(3))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(
-            plan,
-            vec!["SEARCH events USING COVERING INDEX events_open_span (repo=? AND branch=?)"]
-        );
+        let covering = "SEARCH events USING COVERING INDEX events_by_branch_id";
+        let table = "SEARCH events USING INDEX events_by_branch_id";
+        for (sql, range) in [(&*STATUS_SQL, covering), (&*SPAN_SQL, table)] {
+            let plan: Vec<String> = store
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(["r", "b"], |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(plan[2], format!("{range} (repo=? AND branch=? AND id>?)"));
+            assert!(
+                !plan.iter().any(|l| l.starts_with("SCAN events")),
+                "{plan:?}"
+            );
+        }
     }
 }
