@@ -122,10 +122,7 @@ fn bench(c: &mut Criterion) {
     // above, then filing the span's events under the milestone (DESIGN's
     // target is for both). The setup, not timed, takes the filing back.
     let raw = rusqlite::Connection::open(dir.path().join("mt.db")).unwrap();
-    let unfile = || {
-        raw.execute("DELETE FROM filings WHERE milestone = 'bench'", [])
-            .unwrap()
-    };
+    let unfile = || raw.execute("DELETE FROM filings", []).unwrap();
     group.bench_function("close_and_file_branch_of_100k_runs", |b| {
         b.iter_batched(
             unfile,
@@ -162,6 +159,32 @@ fn bench(c: &mut Criterion) {
                 filing.clone()
             },
             |f| store.close_span(&f, "bench").unwrap(),
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    // The command a user types, as they feel it: the `mt` binary started
+    // in the repository (no daemon: it catches up itself), reading git,
+    // writing the milestone and the log, filing the span. The setup, not
+    // timed, takes the filing and the files back.
+    let home = dir.path().join("home");
+    group.bench_function("mt_close_command_on_branch_of_100k_runs", |b| {
+        b.iter_batched(
+            || {
+                unfile();
+                let _ = fs::remove_dir_all(repo.join("milestones"));
+            },
+            |_| {
+                let out = Command::new(env!("CARGO_BIN_EXE_mt"))
+                    .current_dir(&repo)
+                    .args(["close", "fix/1-big"])
+                    .env("MT_HOME", &home)
+                    .env("MT_DB", dir.path().join("mt.db"))
+                    .env("MT_SPOOL", &spool)
+                    .env("MT_NO_AUTOSTART", "1")
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{out:?}");
+            },
             criterion::BatchSize::PerIteration,
         )
     });

@@ -126,13 +126,17 @@ impl Checker {
     }
 
     /// Prepare the checks for `spans` (their branches and recorded tips).
+    /// The default branch's span comes without intervals; with no other,
+    /// the target's history is read from now on: nothing to check.
     pub fn load(&mut self, spans: &[OpenSpan]) {
         let checker = self;
         let since = spans
             .iter()
             .flat_map(|s| s.intervals.iter().map(|i| i.0))
             .min()
-            .map_or(0, |us| us / 1_000_000 - SLACK_S);
+            .unwrap_or_else(|| crate::clock::now().micros())
+            / 1_000_000
+            - SLACK_S;
         for (_, sha) in &checker.targets.clone() {
             let merged = git(
                 &checker.root,

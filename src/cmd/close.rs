@@ -85,7 +85,7 @@ fn close(args: &CloseArgs) -> Result<u8> {
     // Work recorded in any worktree of this repository counts.
     let mut spans = Vec::new();
     for root in git::worktrees(&repo) {
-        spans.extend(store.open_spans(&root.to_string_lossy())?);
+        spans.extend(store.open_spans(&root.to_string_lossy(), |b| checker.is_default(b))?);
     }
     checker.load(&spans);
     let mut ctx = Ctx {

@@ -80,11 +80,11 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
 
 /// `mt status --branches`: each open span and whether it is finished.
 fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Result<u8> {
+    let mut checker = Checker::new(repo, config.default_branch.as_deref());
     let mut spans = Vec::new();
     for root in git::worktrees(repo) {
-        spans.extend(store.open_spans(&root.to_string_lossy())?);
+        spans.extend(store.open_spans(&root.to_string_lossy(), |b| checker.is_default(b))?);
     }
-    let mut checker = Checker::new(repo, config.default_branch.as_deref());
     checker.load(&spans);
     let mut out = io::stdout().lock();
     let mut any = false;
@@ -102,7 +102,7 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
                 let v = json!({
                     "branch": span.branch,
                     "worktree": span.repo,
-                    "runs": span.runs,
+                    "runs": sum.counts.runs,
                     "active_ms": active_ms,
                     "finished": finish.as_ref().map(|f| json!({
                         "how": f.how.as_str(), "into": f.into, "commit": f.commit, "pr": f.pr,
@@ -119,7 +119,7 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
                 out,
                 "{:<30} {:>5} runs  active {:>8}  {state}",
                 safe(&span.branch),
-                span.runs,
+                sum.counts.runs,
                 human_ms(active_ms)
             )?;
         }

@@ -47,6 +47,9 @@ static STATUS_SQL: LazyLock<String> = LazyLock::new(|| {
 static OPEN_SPANS_SQL: LazyLock<String> =
     LazyLock::new(|| open_span_sql("id, start_us, end_us, head, state", "kind = 'command'"));
 
+static HAS_OPEN_COMMAND_SQL: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT EXISTS ({})", open_span_sql("1", "kind = 'command'")));
+
 /// A branch's open span, every column `mt close` reads.
 static SPAN_SQL: LazyLock<String> = LazyLock::new(|| {
     open_span_sql(
@@ -251,15 +254,34 @@ pub struct OpenSpan {
 }
 
 impl Store {
-    /// Every branch of `repo` with commands not yet in a milestone.
-    pub fn open_spans(&self, repo: &str) -> Result<Vec<OpenSpan>> {
+    /// Every branch of `repo` with commands not yet in a milestone. A
+    /// branch `listed_only` names comes with its repo and branch alone,
+    /// its events unread: the default branch, which never finishes and
+    /// whose span can hold most of the store.
+    pub fn open_spans(
+        &self,
+        repo: &str,
+        listed_only: impl Fn(&str) -> bool,
+    ) -> Result<Vec<OpenSpan>> {
         let mut spans = Vec::new();
         for branch in self.branches(repo)? {
-            if let Some(span) = self.open_span(repo, branch)? {
-                spans.push(span);
-            }
+            let span = if listed_only(&branch) {
+                self.has_open_command(repo, &branch)?.then(|| OpenSpan {
+                    repo: repo.to_owned(),
+                    branch,
+                    ..OpenSpan::default()
+                })
+            } else {
+                self.open_span(repo, branch)?
+            };
+            spans.extend(span);
         }
         Ok(spans)
+    }
+
+    fn has_open_command(&self, repo: &str, branch: &str) -> Result<bool> {
+        let mut stmt = self.conn.prepare_cached(&HAS_OPEN_COMMAND_SQL)?;
+        Ok(stmt.query_row([repo, branch], |r| r.get(0))?)
     }
 
     /// One branch's open commands in brief; none when it has no open
