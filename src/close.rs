@@ -594,7 +594,8 @@ fn flaky_rows(f: &metrics::Figures) -> Vec<FlakyRow> {
         .map(|r| FlakyRow {
             command: r.command.clone(),
             head: r.head.chars().take(12).collect(),
-            passed: r.runs.iter().map(|&(_, ok)| ok).collect(),
+            runs: r.runs.len() as u64,
+            failures: r.runs.iter().filter(|&&(_, ok)| !ok).count() as u64,
         })
         .collect()
 }

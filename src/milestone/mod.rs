@@ -105,13 +105,40 @@ pub struct CaughtRow {
     pub fix_ms: u64,
 }
 
-/// A command whose outcome flipped at one HEAD with nothing edited.
+/// A command whose outcome flipped at one HEAD with nothing edited: how
+/// often it ran and failed there. Counts, not each outcome: the row stays
+/// one line however often the command was run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "FlakyWire")]
 pub struct FlakyRow {
     pub command: String,
     pub head: String,
-    /// Each run's outcome, in order.
-    pub passed: Vec<bool>,
+    pub runs: u64,
+    pub failures: u64,
+}
+
+/// A flaky row as files hold it: milestones written before 2026-11-26
+/// list each outcome (`passed`) instead of the counts.
+#[derive(Deserialize)]
+struct FlakyWire {
+    command: String,
+    head: String,
+    runs: Option<u64>,
+    failures: Option<u64>,
+    #[serde(default)]
+    passed: Vec<bool>,
+}
+
+impl From<FlakyWire> for FlakyRow {
+    fn from(w: FlakyWire) -> FlakyRow {
+        let failed = w.passed.iter().filter(|&&ok| !ok).count() as u64;
+        FlakyRow {
+            command: w.command,
+            head: w.head,
+            runs: w.runs.unwrap_or(w.passed.len() as u64),
+            failures: w.failures.unwrap_or(failed),
+        }
+    }
 }
 
 /// Automated against manual runs of the same command classes.
@@ -379,7 +406,8 @@ pub(crate) mod tests {
                 flaky: vec![FlakyRow {
                     command: "npm test".into(),
                     head: "0123456789ab".into(),
-                    passed: vec![true, false],
+                    runs: 2,
+                    failures: 1,
                 }],
                 like_for_like: LikeRow {
                     classes: vec!["cargo test".into()],
@@ -436,5 +464,17 @@ pub(crate) mod tests {
                 .contains("no closing")
         );
         assert!(parse("---\ndate: [\n---\n").is_err());
+    }
+
+    /// A milestone written before the counts, with each outcome listed,
+    /// still reads: the counts come from the list.
+    #[test]
+    fn a_flaky_row_listing_each_outcome_reads_as_counts() {
+        let old = "command: npm test\nhead: 0123456789ab\npassed:\n- true\n- false\n- true\n";
+        let row: FlakyRow = serde_saphyr::from_str(old).unwrap();
+        assert_eq!((row.runs, row.failures), (3, 1));
+        let new = "command: npm test\nhead: 0123456789ab\nruns: 12500\nfailures: 1786\n";
+        let row: FlakyRow = serde_saphyr::from_str(new).unwrap();
+        assert_eq!((row.runs, row.failures), (12_500, 1_786));
     }
 }

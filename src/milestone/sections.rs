@@ -111,12 +111,7 @@ pub fn build(m: &Measured) -> Sections {
             .map(|f| FlakyView {
                 command: cell(&f.command),
                 head: cell(&f.head),
-                runs: f
-                    .passed
-                    .iter()
-                    .map(|&ok| if ok { "pass" } else { "fail" })
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                runs: format!("{} runs, {} failed", f.runs, f.failures),
             })
             .collect(),
         automation_level: automation_level(m),
