@@ -764,4 +764,40 @@ mod tests {
         let err = compute(&inputs(Vec::new()), &Config::default(), &req, None).unwrap_err();
         assert!(format!("{err:#}").contains("nothing was recorded on branch fix/7-crash"));
     }
+
+    /// A command rerun thousands of times at one HEAD, failing now and
+    /// then, is one line of counts: the milestone does not grow with runs.
+    #[test]
+    fn a_flaky_command_rerun_often_stays_one_line() {
+        let size = |n: i64| {
+            let rows = (0..n)
+                .map(|i| {
+                    let mut r = row(i, Source::Exec, "cargo test", i * 10, i * 10 + 5, 0);
+                    r.exit_code = Some(i32::from(i % 7 == 0));
+                    r.head = Some("0123456789abcdef".into());
+                    r
+                })
+                .collect();
+            let req = Request {
+                branch: Some("fix/7-crash".into()),
+                now_us: n * 10_000_000,
+                ..Request::default()
+            };
+            let p = compute(&inputs(rows), &Config::default(), &req, None).unwrap();
+            assert_eq!(p.front.mt.flaky.len(), 1);
+            (
+                p.front.mt.flaky[0].runs,
+                p.front.mt.flaky[0].failures,
+                p.text.len(),
+            )
+        };
+        let (runs, failures, small) = size(70);
+        assert_eq!((runs, failures), (70, 10));
+        let (runs, failures, large) = size(7_000);
+        assert_eq!((runs, failures), (7_000, 1_000));
+        assert!(
+            large < small + 200,
+            "{small} bytes for 70 runs, {large} for 7,000"
+        );
+    }
 }
