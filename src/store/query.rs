@@ -45,7 +45,7 @@ static STATUS_SQL: LazyLock<String> = LazyLock::new(|| {
 
 /// A branch's open commands, as `open_spans` sums them.
 static OPEN_SPANS_SQL: LazyLock<String> =
-    LazyLock::new(|| open_span_sql("id, start_us, end_us, head, state", "kind = 'command'"));
+    LazyLock::new(|| open_span_sql("id, start_us, end_us, state = 'running'", "kind = 'command'"));
 
 static HAS_OPEN_COMMAND_SQL: LazyLock<String> =
     LazyLock::new(|| format!("SELECT EXISTS ({})", open_span_sql("1", "kind = 'command'")));
@@ -285,13 +285,13 @@ impl Store {
     }
 
     /// One branch's open commands in brief; none when it has no open
-    /// command (edits alone leave nothing to close).
+    /// command (edits alone leave nothing to close). Read from the
+    /// covering index; the table only for the first and last HEAD.
     fn open_span(&self, repo: &str, branch: String) -> Result<Option<OpenSpan>> {
         struct Row {
             id: i64,
             start: i64,
             end: Option<i64>,
-            head: Option<String>,
             running: bool,
         }
         let mut stmt = self.conn.prepare_cached(&OPEN_SPANS_SQL)?;
@@ -300,8 +300,7 @@ impl Store {
                 id: r.get(0)?,
                 start: r.get(1)?,
                 end: r.get(2)?,
-                head: r.get(3)?,
-                running: r.get::<_, RunState>(4)? == RunState::Running,
+                running: r.get(3)?,
             })
         })?;
         let mut rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -312,23 +311,32 @@ impl Store {
         let mut span = OpenSpan {
             repo: repo.to_owned(),
             branch,
+            commands: rows.len() as u64,
+            first_head: self.first_head(rows.iter().map(|r| r.id))?,
+            last_head: self.first_head(rows.iter().rev().map(|r| r.id))?,
             ..OpenSpan::default()
         };
-        for r in rows {
-            span.commands += 1;
-            if r.head.is_some() {
-                span.first_head = span.first_head.take().or_else(|| r.head.clone());
-                span.last_head = r.head;
-            }
-            if r.running {
-                continue;
-            }
+        for r in rows.iter().filter(|r| !r.running) {
             span.runs += 1;
             if let Some(end) = r.end {
                 span.intervals.push((r.start, end));
             }
         }
         Ok(Some(span))
+    }
+
+    /// The HEAD recorded with the first of `ids` that has one.
+    fn first_head(&self, ids: impl Iterator<Item = i64>) -> Result<Option<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT head FROM events WHERE id = ?1")?;
+        for id in ids {
+            let head: Option<String> = stmt.query_row([id], |r| r.get(0))?;
+            if head.is_some() {
+                return Ok(head);
+            }
+        }
+        Ok(None)
     }
 
     /// Everything on `branch` in `repo` not yet in a milestone, oldest first.
