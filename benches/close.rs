@@ -114,7 +114,8 @@ fn bench(c: &mut Criterion) {
                 ..Request::default()
             };
             let facts = close::BranchFacts::default();
-            let p = close::prepare(&store, &found, &Config::default(), &req, &facts, None).unwrap();
+            let p = close::prepare(&store, &found, &Config::default(), &req, &facts, None, None)
+                .unwrap();
             assert_eq!(p.filing.ids.len(), 100_000);
         })
     });
@@ -133,7 +134,7 @@ fn bench(c: &mut Criterion) {
                     ..Request::default()
                 };
                 let facts = close::BranchFacts::default();
-                let p = close::prepare(&store, &found, &config, &req, &facts, None).unwrap();
+                let p = close::prepare(&store, &found, &config, &req, &facts, None, None).unwrap();
                 store.close_span(&p.filing, "bench").unwrap();
             },
             criterion::BatchSize::PerIteration,
@@ -148,7 +149,7 @@ fn bench(c: &mut Criterion) {
             ..Request::default()
         };
         let facts = close::BranchFacts::default();
-        close::prepare(&store, &found, &config, &req, &facts, None)
+        close::prepare(&store, &found, &config, &req, &facts, None, None)
             .unwrap()
             .filing
     };

@@ -135,7 +135,9 @@ pub struct Inputs {
     pub milestone_id: String,
 }
 
-/// Everything `mt close` computes, without writing anything.
+/// Everything `mt close` computes, without writing anything. `read` is
+/// the span when the caller has read it already (`Store::span` of the
+/// request's root and branch), so it is not read twice.
 pub fn prepare(
     store: &Store,
     repo: &Repo,
@@ -143,8 +145,10 @@ pub fn prepare(
     req: &Request,
     git_facts: &BranchFacts,
     draft: Option<&Draft>,
+    read: Option<Vec<SpanRow>>,
 ) -> Result<Prepared> {
-    let inputs = gather(store, repo, req, git_facts, draft, config.idle_timeout_us())?;
+    let idle_us = config.idle_timeout_us();
+    let inputs = gather(store, repo, req, git_facts, draft, idle_us, read)?;
     compute(&inputs, config, req, git_facts.finish.as_ref())
 }
 
@@ -175,6 +179,7 @@ pub fn gather(
     git_facts: &BranchFacts,
     draft: Option<&Draft>,
     idle_us: i64,
+    read: Option<Vec<SpanRow>>,
 ) -> Result<Inputs> {
     let root = req
         .span_root
@@ -199,7 +204,10 @@ pub fn gather(
             (path, id)
         }
     };
-    let rows = store.span(&root, &branch)?;
+    let rows = match read {
+        Some(rows) => rows,
+        None => store.span(&root, &branch)?,
+    };
     let spans = rows
         .iter()
         .map(|r| (r.start_us, r.end_us.unwrap_or(r.start_us)));

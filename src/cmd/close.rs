@@ -24,7 +24,7 @@ use crate::event::human_ms;
 use crate::finished::Checker;
 use crate::git::{self, Repo};
 use crate::paths::Paths;
-use crate::store::{Filing, OpenSpan, Store};
+use crate::store::{Filing, OpenSpan, SpanRow, Store};
 
 /// What one run of `mt close` is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,26 @@ struct Ctx {
     store: Store,
     checker: Checker,
     spans: Vec<OpenSpan>,
+    /// The one branch's span as read for `spans` (by hand, a draft), kept
+    /// for its milestone: a span of 100,000 runs is read once.
+    read: Option<ReadSpan>,
+}
+
+struct ReadSpan {
+    root: String,
+    branch: String,
+    rows: Vec<SpanRow>,
+}
+
+impl Ctx {
+    /// `branch`'s span in the worktree `root`: the one read already, else
+    /// from the store.
+    fn span_rows(&mut self, root: &str, branch: &str) -> Result<Vec<SpanRow>> {
+        match self.read.take() {
+            Some(r) if r.root == root && r.branch == branch => Ok(r.rows),
+            _ => self.store.span(root, branch),
+        }
+    }
 }
 
 pub fn run(args: &CloseArgs) -> Result<u8> {
@@ -82,11 +102,15 @@ fn close(args: &CloseArgs) -> Result<u8> {
         ),
     };
     let store = catchup::current_store(&paths)?;
-    // Work recorded in any worktree of this repository counts.
-    let mut spans = Vec::new();
-    for root in git::worktrees(&repo) {
-        spans.extend(store.open_spans(&root.to_string_lossy(), |b| checker.is_default(b))?);
-    }
+    let one = match mode {
+        Mode::Finished => None,
+        Mode::ByHand => args.branch.clone(),
+        Mode::Draft => current,
+    };
+    let (spans, read) = match &one {
+        None => (open_spans(&store, &repo, &checker)?, None),
+        Some(branch) => one_span(&store, &repo, branch)?,
+    };
     checker.load(&spans);
     let mut ctx = Ctx {
         repo,
@@ -94,18 +118,40 @@ fn close(args: &CloseArgs) -> Result<u8> {
         store,
         checker,
         spans,
+        read,
     };
-    match mode {
-        Mode::Finished => close_finished(&mut ctx, args),
-        Mode::ByHand => {
-            let branch = args.branch.clone().unwrap_or_default();
-            close_one(&mut ctx, args, &branch, mode).map(|_| 0)
-        }
-        Mode::Draft => {
-            let branch = current.unwrap_or_default();
-            close_one(&mut ctx, args, &branch, mode).map(|_| 0)
+    match one {
+        None => close_finished(&mut ctx, args),
+        Some(branch) => close_one(&mut ctx, args, &branch, mode).map(|_| 0),
+    }
+}
+
+/// Every open span of the repository: work recorded in any of its worktrees
+/// counts. The default branch's is listed, not read.
+fn open_spans(store: &Store, repo: &Repo, checker: &Checker) -> Result<Vec<OpenSpan>> {
+    let mut spans = Vec::new();
+    for root in git::worktrees(repo) {
+        spans.extend(store.open_spans(&root.to_string_lossy(), |b| checker.is_default(b))?);
+    }
+    Ok(spans)
+}
+
+/// One branch's open span, from the first worktree that has one, and its
+/// rows as read.
+fn one_span(store: &Store, repo: &Repo, branch: &str) -> Result<(Vec<OpenSpan>, Option<ReadSpan>)> {
+    for root in git::worktrees(repo) {
+        let root = root.to_string_lossy().into_owned();
+        let rows = store.span(&root, branch)?;
+        if let Some(span) = OpenSpan::of(&root, branch, &rows) {
+            let read = ReadSpan {
+                root,
+                branch: branch.to_owned(),
+                rows,
+            };
+            return Ok((vec![span], Some(read)));
         }
     }
+    Ok((Vec::new(), None))
 }
 
 /// Every branch with an open span whose work is in the default branch.
@@ -174,6 +220,8 @@ fn write_milestone(
     }
     let mut req = request(args, branch, mode == Mode::Draft);
     req.span_root = span_root(ctx, branch);
+    let root = (req.span_root.clone()).unwrap_or_else(|| ctx.repo.root.to_string_lossy().into());
+    let rows = ctx.span_rows(&root, branch)?;
     let prepared = close::prepare(
         &ctx.store,
         &ctx.repo,
@@ -181,6 +229,7 @@ fn write_milestone(
         &req,
         facts,
         draft.as_ref(),
+        Some(rows),
     )?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -238,7 +287,7 @@ fn body(text: &str) -> String {
 fn file_under_draft(ctx: &mut Ctx, args: &CloseArgs, branch: &str, d: &Draft) -> Result<()> {
     let root =
         span_root(ctx, branch).unwrap_or_else(|| ctx.repo.root.to_string_lossy().into_owned());
-    let rows = ctx.store.span(&root, branch)?;
+    let rows = ctx.span_rows(&root, branch)?;
     let filing = Filing::of(&root, branch, &rows);
     let after = d.written_us.map_or(0, |w| {
         rows.iter()

@@ -44,8 +44,12 @@ static STATUS_SQL: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// A branch's open commands, as `open_spans` sums them.
-static OPEN_SPANS_SQL: LazyLock<String> =
-    LazyLock::new(|| open_span_sql("id, start_us, end_us, state = 'running'", "kind = 'command'"));
+static OPEN_SPANS_SQL: LazyLock<String> = LazyLock::new(|| {
+    open_span_sql(
+        "id, start_us, end_us, state = 'running'",
+        "kind = 'command'",
+    )
+});
 
 static HAS_OPEN_COMMAND_SQL: LazyLock<String> =
     LazyLock::new(|| format!("SELECT EXISTS ({})", open_span_sql("1", "kind = 'command'")));
@@ -253,6 +257,62 @@ pub struct OpenSpan {
     pub last_head: Option<String>,
 }
 
+/// One open command, as an `OpenSpan` sums it.
+struct Brief {
+    id: i64,
+    start: i64,
+    end: Option<i64>,
+    running: bool,
+}
+
+impl OpenSpan {
+    /// The span of `branch` in `repo` in brief, from its rows as
+    /// `Store::span` reads them; none when it has no command.
+    pub fn of(repo: &str, branch: &str, rows: &[SpanRow]) -> Option<OpenSpan> {
+        let commands: Vec<&SpanRow> = (rows.iter())
+            .filter(|r| r.kind == EventKind::Command)
+            .collect();
+        let brief: Vec<Brief> = (commands.iter())
+            .map(|r| Brief {
+                id: r.id,
+                start: r.start_us,
+                end: r.end_us,
+                running: r.state == RunState::Running,
+            })
+            .collect();
+        if brief.is_empty() {
+            return None;
+        }
+        let head = |r: &&&SpanRow| r.head.is_some();
+        Some(OpenSpan {
+            first_head: commands.iter().find(head).and_then(|r| r.head.clone()),
+            last_head: commands
+                .iter()
+                .rev()
+                .find(head)
+                .and_then(|r| r.head.clone()),
+            ..OpenSpan::brief(repo, branch.to_owned(), &brief)
+        })
+    }
+
+    /// Counts and intervals of commands in time order; no HEAD.
+    fn brief(repo: &str, branch: String, rows: &[Brief]) -> OpenSpan {
+        let mut span = OpenSpan {
+            repo: repo.to_owned(),
+            branch,
+            commands: rows.len() as u64,
+            ..OpenSpan::default()
+        };
+        for r in rows.iter().filter(|r| !r.running) {
+            span.runs += 1;
+            if let Some(end) = r.end {
+                span.intervals.push((r.start, end));
+            }
+        }
+        span
+    }
+}
+
 impl Store {
     /// Every branch of `repo` with commands not yet in a milestone. A
     /// branch `listed_only` names comes with its repo and branch alone,
@@ -288,15 +348,9 @@ impl Store {
     /// command (edits alone leave nothing to close). Read from the
     /// covering index; the table only for the first and last HEAD.
     fn open_span(&self, repo: &str, branch: String) -> Result<Option<OpenSpan>> {
-        struct Row {
-            id: i64,
-            start: i64,
-            end: Option<i64>,
-            running: bool,
-        }
         let mut stmt = self.conn.prepare_cached(&OPEN_SPANS_SQL)?;
         let rows = stmt.query_map([repo, &branch], |r| {
-            Ok(Row {
+            Ok(Brief {
                 id: r.get(0)?,
                 start: r.get(1)?,
                 end: r.get(2)?,
@@ -308,21 +362,14 @@ impl Store {
             return Ok(None);
         }
         rows.sort_unstable_by_key(|r| (r.start, r.id));
-        let mut span = OpenSpan {
-            repo: repo.to_owned(),
-            branch,
-            commands: rows.len() as u64,
-            first_head: self.first_head(rows.iter().map(|r| r.id))?,
-            last_head: self.first_head(rows.iter().rev().map(|r| r.id))?,
-            ..OpenSpan::default()
-        };
-        for r in rows.iter().filter(|r| !r.running) {
-            span.runs += 1;
-            if let Some(end) = r.end {
-                span.intervals.push((r.start, end));
-            }
-        }
-        Ok(Some(span))
+        let first_head = self.first_head(rows.iter().map(|r| r.id))?;
+        let last_head = self.first_head(rows.iter().rev().map(|r| r.id))?;
+        let span = OpenSpan::brief(repo, branch, &rows);
+        Ok(Some(OpenSpan {
+            first_head,
+            last_head,
+            ..span
+        }))
     }
 
     /// The HEAD recorded with the first of `ids` that has one.
