@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::harness::{Env, err, text};
+use crate::harness::{Env, Group, err, text, wait_for};
 
 /// The milestone files under `milestones/` (the generated index aside).
 pub fn milestone_files(repo: &Path) -> Vec<PathBuf> {
@@ -364,4 +364,64 @@ fn integration_points_from_a_real_diff() {
         json["mt"]["integration"]["scripts"],
         serde_json::json!(["tools/gen.py"])
     );
+}
+
+/// Closing a span files the runs that had ended and keeps one still going
+/// for the next span; `mt log` names each run's milestone, and a second
+/// close files the kept run once it has ended.
+#[test]
+fn a_run_going_at_the_close_goes_to_the_next_span() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.git(&repo, &["switch", "-q", "-c", "feat/7-keep"]);
+    env.ok(&repo, ["exec", "true"]);
+    assert_eq!(env.mt(&repo, ["exec", "false"]).status.code(), Some(1));
+    let flag = env.path("flag");
+    let wait = "while [ ! -e \"$1\" ]; do sleep 0.01; done";
+    let flag_arg = flag.to_str().unwrap();
+    let mut long = Group::spawn(&mut env.mt_cmd(&repo, ["exec", "sh", "-c", wait, "sh", flag_arg]));
+    let is_long = |e: &Value| e["command"].as_str().is_some_and(|c| c.contains("while"));
+    wait_for("the long run recorded as running", || {
+        (env.log()
+            .iter()
+            .any(|e| is_long(e) && e["state"] == "running"))
+        .then_some(())
+    });
+    // Recorded after the long run started: the filing reaches past it.
+    env.ok(&repo, ["exec", "true"]);
+    env.ok(&repo, ["close", "feat/7-keep"]);
+    let first = front(&milestone_files(&repo)[0]);
+    assert_eq!(first["mt"]["runs_automated"], 3, "the three ended runs");
+
+    fs::write(&flag, "").unwrap();
+    assert!(long.0.wait().unwrap().success());
+    let milestone = |log: &[Value], long: bool| -> Vec<Value> {
+        (log.iter().filter(|e| is_long(e) == long))
+            .map(|e| e["milestone"].clone())
+            .collect()
+    };
+    let log = wait_for("the long run's end", || {
+        let log = env.log();
+        (log.iter().any(|e| is_long(e) && e["state"] == "done")).then_some(log)
+    });
+    let id = first["milestone_id"].clone();
+    assert_eq!(milestone(&log, false), vec![id.clone(); 3]);
+    assert_eq!(milestone(&log, true), vec![Value::Null], "kept open");
+    let status = env.ok(&repo, ["status"]);
+    assert!(status.contains("1 runs (1 automated"), "{status}");
+
+    env.ok(&repo, ["close", "feat/7-keep"]);
+    let files = milestone_files(&repo);
+    assert_eq!(files.len(), 2);
+    let second = files
+        .iter()
+        .map(|f| front(f))
+        .find(|f| f["milestone_id"] != id);
+    let second = second.expect("a second milestone");
+    assert_eq!(second["mt"]["runs_automated"], 1);
+    assert_eq!(
+        milestone(&env.log(), true),
+        vec![second["milestone_id"].clone()]
+    );
+    assert_eq!(milestone(&env.log(), false), vec![id; 3]);
 }

@@ -51,6 +51,7 @@ static OPEN_SPANS_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Whether a branch has an open command, without reading its span.
 static HAS_OPEN_COMMAND_SQL: LazyLock<String> =
     LazyLock::new(|| format!("SELECT EXISTS ({})", open_span_sql("1", "kind = 'command'")));
 
