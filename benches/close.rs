@@ -35,31 +35,57 @@ fn fill(spool: &Path, repo: &Path, branch: &str, n: usize, session: &str) {
     fill_from(spool, repo, branch, 0, n, session);
 }
 
+const T0: i64 = 1_700_000_000_000_000;
+
 /// Runs `first..first + n` of a session, 2 s apart from the same instant.
 fn fill_from(spool: &Path, repo: &Path, branch: &str, first: usize, n: usize, session: &str) {
-    fs::create_dir_all(spool).unwrap();
     let mut buf = Vec::with_capacity(n * 200);
-    let t0 = 1_700_000_000_000_000i64;
-    let head = format!("ref: refs/heads/{branch}");
     for i in first..first + n {
+        let run = Run {
+            id: format!("{session}:{i}"),
+            start_us: T0 + i as i64 * 2_000_000,
+            dur_us: 1_500_000,
+            failed: i % 7 == 0,
+            command: COMMANDS[i % COMMANDS.len()],
+        };
+        buf.extend(run.record(repo, branch));
+    }
+    append(spool, session, &buf);
+}
+
+/// One recorded run, as a hook writes it when the command ends.
+struct Run<'a> {
+    id: String,
+    start_us: i64,
+    dur_us: i64,
+    failed: bool,
+    command: &'a str,
+}
+
+impl Run<'_> {
+    fn record(&self, repo: &Path, branch: &str) -> Vec<u8> {
         let mut b = Builder::new(Kind::Hook);
-        b.field("id", format!("{session}:{i}"))
-            .field("t", (t0 + i as i64 * 2_000_000).to_string())
-            .field("dur", "1500000")
-            .field("exit", if i % 7 == 0 { "1" } else { "0" })
+        b.field("id", &self.id)
+            .field("t", self.start_us.to_string())
+            .field("dur", self.dur_us.to_string())
+            .field("exit", if self.failed { "1" } else { "0" })
             .field("cwd", repo.as_os_str().as_encoded_bytes())
             .field("root", repo.as_os_str().as_encoded_bytes())
-            .field("head", &head)
-            .field("cmd", COMMANDS[i % COMMANDS.len()]);
-        buf.extend(b.finish());
+            .field("head", format!("ref: refs/heads/{branch}"))
+            .field("cmd", self.command);
+        b.finish()
     }
+}
+
+fn append(spool: &Path, session: &str, buf: &[u8]) {
+    fs::create_dir_all(spool).unwrap();
     let file = spool.join(format!("h-999999999-{session}.log"));
     let mut f = fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(file)
         .unwrap();
-    std::io::Write::write_all(&mut f, &buf).unwrap();
+    std::io::Write::write_all(&mut f, buf).unwrap();
 }
 
 fn bench(c: &mut Criterion) {
@@ -231,6 +257,40 @@ fn bench(c: &mut Criterion) {
                 next += 1;
                 ingest::drain(&mut store, &spool, &filters).unwrap();
                 next
+            },
+            |expected| {
+                let sum = summary::summary(&reader, &root, "fix/1-big", idle).unwrap();
+                assert_eq!(sum.counts.runs as usize, expected);
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    // A late record: a 10-minute build's, written when it ended, voids the
+    // checkpoints after its start. Half an hour more of work with
+    // `mt status` every minute leaves the ladder a working day would; each
+    // sample then adds one such record (not timed) and times the call.
+    for _ in 0..30 {
+        fill_from(&spool, &repo, "fix/1-big", next, 30, "a");
+        next += 30;
+        ingest::drain(&mut store, &spool, &filters).unwrap();
+        summary::summary(&reader, &root, "fix/1-big", idle).unwrap();
+    }
+    let last_start = T0 + (next as i64 - 1) * 2_000_000;
+    let mut late = 0;
+    group.bench_function("status_100k_run_branch_after_a_late_record", |b| {
+        b.iter_batched(
+            || {
+                late += 1;
+                let run = Run {
+                    id: format!("late:{late}"),
+                    start_us: last_start - 600_000_000,
+                    dur_us: 600_000_000,
+                    failed: false,
+                    command: "cargo build --release",
+                };
+                append(&spool, "late", &run.record(&repo, "fix/1-big"));
+                ingest::drain(&mut store, &spool, &filters).unwrap();
+                next + late
             },
             |expected| {
                 let sum = summary::summary(&reader, &root, "fix/1-big", idle).unwrap();

@@ -379,4 +379,55 @@ mod tests {
         let moved = store.checkpoint("/r", "ours").unwrap().expect("kept");
         assert_eq!(moved.upto_us, cp.upto_us + 2 * S);
     }
+
+    /// A late record — a ten-minute command's, written when it ended —
+    /// voids the checkpoints after its start, not the ladder behind them:
+    /// the next call resumes from one at most about twice that far back
+    /// and reads those minutes, not the span.
+    #[test]
+    fn a_late_record_resumes_from_an_older_rung() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let add = |store: &mut Store, uid: String, start: i64, dur: i64| {
+            let tx = store.conn.transaction().unwrap();
+            let mut e = event(0, true, EventKind::Command, start);
+            e.uid = uid;
+            e.finish = Some(Finish {
+                end_us: start + dur,
+                exit_code: Some(0),
+                ..Finish::default()
+            });
+            write::insert(&tx, &e).unwrap();
+            tx.commit().unwrap();
+        };
+        // Four hours of a command every 2 s, with `mt status` every 100.
+        let at = |n: i64| 10_000 * S + n * 2 * S;
+        for n in 0..7200 {
+            add(&mut store, format!("u{n}"), at(n), S);
+            if n % 100 == 99 {
+                summary(&store, "/r", "ours", IDLE).unwrap();
+            }
+        }
+        let rungs: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM status_checkpoints", [], |r| r.get(0))
+            .unwrap();
+        assert!((4..=12).contains(&rungs), "{rungs} checkpoints");
+        let late_start = at(7199) - 10 * 60 * S;
+        add(&mut store, "late".into(), late_start, 10 * 60 * S);
+        let cp = store
+            .checkpoint("/r", "ours")
+            .unwrap()
+            .expect("a rung left");
+        assert!(cp.upto_us <= late_start);
+        assert!(
+            cp.upto_us >= late_start - 20 * 60 * S,
+            "at most ~twice as far"
+        );
+        assert!(store.span_since("/r", "ours", cp.upto_us).unwrap().len() < 1000);
+        assert_eq!(
+            summary(&store, "/r", "ours", IDLE).unwrap(),
+            reference(&store)
+        );
+    }
 }

@@ -344,7 +344,7 @@ fn a_store_of_the_previous_schema_opens_and_migrates() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 7, "every migration applied");
+    assert_eq!(version, 8, "every migration applied");
     let filings: i64 = db
         .query_row(
             "SELECT COUNT(*) FROM sqlite_master WHERE name = 'filings'",
@@ -352,7 +352,18 @@ fn a_store_of_the_previous_schema_opens_and_migrates() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(filings, 1, "the newest migration's table is there");
+    assert_eq!(filings, 1, "migration 7's table is there");
+    let ladder_key: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('status_checkpoints') WHERE pk > 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        ladder_key, 3,
+        "migration 8 keys checkpoints by repo, branch and time"
+    );
     // A database from a newer mt is refused, not damaged.
     db.pragma_update(None, "user_version", 99).unwrap();
     let out = env.mt(env.dir.path(), ["log"]);

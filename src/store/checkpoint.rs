@@ -1,8 +1,9 @@
-//! `mt status`'s checkpoints (migration 0005): per branch, what was summed
-//! for the events that started before `upto_us`. Triggers delete a
-//! checkpoint in the transaction that inserts, changes or deletes an event
-//! starting before its `upto_us`, so one that exists is never stale; reads
-//! then need only the events from `upto_us` on (the tail).
+//! `mt status`'s checkpoints (migrations 0005, 0008): per branch, a ladder
+//! of what was summed for the events that started before each `upto_us`.
+//! Triggers delete a checkpoint in the transaction that inserts, changes or
+//! deletes an event starting before its `upto_us`, so one that exists is
+//! never stale; a sum resumes from the newest left and reads only the
+//! events from its `upto_us` on (the tail).
 
 use std::sync::LazyLock;
 
@@ -109,11 +110,13 @@ impl Store {
         }
     }
 
+    /// The branch's newest checkpoint: where a sum resumes.
     pub fn checkpoint(&self, repo: &str, branch: &str) -> Result<Option<Checkpoint>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT idle_us, upto_us, to_us, covered_us, active_us,
                 runs, automated, manual, failures, first_us
-             FROM status_checkpoints WHERE repo = ?1 AND branch = ?2",
+             FROM status_checkpoints WHERE repo = ?1 AND branch = ?2
+             ORDER BY upto_us DESC LIMIT 1",
         )?;
         Ok(stmt
             .query_row([repo, branch], |r| {
@@ -161,9 +164,51 @@ impl Store {
         Ok(())
     }
 
+    /// Keep `cp` as the branch's newest checkpoint and prune the ladder
+    /// behind it (`ladder`); checkpoints of another idle timeout go.
     fn save_checkpoint(&self, repo: &str, branch: &str, cp: &Checkpoint) -> Result<()> {
-        let saved = self
-            .conn
+        let saved = self.insert_checkpoint(repo, branch, cp).and_then(|()| {
+            self.conn
+                .prepare_cached(
+                    "DELETE FROM status_checkpoints
+                     WHERE repo = ?1 AND branch = ?2 AND (idle_us != ?3 OR upto_us > ?4)",
+                )?
+                .execute(params![repo, branch, cp.idle_us, cp.upto_us])?;
+            let uptos: Vec<i64> = self
+                .conn
+                .prepare_cached(
+                    "SELECT upto_us FROM status_checkpoints WHERE repo = ?1 AND branch = ?2
+                     ORDER BY upto_us DESC",
+                )?
+                .query_map(params![repo, branch], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut drop = self.conn.prepare_cached(
+                "DELETE FROM status_checkpoints WHERE repo = ?1 AND branch = ?2 AND upto_us = ?3",
+            )?;
+            for upto in ladder(&uptos) {
+                drop.execute(params![repo, branch, upto])?;
+            }
+            Ok(())
+        });
+        match saved.map_err(|e| e.downcast::<rusqlite::Error>()) {
+            Ok(_) => Ok(()),
+            // A writer came first, or the store is read-only: the checkpoint
+            // is only a shortcut, and the next call sums again.
+            Err(Ok(rusqlite::Error::SqliteFailure(e, _)))
+                if matches!(
+                    e.code,
+                    ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::ReadOnly
+                ) =>
+            {
+                Ok(())
+            }
+            Err(Ok(e)) => Err(e.into()),
+            Err(Err(e)) => Err(e),
+        }
+    }
+
+    fn insert_checkpoint(&self, repo: &str, branch: &str, cp: &Checkpoint) -> Result<()> {
+        self.conn
             .prepare_cached(
                 "INSERT OR REPLACE INTO status_checkpoints (repo, branch, idle_us, upto_us,
                     to_us, covered_us, active_us, runs, automated, manual, failures, first_us)
@@ -182,22 +227,37 @@ impl Store {
                 cp.counts.manual as i64,
                 cp.counts.failures as i64,
                 cp.first_us,
-            ]);
-        match saved {
-            Ok(_) => Ok(()),
-            // A writer came first, or the store is read-only: the checkpoint
-            // is only a shortcut, and the next call sums again.
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if matches!(
-                    e.code,
-                    ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::ReadOnly
-                ) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
+            ])?;
+        Ok(())
+    }
+}
+
+/// The ladder's first band: checkpoints less than this behind the newest.
+const RUNG_US: i64 = 60 * 1_000_000;
+
+/// Which of a branch's checkpoints (`uptos`, newest first) to drop. Kept:
+/// the newest, and in each age band behind it — under a minute, then
+/// [1, 2), [2, 4), [4, 8)… minutes — the oldest. As checkpoints age they
+/// move up the bands, so whatever a late record voids, one at most about
+/// twice its age behind the newest is left; a branch keeps about
+/// log2(span / 1 min) of them.
+fn ladder(uptos: &[i64]) -> Vec<i64> {
+    let Some(&newest) = uptos.first() else {
+        return Vec::new();
+    };
+    let band = |upto: i64| {
+        let age = (newest - upto) / RUNG_US;
+        if age == 0 { 0 } else { 1 + age.ilog2() }
+    };
+    let mut drop = Vec::new();
+    // Oldest last: a checkpoint is dropped when the next one is older and
+    // in the same band.
+    for pair in uptos[1..].windows(2) {
+        if band(pair[0]) == band(pair[1]) {
+            drop.push(pair[0]);
         }
     }
+    drop
 }
 
 #[cfg(test)]
@@ -228,5 +288,21 @@ mod tests {
             !plan.iter().any(|l| l.starts_with("SCAN events")),
             "{plan:?}"
         );
+    }
+
+    /// The newest, then the oldest of each band: under 1 min, [1, 2),
+    /// [2, 4), [4, 8) min… behind the newest.
+    #[test]
+    fn the_ladder_keeps_the_oldest_of_each_band() {
+        let min = |m: f64| (m * 60e6) as i64;
+        let newest = min(1000.0);
+        let ages = [0.0, 0.2, 0.5, 1.0, 1.5, 1.9, 2.5, 3.9, 9.0, 15.0, 15.5];
+        let uptos: Vec<i64> = ages.iter().map(|&a| newest - min(a)).collect();
+        let dropped: Vec<f64> = (ladder(&uptos).iter())
+            .map(|&u| (newest - u) as f64 / 60e6)
+            .collect();
+        assert_eq!(dropped, vec![0.2, 1.0, 1.5, 2.5, 9.0, 15.0]);
+        assert!(ladder(&[]).is_empty());
+        assert!(ladder(&[newest]).is_empty());
     }
 }

@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_status_checkpoints.sql"),
     include_str!("migrations/0006_checkpoint_without_from.sql"),
     include_str!("migrations/0007_filings.sql"),
+    include_str!("migrations/0008_checkpoint_ladder.sql"),
 ];
 
 /// The schema version this mt writes.
