@@ -219,9 +219,9 @@ fn write_milestone(
         return file_under_draft(ctx, args, branch, d);
     }
     let mut req = request(args, branch, mode == Mode::Draft);
-    req.span_root = span_root(ctx, branch);
-    let root = (req.span_root.clone()).unwrap_or_else(|| ctx.repo.root.to_string_lossy().into());
+    let root = span_root(ctx, branch);
     let rows = ctx.span_rows(&root, branch)?;
+    req.span_root = Some(root);
     let prepared = close::prepare(
         &ctx.store,
         &ctx.repo,
@@ -285,8 +285,7 @@ fn body(text: &str) -> String {
 
 /// The span closed under a draft that was merged with the work.
 fn file_under_draft(ctx: &mut Ctx, args: &CloseArgs, branch: &str, d: &Draft) -> Result<()> {
-    let root =
-        span_root(ctx, branch).unwrap_or_else(|| ctx.repo.root.to_string_lossy().into_owned());
+    let root = span_root(ctx, branch);
     let rows = ctx.span_rows(&root, branch)?;
     let filing = Filing::of(&root, branch, &rows);
     let after = d.written_us.map_or(0, |w| {
@@ -317,12 +316,13 @@ fn file_under_draft(ctx: &mut Ctx, args: &CloseArgs, branch: &str, d: &Draft) ->
     Ok(())
 }
 
-/// The worktree `branch`'s open span was recorded in.
-fn span_root(ctx: &Ctx, branch: &str) -> Option<String> {
-    ctx.spans
-        .iter()
-        .find(|s| s.branch == branch)
-        .map(|s| s.repo.clone())
+/// The worktree `branch`'s open span was recorded in; this one when it
+/// has none.
+fn span_root(ctx: &Ctx, branch: &str) -> String {
+    (ctx.spans.iter()).find(|s| s.branch == branch).map_or_else(
+        || ctx.repo.root.to_string_lossy().into_owned(),
+        |s| s.repo.clone(),
+    )
 }
 
 fn request(args: &CloseArgs, branch: &str, draft: bool) -> Request {
