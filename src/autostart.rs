@@ -25,10 +25,21 @@ pub fn listening(paths: &Paths) -> bool {
 
 /// Is the ingest lock held? The daemon holds it for its whole life, so
 /// this tells that one runs without waking it, where a `connect` makes its
-/// accept loop run after every `mt exec` (BENCHMARKS.md). A lock file that
-/// is missing or cannot be opened says no.
+/// accept loop run after every `mt exec` (BENCHMARKS.md).
 fn lock_held(paths: &Paths) -> bool {
-    File::open(paths.ingest_lock())
+    held(&paths.ingest_lock())
+}
+
+/// Is a daemon on its way? One holds the start lock from its spawn until
+/// its socket listens, which can take seconds when it must first wait for
+/// a catch-up's ingest lock.
+pub fn starting(paths: &Paths) -> bool {
+    held(&paths.start_lock())
+}
+
+/// A lock file that is missing or cannot be opened says no.
+fn held(lock: &std::path::Path) -> bool {
+    File::open(lock)
         .is_ok_and(|f| matches!(f.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)))
 }
 

@@ -118,6 +118,50 @@ fn a_daemon_starting_during_a_catch_up_waits_for_it() {
     env.ok(env.dir.path(), ["daemon", "stop"]);
 }
 
+/// `mt daemon stop` right after a first `mt exec`, while the daemon it
+/// started still waits for a catch-up's ingest lock, waits for it and
+/// stops it; it used to say no daemon ran and leave it running.
+#[test]
+fn daemon_stop_waits_for_a_daemon_still_starting() {
+    let env = Env::new();
+    env.first_run_without_daemon();
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(env.spool().join(".ingest.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let log = env.path("daemon.err");
+    let mut cmd = Command::new(MT);
+    let mut daemon = crate::harness::Group::spawn(
+        env.apply(&mut cmd)
+            .current_dir(env.dir.path())
+            .stderr(fs::File::create(&log).unwrap())
+            .args(["daemon", "run"]),
+    );
+    wait_for("the daemon to wait for the lock", || {
+        let said = fs::read_to_string(&log).unwrap_or_default();
+        said.contains("waiting for the ingest lock").then_some(())
+    });
+    let said = env.path("stop.err");
+    let mut stop = env.mt_cmd(env.dir.path(), ["daemon", "stop"]);
+    let stop = stop
+        .stdout(std::process::Stdio::piped())
+        .stderr(fs::File::create(&said).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for("stop to wait for the starting daemon", || {
+        let said = fs::read_to_string(&said).unwrap_or_default();
+        said.contains("a daemon is starting").then_some(())
+    });
+    drop(lock);
+    let out = stop.wait_with_output().unwrap();
+    let pid = daemon.0.id();
+    assert_eq!(text(&out).trim(), format!("mt daemon stopped (pid {pid})"));
+    assert!(daemon.0.wait().unwrap().success());
+}
+
 #[test]
 fn private_dirs_and_modes() {
     let env = Env::new();

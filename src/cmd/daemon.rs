@@ -38,6 +38,7 @@ pub fn run(action: DaemonCmd) -> Result<u8> {
             Ok(0)
         }
         DaemonCmd::Stop => {
+            wait_if_starting(&paths);
             let Ok(r) =
                 control::request(&paths.socket, control::Verb::Stop, Duration::from_secs(30))
             else {
@@ -49,6 +50,7 @@ pub fn run(action: DaemonCmd) -> Result<u8> {
             Ok(0)
         }
         DaemonCmd::Status => {
+            wait_if_starting(&paths);
             match control::request(&paths.socket, control::Verb::Status, Duration::from_secs(5)) {
                 Ok(r) => {
                     let how = r.how();
@@ -64,6 +66,19 @@ pub fn run(action: DaemonCmd) -> Result<u8> {
                 }
             }
         }
+    }
+}
+
+/// A daemon that is starting (it may first wait seconds for a catch-up's
+/// ingest lock) is waited for, saying so, rather than called not running.
+fn wait_if_starting(paths: &Paths) {
+    if autostart::listening(paths) || !autostart::starting(paths) {
+        return;
+    }
+    eprintln!("mt: a daemon is starting; waiting for it to answer");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while autostart::starting(paths) && !autostart::listening(paths) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

@@ -60,6 +60,9 @@ pub fn run(paths: &Paths) -> Result<()> {
         Managed::Auto
     };
     secure::private_dir(&paths.spool)?;
+    // Held until the socket listens, so that `mt daemon stop` and `status`
+    // wait for a daemon still starting instead of saying none runs.
+    let starting = take_start_lock(paths);
     let Some(lock) = take_ingest_lock(paths, inherited.is_some())? else {
         eprintln!(
             "mt: a daemon is already running for {}",
@@ -76,6 +79,7 @@ pub fn run(paths: &Paths) -> Result<()> {
         }
         None => bind(paths)?,
     };
+    drop(starting);
     let socket_inode = if owned {
         fs::metadata(&paths.socket)?.ino()
     } else {
@@ -137,6 +141,22 @@ pub fn run(paths: &Paths) -> Result<()> {
 /// once in six tries; a big spool takes a second or more), a daemon holds
 /// it for good and answers on its socket within milliseconds of taking it.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The start lock, which `autostart::spawn` holds until the spawn returns;
+/// `None` after a second (another daemon starting holds it: this one goes
+/// on, and finds that one by its ingest lock or socket).
+fn take_start_lock(paths: &Paths) -> Option<File> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        match secure::try_lock(&paths.start_lock(), "start") {
+            Ok(Some(lock)) => return Some(lock),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            _ => return None,
+        }
+    }
+}
 
 /// The ingest lock, or `None` when another daemon has it. A daemon systemd
 /// started does not ask the socket: the socket it would ask is its own.
