@@ -79,14 +79,10 @@ fn second_daemon_leaves_the_first_alone_and_stale_socket_is_replaced() {
     assert!(text(&env.mt(env.dir.path(), ["daemon", "status"])).contains(&format!("pid {first}")));
 }
 
-/// `mt exec …; mt log` right after install: the daemon `mt exec` started
-/// came up while `mt log`'s catch-up held the ingest lock, and gave up. A
-/// starting daemon waits for a lock no daemon answers for.
-#[test]
-fn a_daemon_starting_during_a_catch_up_waits_for_it() {
-    let env = Env::new();
+/// A daemon started while a reader's catch-up holds the ingest lock, seen
+/// waiting for it: the lock (held until dropped) and the daemon.
+fn daemon_waiting_for_a_catch_up(env: &Env) -> (fs::File, crate::harness::Group) {
     env.first_run_without_daemon();
-    // What a reader's catch-up holds while it ingests.
     let lock = fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -96,18 +92,28 @@ fn a_daemon_starting_during_a_catch_up_waits_for_it() {
     lock.lock().unwrap();
     let log = env.path("daemon.err");
     let mut cmd = Command::new(MT);
-    let mut daemon = crate::harness::Group::spawn(
+    let daemon = crate::harness::Group::spawn(
         env.apply(&mut cmd)
             .current_dir(env.dir.path())
             .stderr(fs::File::create(&log).unwrap())
             .args(["daemon", "run"]),
     );
-    // It waits (it used to exit at once, saying another daemon ran) and
-    // takes over once the lock is free: this very process answers.
     wait_for("the daemon to wait for the lock", || {
         let said = fs::read_to_string(&log).unwrap_or_default();
         said.contains("waiting for the ingest lock").then_some(())
     });
+    (lock, daemon)
+}
+
+/// `mt exec …; mt log` right after install: the daemon `mt exec` started
+/// came up while `mt log`'s catch-up held the ingest lock, and gave up. A
+/// starting daemon waits for a lock no daemon answers for.
+#[test]
+fn a_daemon_starting_during_a_catch_up_waits_for_it() {
+    let env = Env::new();
+    // It waits (it used to exit at once, saying another daemon ran) and
+    // takes over once the lock is free: this very process answers.
+    let (lock, mut daemon) = daemon_waiting_for_a_catch_up(&env);
     let pid = daemon.0.id();
     drop(lock);
     wait_for("the daemon started during the catch-up to answer", || {
@@ -124,26 +130,7 @@ fn a_daemon_starting_during_a_catch_up_waits_for_it() {
 #[test]
 fn daemon_stop_waits_for_a_daemon_still_starting() {
     let env = Env::new();
-    env.first_run_without_daemon();
-    let lock = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(env.spool().join(".ingest.lock"))
-        .unwrap();
-    lock.lock().unwrap();
-    let log = env.path("daemon.err");
-    let mut cmd = Command::new(MT);
-    let mut daemon = crate::harness::Group::spawn(
-        env.apply(&mut cmd)
-            .current_dir(env.dir.path())
-            .stderr(fs::File::create(&log).unwrap())
-            .args(["daemon", "run"]),
-    );
-    wait_for("the daemon to wait for the lock", || {
-        let said = fs::read_to_string(&log).unwrap_or_default();
-        said.contains("waiting for the ingest lock").then_some(())
-    });
+    let (lock, mut daemon) = daemon_waiting_for_a_catch_up(&env);
     let said = env.path("stop.err");
     let mut stop = env.mt_cmd(env.dir.path(), ["daemon", "stop"]);
     let stop = stop
