@@ -219,6 +219,32 @@ mod tests {
         );
     }
 
+    /// Filing is one row however many events it takes: closing a span
+    /// never rewrites its events (a guard that counts, not times).
+    #[test]
+    fn filing_a_thousand_events_writes_one_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let ids: Vec<i64> = (0..1000)
+            .map(|n| add(&store, &format!("u{n}"), "b1", n, true))
+            .collect();
+        let changes = |store: &Store| -> i64 {
+            (store.conn)
+                .query_row("SELECT total_changes()", [], |r| r.get(0))
+                .unwrap()
+        };
+        let before = changes(&store);
+        let filing = Filing {
+            repo: "/r".into(),
+            branch: "b1".into(),
+            ids,
+            kept: vec![],
+        };
+        store.close_span(&filing, "m1").unwrap();
+        assert_eq!(changes(&store) - before, 1);
+        assert!(open_ids(&store, "b1").is_empty());
+    }
+
     /// A store filed the old way (a milestone in each event) keeps its
     /// spans: what was not filed, before or after what was, stays open.
     #[test]
