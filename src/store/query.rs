@@ -247,8 +247,6 @@ pub struct OpenSpan {
     /// The worktree it was recorded in.
     pub repo: String,
     pub branch: String,
-    /// Commands recorded, running ones included.
-    pub commands: u64,
     /// Finished commands.
     pub runs: u64,
     /// Finished commands' intervals (µs).
@@ -301,7 +299,6 @@ impl OpenSpan {
         let mut span = OpenSpan {
             repo: repo.to_owned(),
             branch,
-            commands: rows.len() as u64,
             ..OpenSpan::default()
         };
         for r in rows.iter().filter(|r| !r.running) {
