@@ -128,6 +128,8 @@ fn bench(c: &mut Criterion) {
     ingest::drain(&mut store, &spool, &filters).unwrap();
     let root = repo.to_string_lossy().into_owned();
     let found = mt::git::find(&repo).unwrap();
+    // What `mt close` reads first, and computes the milestone from.
+    let span = |store: &Store| store.span(&root, "fix/1-big").unwrap();
 
     let config = Config::default();
     let mut group = c.benchmark_group("at_scale");
@@ -140,8 +142,16 @@ fn bench(c: &mut Criterion) {
                 ..Request::default()
             };
             let facts = close::BranchFacts::default();
-            let p = close::prepare(&store, &found, &Config::default(), &req, &facts, None, None)
-                .unwrap();
+            let p = close::prepare(
+                &store,
+                &found,
+                &Config::default(),
+                &req,
+                &facts,
+                None,
+                span(&store),
+            )
+            .unwrap();
             assert_eq!(p.filing.ids.len(), 100_000);
         })
     });
@@ -160,7 +170,8 @@ fn bench(c: &mut Criterion) {
                     ..Request::default()
                 };
                 let facts = close::BranchFacts::default();
-                let p = close::prepare(&store, &found, &config, &req, &facts, None, None).unwrap();
+                let p = close::prepare(&store, &found, &config, &req, &facts, None, span(&store))
+                    .unwrap();
                 store.close_span(&p.filing, "bench").unwrap();
             },
             criterion::BatchSize::PerIteration,
@@ -175,7 +186,7 @@ fn bench(c: &mut Criterion) {
             ..Request::default()
         };
         let facts = close::BranchFacts::default();
-        close::prepare(&store, &found, &config, &req, &facts, None, None)
+        close::prepare(&store, &found, &config, &req, &facts, None, span(&store))
             .unwrap()
             .filing
     };

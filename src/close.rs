@@ -135,9 +135,9 @@ pub struct Inputs {
     pub milestone_id: String,
 }
 
-/// Everything `mt close` computes, without writing anything. `read` is
-/// the span when the caller has read it already (`Store::span` of the
-/// request's root and branch), so it is not read twice.
+/// Everything `mt close` computes, without writing anything. `rows` is
+/// the span as the caller read it (`Store::span` of the request's root and
+/// branch), which also tells finished work from work in progress.
 pub fn prepare(
     store: &Store,
     repo: &Repo,
@@ -145,10 +145,10 @@ pub fn prepare(
     req: &Request,
     git_facts: &BranchFacts,
     draft: Option<&Draft>,
-    read: Option<Vec<SpanRow>>,
+    rows: Vec<SpanRow>,
 ) -> Result<Prepared> {
     let idle_us = config.idle_timeout_us();
-    let inputs = gather(store, repo, req, git_facts, draft, idle_us, read)?;
+    let inputs = gather(store, repo, req, git_facts, draft, idle_us, rows)?;
     compute(&inputs, config, req, git_facts.finish.as_ref())
 }
 
@@ -179,7 +179,7 @@ pub fn gather(
     git_facts: &BranchFacts,
     draft: Option<&Draft>,
     idle_us: i64,
-    read: Option<Vec<SpanRow>>,
+    rows: Vec<SpanRow>,
 ) -> Result<Inputs> {
     let root = req
         .span_root
@@ -203,10 +203,6 @@ pub fn gather(
                 .map_or(id, |s| s.to_string_lossy().into_owned());
             (path, id)
         }
-    };
-    let rows = match read {
-        Some(rows) => rows,
-        None => store.span(&root, &branch)?,
     };
     let spans = rows
         .iter()

@@ -229,7 +229,7 @@ fn write_milestone(
         &req,
         facts,
         draft.as_ref(),
-        Some(rows),
+        rows,
     )?;
     let mut out = std::io::stdout().lock();
     if args.json {
