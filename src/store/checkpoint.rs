@@ -167,34 +167,13 @@ impl Store {
     /// Keep `cp` as the branch's newest checkpoint and prune the ladder
     /// behind it (`ladder`); checkpoints of another idle timeout go.
     fn save_checkpoint(&self, repo: &str, branch: &str, cp: &Checkpoint) -> Result<()> {
-        let saved = self.insert_checkpoint(repo, branch, cp).and_then(|()| {
-            self.conn
-                .prepare_cached(
-                    "DELETE FROM status_checkpoints
-                     WHERE repo = ?1 AND branch = ?2 AND (idle_us != ?3 OR upto_us > ?4)",
-                )?
-                .execute(params![repo, branch, cp.idle_us, cp.upto_us])?;
-            let uptos: Vec<i64> = self
-                .conn
-                .prepare_cached(
-                    "SELECT upto_us FROM status_checkpoints WHERE repo = ?1 AND branch = ?2
-                     ORDER BY upto_us DESC",
-                )?
-                .query_map(params![repo, branch], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut drop = self.conn.prepare_cached(
-                "DELETE FROM status_checkpoints WHERE repo = ?1 AND branch = ?2 AND upto_us = ?3",
-            )?;
-            for upto in ladder(&uptos) {
-                drop.execute(params![repo, branch, upto])?;
-            }
-            Ok(())
-        });
-        match saved.map_err(|e| e.downcast::<rusqlite::Error>()) {
-            Ok(_) => Ok(()),
+        let saved = (self.insert_checkpoint(repo, branch, cp))
+            .and_then(|()| self.prune_ladder(repo, branch, cp));
+        match saved {
+            Ok(()) => Ok(()),
             // A writer came first, or the store is read-only: the checkpoint
             // is only a shortcut, and the next call sums again.
-            Err(Ok(rusqlite::Error::SqliteFailure(e, _)))
+            Err(rusqlite::Error::SqliteFailure(e, _))
                 if matches!(
                     e.code,
                     ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::ReadOnly
@@ -202,12 +181,37 @@ impl Store {
             {
                 Ok(())
             }
-            Err(Ok(e)) => Err(e.into()),
-            Err(Err(e)) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 
-    fn insert_checkpoint(&self, repo: &str, branch: &str, cp: &Checkpoint) -> Result<()> {
+    /// With `cp` the newest: drop newer ones and those of another idle
+    /// timeout, then what `ladder` leaves out.
+    fn prune_ladder(&self, repo: &str, branch: &str, cp: &Checkpoint) -> rusqlite::Result<()> {
+        self.conn
+            .prepare_cached(
+                "DELETE FROM status_checkpoints
+                 WHERE repo = ?1 AND branch = ?2 AND (idle_us != ?3 OR upto_us > ?4)",
+            )?
+            .execute(params![repo, branch, cp.idle_us, cp.upto_us])?;
+        let uptos: Vec<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT upto_us FROM status_checkpoints WHERE repo = ?1 AND branch = ?2
+                 ORDER BY upto_us DESC",
+            )?
+            .query_map(params![repo, branch], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut drop = self.conn.prepare_cached(
+            "DELETE FROM status_checkpoints WHERE repo = ?1 AND branch = ?2 AND upto_us = ?3",
+        )?;
+        for upto in ladder(&uptos) {
+            drop.execute(params![repo, branch, upto])?;
+        }
+        Ok(())
+    }
+
+    fn insert_checkpoint(&self, repo: &str, branch: &str, cp: &Checkpoint) -> rusqlite::Result<()> {
         self.conn
             .prepare_cached(
                 "INSERT OR REPLACE INTO status_checkpoints (repo, branch, idle_us, upto_us,
