@@ -72,12 +72,13 @@ pub fn run(action: DaemonCmd) -> Result<u8> {
 /// A daemon that is starting (it may first wait seconds for a catch-up's
 /// ingest lock) is waited for, saying so, rather than called not running.
 fn wait_if_starting(paths: &Paths) {
-    if autostart::listening(paths) || !autostart::starting(paths) {
+    let pending = || autostart::starting(paths) && !autostart::listening(paths);
+    if !pending() {
         return;
     }
     eprintln!("mt: a daemon is starting; waiting for it to answer");
     let deadline = Instant::now() + Duration::from_secs(15);
-    while autostart::starting(paths) && !autostart::listening(paths) && Instant::now() < deadline {
+    while pending() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
