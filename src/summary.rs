@@ -338,6 +338,19 @@ mod tests {
         }
     }
 
+    /// Run `n` of the branch measured, finished after `dur_us` with exit 0.
+    fn add_run(store: &mut Store, n: usize, start_us: i64, dur_us: i64) {
+        let tx = store.conn.transaction().unwrap();
+        let mut e = event(n, true, EventKind::Command, start_us);
+        e.finish = Some(Finish {
+            end_us: start_us + dur_us,
+            exit_code: Some(0),
+            ..Finish::default()
+        });
+        write::insert(&tx, &e).unwrap();
+        tx.commit().unwrap();
+    }
+
     /// In the common case — new commands after the checkpoint — the kept
     /// checkpoint survives the insert and moves forward with each call, so
     /// a call reads about a minute of events, not the span.
@@ -345,18 +358,7 @@ mod tests {
     fn the_checkpoint_survives_new_work_and_moves_forward() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-        let add = |store: &mut Store, n: usize| {
-            let tx = store.conn.transaction().unwrap();
-            let t = 10_000 * S + n as i64 * 2 * S;
-            let mut e = event(n, true, EventKind::Command, t);
-            e.finish = Some(Finish {
-                end_us: t + S,
-                exit_code: Some(0),
-                ..Finish::default()
-            });
-            write::insert(&tx, &e).unwrap();
-            tx.commit().unwrap();
-        };
+        let add = |store: &mut Store, n: usize| add_run(store, n, 10_000 * S + n as i64 * 2 * S, S);
         for n in 0..1000 {
             add(&mut store, n);
         }
@@ -388,22 +390,10 @@ mod tests {
     fn a_late_record_resumes_from_an_older_rung() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-        let add = |store: &mut Store, uid: String, start: i64, dur: i64| {
-            let tx = store.conn.transaction().unwrap();
-            let mut e = event(0, true, EventKind::Command, start);
-            e.uid = uid;
-            e.finish = Some(Finish {
-                end_us: start + dur,
-                exit_code: Some(0),
-                ..Finish::default()
-            });
-            write::insert(&tx, &e).unwrap();
-            tx.commit().unwrap();
-        };
         // Four hours of a command every 2 s, with `mt status` every 100.
         let at = |n: i64| 10_000 * S + n * 2 * S;
         for n in 0..7200 {
-            add(&mut store, format!("u{n}"), at(n), S);
+            add_run(&mut store, n as usize, at(n), S);
             if n % 100 == 99 {
                 summary(&store, "/r", "ours", IDLE).unwrap();
             }
@@ -414,7 +404,7 @@ mod tests {
             .unwrap();
         assert!((4..=12).contains(&rungs), "{rungs} checkpoints");
         let late_start = at(7199) - 10 * 60 * S;
-        add(&mut store, "late".into(), late_start, 10 * 60 * S);
+        add_run(&mut store, 7200, late_start, 10 * 60 * S);
         let cp = store
             .checkpoint("/r", "ours")
             .unwrap()
