@@ -268,22 +268,11 @@ fn ladder(uptos: &[i64]) -> Vec<i64> {
 mod tests {
     use super::*;
 
-    fn plan(sql: &str) -> Vec<String> {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).unwrap();
-        let mut stmt = store
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .unwrap();
-        let rows = stmt.query_map(params!["r", "b", 1], |r| r.get::<_, String>(3));
-        rows.unwrap().map(Result::unwrap).collect()
-    }
-
     /// A resumed sum reads a range of the span's newest events, not the
     /// span: one index seek, then a look-up of the latest filing.
     #[test]
     fn the_span_since_a_time_is_a_range_of_its_index() {
-        let plan = plan(&SINCE_SQL);
+        let plan = crate::store::plan(&SINCE_SQL, params!["r", "b", 1]);
         assert_eq!(
             plan[0],
             "SEARCH events USING INDEX events_by_branch (repo=? AND branch=? AND start_us>?)"

@@ -121,3 +121,17 @@ pub fn damaged(err: &anyhow::Error) -> bool {
         ) || e.to_string().contains("database disk image is malformed")
     })
 }
+
+/// SQLite's plan for `sql` on a fresh store, a line per step: what the
+/// plan tests of `query` and `checkpoint` assert on.
+#[cfg(test)]
+fn plan(sql: &str, params: impl rusqlite::Params) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).unwrap();
+    let mut stmt = store
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap();
+    let rows = stmt.query_map(params, |r| r.get::<_, String>(3));
+    rows.unwrap().map(Result::unwrap).collect()
+}

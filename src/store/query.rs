@@ -459,18 +459,8 @@ mod plan_tests {
 
     #[test]
     fn the_timeline_window_reads_only_its_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).unwrap();
-        let plan: String = store
-            .conn
-            .query_row(
-                &format!("EXPLAIN QUERY PLAN {ELSEWHERE_SQL}"),
-                [1, 2],
-                |r| r.get(3),
-            )
-            .unwrap();
         assert_eq!(
-            plan,
+            crate::store::plan(ELSEWHERE_SQL, [1, 2])[0],
             "SEARCH events USING COVERING INDEX events_by_time (start_us>? AND start_us<?)"
         );
     }
@@ -479,19 +469,10 @@ mod plan_tests {
     /// latest filing as a range of one index, whatever was filed before.
     #[test]
     fn the_open_span_is_a_range_after_the_latest_filing() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).unwrap();
         let covering = "SEARCH events USING COVERING INDEX events_by_branch_id";
         let table = "SEARCH events USING INDEX events_by_branch_id";
         for (sql, range) in [(&*STATUS_SQL, covering), (&*SPAN_SQL, table)] {
-            let plan: Vec<String> = store
-                .conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .unwrap()
-                .query_map(["r", "b"], |r| r.get::<_, String>(3))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
+            let plan = crate::store::plan(sql, ["r", "b"]);
             assert_eq!(plan[2], format!("{range} (repo=? AND branch=? AND id>?)"));
             assert!(
                 !plan.iter().any(|l| l.starts_with("SCAN events")),
