@@ -83,6 +83,16 @@ pub struct BranchFacts {
     pub finish: Option<Finish>,
 }
 
+/// Every open span of the repository: work recorded in any of its worktrees
+/// counts. The default branch's is listed, not read.
+pub fn open_spans(store: &Store, repo: &Repo, checker: &Checker) -> Result<Vec<OpenSpan>> {
+    let mut spans = Vec::new();
+    for root in crate::git::worktrees(repo) {
+        spans.extend(store.open_spans(&root.to_string_lossy(), |b| checker.is_default(b))?);
+    }
+    Ok(spans)
+}
+
 /// Gather [`BranchFacts`] for `branch`, whose open span is `span`.
 pub fn facts(checker: &Checker, branch: &str, span: Option<&OpenSpan>) -> BranchFacts {
     BranchFacts {

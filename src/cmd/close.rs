@@ -108,7 +108,7 @@ fn close(args: &CloseArgs) -> Result<u8> {
         Mode::Draft => current,
     };
     let (spans, read) = match &one {
-        None => (open_spans(&store, &repo, &checker)?, None),
+        None => (close::open_spans(&store, &repo, &checker)?, None),
         Some(branch) => one_span(&store, &repo, branch)?,
     };
     checker.load(&spans);
@@ -124,16 +124,6 @@ fn close(args: &CloseArgs) -> Result<u8> {
         None => close_finished(&mut ctx, args),
         Some(branch) => close_one(&mut ctx, args, &branch, mode).map(|_| 0),
     }
-}
-
-/// Every open span of the repository: work recorded in any of its worktrees
-/// counts. The default branch's is listed, not read.
-fn open_spans(store: &Store, repo: &Repo, checker: &Checker) -> Result<Vec<OpenSpan>> {
-    let mut spans = Vec::new();
-    for root in git::worktrees(repo) {
-        spans.extend(store.open_spans(&root.to_string_lossy(), |b| checker.is_default(b))?);
-    }
-    Ok(spans)
 }
 
 /// One branch's open span, from the first worktree that has one, and its

@@ -81,10 +81,7 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
 /// `mt status --branches`: each open span and whether it is finished.
 fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Result<u8> {
     let mut checker = Checker::new(repo, config.default_branch.as_deref());
-    let mut spans = Vec::new();
-    for root in git::worktrees(repo) {
-        spans.extend(store.open_spans(&root.to_string_lossy(), |b| checker.is_default(b))?);
-    }
+    let spans = crate::close::open_spans(store, repo, &checker)?;
     checker.load(&spans);
     let mut out = io::stdout().lock();
     let mut any = false;
