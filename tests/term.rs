@@ -13,6 +13,10 @@ use crate::harness::{Env, MT, wait_for};
 pub struct Term<'a> {
     env: &'a Env,
     sock: PathBuf,
+    /// The shell in the pane, waited for on drop: killed by the server's
+    /// SIGHUP, bash still writes its history file, which would otherwise
+    /// land in the test's directory after it was removed.
+    shell: i32,
 }
 
 impl<'a> Term<'a> {
@@ -47,7 +51,13 @@ impl<'a> Term<'a> {
             "tmux: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Term { env, sock }
+        let mut term = Term {
+            env,
+            sock,
+            shell: 0,
+        };
+        term.shell = term.shell_pid();
+        term
     }
 
     fn tmux(&self, args: &[&str]) -> String {
@@ -122,6 +132,17 @@ impl<'a> Term<'a> {
 impl Drop for Term<'_> {
     fn drop(&mut self) {
         self.tmux(&["kill-server"]);
+        let gone = || {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.shell));
+            // Gone, or a zombie nobody reaps (PID 1 in a container may not).
+            stat.map_or(true, |s| {
+                s.rsplit(')').next().is_some_and(|r| r.starts_with(" Z"))
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !gone() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 }
 
