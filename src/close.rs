@@ -4,7 +4,6 @@
 //! `classify`, `metrics` and `milestone` modules, writes the file and files
 //! the span's events under it.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -243,11 +242,12 @@ pub fn compute(
 ) -> Result<Prepared> {
     let finished = finished_rows(inputs)?;
     let classifier = Classifier::new(&config.rules)?;
-    let (runs, markers, edits) = classified(
-        &finished,
-        &classifier,
-        &EditRules::new(&config.edit_phases)?,
-    );
+    let commands: Vec<&SpanRow> = (finished.iter().copied())
+        .filter(|r| r.kind == EventKind::Command)
+        .collect();
+    let classes = Classes::of(&commands, &classifier);
+    let runs = classes.runs(&commands);
+    let (markers, edits) = markers_and_edits(&finished, &EditRules::new(&config.edit_phases)?);
     let span = metrics::Span {
         runs: &runs,
         markers: &markers,
@@ -431,63 +431,80 @@ fn split_ms(
     out
 }
 
-/// Classify each run once per distinct (command, hints): a long branch
+/// Each distinct (command line, phase hint, tool hint) of a span's
+/// commands, classified once with its normalized text: a long branch
 /// repeats the same few commands thousands of times.
-fn classified(
-    rows: &[&SpanRow],
-    classifier: &Classifier,
-    edit_rules: &EditRules,
-) -> (Vec<Run>, Vec<Marker>, Vec<Edit>) {
-    let mut cache: HashMap<(&str, Option<&str>, Option<&str>), Class> = HashMap::new();
-    let mut runs = Vec::new();
+struct Classes<'a> {
+    distinct: Vec<(std::borrow::Cow<'a, str>, Class)>,
+    /// Which of them each command is, in the order given.
+    of: Vec<usize>,
+}
+
+impl<'a> Classes<'a> {
+    fn of(commands: &[&'a SpanRow], classifier: &Classifier) -> Classes<'a> {
+        type Key<'k> = (&'k str, Option<&'k str>, Option<&'k str>);
+        let mut index: foldhash::HashMap<Key<'a>, usize> = Default::default();
+        let mut distinct = Vec::new();
+        let of = (commands.iter())
+            .map(|r| {
+                let key = (r.command.as_str(), r.phase.as_deref(), r.tool.as_deref());
+                *index.entry(key).or_insert_with(|| {
+                    let class = classifier.classify(key.0, key.1, key.2);
+                    distinct.push((metrics::normalize(key.0), class));
+                    distinct.len() - 1
+                })
+            })
+            .collect();
+        Classes { distinct, of }
+    }
+
+    /// The commands as runs, their text borrowed from the rows and from here.
+    fn runs<'r>(&'r self, commands: &[&'r SpanRow]) -> Vec<Run<'r>> {
+        (commands.iter().zip(&self.of))
+            .map(|(r, &i)| {
+                let (command, class) = &self.distinct[i];
+                Run {
+                    start_us: r.start_us,
+                    end_us: r.end_us.unwrap_or(r.start_us),
+                    ok: crate::event::succeeded(r.state, r.exit_code, r.signal),
+                    automated: r.source != Source::Hook,
+                    command,
+                    phase: &class.phase,
+                    tool: class.tool.as_deref(),
+                    manual_steps: class.manual_steps,
+                    head: r.head.as_deref(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The span's markers and edits, with the phase each edit's path maps to.
+fn markers_and_edits(rows: &[&SpanRow], edit_rules: &EditRules) -> (Vec<Marker>, Vec<Edit>) {
     let mut markers = Vec::new();
     let mut edits = Vec::new();
     for r in rows {
         match r.kind {
-            EventKind::Marker => {
-                if let Some(p) = &r.phase {
-                    markers.push(Marker {
-                        at_us: r.start_us,
-                        phase: p.clone(),
-                    });
-                }
-                continue;
-            }
-            EventKind::Edit => {
-                edits.push(Edit {
-                    at_us: r.start_us,
-                    phase: edit_rules.phase(&r.command).map(str::to_owned),
-                    path: r.command.clone(),
-                });
-                continue;
-            }
+            EventKind::Marker => markers.extend(r.phase.as_ref().map(|p| Marker {
+                at_us: r.start_us,
+                phase: p.clone(),
+            })),
+            EventKind::Edit => edits.push(Edit {
+                at_us: r.start_us,
+                phase: edit_rules.phase(&r.command).map(str::to_owned),
+                path: r.command.clone(),
+            }),
             EventKind::Command => {}
         }
-        let key = (r.command.as_str(), r.phase.as_deref(), r.tool.as_deref());
-        let class = cache
-            .entry(key)
-            .or_insert_with(|| classifier.classify(key.0, key.1, key.2))
-            .clone();
-        runs.push(Run {
-            start_us: r.start_us,
-            end_us: r.end_us.unwrap_or(r.start_us),
-            ok: crate::event::succeeded(r.state, r.exit_code, r.signal),
-            automated: r.source != Source::Hook,
-            command: r.command.clone(),
-            phase: class.phase,
-            tool: class.tool,
-            manual_steps: class.manual_steps,
-            head: r.head.clone(),
-        });
     }
-    (runs, markers, edits)
+    (markers, edits)
 }
 
 /// Each distinct command line with its runs, most time first.
 fn evidence(runs: &[Run]) -> Vec<Evidence> {
-    let mut by: HashMap<std::borrow::Cow<'_, str>, (u64, u64, Vec<f64>)> = HashMap::new();
+    let mut by: foldhash::HashMap<&str, (u64, u64, Vec<f64>)> = Default::default();
     for r in runs {
-        let e = by.entry(metrics::normalize(&r.command)).or_default();
+        let e = by.entry(r.command).or_default();
         e.0 += 1;
         e.1 += u64::from(!r.ok);
         e.2.push((r.end_us - r.start_us) as f64 / 1000.0);
@@ -498,7 +515,7 @@ fn evidence(runs: &[Run]) -> Vec<Evidence> {
             command: if command.is_empty() {
                 "(private: text not kept)".into()
             } else {
-                command.into_owned()
+                command.to_owned()
             },
             runs,
             failures,
@@ -777,6 +794,29 @@ mod tests {
         assert_eq!(p.front.status.as_deref(), Some("draft"));
         let err = compute(&inputs(Vec::new()), &Config::default(), &req, None).unwrap_err();
         assert!(format!("{err:#}").contains("nothing was recorded on branch fix/7-crash"));
+    }
+
+    /// Spacing never makes two commands: a retry typed with an extra space
+    /// is the same command's second attempt, and one line of evidence.
+    #[test]
+    fn a_retry_spaced_differently_is_the_same_command() {
+        let rows = vec![
+            row(1, Source::Exec, "cargo  test", 0, 10, 101),
+            row(2, Source::Exec, " cargo test", 20, 30, 0),
+            row(3, Source::Exec, "cargo test", 40, 50, 0),
+        ];
+        let req = Request {
+            branch: Some("fix/7-crash".into()),
+            now_us: 60 * 1_000_000,
+            ..Request::default()
+        };
+        let p = compute(&inputs(rows), &Config::default(), &req, None).unwrap();
+        let first = p.front.mt.first_attempt_automated;
+        assert_eq!((first.part, first.whole), (0, 1));
+        let evidence: Vec<&str> = (p.text.lines())
+            .filter(|l| l.starts_with("| `") && l.contains("cargo"))
+            .collect();
+        assert_eq!(evidence, ["| `cargo test` | 3 | 1 | 10.0s | 30.0s |"]);
     }
 
     /// A command rerun thousands of times at one HEAD, failing now and

@@ -71,20 +71,24 @@ mod tests {
     }
 }
 
-/// One finished command of a branch's span, classified.
-#[derive(Debug, Clone)]
-pub struct Run {
+/// One finished command of a branch's span, classified. It borrows its
+/// text from the rows it was read from and from the span's classes: a
+/// span of 100,000 runs holds a few distinct commands.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
     pub start_us: i64,
     pub end_us: i64,
     pub ok: bool,
     /// Ran through `mt exec` (automated) rather than seen only by a hook.
     pub automated: bool,
-    pub command: String,
-    pub phase: String,
-    pub tool: Option<String>,
+    /// The command line as `normalize` spells it: runs of one command
+    /// compare equal however they were spaced.
+    pub command: &'a str,
+    pub phase: &'a str,
+    pub tool: Option<&'a str>,
     pub manual_steps: Option<u32>,
     /// The commit checked out when it ran, if known.
-    pub head: Option<String>,
+    pub head: Option<&'a str>,
 }
 
 /// `mt phase P` at a time.
@@ -166,7 +170,7 @@ pub struct Figures {
 /// it, which take their own moments on the one timeline.
 #[derive(Debug, Clone, Copy)]
 pub struct Span<'a> {
-    pub runs: &'a [Run],
+    pub runs: &'a [Run<'a>],
     pub markers: &'a [Marker],
     pub edits: &'a [Edit],
     pub elsewhere: &'a [(i64, i64)],
@@ -198,8 +202,8 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
         .min();
     f.elapsed_us = first.map_or(0, |t| (close_us - t).max(0));
 
-    let mut seen_auto = std::collections::HashSet::new();
-    let mut seen_manual = std::collections::HashSet::new();
+    let mut seen_auto: foldhash::HashSet<&str> = Default::default();
+    let mut seen_manual: foldhash::HashSet<&str> = Default::default();
     let mut tools: std::collections::BTreeMap<&str, (u64, u64, Vec<f64>)> = Default::default();
     for r in &runs {
         let (errors, first, seen) = if r.automated {
@@ -219,7 +223,7 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
         };
         errors.whole += 1;
         errors.part += u64::from(!r.ok);
-        if seen.insert(normalize(&r.command)) {
+        if seen.insert(r.command) {
             first.whole += 1;
             first.part += u64::from(r.ok);
         }
@@ -230,8 +234,8 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
         if r.automated {
             f.manual_steps_eliminated += u64::from(r.manual_steps.unwrap_or(0));
         }
-        if let Some(t) = &r.tool {
-            let e = tools.entry(t.as_str()).or_default();
+        if let Some(t) = r.tool {
+            let e = tools.entry(t).or_default();
             e.0 += 1;
             e.1 += u64::from(!r.ok);
             e.2.push((r.end_us - r.start_us) as f64 / 1000.0);
@@ -291,7 +295,7 @@ fn signals(span: Span<'_>) -> Vec<Signal<'_>> {
     let runs = span.runs.iter().map(|r| Signal {
         start_us: r.start_us,
         end_us: r.end_us,
-        mark: Mark::Run { phase: &r.phase },
+        mark: Mark::Run { phase: r.phase },
     });
     let markers = span
         .markers
@@ -335,7 +339,7 @@ mod figure_tests {
 
     const S: i64 = 1_000_000;
 
-    fn span<'a>(runs: &'a [Run], markers: &'a [Marker]) -> Span<'a> {
+    fn span<'a>(runs: &'a [Run<'a>], markers: &'a [Marker]) -> Span<'a> {
         Span {
             runs,
             markers,
@@ -344,14 +348,21 @@ mod figure_tests {
         }
     }
 
-    fn run(start: i64, end: i64, ok: bool, automated: bool, command: &str, phase: &str) -> Run {
+    fn run<'a>(
+        start: i64,
+        end: i64,
+        ok: bool,
+        automated: bool,
+        command: &'a str,
+        phase: &'a str,
+    ) -> Run<'a> {
         Run {
             start_us: start * S,
             end_us: end * S,
             ok,
             automated,
-            command: command.into(),
-            phase: phase.into(),
+            command,
+            phase,
             tool: None,
             manual_steps: None,
             head: None,
@@ -365,7 +376,7 @@ mod figure_tests {
             // 20 s gap → diagnosis (the phase in force)
             run(30, 40, true, false, "vim a.rs", "implementation"),
             run(45, 50, false, true, "cargo test", "validation"),
-            run(55, 60, true, true, "cargo  test", "validation"), // retry, same command
+            run(55, 60, true, true, "cargo test", "validation"), // retry, same command
             // idle gap of 1940 s to the marker: not counted; the marker is a
             // signal, so the 60 s from it to `ls` count, to diagnosis
             run(2060, 2070, true, false, "ls", "other"), // "other" → phase in force
@@ -394,7 +405,7 @@ mod figure_tests {
         assert_eq!(f.elapsed_us, 3000 * S);
         assert_eq!(f.errors_automated, Share { part: 1, whole: 2 });
         assert_eq!(f.errors_manual, Share { part: 0, whole: 3 });
-        // "cargo test" and "cargo  test" are one command whose first run failed.
+        // One command whose first run failed.
         assert_eq!(f.first_attempt_automated, Share { part: 0, whole: 1 });
         assert_eq!(f.first_attempt_manual, Share { part: 3, whole: 3 });
         assert_eq!(f.validation_automated, Share { part: 2, whole: 2 });
@@ -444,13 +455,13 @@ mod figure_tests {
     #[test]
     fn tools_and_manual_steps() {
         let mut a = run(0, 2, true, true, "./qc.sh", "validation");
-        a.tool = Some("QC".into());
+        a.tool = Some("QC");
         a.manual_steps = Some(6);
-        let mut b = a.clone();
+        let mut b = a;
         b.start_us = 10 * S;
         b.end_us = 14 * S;
         b.ok = false;
-        let mut c = b.clone();
+        let mut c = b;
         c.automated = false; // a manual run replaces nothing
         let f = compute(span(&[a, b, c], &[]), IDLE_TIMEOUT_US, 20 * S);
         assert_eq!(f.manual_steps_eliminated, 12);

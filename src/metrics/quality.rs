@@ -3,10 +3,9 @@
 //! reproducible repeated runs were, and automated against manual runs of
 //! the same commands only. Pure.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use super::{Edit, Run, Share, normalize};
+use super::{Edit, Run, Share};
 
 /// Fewer runs than this on one side of a comparison: insufficient data.
 pub const MIN_RUNS: u64 = 5;
@@ -27,21 +26,21 @@ pub struct Caught {
 /// command passed, in the order they were caught.
 /// `runs` in time order (as `compute` sorts them once for every figure).
 pub fn caught(runs: &[&Run]) -> Vec<Caught> {
-    let mut open: BTreeMap<Cow<'_, str>, Caught> = BTreeMap::new();
+    let mut open: BTreeMap<&str, Caught> = BTreeMap::new();
     let mut out = Vec::new();
-    let mut fixed = std::collections::HashSet::new();
+    let mut fixed: foldhash::HashSet<&str> = Default::default();
     for r in runs.iter().filter(|r| r.phase == "validation") {
-        let key = normalize(&r.command);
-        if fixed.contains(&key) {
+        let key = r.command;
+        if fixed.contains(key) {
             continue;
         }
-        match (r.ok, open.get_mut(&key)) {
+        match (r.ok, open.get_mut(key)) {
             (false, Some(c)) => c.failures += 1,
             (false, None) => {
                 open.insert(
-                    key.clone(),
+                    key,
                     Caught {
-                        command: key.into_owned(),
+                        command: key.to_owned(),
                         failed_at_us: r.end_us,
                         failures: 1,
                         fix_us: 0,
@@ -49,7 +48,7 @@ pub fn caught(runs: &[&Run]) -> Vec<Caught> {
                 );
             }
             (true, Some(_)) => {
-                let mut c = open.remove(&key).expect("present");
+                let mut c = open.remove(key).expect("present");
                 c.fix_us = r.end_us - c.failed_at_us;
                 fixed.insert(key);
                 out.push(c);
@@ -97,20 +96,20 @@ pub fn consistency(runs: &[&Run], edits: &[Edit]) -> Consistency {
     };
     // Open group per (command, head); a group closes when an edit falls
     // between its last run and the next.
-    let mut open: BTreeMap<(Cow<'_, str>, &str), Repeat> = BTreeMap::new();
+    let mut open: BTreeMap<(&str, &str), Repeat> = BTreeMap::new();
     let mut groups = Vec::new();
     for r in runs {
-        let Some(head) = &r.head else { continue };
-        let key = (normalize(&r.command), head.as_str());
+        let Some(head) = r.head else { continue };
+        let key = (r.command, head);
         if let Some(g) = open.get(&key) {
             let last = g.runs.last().map_or(r.start_us, |x| x.0);
             if edited_between(last, r.start_us) {
                 groups.push(open.remove(&key).expect("present"));
             }
         }
-        open.entry(key.clone())
+        open.entry(key)
             .or_insert_with(|| Repeat {
-                command: key.0.into_owned(),
+                command: key.0.to_owned(),
                 head: key.1.to_owned(),
                 runs: Vec::new(),
             })
@@ -142,12 +141,10 @@ pub struct LikeForLike {
 
 /// `runs` in time order.
 pub fn like_for_like(runs: &[&Run]) -> LikeForLike {
-    fn class(r: &Run) -> Cow<'_, str> {
-        r.tool
-            .as_deref()
-            .map_or_else(|| normalize(&r.command), Cow::Borrowed)
+    fn class<'a>(r: &Run<'a>) -> &'a str {
+        r.tool.unwrap_or(r.command)
     }
-    let mut sides: BTreeMap<Cow<'_, str>, (bool, bool)> = BTreeMap::new();
+    let mut sides: BTreeMap<&str, (bool, bool)> = BTreeMap::new();
     for r in runs {
         let e = sides.entry(class(r)).or_default();
         if r.automated {
@@ -156,16 +153,16 @@ pub fn like_for_like(runs: &[&Run]) -> LikeForLike {
             e.1 = true;
         }
     }
-    let both: std::collections::BTreeSet<Cow<'_, str>> = sides
+    let both: std::collections::BTreeSet<&str> = sides
         .into_iter()
         .filter(|(_, (a, m))| *a && *m)
         .map(|(c, _)| c)
         .collect();
     let mut out = LikeForLike::default();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: foldhash::HashSet<(bool, &str)> = Default::default();
     for r in runs {
         let c = class(r);
-        if !both.contains(&c) {
+        if !both.contains(c) {
             continue;
         }
         let (errors, first) = if r.automated {
@@ -180,7 +177,7 @@ pub fn like_for_like(runs: &[&Run]) -> LikeForLike {
             first.part += u64::from(r.ok);
         }
     }
-    out.classes = both.into_iter().map(Cow::into_owned).collect();
+    out.classes = both.into_iter().map(str::to_owned).collect();
     out
 }
 
@@ -191,26 +188,28 @@ mod tests {
     const S: i64 = 1_000_000;
 
     /// What `compute` passes: the runs in time order.
-    fn sorted(runs: &[Run]) -> Vec<&Run> {
+    fn sorted<'a>(runs: &'a [Run<'a>]) -> Vec<&'a Run<'a>> {
         let mut v: Vec<&Run> = runs.iter().collect();
         v.sort_by_key(|r| (r.start_us, r.end_us));
         v
     }
 
-    fn run(t: i64, command: &str, ok: bool, automated: bool, head: &str) -> Run {
+    fn run<'a>(t: i64, command: &'a str, ok: bool, automated: bool, head: &'a str) -> Run<'a> {
+        let class = crate::classify::Classifier::new(&[])
+            .unwrap()
+            .classify(command, None, None);
         Run {
             start_us: t * S,
             end_us: (t + 1) * S,
             ok,
             automated,
-            command: command.into(),
-            phase: crate::classify::Classifier::new(&[])
-                .unwrap()
-                .classify(command, None, None)
-                .phase,
+            command,
+            phase: (crate::classify::PHASES.iter())
+                .find(|p| **p == class.phase)
+                .unwrap(),
             tool: None,
             manual_steps: None,
-            head: Some(head.into()),
+            head: Some(head),
         }
     }
 

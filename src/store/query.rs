@@ -28,7 +28,7 @@ pub struct Status {
     /// Every event of the span (running ones too), to tell it from what
     /// was recorded elsewhere.
     #[serde(skip)]
-    pub ids: std::collections::HashSet<i64>,
+    pub ids: foldhash::HashSet<i64>,
 }
 
 /// A branch's open span, commands and points, from the covering index.
@@ -414,7 +414,7 @@ impl Store {
     /// covering index `events_by_time`; running commands count as points.
     pub fn elsewhere(
         &self,
-        ours: &std::collections::HashSet<i64>,
+        ours: &foldhash::HashSet<i64>,
         from_us: i64,
         to_us: i64,
     ) -> Result<Vec<(i64, i64)>> {
