@@ -447,7 +447,7 @@ impl<'a> Classes<'a> {
         let mut distinct = Vec::new();
         let of = (commands.iter())
             .map(|r| {
-                let key = (r.command.as_str(), r.phase.as_deref(), r.tool.as_deref());
+                let key = (&*r.command, r.phase.as_deref(), r.tool.as_deref());
                 *index.entry(key).or_insert_with(|| {
                     let class = classifier.classify(key.0, key.1, key.2);
                     distinct.push((metrics::normalize(key.0), class));
@@ -487,12 +487,12 @@ fn markers_and_edits(rows: &[&SpanRow], edit_rules: &EditRules) -> (Vec<Marker>,
         match r.kind {
             EventKind::Marker => markers.extend(r.phase.as_ref().map(|p| Marker {
                 at_us: r.start_us,
-                phase: p.clone(),
+                phase: p.to_string(),
             })),
             EventKind::Edit => edits.push(Edit {
                 at_us: r.start_us,
                 phase: edit_rules.phase(&r.command).map(str::to_owned),
-                path: r.command.clone(),
+                path: r.command.to_string(),
             }),
             EventKind::Command => {}
         }

@@ -1,5 +1,6 @@
 //! Reads: offsets, running commands, the log, a branch's status.
 
+use std::rc::Rc;
 use std::sync::LazyLock;
 
 use anyhow::Result;
@@ -223,22 +224,41 @@ impl Store {
     }
 }
 
-/// One stored command or marker of a branch's open span.
+/// One stored command or marker of a branch's open span. Its texts are
+/// shared with the span's other rows that repeat them (`Texts`).
 #[derive(Debug, Clone)]
 pub struct SpanRow {
     pub id: i64,
     pub source: Source,
     pub kind: EventKind,
-    pub command: String,
+    pub command: Rc<str>,
     pub start_us: i64,
     pub end_us: Option<i64>,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     pub state: RunState,
-    pub phase: Option<String>,
-    pub tool: Option<String>,
+    pub phase: Option<Rc<str>>,
+    pub tool: Option<Rc<str>>,
     /// The commit checked out when it ran.
-    pub head: Option<String>,
+    pub head: Option<Rc<str>>,
+}
+
+/// One copy of each text a span's rows repeat: a branch of 100,000 runs
+/// holds a few dozen distinct commands, phases, tools and HEADs, and a
+/// string each per row was most of reading it.
+#[derive(Default)]
+struct Texts(foldhash::HashSet<Rc<str>>);
+
+impl Texts {
+    fn get(&mut self, text: Option<&str>) -> Option<Rc<str>> {
+        let text = text?;
+        if let Some(t) = self.0.get(text) {
+            return Some(t.clone());
+        }
+        let t: Rc<str> = text.into();
+        self.0.insert(t.clone());
+        Some(t)
+    }
 }
 
 /// One branch's open span, in brief.
@@ -283,13 +303,10 @@ impl OpenSpan {
             return None;
         }
         let head = |r: &&&SpanRow| r.head.is_some();
+        let text = |r: &&SpanRow| r.head.as_deref().map(str::to_owned);
         Some(OpenSpan {
-            first_head: commands.iter().find(head).and_then(|r| r.head.clone()),
-            last_head: commands
-                .iter()
-                .rev()
-                .find(head)
-                .and_then(|r| r.head.clone()),
+            first_head: commands.iter().find(head).and_then(text),
+            last_head: commands.iter().rev().find(head).and_then(text),
             ..OpenSpan::brief(repo, branch.to_owned(), &brief)
         })
     }
@@ -387,20 +404,22 @@ impl Store {
     /// Everything on `branch` in `repo` not yet in a milestone, oldest first.
     pub fn span(&self, repo: &str, branch: &str) -> Result<Vec<SpanRow>> {
         let mut stmt = self.conn.prepare_cached(&SPAN_SQL)?;
+        let mut texts = Texts::default();
         let rows = stmt.query_map([repo, branch], |r| {
+            let mut text = |i| Ok::<_, rusqlite::Error>(texts.get(r.get_ref(i)?.as_str_or_null()?));
             Ok(SpanRow {
                 id: r.get(0)?,
                 source: r.get(1)?,
                 kind: r.get(2)?,
-                command: r.get(3)?,
+                command: text(3)?.unwrap_or_default(),
                 start_us: r.get(4)?,
                 end_us: r.get(5)?,
                 exit_code: r.get(6)?,
                 signal: r.get(7)?,
                 state: r.get(8)?,
-                phase: r.get(9)?,
-                tool: r.get(10)?,
-                head: r.get(11)?,
+                phase: text(9)?,
+                tool: text(10)?,
+                head: text(11)?,
             })
         })?;
         let mut rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
