@@ -21,11 +21,14 @@ use crate::secure;
 /// How long after a spool change its pass starts: a start and an end
 /// record ~1 ms apart, or a script of quick `mt exec`s, is then one pass,
 /// and the events in between wake no thread (they wait in the inotify
-/// queue). A pass per event woke the daemon's two threads ~7 times per `mt
-/// exec`, which took CPU from the next runs on a 2-core machine
-/// (BENCHMARKS.md); a command is still committed within the 50 ms target.
-/// A flush or stop asked on the socket is served at once.
-const SETTLE: Duration = Duration::from_millis(5);
+/// queue). Each pass costs the daemon's two threads wake-ups and a SQLite
+/// commit, and on a 2-core machine that CPU is taken from the next runs:
+/// over 500 `mt exec true` in a loop the daemon used 115 ms of CPU with a
+/// 5 ms settle and 46 ms with 20 ms, and `mt exec` went from 1.16x to
+/// 1.13x the C wrapper (BENCHMARKS.md). A command is still committed well
+/// within the 50 ms target, and a flush or stop asked on the socket (`mt
+/// status`, `mt log`) is served at once.
+const SETTLE: Duration = Duration::from_millis(20);
 
 pub async fn serve(
     listener: std::os::unix::net::UnixListener,
