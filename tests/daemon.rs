@@ -276,6 +276,36 @@ fn daemon_down_then_up_imports_and_empties_the_spool() {
     assert_eq!(log[0]["exit_code"], 7);
 }
 
+/// `mt exec` keeps the shared spool file open between its start and end
+/// records; the daemon drains and removes that file while the command runs,
+/// and the end record still lands (in the new file), never in the removed one.
+#[test]
+fn a_run_outlives_the_spool_file_it_started_in() {
+    let env = Env::new();
+    env.start_daemon();
+    let go = env.path("go");
+    let script = format!(
+        "while [ ! -e {} ]; do sleep 0.01; done; exit 3",
+        go.display()
+    );
+    let mut run = env
+        .mt_cmd(env.dir.path(), ["exec", "sh", "-c", &script])
+        .spawn()
+        .unwrap();
+    wait_for("the start record drained and its file removed", || {
+        let log = env.log();
+        let running = log.len() == 1 && log[0]["state"] == "running";
+        (running && !env.spool().join("exec.log").exists()).then_some(())
+    });
+    fs::write(&go, "").unwrap();
+    assert_eq!(run.wait().unwrap().code(), Some(3));
+    let log = wait_for("the end record", || {
+        let log = env.log();
+        (log.len() == 1 && log[0]["state"] == "done").then_some(log)
+    });
+    assert_eq!(log[0]["exit_code"], 3);
+}
+
 #[test]
 fn finished_command_is_visible_at_once_with_the_daemon_running() {
     let env = Env::new();

@@ -21,6 +21,7 @@ pub fn run(args: ExecArgs) -> ! {
     }
     let paths = Paths::from_env();
     let mut rec = Recorder {
+        spool: writer::Appender::new(&paths.spool),
         paths,
         warned: false,
     };
@@ -99,12 +100,13 @@ fn start_record(id: &str, time: Timestamp, args: &ExecArgs) -> Vec<u8> {
 
 struct Recorder {
     paths: Paths,
+    spool: writer::Appender,
     warned: bool,
 }
 
 impl Recorder {
     fn append(&mut self, record: Vec<u8>) {
-        if let Err(e) = writer::append(&self.paths.spool, &record) {
+        if let Err(e) = self.spool.append(&record) {
             self.warn(&e);
         }
     }

@@ -5,13 +5,14 @@
 //! the path; the daemon removes a drained file only under the exclusive
 //! lock. So no record is ever written into a file that was just removed.
 //! Each record goes out in one `write` on an `O_APPEND` descriptor, so
-//! concurrent writers never interleave.
+//! concurrent writers never interleave. `mt exec` keeps the file open,
+//! unlocked, between its start and end records (`Appender`).
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::secure;
@@ -21,8 +22,75 @@ pub const SHARED: &str = "exec.log";
 
 /// Append one encoded record to the shared spool file in `dir`.
 pub fn append(dir: &Path, record: &[u8]) -> anyhow::Result<()> {
-    let _guard = NoSigxfsz::new();
-    append_shared(dir, record)
+    Appender::new(dir).append(record)
+}
+
+/// Appends records to the shared spool file of `dir`, keeping the file
+/// open between them: `mt exec` writes a start and an end record around
+/// its child, and opening the file again and checking the directory again
+/// were a tenth of its system calls.
+pub struct Appender {
+    dir: PathBuf,
+    /// The file last written to, unlocked: the daemon may drain and remove
+    /// it meanwhile, which the next append sees and opens the new one.
+    /// Close-on-exec, as std opens every file: the child never sees it.
+    file: Option<File>,
+    dir_checked: bool,
+}
+
+impl Appender {
+    pub fn new(dir: &Path) -> Appender {
+        Appender {
+            dir: dir.to_owned(),
+            file: None,
+            dir_checked: false,
+        }
+    }
+
+    pub fn append(&mut self, record: &[u8]) -> anyhow::Result<()> {
+        let _guard = NoSigxfsz::new();
+        if !self.dir_checked {
+            secure::private_dir(&self.dir)?;
+            self.dir_checked = true;
+        }
+        let path = self.dir.join(SHARED);
+        let deadline = Instant::now() + Duration::from_millis(100);
+        loop {
+            let file = match self.file.take() {
+                Some(file) => file,
+                None => match open_unchecked(&path) {
+                    Ok(file) => file,
+                    // Something other than a file took the shared file's
+                    // name (a directory, a link): record in a file of our
+                    // own; doctor names the intruder.
+                    Err(_) if fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) => {
+                        return append_private(&self.dir, record);
+                    }
+                    Err(e) => return Err(e.into()),
+                },
+            };
+            if !lock_shared(&file, deadline)? {
+                // The daemon holds the file much longer than it ever should
+                // (stopped, say): write to a file of our own instead of waiting.
+                return append_private(&self.dir, record);
+            }
+            let meta = file.metadata()?;
+            if !meta.is_file() {
+                return append_private(&self.dir, record); // a FIFO, opened
+            }
+            // The daemon may have removed the file since we opened it.
+            match fs::metadata(&path) {
+                Ok(m) if (m.dev(), m.ino()) == (meta.dev(), meta.ino()) => {}
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            }
+            write_record(&file, meta.len(), record)?;
+            file.unlock()?;
+            self.file = Some(file);
+            return Ok(());
+        }
+    }
 }
 
 /// While alive, a write past `RLIMIT_FSIZE` fails with EFBIG instead of
@@ -49,39 +117,12 @@ impl Drop for NoSigxfsz {
     }
 }
 
-fn append_shared(dir: &Path, record: &[u8]) -> anyhow::Result<()> {
-    secure::private_dir(dir)?;
-    let path = dir.join(SHARED);
-    // Something other than a file took the shared file's name (a FIFO, a
-    // directory): record in a file of our own; doctor names the intruder.
-    if fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
-        return append_private(dir, record);
-    }
-    let deadline = Instant::now() + Duration::from_millis(100);
-    loop {
-        let file = open(&path)?;
-        if !lock_shared(&file, deadline)? {
-            // The daemon holds the file much longer than it ever should
-            // (stopped, say): write to a file of our own instead of waiting.
-            return append_private(dir, record);
-        }
-        // The daemon may have removed the file between our open and our lock.
-        match fs::metadata(&path) {
-            Ok(m) if m.ino() == file.metadata()?.ino() => {}
-            Ok(_) => continue,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e.into()),
-        }
-        write_record(&file, record)?;
-        return Ok(());
-    }
-}
-
 /// Append to a shell session's own file (`h-<pid>-<sid>.log`); no lock:
 /// the daemon leaves it alone while that shell lives.
 pub fn append_session(dir: &Path, name: &str, record: &[u8]) -> anyhow::Result<()> {
     secure::private_dir(dir)?;
-    write_record(&open(&dir.join(name))?, record)?;
+    let (file, len) = open(&dir.join(name))?;
+    write_record(&file, len, record)?;
     Ok(())
 }
 
@@ -90,27 +131,35 @@ pub fn append_session(dir: &Path, name: &str, record: &[u8]) -> anyhow::Result<(
 fn append_private(dir: &Path, record: &[u8]) -> anyhow::Result<()> {
     let nanos = crate::clock::since_epoch().as_nanos();
     let path = dir.join(format!("x-{}-{nanos}.log", std::process::id()));
-    write_record(&open(&path)?, record)?;
+    let (file, len) = open(&path)?;
+    write_record(&file, len, record)?;
     Ok(())
 }
 
-fn open(path: &Path) -> io::Result<File> {
-    // Readable too: a writer looks at the last byte to start on a fresh line.
-    // Never blocks on a FIFO put in the spool's place, never follows a link.
-    let file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)?;
-    if !file.metadata()?.is_file() {
+/// The file at `path` opened for appending, and its length; an error when
+/// it is not a regular file.
+fn open(path: &Path) -> io::Result<(File, u64)> {
+    let file = open_unchecked(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
         return Err(io::Error::other(format!(
             "{} is not a regular file; remove it",
             path.display()
         )));
     }
-    Ok(file)
+    Ok((file, meta.len()))
+}
+
+fn open_unchecked(path: &Path) -> io::Result<File> {
+    // Readable too: a writer looks at the last byte to start on a fresh line.
+    // Never blocks on a FIFO put in the spool's place, never follows a link.
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
 }
 
 fn lock_shared(file: &File, deadline: Instant) -> io::Result<bool> {
@@ -129,8 +178,8 @@ fn lock_shared(file: &File, deadline: Instant) -> io::Result<bool> {
 
 /// Write `record` in one call, on a fresh line even if an earlier writer
 /// was cut off mid-record (its remains then stay a line of their own).
-fn write_record(file: &File, record: &[u8]) -> io::Result<()> {
-    let len = file.metadata()?.len();
+/// `len` is the file's length as the caller found it.
+fn write_record(file: &File, len: u64, record: &[u8]) -> io::Result<()> {
     let mut last = [b'\n'];
     if len > 0 {
         file.read_exact_at(&mut last, len - 1)?;
