@@ -99,6 +99,17 @@ PY
 # BEFORE=/path/to/an/older/mt adds a row with that build's hook, for an
 # A/B of a hook change in one run.
 before=${BEFORE:+$(realpath "$BEFORE")}
+# The floor of a bash hook: the start stamped in PS0 and one function run
+# from PROMPT_COMMAND that appends one line to a file, as mt's does, and
+# nothing else. What a hook doing its work in compiled code (a loadable
+# builtin) could cost; mt's hook is that plus ~25 interpreted statements
+# and reading the command line back from `fc` through a scratch file.
+floor=$work/floor.bash
+cat >"$floor" <<'RC'
+__f() { printf 'x\t%s\t%s\n' "$__s" "$1" >>"$HOME/floor.log"; }
+PROMPT_COMMAND='__f "$_"'
+PS0='${__n:$((__s=${EPOCHREALTIME//[^0-9]/}, 0)):0}'
+RC
 echo "| shell and hook | per-command delay (median) | p10 | shell CPU per command | forks per command |"
 echo "|---|---:|---:|---:|---:|"
 # The first session after tmux starts runs slower (0.1 ms a command here):
@@ -110,6 +121,7 @@ for round in $(seq "${ROUNDS:-1}"); do
         bash)
             measure "bash-bare-$round" bash ""
             measure "bash-mt-$round" bash "eval \"\$(mt init bash)\""
+            measure "bash-floor-$round" bash ". $floor"
             [ -z "$before" ] || measure "bash-before-$round" bash "eval \"\$($before init bash)\""
             measure "bash-atuin-$round" bash "eval \"\$(atuin init bash)\""
             ;;
