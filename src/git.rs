@@ -212,6 +212,19 @@ pub fn resolve_branch(repo: &Repo, branch: &str) -> Option<String> {
     })
 }
 
+/// The commit `head` names, from files read without parsing packed-refs:
+/// a detached HEAD's own, or the branch's loose ref. What a writer on the
+/// hot path can afford (a couple of system calls); ingest resolves the rest.
+pub fn loose_commit(repo: &Repo, head: &Head) -> Option<String> {
+    let sha = match head {
+        Head::Detached(sha) => sha.clone(),
+        Head::Branch(b) => fs::read_to_string(repo.common.join("refs/heads").join(b)).ok()?,
+    };
+    let sha = sha.trim();
+    let hex = matches!(sha.len(), 40 | 64) && sha.bytes().all(|b| b.is_ascii_hexdigit());
+    hex.then(|| sha.to_owned())
+}
+
 /// The commit HEAD names, if it names one.
 pub fn head_commit(repo: &Repo, head: &Head) -> Option<String> {
     match head {

@@ -49,6 +49,35 @@ fn recorded_without_daemon_then_ingested_after_switches() {
     assert_eq!(branches(&env), vec!["main", "a"]);
 }
 
+/// A record waiting in the spool keeps the commit its command ran at,
+/// though the branch moved on (a commit) and was deleted before anything
+/// was ingested: the finished check and the consistency figures read it.
+#[test]
+fn a_waiting_record_keeps_the_commit_it_ran_at() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    let run = || {
+        let status = (env.mt_cmd(&repo, ["exec", "true"]))
+            .env("MT_NO_AUTOSTART", "1")
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    env.git(&repo, &["switch", "-q", "-c", "feat/1-x"]);
+    run();
+    let first = env.git(&repo, &["rev-parse", "HEAD"]);
+    env.git(&repo, &["commit", "-q", "--allow-empty", "-m", "more"]);
+    run();
+    let second = env.git(&repo, &["rev-parse", "HEAD"]);
+    env.git(&repo, &["switch", "-q", "main"]);
+    env.git(&repo, &["branch", "-q", "-D", "feat/1-x"]);
+    let heads: Vec<String> = (env.log().iter().rev())
+        .map(|e| e["head"].as_str().unwrap_or("-").to_owned())
+        .collect();
+    assert_eq!(heads, [first.trim(), second.trim()]);
+    assert_eq!(branches(&env), ["feat/1-x", "feat/1-x"]);
+}
+
 #[test]
 fn hook_records_use_the_reflog_when_head_moved_since() {
     // Hook records carry no HEAD: the reflog says where HEAD was at the time.

@@ -187,11 +187,10 @@ fn new_event(rec: Spooled, filters: &Filters, resolver: &mut Resolver) -> Option
         Spooled::Edit(w) => edited(w, filters)?,
         Spooled::End(_) => return None,
     };
-    let hint = place.root.as_ref().map(|r| {
-        (
-            Path::new(std::ffi::OsStr::from_bytes(r)),
-            place.head.clone(),
-        )
+    let hint = place.root.as_ref().map(|r| resolve::Hint {
+        root: Path::new(std::ffi::OsStr::from_bytes(r)),
+        head: place.head.clone(),
+        commit: place.commit.clone(),
     });
     let cwd = Path::new(std::ffi::OsStr::from_bytes(&place.cwd));
     let found = resolver.resolve(cwd, hint, e.start_us, during);

@@ -14,6 +14,16 @@ pub(super) struct Place {
     pub commit: Option<String>,
 }
 
+/// What the writer of a record read when it wrote it.
+pub(super) struct Hint<'a> {
+    /// The worktree root.
+    pub root: &'a Path,
+    /// HEAD's text.
+    pub head: Option<String>,
+    /// The commit HEAD named, when the writer could read it.
+    pub commit: Option<String>,
+}
+
 /// Repo and branch lookups, cached for one pass (HEAD may move between passes).
 #[derive(Default)]
 pub(super) struct Resolver {
@@ -48,25 +58,31 @@ impl Resolver {
             .clone()
     }
 
-    /// Where `cwd` was, on which branch, at `time_us`. `hint` is the worktree
-    /// root and HEAD text that the writer read when it wrote the record.
+    /// Where `cwd` was, on which branch and commit, at `time_us`. `hint` is
+    /// what the writer read when it wrote the record.
     pub(super) fn resolve(
         &mut self,
         cwd: &Path,
-        hint: Option<(&Path, Option<String>)>,
+        hint: Option<Hint<'_>>,
         time_us: i64,
         read_at_end: Option<(i64, i64)>,
     ) -> Place {
+        let mut written = None;
         let (repo, head) = match hint {
-            Some((root, text)) => {
+            Some(Hint {
+                root,
+                head: text,
+                commit,
+            }) => {
                 let head = text.as_deref().and_then(Head::parse);
+                written = head.clone().zip(commit);
                 let repo = self.repo(root);
                 if repo.is_none() {
                     // The tree is gone since; what the writer saw still holds.
                     return Place {
                         repo: Some(root.to_string_lossy().into_owned()),
                         branch: head.map(|h| h.branch()),
-                        commit: None,
+                        commit: written.map(|(_, c)| c),
                     };
                 }
                 let head = match (head, read_at_end, &repo) {
@@ -92,16 +108,26 @@ impl Resolver {
         let Some(repo) = repo else {
             return Place::default();
         };
-        let commit = head.as_ref().and_then(|h| {
-            self.commits
-                .entry((repo.common.clone(), h.clone()))
-                .or_insert_with(|| git::commit_of(&repo, h))
-                .clone()
-        });
+        // The commit the writer saw, for the HEAD it saw: a branch may have
+        // moved on (or been deleted) by the time its record is ingested.
+        let commit = match (&head, written) {
+            (Some(h), Some((seen, commit))) if *h == seen => Some(commit),
+            _ => self.commit_now(&repo, head.as_ref()),
+        };
         Place {
             repo: Some(repo.root.to_string_lossy().into_owned()),
             branch: head.map(|h| h.branch()),
             commit,
         }
+    }
+
+    /// The commit `head` names now (cached for the pass).
+    fn commit_now(&mut self, repo: &Repo, head: Option<&Head>) -> Option<String> {
+        head.and_then(|h| {
+            self.commits
+                .entry((repo.common.clone(), h.clone()))
+                .or_insert_with(|| git::commit_of(repo, h))
+                .clone()
+        })
     }
 }

@@ -24,6 +24,7 @@ mod key {
     pub const TOOL: &str = "tool";
     pub const ROOT: &str = "root";
     pub const HEAD: &str = "head";
+    pub const COMMIT: &str = "commit";
     pub const HEAD_AFTER: &str = "hend";
     pub const ARG: &str = "a";
     pub const EXIT: &str = "exit";
@@ -38,25 +39,33 @@ mod key {
     pub const PATH: &str = "path";
 }
 
-/// Where a record was written: the directory, and the worktree root and
-/// HEAD text as read then, so the branch is exact however late ingest is.
+/// Where a record was written: the directory, and the worktree root, HEAD
+/// text and commit as read then, so the branch and commit are exact however
+/// late ingest is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Place {
     pub cwd: Vec<u8>,
     pub root: Option<Vec<u8>>,
     pub head: Option<String>,
+    /// The commit HEAD named, when the writer could read it from a file of
+    /// its own: a detached HEAD, or the branch's loose ref. (A packed ref
+    /// is left to ingest: packed-refs can be megabytes.)
+    pub commit: Option<String>,
 }
 
 impl Place {
     /// `cwd`, with its repository and HEAD read from `.git` now (no fork).
     pub fn read(cwd: &Path) -> Place {
         let repo = crate::git::find(cwd);
+        let head = (repo.as_ref())
+            .and_then(|r| crate::git::read_head_text(&r.gitdir))
+            .map(|h| h.trim().to_owned());
+        let commit = (repo.as_ref().zip(head.as_deref()))
+            .and_then(|(r, text)| crate::git::loose_commit(r, &crate::git::Head::parse(text)?));
         Place {
             cwd: cwd.as_os_str().as_bytes().to_vec(),
-            head: repo
-                .as_ref()
-                .and_then(|r| crate::git::read_head_text(&r.gitdir))
-                .map(|h| h.trim().to_owned()),
+            head,
+            commit,
             root: repo.map(|r| r.root.as_os_str().as_bytes().to_vec()),
         }
     }
@@ -69,6 +78,9 @@ impl Place {
         if let Some(head) = &self.head {
             b.field(key::HEAD, head);
         }
+        if let Some(commit) = &self.commit {
+            b.field(key::COMMIT, commit);
+        }
     }
 
     fn decode(r: &Record) -> Place {
@@ -76,6 +88,7 @@ impl Place {
             cwd: r.get(key::CWD).unwrap_or_default().to_vec(),
             root: r.get(key::ROOT).map(<[u8]>::to_vec),
             head: r.text(key::HEAD),
+            commit: r.text(key::COMMIT),
         }
     }
 }
@@ -357,6 +370,7 @@ mod tests {
             cwd: b"/w/a b".to_vec(),
             root: Some(b"/w".to_vec()),
             head: Some("ref: refs/heads/x".into()),
+            commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
         }
     }
 
