@@ -730,6 +730,15 @@ mod tests {
         }
     }
 
+    /// Closing the inputs' branch at `now_s`.
+    fn request(now_s: i64) -> Request {
+        Request {
+            branch: Some("fix/7-crash".into()),
+            now_us: now_s * 1_000_000,
+            ..Request::default()
+        }
+    }
+
     /// The whole close computation on hand-built inputs: no store, no git.
     #[test]
     fn a_span_becomes_front_matter_without_git() {
@@ -739,13 +748,11 @@ mod tests {
             row(3, Source::Exec, "cargo test", 40, 50, 0),
         ];
         let req = Request {
-            branch: Some("fix/7-crash".into()),
             declared: Declared {
                 baselines: vec!["total=2m".into()],
                 ..Declared::default()
             },
-            now_us: 60 * 1_000_000,
-            ..Request::default()
+            ..request(60)
         };
         let finish = Finish {
             how: How::Squashed,
@@ -805,12 +812,7 @@ mod tests {
             row(2, Source::Exec, " cargo test", 20, 30, 0),
             row(3, Source::Exec, "cargo test", 40, 50, 0),
         ];
-        let req = Request {
-            branch: Some("fix/7-crash".into()),
-            now_us: 60 * 1_000_000,
-            ..Request::default()
-        };
-        let p = compute(&inputs(rows), &Config::default(), &req, None).unwrap();
+        let p = compute(&inputs(rows), &Config::default(), &request(60), None).unwrap();
         let first = p.front.mt.first_attempt_automated;
         assert_eq!((first.part, first.whole), (0, 1));
         let evidence: Vec<&str> = (p.text.lines())
@@ -832,12 +834,7 @@ mod tests {
                     r
                 })
                 .collect();
-            let req = Request {
-                branch: Some("fix/7-crash".into()),
-                now_us: n * 10_000_000,
-                ..Request::default()
-            };
-            let p = compute(&inputs(rows), &Config::default(), &req, None).unwrap();
+            let p = compute(&inputs(rows), &Config::default(), &request(n * 10), None).unwrap();
             assert_eq!(p.front.mt.flaky.len(), 1);
             (
                 p.front.mt.flaky[0].runs,
