@@ -58,38 +58,63 @@ impl Appender {
         loop {
             let file = match self.file.take() {
                 Some(file) => file,
-                None => match open_unchecked(&path) {
-                    Ok(file) => file,
-                    // Something other than a file took the shared file's
-                    // name (a directory, a link): record in a file of our
-                    // own; doctor names the intruder.
-                    Err(_) if fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) => {
-                        return append_private(&self.dir, record);
-                    }
-                    Err(e) => return Err(e.into()),
+                None => match open_shared(&path)? {
+                    Some(file) => file,
+                    None => return append_private(&self.dir, record),
                 },
             };
-            if !lock_shared(&file, deadline)? {
-                // The daemon holds the file much longer than it ever should
-                // (stopped, say): write to a file of our own instead of waiting.
-                return append_private(&self.dir, record);
+            match lock(&file, &path, deadline)? {
+                Locked::Current { len } => {
+                    write_record(&file, len, record)?;
+                    file.unlock()?;
+                    self.file = Some(file);
+                    return Ok(());
+                }
+                Locked::Replaced => continue,
+                Locked::Unusable => return append_private(&self.dir, record),
             }
-            let meta = file.metadata()?;
-            if !meta.is_file() {
-                return append_private(&self.dir, record); // a FIFO, opened
-            }
-            // The daemon may have removed the file since we opened it.
-            match fs::metadata(&path) {
-                Ok(m) if (m.dev(), m.ino()) == (meta.dev(), meta.ino()) => {}
-                Ok(_) => continue,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e.into()),
-            }
-            write_record(&file, meta.len(), record)?;
-            file.unlock()?;
-            self.file = Some(file);
-            return Ok(());
         }
+    }
+}
+
+/// The shared file opened; `None` when something other than a file took
+/// its name (a directory, a link): the record then goes to a file of the
+/// writer's own, and doctor names the intruder.
+fn open_shared(path: &Path) -> io::Result<Option<File>> {
+    match open_unchecked(path) {
+        Ok(file) => Ok(Some(file)),
+        Err(_) if fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// What taking the shared lock on a file opened at `path` found.
+enum Locked {
+    /// Locked, and still the file at `path`, of this length.
+    Current { len: u64 },
+    /// The daemon removed it (or put another in its place) since it was
+    /// opened: open the one at `path` now.
+    Replaced,
+    /// Not to be written: a FIFO took the name, or the daemon holds the
+    /// file much longer than it ever should (stopped, say).
+    Unusable,
+}
+
+fn lock(file: &File, path: &Path, deadline: Instant) -> io::Result<Locked> {
+    if !lock_shared(file, deadline)? {
+        return Ok(Locked::Unusable);
+    }
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(Locked::Unusable);
+    }
+    match fs::metadata(path) {
+        Ok(m) if (m.dev(), m.ino()) == (meta.dev(), meta.ino()) => {
+            Ok(Locked::Current { len: meta.len() })
+        }
+        Ok(_) => Ok(Locked::Replaced),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Locked::Replaced),
+        Err(e) => Err(e),
     }
 }
 
