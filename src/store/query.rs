@@ -244,8 +244,9 @@ pub struct SpanRow {
 }
 
 /// One copy of each text a span's rows repeat: a branch of 100,000 runs
-/// holds a few dozen distinct commands, phases, tools and HEADs, and a
-/// string each per row was most of reading it.
+/// repeats a far smaller set of commands, phases, tools and HEADs, and
+/// allocating (and at exit freeing) four strings a row was a third of the
+/// time `mt close` spent reading the span (BENCHMARKS.md).
 #[derive(Default)]
 struct Texts(foldhash::HashSet<Rc<str>>);
 
