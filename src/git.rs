@@ -241,34 +241,79 @@ pub struct Move {
     pub to: Head,
 }
 
-/// The branch switches in this worktree's HEAD reflog, oldest first.
-pub fn head_moves(gitdir: &Path) -> Vec<Move> {
-    let Ok(log) = fs::read_to_string(gitdir.join("logs/HEAD")) else {
-        return Vec::new();
-    };
-    log.lines().filter_map(parse_move).collect()
+/// The worktree's HEAD reflog; empty when it keeps none.
+pub fn head_log(gitdir: &Path) -> String {
+    fs::read_to_string(gitdir.join("logs/HEAD")).unwrap_or_default()
 }
 
-/// `<old> <new> <name> <<email>> <secs> <tz>\tcheckout: moving from A to B`
-fn parse_move(line: &str) -> Option<Move> {
+/// The branch switches in this worktree's HEAD reflog, oldest first.
+pub fn head_moves(gitdir: &Path) -> Vec<Move> {
+    head_log(gitdir).lines().filter_map(parse_move).collect()
+}
+
+/// One line of a HEAD reflog: at `time` (seconds) HEAD went from commit
+/// `old` to `new`, switching branches from A to B when `switch` says so.
+struct Entry<'a> {
+    time: i64,
+    old: &'a str,
+    new: &'a str,
+    switch: Option<(&'a str, &'a str)>,
+}
+
+/// `<old> <new> <name> <<email>> <secs> <tz>\t<message>`; a switch's
+/// message is `checkout: moving from A to B`.
+fn parse_entry(line: &str) -> Option<Entry<'_>> {
     let (meta, msg) = line.split_once('\t')?;
-    let rest = msg.strip_prefix("checkout: moving from ")?;
-    let (from, to) = rest.rsplit_once(" to ")?;
     let mut words = meta.rsplitn(3, ' ');
     let _tz = words.next()?;
     let time = words.next()?.parse().ok()?;
     let (old, rest) = meta.split_once(' ')?;
     let (new, _) = rest.split_once(' ')?;
+    let switch =
+        (msg.strip_prefix("checkout: moving from ")).and_then(|rest| rest.rsplit_once(" to "));
+    Some(Entry {
+        time,
+        old,
+        new,
+        switch,
+    })
+}
+
+fn parse_move(line: &str) -> Option<Move> {
+    let e = parse_entry(line)?;
+    let (from, to) = e.switch?;
     let side = |name: &str, sha: &str| match Head::parse(name) {
         // The reflog names a detached HEAD by its commit.
         Some(Head::Detached(_)) => Head::Detached(sha.to_owned()),
         _ => Head::Branch(name.to_owned()),
     };
     Some(Move {
-        time,
-        from: side(from, old),
-        to: side(to, new),
+        time: e.time,
+        from: side(from, e.old),
+        to: side(to, e.new),
     })
+}
+
+/// The commit `branch` stood at at `time_us` in a worktree whose HEAD
+/// reflog (`logs/HEAD`) is `head_log`: for a record whose branch was deleted (after its
+/// merge) before the record was ingested. The last entry up to that second
+/// that left HEAD on the branch: a commit stamped with the same second is
+/// taken to have come first, a switch away is not on the branch.
+pub fn branch_commit_at(head_log: &str, branch: &str, time_us: i64) -> Option<String> {
+    let second = time_us.div_euclid(1_000_000);
+    let entries: Vec<Entry> = head_log.lines().filter_map(parse_entry).collect();
+    // Before the first switch HEAD was on the branch that switch left.
+    let mut on = entries.iter().find_map(|e| e.switch.map(|(from, _)| from));
+    let mut found = None;
+    for e in entries.iter().take_while(|e| e.time <= second) {
+        if let Some((_, to)) = e.switch {
+            on = Some(to);
+        }
+        if on == Some(branch) {
+            found = Some(e.new.to_owned());
+        }
+    }
+    found
 }
 
 /// Where HEAD pointed at `time_us`, given where it points now and its moves.
@@ -309,6 +354,41 @@ mod tests {
         assert_eq!(Head::parse(sha), Some(Head::Detached(sha.into())));
         assert_eq!(Head::parse("junk"), None);
         assert_eq!(Head::parse("ref: refs/heads/.invalid\n"), None);
+    }
+
+    /// A branch deleted since: its commit at a time is read back from the
+    /// HEAD reflog, past the switch away in the same second.
+    #[test]
+    fn a_deleted_branch_commit_from_the_reflog() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("logs")).unwrap();
+        let (z, m, a, b) = (
+            "0".repeat(40),
+            "1".repeat(40),
+            "a".repeat(40),
+            "b".repeat(40),
+        );
+        let log = format!(
+            "{z} {m} U <u@x> 100 +0000\tcommit (initial): x\n\
+             {m} {m} U <u@x> 200 +0000\tcheckout: moving from main to feat/1-x\n\
+             {m} {a} U <u@x> 210 +0000\tcommit: one\n\
+             {a} {b} U <u@x> 300 +0000\tcommit: two\n\
+             {b} {m} U <u@x> 300 +0000\tcheckout: moving from feat/1-x to main\n"
+        );
+        fs::write(dir.path().join("logs/HEAD"), log).unwrap();
+        let log = head_log(dir.path());
+        let at = |s: i64| branch_commit_at(&log, "feat/1-x", s * 1_000_000);
+        assert_eq!(at(150), None, "not on the branch yet");
+        assert_eq!(at(205).as_deref(), Some(m.as_str()));
+        assert_eq!(at(250).as_deref(), Some(a.as_str()));
+        assert_eq!(
+            at(300).as_deref(),
+            Some(b.as_str()),
+            "same second: the commit, not the switch"
+        );
+        assert_eq!(at(400).as_deref(), Some(b.as_str()));
+        let main = branch_commit_at(&log, "main", 150 * 1_000_000);
+        assert_eq!(main.as_deref(), Some(m.as_str()), "before the first switch");
     }
 
     #[test]

@@ -78,6 +78,50 @@ fn a_waiting_record_keeps_the_commit_it_ran_at() {
     assert_eq!(branches(&env), ["feat/1-x", "feat/1-x"]);
 }
 
+/// A shell hook's record, ingested after its branch was merged and
+/// deleted, still names the commit it ran at: the HEAD reflog keeps it.
+/// The git commands are dated (the reflog has whole seconds) so that the
+/// record falls between the commit and the switch away.
+#[test]
+fn a_hook_record_of_a_deleted_branch_keeps_its_commit() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + 100; // after the repository's first commit, dated now
+    let git_at = |secs: i64, args: &[&str]| {
+        let mut cmd = std::process::Command::new("git");
+        let out = (env.apply(&mut cmd).current_dir(&repo).args(args))
+            .env("GIT_COMMITTER_DATE", format!("@{} +0000", t0 + secs))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    git_at(0, &["switch", "-q", "-c", "feat/1-x"]);
+    git_at(10, &["commit", "-q", "--allow-empty", "-m", "work"]);
+    let work = git_at(10, &["rev-parse", "HEAD"]);
+    std::fs::create_dir_all(env.spool()).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(env.spool().join("h-999999996-1.log"))
+        .unwrap();
+    let ran_at = (t0 + 20) * 1_000_000;
+    f.write_all(hook_record("s", ran_at, &repo, "make", 0).as_bytes())
+        .unwrap();
+    drop(f);
+    git_at(50, &["switch", "-q", "main"]);
+    git_at(50, &["branch", "-q", "-D", "feat/1-x"]);
+    let log = env.log();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["branch"], "feat/1-x");
+    assert_eq!(log[0]["head"].as_str(), Some(work.trim()));
+}
+
 #[test]
 fn hook_records_use_the_reflog_when_head_moved_since() {
     // Hook records carry no HEAD: the reflog says where HEAD was at the time.

@@ -30,6 +30,7 @@ pub(super) struct Resolver {
     repos: HashMap<PathBuf, Option<Repo>>,
     heads: HashMap<PathBuf, (Option<Head>, Vec<Move>)>,
     commits: HashMap<(PathBuf, Head), Option<String>>,
+    head_logs: HashMap<PathBuf, String>,
 }
 
 impl Resolver {
@@ -112,7 +113,18 @@ impl Resolver {
         // moved on (or been deleted) by the time its record is ingested.
         let commit = match (&head, written) {
             (Some(h), Some((seen, commit))) if *h == seen => Some(commit),
-            _ => self.commit_now(&repo, head.as_ref()),
+            _ => self
+                .commit_now(&repo, head.as_ref())
+                .or_else(|| match &head {
+                    // The branch is gone (deleted after its merge): where the
+                    // reflog says it stood then.
+                    Some(Head::Branch(b)) => {
+                        let log = (self.head_logs.entry(repo.gitdir.clone()))
+                            .or_insert_with(|| git::head_log(&repo.gitdir));
+                        git::branch_commit_at(log, b, time_us)
+                    }
+                    _ => None,
+                }),
         };
         Place {
             repo: Some(repo.root.to_string_lossy().into_owned()),
