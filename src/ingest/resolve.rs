@@ -109,28 +109,39 @@ impl Resolver {
         let Some(repo) = repo else {
             return Place::default();
         };
-        // The commit the writer saw, for the HEAD it saw: a branch may have
-        // moved on (or been deleted) by the time its record is ingested.
-        let commit = match (&head, written) {
-            (Some(h), Some((seen, commit))) if *h == seen => Some(commit),
-            _ => self
-                .commit_now(&repo, head.as_ref())
-                .or_else(|| match &head {
-                    // The branch is gone (deleted after its merge): where the
-                    // reflog says it stood then.
-                    Some(Head::Branch(b)) => {
-                        let log = (self.head_logs.entry(repo.gitdir.clone()))
-                            .or_insert_with(|| git::head_log(&repo.gitdir));
-                        git::branch_commit_at(log, b, time_us)
-                    }
-                    _ => None,
-                }),
-        };
+        let commit = self.commit(&repo, head.as_ref(), written, time_us);
         Place {
             repo: Some(repo.root.to_string_lossy().into_owned()),
             branch: head.map(|h| h.branch()),
             commit,
         }
+    }
+
+    /// The commit of `head` at `time_us`: the one the writer saw, for the
+    /// HEAD it saw (a branch may have moved on or been deleted by the time
+    /// its record is ingested); else the one it names now; else, for a
+    /// branch that is gone (deleted after its merge), where the HEAD reflog
+    /// says it stood then.
+    fn commit(
+        &mut self,
+        repo: &Repo,
+        head: Option<&Head>,
+        written: Option<(Head, String)>,
+        time_us: i64,
+    ) -> Option<String> {
+        match (head, written) {
+            (Some(h), Some((seen, commit))) if *h == seen => return Some(commit),
+            _ => {}
+        }
+        if let Some(commit) = self.commit_now(repo, head) {
+            return Some(commit);
+        }
+        let Some(Head::Branch(b)) = head else {
+            return None;
+        };
+        let log = (self.head_logs.entry(repo.gitdir.clone()))
+            .or_insert_with(|| git::head_log(&repo.gitdir));
+        git::branch_commit_at(log, b, time_us)
     }
 
     /// The commit `head` names now (cached for the pass).
