@@ -410,14 +410,14 @@ fn complexity(declared: Option<Level>, diff: Option<(u64, u64, u64)>) -> (String
     }
 }
 
-/// Phase times in whole ms that add up exactly to the total in whole ms
-/// (rounding cumulative sums, so no millisecond is lost or invented).
 /// Whole milliseconds of a duration in µs (a negative one, from a clock
 /// stepped back, is none).
 fn ms(us: i64) -> u64 {
     (us.max(0) / 1000) as u64
 }
 
+/// Phase times in whole ms that add up exactly to the total in whole ms
+/// (rounding cumulative sums, so no millisecond is lost or invented).
 fn split_ms(
     phase_us: &std::collections::BTreeMap<String, i64>,
 ) -> std::collections::BTreeMap<String, u64> {
