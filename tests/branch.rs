@@ -2,10 +2,9 @@
 //! worktrees, detached, and when ingested long after HEAD moved.
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 
 use crate::harness::Env;
-use crate::spool::hook_record;
+use crate::spool::{hook_record, spool_file};
 
 fn branches(env: &Env) -> Vec<String> {
     env.log()
@@ -103,13 +102,7 @@ fn a_hook_record_of_a_deleted_branch_keeps_its_commit() {
     git_at(0, &["switch", "-q", "-c", "feat/1-x"]);
     git_at(10, &["commit", "-q", "--allow-empty", "-m", "work"]);
     let work = git_at(10, &["rev-parse", "HEAD"]);
-    std::fs::create_dir_all(env.spool()).unwrap();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(env.spool().join("h-999999996-1.log"))
-        .unwrap();
+    let mut f = spool_file(&env, "h-999999996-1.log");
     let ran_at = (t0 + 20) * 1_000_000;
     f.write_all(hook_record("s", ran_at, &repo, "make", 0).as_bytes())
         .unwrap();
@@ -134,13 +127,7 @@ fn hook_records_use_the_reflog_when_head_moved_since() {
         - 5)
         * 1_000_000;
     env.git(&repo, &["switch", "-q", "-c", "later"]);
-    std::fs::create_dir_all(env.spool()).unwrap();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(env.spool().join("h-999999996-1.log"))
-        .unwrap();
+    let mut f = spool_file(&env, "h-999999996-1.log");
     f.write_all(hook_record("s", earlier, &repo, "make", 0).as_bytes())
         .unwrap();
     drop(f);

@@ -16,7 +16,8 @@ pub fn hook_record(sid: &str, t_us: i64, cwd: &Path, cmd: &str, exit: i32) -> St
     )
 }
 
-fn spool_file(env: &Env, name: &str) -> fs::File {
+/// The spool file `name`, opened to append (the spool made if need be).
+pub fn spool_file(env: &Env, name: &str) -> fs::File {
     fs::create_dir_all(env.spool()).unwrap();
     fs::OpenOptions::new()
         .create(true)
