@@ -201,10 +201,10 @@ pub fn read_head(gitdir: &Path) -> Option<Head> {
 
 /// The commit a branch points at; `None` for an unborn branch.
 pub fn resolve_branch(repo: &Repo, branch: &str) -> Option<String> {
-    let full = format!("refs/heads/{branch}");
-    if let Ok(sha) = fs::read_to_string(repo.common.join(&full)) {
-        return Some(sha.trim().to_owned());
+    if let Some(sha) = loose_ref(repo, branch) {
+        return Some(sha);
     }
+    let full = format!("refs/heads/{branch}");
     let packed = fs::read_to_string(repo.common.join("packed-refs")).ok()?;
     packed.lines().find_map(|line| {
         let (sha, name) = line.split_once(' ')?;
@@ -218,11 +218,17 @@ pub fn resolve_branch(repo: &Repo, branch: &str) -> Option<String> {
 pub fn loose_commit(repo: &Repo, head: &Head) -> Option<String> {
     let sha = match head {
         Head::Detached(sha) => sha.clone(),
-        Head::Branch(b) => fs::read_to_string(repo.common.join("refs/heads").join(b)).ok()?,
+        Head::Branch(b) => loose_ref(repo, b)?,
     };
-    let sha = sha.trim();
     let hex = matches!(sha.len(), 40 | 64) && sha.bytes().all(|b| b.is_ascii_hexdigit());
-    hex.then(|| sha.to_owned())
+    hex.then_some(sha)
+}
+
+/// What the branch's loose ref file says, trimmed; `None` when it has none
+/// (packed, or unborn).
+fn loose_ref(repo: &Repo, branch: &str) -> Option<String> {
+    let text = fs::read_to_string(repo.common.join("refs/heads").join(branch)).ok()?;
+    Some(text.trim().to_owned())
 }
 
 /// The commit HEAD names, if it names one.
