@@ -146,9 +146,7 @@ impl Drop for NoSigxfsz {
 /// the daemon leaves it alone while that shell lives.
 pub fn append_session(dir: &Path, name: &str, record: &[u8]) -> anyhow::Result<()> {
     secure::private_dir(dir)?;
-    let (file, len) = open(&dir.join(name))?;
-    write_record(&file, len, record)?;
-    Ok(())
+    append_to(&dir.join(name), record)
 }
 
 /// A file only this process writes: `x-<pid>-<nanos>.log`. The daemon
@@ -156,7 +154,13 @@ pub fn append_session(dir: &Path, name: &str, record: &[u8]) -> anyhow::Result<(
 fn append_private(dir: &Path, record: &[u8]) -> anyhow::Result<()> {
     let nanos = crate::clock::since_epoch().as_nanos();
     let path = dir.join(format!("x-{}-{nanos}.log", std::process::id()));
-    let (file, len) = open(&path)?;
+    append_to(&path, record)
+}
+
+/// Append `record` to the file at `path`, a file only this writer appends
+/// to (no lock).
+fn append_to(path: &Path, record: &[u8]) -> anyhow::Result<()> {
+    let (file, len) = open(path)?;
     write_record(&file, len, record)?;
     Ok(())
 }
