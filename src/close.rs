@@ -6,7 +6,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
@@ -23,6 +22,7 @@ use crate::milestone::{
     self, CaughtRow, Complexity, ComplexitySource, EditedRow, FlakyRow, FrontMatter, LikeRow,
     Measured, Parameters, ToolRow, baseline, infer,
 };
+use crate::proc::Cmd;
 use crate::store::{Filing, OpenSpan, SpanRow, Store};
 
 /// What the user asked for (flags), before inference.
@@ -93,13 +93,13 @@ pub fn open_spans(store: &Store, repo: &Repo, checker: &Checker) -> Result<Vec<O
 }
 
 /// Gather [`BranchFacts`] for `branch`, whose open span is `span`.
-pub fn facts(checker: &Checker, branch: &str, span: Option<&OpenSpan>) -> BranchFacts {
-    BranchFacts {
+pub fn facts(checker: &mut Checker, branch: &str, span: Option<&OpenSpan>) -> Result<BranchFacts> {
+    Ok(BranchFacts {
         tip: checker.tip(branch, span),
         start: checker.start(branch, span),
         target: checker.target_names().into_iter().next(),
-        finish: checker.finished(branch, span),
-    }
+        finish: checker.finished(branch, span)?,
+    })
 }
 
 /// A draft milestone already in the working tree for a branch: where it
@@ -657,13 +657,12 @@ pub struct Diff {
 fn diff_stats(repo: &Repo, facts: &BranchFacts) -> Option<Diff> {
     let root = &repo.root;
     let tip = facts.tip.as_ref()?;
-    let base = facts
-        .start
-        .clone()
-        .filter(|s| s != tip && finished::is_ancestor(root, s, tip))
-        .or_else(|| finished::merge_base(root, tip, facts.target.as_ref()?))?;
-    let out = Command::new("git")
-        .current_dir(&repo.root)
+    let start = facts.start.clone().filter(|s| s != tip);
+    let base = match start {
+        Some(s) if finished::is_ancestor(root, &s, tip).ok()? => s,
+        _ => finished::merge_base(root, tip, facts.target.as_ref()?).ok()??,
+    };
+    let out = Cmd::git(root)
         .args(["diff", "--numstat", "--no-renames", "-z", &base, tip])
         .output()
         .ok()?;

@@ -123,16 +123,16 @@ pub fn ref_storage(repo: &Repo) -> RefStorage {
 
 /// `git ARGS` in `root`: its trimmed stdout when it succeeds.
 fn plumbing(root: &Path, args: &[&str]) -> Option<String> {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
-    (out.status.success() && !text.is_empty()).then_some(text)
+    let text = crate::proc::Cmd::git(root).args(args).text().ok()?;
+    (!text.is_empty()).then_some(text)
+}
+
+/// The commit git saved as `ORIG_HEAD` before its last merge, pull, rebase
+/// or reset (read from the file, no process).
+pub fn orig_head(repo: &Repo) -> Option<String> {
+    let text = fs::read_to_string(repo.gitdir.join("ORIG_HEAD")).ok()?;
+    let id = text.trim();
+    (id.len() >= 40 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_owned())
 }
 
 /// Where HEAD points now: read from `.git` when that is the truth, else

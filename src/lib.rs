@@ -45,4 +45,5 @@ pub(crate) mod clock;
 pub mod config;
 pub(crate) mod display;
 pub mod paths;
+pub(crate) mod proc;
 pub(crate) mod secure;

@@ -26,6 +26,12 @@ use crate::git::{self, Repo};
 use crate::paths::Paths;
 use crate::store::{Filing, OpenSpan, SpanRow, Store};
 
+/// The most a git hook's search for finished work may take.
+const HOOK_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Why nothing can be finished when no default branch is known.
+pub(crate) const NO_DEFAULT: &str = "mt cannot tell this repository's default branch (no refs/remotes/origin/HEAD and no main, master or trunk); run `git remote set-head origin --auto` or set default_branch in ~/.config/mt/config.toml";
+
 /// What one run of `mt close` is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -85,7 +91,18 @@ fn close(args: &CloseArgs) -> Result<u8> {
     )?;
     let paths = Paths::from_env();
     let config = Config::effective(&paths.config, Some(&repo.root))?;
-    let mut checker = Checker::new(&repo, config.default_branch.as_deref());
+    if args.hook {
+        // A git hook gives up within its budget and leaves the work for
+        // the next `mt close`; the git command is never held up longer.
+        crate::proc::set_budget(HOOK_BUDGET);
+    }
+    let mut checker = Checker::new(&repo, config.default_branch.as_deref())?;
+    if args.hook {
+        checker.after_pull(git::orig_head(&repo));
+    }
+    if !checker.has_default() && args.branch.is_none() {
+        bail!("{NO_DEFAULT}");
+    }
     let current = match git::current_head(&repo) {
         Some(git::Head::Branch(b)) => Some(b),
         _ => None,
@@ -111,7 +128,7 @@ fn close(args: &CloseArgs) -> Result<u8> {
         None => (close::open_spans(&store, &repo, &checker)?, None),
         Some(branch) => one_span(&store, &repo, branch)?,
     };
-    checker.load(&spans);
+    checker.load(&spans)?;
     let mut ctx = Ctx {
         repo,
         config,
@@ -154,7 +171,7 @@ fn close_finished(ctx: &mut Ctx, args: &CloseArgs) -> Result<u8> {
         .collect();
     let mut closed = 0;
     for span in &candidates {
-        let facts = close::facts(&ctx.checker, &span.branch, Some(span));
+        let facts = close::facts(&mut ctx.checker, &span.branch, Some(span))?;
         if facts.finish.is_some() {
             write_milestone(ctx, args, &span.branch, &facts, Mode::Finished)?;
             closed += 1;
@@ -183,7 +200,7 @@ fn close_finished(ctx: &mut Ctx, args: &CloseArgs) -> Result<u8> {
 /// or it was named, else its draft.
 fn close_one(ctx: &mut Ctx, args: &CloseArgs, branch: &str, mode: Mode) -> Result<()> {
     let span = ctx.spans.iter().find(|s| s.branch == branch).cloned();
-    let facts = close::facts(&ctx.checker, branch, span.as_ref());
+    let facts = close::facts(&mut ctx.checker, branch, span.as_ref())?;
     let mode = if mode == Mode::Draft && facts.finish.is_some() {
         Mode::Finished
     } else {

@@ -6,7 +6,6 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result};
 
@@ -101,13 +100,12 @@ fn repo_here() -> Result<git::Repo> {
 
 /// Where git runs hooks from: `core.hooksPath` if set, else `.git/hooks`.
 pub(crate) fn hooks_dir(repo: &git::Repo) -> PathBuf {
-    let out = Command::new("git")
-        .current_dir(&repo.root)
+    let out = crate::proc::Cmd::git(&repo.root)
         .args(["config", "--get", "core.hooksPath"])
-        .output();
+        .text();
     match out {
-        Ok(o) if o.status.success() && !o.stdout.is_empty() => {
-            let p = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+        Ok(o) if !o.is_empty() => {
+            let p = PathBuf::from(o);
             if p.is_absolute() {
                 p
             } else {

@@ -80,9 +80,9 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
 
 /// `mt status --branches`: each open span and whether it is finished.
 fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Result<u8> {
-    let mut checker = Checker::new(repo, config.default_branch.as_deref());
+    let mut checker = Checker::new(repo, config.default_branch.as_deref())?;
     let spans = crate::close::open_spans(store, repo, &checker)?;
-    checker.load(&spans);
+    checker.load(&spans)?;
     let mut out = io::stdout().lock();
     let mut any = false;
     {
@@ -93,7 +93,7 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
             let finish = if checker.is_default(&span.branch) {
                 None
             } else {
-                checker.finished(&span.branch, Some(&span))
+                checker.finished(&span.branch, Some(&span))?
             };
             if json {
                 let v = json!({

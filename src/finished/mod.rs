@@ -1,0 +1,601 @@
+//! Is a branch's work in the default branch, however it got there? Merged
+//! on a code host and pulled, squashed, rebased or fast-forwarded, with the
+//! default branch moved nearby or commits added on the host: decided from
+//! content, asked of git plumbing (for-each-ref, merge-tree, merge-base,
+//! patch-id), never of porcelain output meant for people. Also which commit
+//! brought the work in, and the pull/merge request number and title.
+//!
+//! The rule (docs/finished.md): a branch with a change of its own is
+//! finished in a default-branch ref when
+//! 1. merging its tip into the ref changes nothing (`git merge-tree
+//!    --write-tree` gives the ref's own tree) — an ancestor (merge commit,
+//!    fast-forward) or, by content, a squash or rebase whatever its patches
+//!    look like; a content match with no ancestry also needs a link to the
+//!    branch (the commit that brought it in has the branch's author, names
+//!    the branch, or a PR ref or upstream of the branch exists), so a
+//!    colleague's identical fix on a never-pushed branch does not count;
+//! 2. or each of its own commits has an equal patch id there (a rebase
+//!    merge whose lines the default branch changed again later).
+//!
+//! Cost: one for-each-ref and one `merge-tree --stdin` for every open
+//! branch at once, then processes only for branches that are finished;
+//! the patch-id stage reads the default branch only back to the oldest own
+//! commit of an unfinished branch (or what the pull brought, in a hook).
+
+mod landing;
+mod reflog;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use crate::git::Repo;
+use crate::proc::{self, Cmd};
+use crate::store::OpenSpan;
+
+/// How the work reached the default branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    /// Its tip is an ancestor: a merge commit or a fast-forward.
+    Merged,
+    /// Its commits were made anew there (equal patches, or the same
+    /// content brought by several commits).
+    Rebased,
+    /// One commit there carries its whole change.
+    Squashed,
+}
+
+impl How {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            How::Merged => "merged",
+            How::Rebased => "rebased",
+            How::Squashed => "squashed",
+        }
+    }
+}
+
+/// Proof that a branch's work is finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finish {
+    pub how: How,
+    /// The default-branch ref it was found in (`main`, `origin/main`).
+    pub into: String,
+    /// The commit that brought it in.
+    pub commit: String,
+    pub pr: Option<u64>,
+    pub title: Option<String>,
+}
+
+/// A default-branch ref.
+#[derive(Debug, Clone)]
+struct Target {
+    /// `main`, `origin/main`.
+    name: String,
+    commit: String,
+    tree: String,
+}
+
+/// Why a branch's tip is in a target, before the landing commit is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Evidence {
+    /// Merging the tip changes nothing in the target.
+    Content,
+    /// Each own commit's patch is there; the newest one's equal.
+    Patches { landed: String },
+}
+
+/// What one check of finished work knows about the repository: every ref,
+/// the default-branch targets, the HEAD reflogs, and a verdict for each
+/// open branch.
+pub struct Checker {
+    root: PathBuf,
+    common: PathBuf,
+    /// Full ref name → commit.
+    refs: HashMap<String, String>,
+    targets: Vec<Target>,
+    tips: reflog::Tips,
+    /// Branch → its verdict, from [`Checker::load`].
+    verdicts: HashMap<String, Option<Finish>>,
+    /// In a git hook: the default branch before the pull (`ORIG_HEAD`), so
+    /// the patch-id stage reads only what the pull brought.
+    before: Option<String>,
+}
+
+/// A day of slack for clocks that disagree.
+const SLACK_S: i64 = 86_400;
+
+/// The most default-branch commits the patch-id stage reads.
+const PATCH_WINDOW: &str = "--max-count=5000";
+
+impl Checker {
+    /// Read the refs and find the default-branch targets (one git process);
+    /// `configured` is the `default_branch` setting. [`Checker::load`]
+    /// decides the open branches.
+    pub fn new(repo: &Repo, configured: Option<&str>) -> Result<Checker> {
+        let root = repo.root.clone();
+        let listing = Cmd::git(&root)
+            .args([
+                "for-each-ref",
+                "--format=%(objectname) %(refname) %(symref)",
+                "refs/heads",
+                "refs/remotes",
+                "refs/pull",
+                "refs/merge-requests",
+            ])
+            .text()?;
+        let mut refs = HashMap::new();
+        let mut symrefs = Vec::new();
+        for line in listing.lines() {
+            let mut words = line.split(' ');
+            let (Some(sha), Some(name)) = (words.next(), words.next()) else {
+                continue;
+            };
+            refs.insert(name.to_owned(), sha.to_owned());
+            if let Some(target) = words.next().filter(|t| !t.is_empty()) {
+                symrefs.push(target.to_owned());
+            }
+        }
+        let mut checker = Checker {
+            root,
+            common: repo.common.clone(),
+            refs,
+            targets: Vec::new(),
+            tips: reflog::Tips::read(&repo.common),
+            verdicts: HashMap::new(),
+            before: None,
+        };
+        checker.targets = checker.default_targets(configured, &symrefs)?;
+        Ok(checker)
+    }
+
+    /// In a git hook after a pull: the patch-id stage reads only the
+    /// default-branch commits after `before` (git's `ORIG_HEAD`).
+    pub fn after_pull(&mut self, before: Option<String>) {
+        self.before = before;
+    }
+
+    /// The configured name, each remote's HEAD (`origin/main`) and the local
+    /// branch of that name; `main`, `master`, `trunk` when nothing says.
+    fn default_targets(&self, configured: Option<&str>, symrefs: &[String]) -> Result<Vec<Target>> {
+        let mut names: Vec<String> = configured.map(str::to_owned).into_iter().collect();
+        for full in symrefs {
+            if let Some(short) = full.strip_prefix("refs/remotes/") {
+                names.push(short.to_owned());
+                if let Some((_, branch)) = short.split_once('/') {
+                    names.push(branch.to_owned());
+                }
+            }
+        }
+        if names.is_empty() {
+            for n in ["main", "master", "trunk"] {
+                names.push(n.to_owned());
+                names.push(format!("origin/{n}"));
+            }
+        }
+        let mut found: Vec<(String, String)> = Vec::new();
+        for name in names {
+            let sha = self
+                .refs
+                .get(&format!("refs/heads/{name}"))
+                .or_else(|| self.refs.get(&format!("refs/remotes/{name}")));
+            if let Some(sha) = sha
+                && !found.iter().any(|(n, c)| *n == name || c == sha)
+            {
+                found.push((name, sha.clone()));
+            }
+        }
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        let trees = self.trees(found.iter().map(|(_, c)| c.as_str()))?;
+        Ok(found
+            .into_iter()
+            .zip(trees)
+            .map(|((name, commit), tree)| Target { name, commit, tree })
+            .collect())
+    }
+
+    /// The tree of each commit, in order (one process).
+    fn trees<'a>(&self, commits: impl Iterator<Item = &'a str>) -> Result<Vec<String>> {
+        let args: Vec<String> = commits.map(|c| format!("{c}^{{tree}}")).collect();
+        let out = Cmd::git(&self.root).arg("rev-parse").args(&args).text()?;
+        Ok(out.lines().map(str::to_owned).collect())
+    }
+
+    /// The default-branch refs, by name.
+    pub fn target_names(&self) -> Vec<String> {
+        self.targets.iter().map(|t| t.name.clone()).collect()
+    }
+
+    /// Could the default branch be determined at all?
+    pub fn has_default(&self) -> bool {
+        !self.targets.is_empty()
+    }
+
+    /// Is `branch` one of the default branches (or the name a target has)?
+    pub fn is_default(&self, branch: &str) -> bool {
+        self.targets
+            .iter()
+            .any(|t| t.name == branch || t.name.split_once('/').is_some_and(|(_, b)| b == branch))
+            || ["main", "master", "trunk"].contains(&branch) && self.targets.is_empty()
+    }
+
+    /// The branch's last commit: its ref; else where HEAD last had it (a
+    /// branch deleted since, even with commits made after its last
+    /// command); else the last HEAD recorded on it.
+    pub fn tip(&self, branch: &str, span: Option<&OpenSpan>) -> Option<String> {
+        self.refs
+            .get(&format!("refs/heads/{branch}"))
+            .cloned()
+            .or_else(|| self.tips.get(branch).map(|s| s.commit.clone()))
+            .or_else(|| span.and_then(|s| s.last_head.clone()))
+    }
+
+    /// Where the branch began: its reflog's creation entry (read from the
+    /// file, no process), else the first HEAD recorded on it.
+    pub fn start(&self, branch: &str, span: Option<&OpenSpan>) -> Option<String> {
+        let log = std::fs::read_to_string(self.common.join("logs/refs/heads").join(branch)).ok();
+        log.as_deref()
+            .and_then(|l| l.lines().next())
+            .and_then(|l| l.split(' ').nth(1))
+            .map(str::to_owned)
+            .or_else(|| span.and_then(|s| s.first_head.clone()))
+    }
+
+    /// Decide every open branch of `spans` at once. A process that runs
+    /// past its limit (a git hook's budget) is the error: the work is left
+    /// for the next `mt close`.
+    pub fn load(&mut self, spans: &[OpenSpan]) -> Result<()> {
+        let mut open: Vec<(String, String)> = Vec::new();
+        for span in spans {
+            if self.is_default(&span.branch) {
+                continue;
+            }
+            match self.tip(&span.branch, Some(span)) {
+                Some(tip) => open.push((span.branch.clone(), tip)),
+                None => {
+                    self.verdicts.insert(span.branch.clone(), None);
+                }
+            }
+        }
+        if self.targets.is_empty() || open.is_empty() {
+            return Ok(());
+        }
+        let contained = self.contained(&open)?;
+        let mut rest = Vec::new();
+        for ((branch, tip), target) in open.into_iter().zip(contained) {
+            let span = spans.iter().find(|s| s.branch == branch);
+            let verdict = match target {
+                Some(t) => self.by_content(t, &branch, &tip, span)?,
+                None => None,
+            };
+            if verdict.is_none() && target.is_none() {
+                rest.push((branch.clone(), tip));
+            }
+            self.verdicts.insert(branch, verdict);
+        }
+        for (branch, tip, t, landed) in self.by_patches(&rest)? {
+            let evidence = Evidence::Patches { landed };
+            let finish = self.finish(t, &tip, &evidence)?;
+            self.verdicts.insert(branch, Some(finish));
+        }
+        Ok(())
+    }
+
+    /// Proof that `branch`'s work is in a default branch, if there is one.
+    /// Decided by [`Checker::load`]; a branch it was not given is checked
+    /// on its own.
+    pub fn finished(&mut self, branch: &str, span: Option<&OpenSpan>) -> Result<Option<Finish>> {
+        if !self.verdicts.contains_key(branch) {
+            let mut one = span.cloned().unwrap_or_else(|| OpenSpan {
+                branch: branch.to_owned(),
+                ..OpenSpan::default()
+            });
+            one.branch = branch.to_owned();
+            self.load(std::slice::from_ref(&one))?;
+        }
+        Ok(self.verdicts.get(branch).cloned().flatten())
+    }
+
+    /// For each (branch, tip): the first target into which merging the tip
+    /// changes nothing — one `git merge-tree --stdin` for all of them.
+    fn contained(&self, open: &[(String, String)]) -> Result<Vec<Option<usize>>> {
+        let mut input = String::new();
+        for (_, tip) in open {
+            for t in &self.targets {
+                input.push_str(&format!("{} {tip}\n", t.commit));
+            }
+        }
+        let out = Cmd::git(&self.root)
+            .args([
+                "merge-tree",
+                "--write-tree",
+                "--stdin",
+                "-z",
+                "--no-messages",
+                "--name-only",
+            ])
+            .input(input.into_bytes())
+            .output()?;
+        let results = merge_results(&out.stdout);
+        let per = self.targets.len();
+        Ok((0..open.len())
+            .map(|i| {
+                (0..per).find(|&t| {
+                    results
+                        .get(i * per + t)
+                        .is_some_and(|r| r.clean && r.tree == self.targets[t].tree)
+                })
+            })
+            .collect())
+    }
+
+    /// A tip whose merge into target `t` changes nothing: finished if the
+    /// branch has a change of its own, and — when it is no ancestor — the
+    /// landing commit is linked to the branch.
+    fn by_content(
+        &self,
+        t: usize,
+        branch: &str,
+        tip: &str,
+        span: Option<&OpenSpan>,
+    ) -> Result<Option<Finish>> {
+        let target = &self.targets[t].commit;
+        let Some(base) = git_opt(&self.root, &["merge-base", target, tip])? else {
+            return Ok(None);
+        };
+        if base == tip {
+            // An ancestor: only commits of its own prove anything.
+            let Some(start) = self.start(branch, span) else {
+                return Ok(None);
+            };
+            let range = format!("{start}..{tip}");
+            let count = git_opt(&self.root, &["rev-list", "--count", "--no-merges", &range])?;
+            if count.as_deref().is_none_or(|c| c == "0") {
+                return Ok(None);
+            }
+            return self.finish(t, tip, &Evidence::Content).map(Some);
+        }
+        let changed = !Cmd::git(&self.root)
+            .args(["diff", "--quiet", &base, tip])
+            .check()?;
+        if !changed {
+            return Ok(None);
+        }
+        let finish = self.finish(t, tip, &Evidence::Content)?;
+        Ok(self.linked(branch, &base, tip, &finish)?.then_some(finish))
+    }
+
+    /// Is the commit that brought a content match in the branch's own? Its
+    /// author wrote one of the branch's commits, its message names the
+    /// branch, it names a PR, or the branch was pushed (an upstream ref).
+    fn linked(&self, branch: &str, base: &str, tip: &str, finish: &Finish) -> Result<bool> {
+        if finish.pr.is_some() || self.refs.keys().any(|r| upstream_of(r, branch)) {
+            return Ok(true);
+        }
+        let range = format!("{base}..{tip}");
+        let authors = Cmd::git(&self.root)
+            .args(["log", "--format=%ae", &range])
+            .text()?;
+        let landed = Cmd::git(&self.root)
+            .args(["log", "-1", "--format=%ae%n%B", &finish.commit])
+            .text()?;
+        let (author, message) = landed.split_once('\n').unwrap_or((&landed, ""));
+        Ok(authors.lines().any(|a| a == author) || message.contains(branch))
+    }
+
+    /// Branches none of whose commits' patches is missing from a target:
+    /// (branch, tip, target, the commit equal to its newest own commit).
+    fn by_patches(
+        &self,
+        rest: &[(String, String)],
+    ) -> Result<Vec<(String, String, usize, String)>> {
+        let own = self.own_commits(rest)?;
+        if own.is_empty() {
+            return Ok(Vec::new());
+        }
+        let oldest = own.values().flatten().map(|c| c.time).min().unwrap_or(0);
+        let mut found: Vec<(String, String, usize, String)> = Vec::new();
+        for t in 0..self.targets.len() {
+            let upstream = self.upstream_ids(t, oldest)?;
+            if upstream.is_empty() {
+                continue;
+            }
+            let ids = self.patch_ids_of(own.values().flatten().map(|c| c.commit.as_str()))?;
+            for (branch, tip) in rest {
+                let Some(commits) = own.get(tip) else {
+                    continue;
+                };
+                let landed: Option<Vec<&String>> = commits
+                    .iter()
+                    .map(|c| ids.get(&c.commit).and_then(|p| upstream.get(p)))
+                    .collect();
+                if let Some(first) = landed.and_then(|l| l.first().copied().cloned())
+                    && !found.iter().any(|(b, ..)| b == branch)
+                {
+                    found.push((branch.clone(), tip.clone(), t, first));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every branch's own commits (in no target), newest first, by tip.
+    fn own_commits(&self, rest: &[(String, String)]) -> Result<HashMap<String, Vec<Own>>> {
+        let mut own: HashMap<String, Vec<Own>> = HashMap::new();
+        if rest.is_empty() {
+            return Ok(own);
+        }
+        let tips: HashSet<&str> = rest.iter().map(|(_, t)| t.as_str()).collect();
+        let mut args = vec!["log", "--no-merges", "--source", "--format=%H %ct %S"];
+        args.extend(tips.iter().copied());
+        args.push("--not");
+        args.extend(self.targets.iter().map(|t| t.commit.as_str()));
+        let out = Cmd::git(&self.root).args(&args).text()?;
+        for line in out.lines() {
+            let mut words = line.splitn(3, ' ');
+            let (Some(commit), Some(time), Some(source)) =
+                (words.next(), words.next(), words.next())
+            else {
+                continue;
+            };
+            let tip = self.refs.get(source).map_or(source, String::as_str);
+            own.entry(tip.to_owned()).or_default().push(Own {
+                commit: commit.to_owned(),
+                time: time.parse().unwrap_or(0),
+            });
+        }
+        Ok(own)
+    }
+
+    /// Patch id → commit over target `t`'s commits that could hold a
+    /// branch's commits made anew: after the pull's start in a hook, else
+    /// since the oldest own commit (a day of slack), at most 5,000.
+    fn upstream_ids(&self, t: usize, oldest: i64) -> Result<HashMap<String, String>> {
+        let target = self.targets[t].commit.as_str();
+        let since = format!("--since=@{}", oldest - SLACK_S);
+        let range = self.before.as_ref().map(|b| format!("{b}..{target}"));
+        let mut args = vec![
+            "log",
+            "-p",
+            "--no-merges",
+            "--format=commit %H",
+            PATCH_WINDOW,
+        ];
+        match &range {
+            Some(r) => args.push(r),
+            None => args.extend([since.as_str(), target]),
+        }
+        let ids = patch_ids(&self.root, &args)?;
+        Ok(ids.into_iter().collect())
+    }
+
+    /// commit → patch id for `commits` (one `git log -p | git patch-id`).
+    fn patch_ids_of<'a>(
+        &self,
+        commits: impl Iterator<Item = &'a str>,
+    ) -> Result<HashMap<String, String>> {
+        let mut args = vec![
+            "log",
+            "-p",
+            "--no-merges",
+            "--no-walk=unsorted",
+            "--format=commit %H",
+        ];
+        args.extend(commits);
+        Ok(patch_ids(&self.root, &args)?
+            .into_iter()
+            .map(|(p, c)| (c, p))
+            .collect())
+    }
+
+    /// The finish in target `t`: the landing commit and what it says.
+    fn finish(&self, t: usize, tip: &str, evidence: &Evidence) -> Result<Finish> {
+        let target = &self.targets[t];
+        let landing = landing::Landing::new(&self.root, &self.refs);
+        let (probe, how) = match evidence {
+            Evidence::Content => (tip, None),
+            Evidence::Patches { landed } => (landed.as_str(), Some(How::Rebased)),
+        };
+        let found = landing.find(probe, &target.commit, how.is_some())?;
+        Ok(Finish {
+            how: how.unwrap_or(found.how),
+            into: target.name.clone(),
+            commit: found.commit,
+            pr: found.pr,
+            title: found.title,
+        })
+    }
+}
+
+/// A branch's own commit and its committer time.
+#[derive(Debug, Clone)]
+struct Own {
+    commit: String,
+    time: i64,
+}
+
+/// Is `full` the remote-tracking ref of `branch` on any remote?
+fn upstream_of(full: &str, branch: &str) -> bool {
+    full.strip_prefix("refs/remotes/")
+        .and_then(|r| r.split_once('/'))
+        .is_some_and(|(_, b)| b == branch)
+}
+
+/// One merge of `git merge-tree --write-tree --stdin -z --name-only`.
+struct Merged {
+    clean: bool,
+    tree: String,
+}
+
+/// Its output: per merge `STATUS\0TREE\0[PATH\0]*\0`.
+fn merge_results(out: &[u8]) -> Vec<Merged> {
+    let text = String::from_utf8_lossy(out);
+    let mut results = Vec::new();
+    let mut fields = text.split('\0');
+    while let Some(status) = fields.next() {
+        let Some(tree) = fields.next() else { break };
+        results.push(Merged {
+            clean: status == "1",
+            tree: tree.to_owned(),
+        });
+        // Conflicted paths until the empty field that ends this merge.
+        for f in fields.by_ref() {
+            if f.is_empty() {
+                break;
+            }
+        }
+    }
+    results
+}
+
+/// `git ARGS`: its trimmed stdout when it exits 0, `None` when it exits
+/// otherwise (a question answered no); running past a limit is the error.
+pub(crate) fn git_opt(root: &Path, args: &[&str]) -> Result<Option<String>, proc::Error> {
+    let out = Cmd::git(root).args(args).output()?;
+    Ok(out.status.success().then(|| out.text()))
+}
+
+/// Is `a` an ancestor of (or equal to) `b`?
+pub fn is_ancestor(root: &Path, a: &str, b: &str) -> Result<bool, proc::Error> {
+    Cmd::git(root)
+        .args(["merge-base", "--is-ancestor", a, b])
+        .check()
+}
+
+/// The best common ancestor of `a` and `b`.
+pub fn merge_base(root: &Path, a: &str, b: &str) -> Result<Option<String>, proc::Error> {
+    git_opt(root, &["merge-base", a, b])
+}
+
+/// `git ARGS | git patch-id --stable`, the two joined by a pipe: (patch id,
+/// commit) pairs.
+fn patch_ids(root: &Path, args: &[&str]) -> Result<Vec<(String, String)>, proc::Error> {
+    let out = proc::pipe(
+        Cmd::git(root).args(args),
+        Cmd::git(root).args(["patch-id", "--stable"]),
+    )?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (patch, commit) = l.split_once(' ')?;
+            Some((patch.to_owned(), commit.to_owned()))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_results;
+
+    #[test]
+    fn merge_tree_results_split_at_the_empty_field() {
+        let out = b"0\0aaaa\0f\0g\0\0\x31\0bbbb\0\0";
+        let r = merge_results(out);
+        assert_eq!(r.len(), 2);
+        assert!(!r[0].clean && r[0].tree == "aaaa");
+        assert!(r[1].clean && r[1].tree == "bbbb");
+    }
+}
