@@ -145,6 +145,10 @@ pub struct CloseArgs {
     /// Print the measured figures as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Drop BRANCH's open span without a milestone (abandoned work); its
+    /// runs stay in `mt log`.
+    #[arg(long, requires = "branch", conflicts_with_all = ["dry_run", "json"])]
+    pub discard: bool,
     /// Run by the git hooks: act only on the default branch, print only
     /// what was written, never fail.
     #[arg(long, hide = true, conflicts_with_all = ["branch", "dry_run", "json"])]

@@ -664,6 +664,8 @@ fn diff_stats(repo: &Repo, facts: &BranchFacts) -> Option<Diff> {
     };
     let out = Cmd::git(root)
         .args(["diff", "--numstat", "--no-renames", "-z", &base, tip])
+        // mt's own files (a draft committed with the branch) are not its change.
+        .args(["--", ".", ":(exclude)milestones"])
         .output()
         .ok()?;
     if !out.status.success() {

@@ -105,6 +105,18 @@ impl<'a> Host<'a> {
         env.git(host, &["push", "-q", "origin", "main"]);
     }
 
+    /// The host's main gets a commit of its own (a teammate's work).
+    fn merge_file(&self, file: &str, content: &str) {
+        let (env, host) = (self.env, &self.host);
+        env.git(host, &["fetch", "-q", "origin"]);
+        env.git(host, &["switch", "-q", "main"]);
+        env.git(host, &["reset", "-q", "--hard", "origin/main"]);
+        fs::write(host.join(file), content).unwrap();
+        env.git(host, &["add", file]);
+        env.git(host, &["commit", "-q", "-m", &format!("add {file}")]);
+        env.git(host, &["push", "-q", "origin", "main"]);
+    }
+
     /// Every milestone file under `milestones/` with its text.
     fn milestones(&self) -> Vec<(PathBuf, String)> {
         crate::close::milestone_files(&self.me)
@@ -334,14 +346,23 @@ fn a_draft_travels_in_the_pull_request_and_is_not_written_twice() {
     env.git(&h.me, &["switch", "-q", "main"]);
     let out = h.git(&h.me, &["pull", "-q", "--ff-only"]);
     let said = format!("{}{}", text(&out), err(&out));
-    assert!(
-        said.contains("span is closed under it")
-            && said.contains("1 runs recorded after the draft"),
-        "{said}"
-    );
+    assert!(said.contains("the branch's draft, made final"), "{said}");
     let all = h.milestones();
     assert_eq!(all.len(), 1, "still one file");
-    assert_eq!(h.front("feat/12-pr")["milestone_id"], id);
+    assert_eq!(all[0].0, drafts[0].0, "the same path on main");
+    // Final now: no draft status, the PR's number and title, and the run
+    // recorded after the draft was written.
+    let front = h.front("feat/12-pr");
+    assert_eq!(front["milestone_id"], id);
+    assert!(front["status"].is_null(), "{front}");
+    assert_eq!(front["pr_number"], "#12");
+    assert_eq!(front["title"], "Twelve");
+    assert_eq!(front["mt"]["runs_automated"], 5);
+    let log = fs::read_to_string(h.me.join("milestones/MILESTONE_LOG.md")).unwrap();
+    assert!(
+        log.contains("| Twelve |") && log.contains("| finished |"),
+        "{log}"
+    );
     // Nothing left open on the branch: nothing is counted twice.
     let said = env.ok(&h.me, ["close"]);
     assert!(!said.contains("feat/12-pr"), "{said}");
@@ -394,4 +415,145 @@ fn worktrees_renamed_and_deleted_branches_are_found() {
     assert_eq!(h.front("feat/14-old")["pr_number"], "#14");
     assert_eq!(h.front("feat/15-del")["pr_number"], "#15");
     assert_eq!(h.milestones().len(), 3);
+}
+
+#[test]
+fn one_more_command_on_a_merged_branch_is_no_second_milestone() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    h.work("fix/20-once", "once");
+    h.merge("fix/20-once", "squash", "Once (#20)");
+    env.git(&h.me, &["switch", "-q", "main"]);
+    h.git(&h.me, &["pull", "-q", "--ff-only"]);
+    assert_eq!(
+        h.milestones()
+            .iter()
+            .filter(|m| m.1.contains("branch: fix/20-once"))
+            .count(),
+        1
+    );
+    // Back on the merged branch for one more look, then another pull.
+    env.git(&h.me, &["switch", "-q", "fix/20-once"]);
+    env.ok(&h.me, ["exec", "true"]);
+    env.git(&h.me, &["switch", "-q", "main"]);
+    h.merge_file("unrelated", "later\n");
+    let out = h.git(&h.me, &["pull", "-q", "--ff-only"]);
+    assert_eq!(text(&out), "", "{}", err(&out));
+    let files: Vec<_> = h
+        .milestones()
+        .into_iter()
+        .filter(|m| m.1.contains("branch: fix/20-once"))
+        .collect();
+    assert_eq!(
+        files.len(),
+        1,
+        "{:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    // Its run is in no milestone and nothing is waiting any more.
+    let said = env.ok(&h.me, ["status", "--branches"]);
+    assert!(!said.contains("fix/20-once"), "{said}");
+}
+
+#[test]
+fn an_abandoned_branch_is_discarded_by_hand_and_its_runs_stay_in_the_log() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    h.work("feat/21-dead", "dead");
+    env.git(&h.me, &["switch", "-q", "main"]);
+    let said = env.ok(&h.me, ["close", "--discard", "feat/21-dead"]);
+    assert!(
+        said.contains("feat/21-dead: 3 runs left out of any milestone"),
+        "{said}"
+    );
+    assert!(h.milestones().is_empty());
+    let said = env.ok(&h.me, ["status", "--branches"]);
+    assert!(!said.contains("feat/21-dead"), "{said}");
+    let log = env.ok(&h.me, ["log", "--branch", "feat/21-dead", "--json"]);
+    assert_eq!(log.lines().count(), 3, "{log}");
+    assert!(
+        log.lines().all(|l| l.contains("\"milestone\":null")),
+        "{log}"
+    );
+    // Nothing left: a second discard says so in one sentence, exit 1.
+    let out = env.mt(&h.me, ["close", "--discard", "feat/21-dead"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err(&out).contains("nothing recorded on feat/21-dead is waiting"),
+        "{}",
+        err(&out)
+    );
+}
+
+#[test]
+fn two_people_closing_at_once_merge_the_generated_log_cleanly() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    // A second developer's clone, with mt's hooks too.
+    let other = env.path("other");
+    let origin = env.path("origin.git");
+    env.git(
+        env.dir.path(),
+        &["clone", "-q", origin.to_str().unwrap(), "other"],
+    );
+    env.ok(&other, ["init", "git"]);
+    h.work("fix/30-mine", "mine");
+    let theirs = Host {
+        env: &env,
+        me: other.clone(),
+        host: h.host.clone(),
+    };
+    theirs.work("fix/31-theirs", "theirs");
+    h.merge("fix/30-mine", "squash", "Mine (#30)");
+    h.merge("fix/31-theirs", "squash", "Theirs (#31)");
+    // Both pull at once (each hook writes its own milestone and the log)
+    // and commit; the first pushes.
+    for dir in [&h.me, &other] {
+        env.git(dir, &["switch", "-q", "main"]);
+        h.git(dir, &["pull", "-q", "--no-rebase"]);
+        env.git(dir, &["add", "milestones"]);
+        env.git(dir, &["commit", "-q", "-m", "milestones"]);
+    }
+    env.git(&h.me, &["push", "-q", "origin", "main"]);
+    // The second one's pull merges both closes: no conflict in the log.
+    let mut git = Command::new("git");
+    let out = env
+        .apply(&mut git)
+        .current_dir(&other)
+        .args(["pull", "-q", "--no-rebase", "--no-edit"])
+        .output()
+        .unwrap();
+    let said = format!("{}{}", text(&out), err(&out));
+    assert!(out.status.success() && !said.contains("CONFLICT"), "{said}");
+    let log = fs::read_to_string(other.join("milestones/MILESTONE_LOG.md")).unwrap();
+    assert!(
+        log.contains("| Mine |") && log.contains("| Theirs |"),
+        "{log}"
+    );
+    assert!(!log.contains("<<<<<<<"), "{log}");
+}
+
+#[test]
+fn an_unknown_default_branch_is_a_doctor_failure_naming_the_fix() {
+    let env = Env::new();
+    let repo = env.repo("develop-only");
+    env.git(&repo, &["branch", "-m", "develop"]);
+    let out = env.mt(&repo, ["doctor"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("git remote set-head origin --auto"), "{said}");
+    // mt close says the same and writes no draft for develop.
+    let out = env.mt(&repo, ["close"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err(&out).contains("default branch"), "{}", err(&out));
+    assert!(!repo.join("milestones").exists());
+    // Naming it in the config fixes both.
+    fs::create_dir_all(env.mt_home.join("config")).unwrap();
+    fs::write(
+        env.mt_home.join("config/config.toml"),
+        "default_branch = \"develop\"\n",
+    )
+    .unwrap();
+    let said = text(&env.mt(&repo, ["doctor"]));
+    assert!(said.contains("default branch: develop"), "{said}");
 }

@@ -17,14 +17,13 @@ use anyhow::{Context, Result, bail};
 
 use crate::catchup;
 use crate::cli::CloseArgs;
-use crate::close::{self, BranchFacts, Draft, Prepared, Request};
+use crate::close::{self, BranchFacts, Prepared, Request};
 use crate::config::Config;
-use crate::event::EventKind;
 use crate::event::human_ms;
 use crate::finished::Checker;
 use crate::git::{self, Repo};
 use crate::paths::Paths;
-use crate::store::{Filing, OpenSpan, SpanRow, Store};
+use crate::store::{DISCARDED, Filing, OpenSpan, SpanRow, Store};
 
 /// The most a git hook's search for finished work may take.
 const HOOK_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
@@ -119,6 +118,11 @@ fn close(args: &CloseArgs) -> Result<u8> {
         ),
     };
     let store = catchup::current_store(&paths)?;
+    if args.discard
+        && let Some(branch) = &args.branch
+    {
+        return discard(store, &repo, &checker, branch);
+    }
     let one = match mode {
         Mode::Finished => None,
         Mode::ByHand => args.branch.clone(),
@@ -172,10 +176,24 @@ fn close_finished(ctx: &mut Ctx, args: &CloseArgs) -> Result<u8> {
     let mut closed = 0;
     for span in &candidates {
         let facts = close::facts(&mut ctx.checker, &span.branch, Some(span))?;
-        if facts.finish.is_some() {
-            write_milestone(ctx, args, &span.branch, &facts, Mode::Finished)?;
-            closed += 1;
+        if facts.finish.is_none() {
+            continue;
         }
+        if no_new_change(ctx, span, &facts)? {
+            // Commands run on a branch after its milestone, with no commit
+            // of their own: one piece of work, one milestone.
+            discard_span(&mut ctx.store, span, &facts)?;
+            if !args.hook {
+                println!(
+                    "{}: {} runs after its milestone, with no new change; left out of any milestone (they stay in mt log)",
+                    crate::display::safe(&span.branch),
+                    span.runs
+                );
+            }
+            continue;
+        }
+        write_milestone(ctx, args, &span.branch, &facts, Mode::Finished)?;
+        closed += 1;
     }
     if closed == 0 && !args.hook {
         let names = ctx.checker.target_names();
@@ -193,6 +211,47 @@ fn close_finished(ctx: &mut Ctx, args: &CloseArgs) -> Result<u8> {
             );
         }
     }
+    Ok(0)
+}
+
+/// Was the branch's work already filed under a milestone at this tip (or
+/// a later one)?
+fn no_new_change(ctx: &Ctx, span: &OpenSpan, facts: &BranchFacts) -> Result<bool> {
+    let (Some(tip), Some(filed)) = (&facts.tip, ctx.store.filed_tip(&span.repo, &span.branch)?)
+    else {
+        return Ok(false);
+    };
+    Ok(*tip == filed || crate::finished::is_ancestor(&ctx.repo.root, tip, &filed)?)
+}
+
+/// File `span` under no milestone.
+fn discard_span(store: &mut Store, span: &OpenSpan, facts: &BranchFacts) -> Result<()> {
+    let rows = store.span(&span.repo, &span.branch)?;
+    let mut filing = Filing::of(&span.repo, &span.branch, &rows);
+    filing.tip = facts.tip.clone();
+    store.close_span(&filing, DISCARDED)
+}
+
+/// `mt close --discard BRANCH`: the abandoned span of `branch`, in any
+/// worktree, filed under no milestone.
+fn discard(mut store: Store, repo: &Repo, checker: &Checker, branch: &str) -> Result<u8> {
+    let (spans, _) = one_span(&store, repo, branch)?;
+    let Some(span) = spans.first() else {
+        bail!(
+            "nothing recorded on {} is waiting for a milestone; `mt status --branches` lists what is",
+            crate::display::safe(branch)
+        );
+    };
+    let facts = BranchFacts {
+        tip: checker.tip(branch, Some(span)),
+        ..BranchFacts::default()
+    };
+    discard_span(&mut store, span, &facts)?;
+    println!(
+        "{}: {} runs left out of any milestone (they stay in mt log)",
+        crate::display::safe(branch),
+        span.runs
+    );
     Ok(0)
 }
 
@@ -216,15 +275,10 @@ fn write_milestone(
     facts: &BranchFacts,
     mode: Mode,
 ) -> Result<()> {
+    // A draft that came into the default branch with the work is written
+    // again in place, final: same file and id, the PR's number and title,
+    // and the runs recorded after it; no second file.
     let draft = close::draft_for(&ctx.repo.root, branch);
-    // A draft that came into the default branch with the work: the span is
-    // filed under it, and no second file is written.
-    if mode != Mode::Draft
-        && let Some(d) = &draft
-        && facts.finish.is_some()
-    {
-        return file_under_draft(ctx, args, branch, d);
-    }
     let mut req = request(args, branch, mode == Mode::Draft);
     let root = span_root(ctx, branch);
     let rows = ctx.span_rows(&root, branch)?;
@@ -257,8 +311,10 @@ fn write_milestone(
     fs::write(&full, &prepared.text)
         .with_context(|| format!("could not write {}", full.display()))?;
     if mode != Mode::Draft {
+        let mut filing = prepared.filing.clone();
+        filing.tip = facts.tip.clone();
         ctx.store
-            .close_span(&prepared.filing, &prepared.front.milestone_id)?;
+            .close_span(&filing, &prepared.front.milestone_id)?;
         // Not for drafts: a generated index changed on every branch would
         // conflict in every merge; the default branch regenerates it.
         crate::report::write_log(&ctx.repo.root)?;
@@ -277,7 +333,12 @@ fn write_milestone(
         }
         return Ok(());
     }
-    writeln!(out, "{}", summary(&prepared, facts, mode))?;
+    let finalized = if mode != Mode::Draft && draft.is_some() {
+        "; the branch's draft, made final"
+    } else {
+        ""
+    };
+    writeln!(out, "{}{finalized}", summary(&prepared, facts, mode))?;
     Ok(())
 }
 
@@ -288,39 +349,6 @@ fn body(text: &str) -> String {
         .filter(|l| !l.trim_start().starts_with("closed:"))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// The span closed under a draft that was merged with the work.
-fn file_under_draft(ctx: &mut Ctx, args: &CloseArgs, branch: &str, d: &Draft) -> Result<()> {
-    let root = span_root(ctx, branch);
-    let rows = ctx.span_rows(&root, branch)?;
-    let filing = Filing::of(&root, branch, &rows);
-    let after = d.written_us.map_or(0, |w| {
-        rows.iter()
-            .filter(|r| r.kind == EventKind::Command && r.start_us > w)
-            .count()
-    });
-    if args.dry_run {
-        println!(
-            "{}: would file {} events of {branch} under it",
-            d.path.display(),
-            filing.ids.len()
-        );
-        return Ok(());
-    }
-    ctx.store.close_span(&filing, &d.milestone_id)?;
-    let late = if after > 0 {
-        format!(
-            "; {after} runs recorded after the draft was written are filed under it but not in its figures"
-        )
-    } else {
-        String::new()
-    };
-    println!(
-        "{}: {branch} finished; its draft milestone is in the default branch, the span is closed under it{late}",
-        d.path.display()
-    );
-    Ok(())
 }
 
 /// The worktree `branch`'s open span was recorded in; this one when it

@@ -215,6 +215,8 @@ pub fn checks(paths: &Paths) -> Vec<Check> {
                 ),
             },
         );
+        let (ok, what) = default_branch_check(r, paths);
+        report(ok, what);
         let dir = hooks_dir(r);
         let missing: Vec<&str> = HOOKS
             .iter()
@@ -239,6 +241,21 @@ pub fn checks(paths: &Paths) -> Vec<Check> {
     }
 
     checks
+}
+
+/// Can finished work be found here: is the default branch known?
+fn default_branch_check(repo: &git::Repo, paths: &Paths) -> (bool, String) {
+    let configured = Config::effective(&paths.config, Some(&repo.root))
+        .ok()
+        .and_then(|c| c.default_branch);
+    match crate::finished::Checker::new(repo, configured.as_deref()) {
+        Ok(c) if c.has_default() => (
+            true,
+            format!("default branch: {}", c.target_names().join(", ")),
+        ),
+        Ok(_) => (false, crate::cmd::close::NO_DEFAULT.to_owned()),
+        Err(e) => (false, format!("could not read the branches: {e:#}")),
+    }
 }
 
 /// Entries of the spool that are not regular files (a FIFO, a directory, a

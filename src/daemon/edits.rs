@@ -30,7 +30,17 @@ use crate::spool::records::{Edit, Place, Spooled};
 const QUIET: Duration = Duration::from_millis(400);
 
 /// Editors' scratch and backup files: never edits of the project.
-const NOISE: [&str; 6] = ["*.swp", "*.swx", "*~", ".#*", "#*#", "4913"];
+/// Editors' temp and backup files, and mt's own writes: milestones,
+/// drafts, the generated log and templates are never the branch's work.
+const NOISE: [&str; 7] = [
+    "*.swp",
+    "*.swx",
+    "*~",
+    ".#*",
+    "#*#",
+    "4913",
+    "milestones/**",
+];
 
 /// Directory events that matter: a file written and closed or moved in, a
 /// directory made (to watch it too).

@@ -25,6 +25,8 @@
 mod landing;
 mod reflog;
 
+pub use landing::pull_request;
+
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -84,6 +86,9 @@ enum Evidence {
     Content,
     /// Each own commit's patch is there; the newest one's equal.
     Patches { landed: String },
+    /// A squash commit's message names the request and the branch's
+    /// commits.
+    Named { landed: String },
 }
 
 /// What one check of finished work knows about the repository: every ref,
@@ -263,25 +268,62 @@ impl Checker {
         if self.targets.is_empty() || open.is_empty() {
             return Ok(());
         }
-        let contained = self.contained(&open)?;
-        let mut rest = Vec::new();
-        for ((branch, tip), target) in open.into_iter().zip(contained) {
-            let span = spans.iter().find(|s| s.branch == branch);
-            let verdict = match target {
-                Some(t) => self.by_content(t, &branch, &tip, span)?,
-                None => None,
-            };
-            if verdict.is_none() && target.is_none() {
-                rest.push((branch.clone(), tip));
-            }
-            self.verdicts.insert(branch, verdict);
-        }
-        for (branch, tip, t, landed) in self.by_patches(&rest)? {
-            let evidence = Evidence::Patches { landed };
+        let rest = self.load_by_content(spans, &open)?;
+        let own = self.own_commits(&rest)?;
+        let mut found = self.by_patches(&rest, &own)?;
+        let named: Vec<(String, String)> = (rest.iter())
+            .filter(|(b, _)| !found.iter().any(|f| &f.0 == b))
+            .cloned()
+            .collect();
+        found.extend(self.by_name(&named, &own)?);
+        for (branch, tip, t, evidence) in found {
             let finish = self.finish(t, &tip, &evidence)?;
             self.verdicts.insert(branch, Some(finish));
         }
         Ok(())
+    }
+
+    /// The content stage for every open branch: its tip, and the host's
+    /// version of it (its upstream, when that holds the tip: a reviewer's
+    /// commit added on the host). The branches it leaves undecided.
+    fn load_by_content(
+        &mut self,
+        spans: &[OpenSpan],
+        open: &[(String, String)],
+    ) -> Result<Vec<(String, String)>> {
+        let mut probes: Vec<(usize, String)> = Vec::new();
+        for (i, (branch, tip)) in open.iter().enumerate() {
+            probes.push((i, tip.clone()));
+            probes.extend(self.upstream(branch).filter(|u| u != tip).map(|u| (i, u)));
+        }
+        let contained = self.contained(probes.iter().map(|p| p.1.as_str()))?;
+        let mut decided = vec![false; open.len()];
+        for ((i, commit), target) in probes.iter().zip(contained) {
+            let (branch, tip) = &open[*i];
+            let Some(t) = target.filter(|_| !decided[*i]) else {
+                continue;
+            };
+            if commit != tip && !is_ancestor(&self.root, tip, commit)? {
+                continue;
+            }
+            let span = spans.iter().find(|s| &s.branch == branch);
+            let verdict = self.by_content(t, branch, commit, span)?;
+            decided[*i] = verdict.is_some() || commit == tip;
+            if decided[*i] {
+                self.verdicts.insert(branch.clone(), verdict);
+            }
+        }
+        Ok((open.iter().zip(decided))
+            .filter(|(_, d)| !d)
+            .map(|(o, _)| o.clone())
+            .collect())
+    }
+
+    /// The branch's remote-tracking ref's commit, on any remote.
+    fn upstream(&self, branch: &str) -> Option<String> {
+        (self.refs.iter())
+            .find(|(r, _)| upstream_of(r, branch))
+            .map(|(_, c)| c.clone())
     }
 
     /// Proof that `branch`'s work is in a default branch, if there is one.
@@ -299,13 +341,15 @@ impl Checker {
         Ok(self.verdicts.get(branch).cloned().flatten())
     }
 
-    /// For each (branch, tip): the first target into which merging the tip
-    /// changes nothing — one `git merge-tree --stdin` for all of them.
-    fn contained(&self, open: &[(String, String)]) -> Result<Vec<Option<usize>>> {
+    /// For each commit: the first target into which merging it changes
+    /// nothing — one `git merge-tree --stdin` for all of them (one merge
+    /// each, for a git before 2.40 or a commit it cannot read).
+    fn contained<'a>(&self, commits: impl Iterator<Item = &'a str>) -> Result<Vec<Option<usize>>> {
+        let commits: Vec<&str> = commits.collect();
         let mut input = String::new();
-        for (_, tip) in open {
+        for c in &commits {
             for t in &self.targets {
-                input.push_str(&format!("{} {tip}\n", t.commit));
+                input.push_str(&format!("{} {c}\n", t.commit));
             }
         }
         let out = Cmd::git(&self.root)
@@ -319,9 +363,12 @@ impl Checker {
             ])
             .input(input.into_bytes())
             .output()?;
-        let results = merge_results(&out.stdout);
         let per = self.targets.len();
-        Ok((0..open.len())
+        let mut results = merge_results(&out.stdout);
+        if !out.status.success() || results.len() != commits.len() * per {
+            results = self.merge_each(&commits)?;
+        }
+        Ok((0..commits.len())
             .map(|i| {
                 (0..per).find(|&t| {
                     results
@@ -330,6 +377,31 @@ impl Checker {
                 })
             })
             .collect())
+    }
+
+    /// [`Checker::contained`]'s merges one process each.
+    fn merge_each(&self, commits: &[&str]) -> Result<Vec<Merged>> {
+        let mut results = Vec::new();
+        for c in commits {
+            for t in &self.targets {
+                let out = Cmd::git(&self.root)
+                    .args([
+                        "merge-tree",
+                        "--write-tree",
+                        "--no-messages",
+                        "--name-only",
+                        &t.commit,
+                        c,
+                    ])
+                    .output()?;
+                let text = String::from_utf8_lossy(&out.stdout);
+                results.push(Merged {
+                    clean: out.status.success(),
+                    tree: text.lines().next().unwrap_or("").to_owned(),
+                });
+            }
+        }
+        Ok(results)
     }
 
     /// A tip whose merge into target `t` changes nothing: finished if the
@@ -388,16 +460,12 @@ impl Checker {
 
     /// Branches none of whose commits' patches is missing from a target:
     /// (branch, tip, target, the commit equal to its newest own commit).
-    fn by_patches(
-        &self,
-        rest: &[(String, String)],
-    ) -> Result<Vec<(String, String, usize, String)>> {
-        let own = self.own_commits(rest)?;
+    fn by_patches(&self, rest: &[(String, String)], own: &OwnCommits) -> Result<Vec<Found>> {
         if own.is_empty() {
             return Ok(Vec::new());
         }
         let oldest = own.values().flatten().map(|c| c.time).min().unwrap_or(0);
-        let mut found: Vec<(String, String, usize, String)> = Vec::new();
+        let mut found: Vec<Found> = Vec::new();
         for t in 0..self.targets.len() {
             let upstream = self.upstream_ids(t, oldest)?;
             if upstream.is_empty() {
@@ -415,36 +483,94 @@ impl Checker {
                 if let Some(first) = landed.and_then(|l| l.first().copied().cloned())
                     && !found.iter().any(|(b, ..)| b == branch)
                 {
-                    found.push((branch.clone(), tip.clone(), t, first));
+                    let evidence = Evidence::Patches { landed: first };
+                    found.push((branch.clone(), tip.clone(), t, evidence));
                 }
             }
         }
         Ok(found)
     }
 
+    /// Branches a squash commit names: a commit in a target's window whose
+    /// message names a pull/merge request and lists every own commit's
+    /// subject (GitHub's squash message), or whose title is the one own
+    /// commit's subject — a squash whose lines the host changed (a
+    /// conflict resolved there, a suggestion applied), which neither
+    /// content nor patches can see.
+    fn by_name(&self, rest: &[(String, String)], own: &OwnCommits) -> Result<Vec<Found>> {
+        let mut found: Vec<Found> = Vec::new();
+        if rest.is_empty() || own.is_empty() {
+            return Ok(found);
+        }
+        let oldest = own.values().flatten().map(|c| c.time).min().unwrap_or(0);
+        for t in 0..self.targets.len() {
+            let messages = self.window_messages(t, oldest)?;
+            for (branch, tip) in rest {
+                let Some(commits) = own.get(tip) else {
+                    continue;
+                };
+                let hit = messages.iter().find(|(_, m)| names_all(m, commits));
+                if let Some((landed, _)) = hit
+                    && !found.iter().any(|(b, ..)| b == branch)
+                {
+                    let evidence = Evidence::Named {
+                        landed: landed.clone(),
+                    };
+                    found.push((branch.clone(), tip.clone(), t, evidence));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// (commit, message) of target `t`'s commits in the patch-id window
+    /// that name a request.
+    fn window_messages(&self, t: usize, oldest: i64) -> Result<Vec<(String, String)>> {
+        let target = self.targets[t].commit.as_str();
+        let since = format!("--since=@{}", oldest - SLACK_S);
+        let range = self.before.as_ref().map(|b| format!("{b}..{target}"));
+        let mut args = vec!["log", "--no-merges", "--format=%H%x1f%B%x1e", PATCH_WINDOW];
+        match &range {
+            Some(r) => args.push(r),
+            None => args.extend([since.as_str(), target]),
+        }
+        let out = Cmd::git(&self.root).args(&args).text()?;
+        Ok(out
+            .split('\x1e')
+            .filter_map(|rec| {
+                let (commit, message) = rec.trim_start().split_once('\x1f')?;
+                pull_request(message)
+                    .0
+                    .map(|_| (commit.to_owned(), message.to_owned()))
+            })
+            .collect())
+    }
+
     /// Every branch's own commits (in no target), newest first, by tip.
-    fn own_commits(&self, rest: &[(String, String)]) -> Result<HashMap<String, Vec<Own>>> {
-        let mut own: HashMap<String, Vec<Own>> = HashMap::new();
+    fn own_commits(&self, rest: &[(String, String)]) -> Result<OwnCommits> {
+        let mut own = OwnCommits::new();
         if rest.is_empty() {
             return Ok(own);
         }
         let tips: HashSet<&str> = rest.iter().map(|(_, t)| t.as_str()).collect();
-        let mut args = vec!["log", "--no-merges", "--source", "--format=%H %ct %S"];
+        let mut args = vec!["log", "--no-merges", "--source", "--format=%H %ct %S %s"];
         args.extend(tips.iter().copied());
         args.push("--not");
         args.extend(self.targets.iter().map(|t| t.commit.as_str()));
         let out = Cmd::git(&self.root).args(&args).text()?;
         for line in out.lines() {
-            let mut words = line.splitn(3, ' ');
+            let mut words = line.splitn(4, ' ');
             let (Some(commit), Some(time), Some(source)) =
                 (words.next(), words.next(), words.next())
             else {
                 continue;
             };
+            let subject = words.next().unwrap_or("").to_owned();
             let tip = self.refs.get(source).map_or(source, String::as_str);
             own.entry(tip.to_owned()).or_default().push(Own {
                 commit: commit.to_owned(),
                 time: time.parse().unwrap_or(0),
+                subject,
             });
         }
         Ok(own)
@@ -498,6 +624,7 @@ impl Checker {
         let (probe, how) = match evidence {
             Evidence::Content => (tip, None),
             Evidence::Patches { landed } => (landed.as_str(), Some(How::Rebased)),
+            Evidence::Named { landed } => (landed.as_str(), Some(How::Squashed)),
         };
         let found = landing.find(probe, &target.commit, how.is_some())?;
         Ok(Finish {
@@ -510,11 +637,33 @@ impl Checker {
     }
 }
 
-/// A branch's own commit and its committer time.
+/// A branch's own commit, its committer time and subject.
 #[derive(Debug, Clone)]
 struct Own {
     commit: String,
     time: i64,
+    subject: String,
+}
+
+/// Tip → the branch's own commits, newest first.
+type OwnCommits = HashMap<String, Vec<Own>>;
+
+/// A branch found finished after the content stage: (branch, tip, target,
+/// why).
+type Found = (String, String, usize, Evidence);
+
+/// Does a squash message name these commits: each subject as a line of
+/// it (`* subject`), or the one commit's subject as its title?
+fn names_all(message: &str, commits: &[Own]) -> bool {
+    let lines: HashSet<&str> = message
+        .lines()
+        .map(|l| l.trim().trim_start_matches("* ").trim())
+        .collect();
+    let title = pull_request(message).1;
+    let one = commits.len() == 1 && title.as_deref() == Some(commits[0].subject.as_str());
+    one || commits
+        .iter()
+        .all(|c| !c.subject.is_empty() && lines.contains(c.subject.as_str()))
 }
 
 /// Is `full` the remote-tracking ref of `branch` on any remote?

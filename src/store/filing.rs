@@ -44,7 +44,8 @@ pub(super) fn is_open_sql() -> String {
 
 /// An event's milestone, as a column of `SELECT … FROM events`: the one it
 /// carries (filed before migration 0007), else the first filing taking it.
-pub(super) const MILESTONE_COLUMN: &str = "COALESCE(milestone, (SELECT f.milestone FROM filings f
+pub(super) const MILESTONE_COLUMN: &str =
+    "COALESCE(milestone, (SELECT NULLIF(f.milestone, '') FROM filings f
     WHERE f.repo = events.repo AND f.branch = events.branch AND f.upto_id >= events.id
       AND events.id NOT IN (SELECT value FROM json_each(f.kept))
     ORDER BY f.upto_id, f.id LIMIT 1))";
@@ -58,7 +59,12 @@ pub struct Filing {
     pub ids: Vec<i64>,
     /// The runs still going, left for the next span.
     pub kept: Vec<i64>,
+    /// The branch's tip when it was filed, if known.
+    pub tip: Option<String>,
 }
+
+/// The milestone id of a discarded span: its events are in none.
+pub const DISCARDED: &str = "";
 
 impl Filing {
     /// What closing `rows`, a branch's span as read, files: the finished
@@ -71,6 +77,7 @@ impl Filing {
             branch: branch.to_owned(),
             ids: done.iter().map(|r| r.id).collect(),
             kept: kept.iter().map(|r| r.id).collect(),
+            tip: None,
         }
     }
 }
@@ -91,20 +98,36 @@ impl Store {
         // Never below the latest filing's: a span read after it holds only
         // newer events and the ones it kept.
         tx.prepare_cached(&format!(
-            "INSERT INTO filings (repo, branch, milestone, upto_id, kept)
-             VALUES (?1, ?2, ?3, MAX(?4, {LAST_UPTO}), ?5)"
+            "INSERT INTO filings (repo, branch, milestone, upto_id, kept, tip)
+             VALUES (?1, ?2, ?3, MAX(?4, {LAST_UPTO}), ?5, ?6)"
         ))?
         .execute(params![
             filing.repo,
             filing.branch,
             milestone_id,
             read_upto,
-            serde_json::to_string(&filing.kept)?
+            serde_json::to_string(&filing.kept)?,
+            filing.tip,
         ])?;
         tx.prepare_cached("DELETE FROM status_checkpoints WHERE repo = ?1 AND branch = ?2")?
             .execute(params![filing.repo, filing.branch])?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// The tip of the branch when its newest milestone was filed (not a
+    /// discard).
+    pub fn filed_tip(&self, repo: &str, branch: &str) -> Result<Option<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT tip FROM filings WHERE repo = ?1 AND branch = ?2 AND milestone <> ''
+             ORDER BY upto_id DESC, id DESC LIMIT 1",
+        )?;
+        let tip = stmt.query_row(params![repo, branch], |r| r.get(0));
+        match tip {
+            Ok(t) => Ok(t),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Every branch with something recorded in `repo`: one index seek per
@@ -176,6 +199,7 @@ mod tests {
             branch: "b1".into(),
             ids: vec![a],
             kept: vec![running],
+            tip: None,
         };
         store.close_span(&filing, "m1").unwrap();
         let late = add(&store, "late", "b1", 5, true);
@@ -239,6 +263,7 @@ mod tests {
             branch: "b1".into(),
             ids,
             kept: vec![],
+            tip: None,
         };
         store.close_span(&filing, "m1").unwrap();
         assert_eq!(changes(&store) - before, 1);

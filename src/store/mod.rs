@@ -20,7 +20,7 @@ use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
 
 pub use checkpoint::{Checkpoint, Counts, TailRow};
-pub use filing::Filing;
+pub use filing::{DISCARDED, Filing};
 pub use query::{BranchFilter, OpenSpan, SpanRow, Status};
 pub use write::{Finish, NewEvent};
 
@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_checkpoint_without_from.sql"),
     include_str!("migrations/0007_filings.sql"),
     include_str!("migrations/0008_checkpoint_ladder.sql"),
+    include_str!("migrations/0009_filed_tip.sql"),
 ];
 
 /// The schema version this mt writes.
