@@ -86,10 +86,24 @@ pub struct BranchFacts {
 /// counts. The default branch's is listed, not read.
 pub fn open_spans(store: &Store, repo: &Repo, checker: &Checker) -> Result<Vec<OpenSpan>> {
     let mut spans = Vec::new();
-    for root in crate::git::worktrees(repo) {
-        spans.extend(store.open_spans(&root.to_string_lossy(), |b| checker.is_default(b))?);
+    for root in worktree_roots(store, repo)? {
+        spans.extend(store.open_spans(&root, |b| checker.is_default(b))?);
     }
     Ok(spans)
+}
+
+/// Every worktree of the repository, this one first: those git lists and
+/// those recorded before they were removed.
+pub fn worktree_roots(store: &Store, repo: &Repo) -> Result<Vec<String>> {
+    let mut roots: Vec<String> = (crate::git::worktrees(repo).iter())
+        .map(|r| r.to_string_lossy().into_owned())
+        .collect();
+    for root in store.worktrees_of(&repo.common.to_string_lossy())? {
+        if !roots.contains(&root) {
+            roots.push(root);
+        }
+    }
+    Ok(roots)
 }
 
 /// Gather [`BranchFacts`] for `branch`, whose open span is `span`.

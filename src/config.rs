@@ -35,6 +35,11 @@ pub struct Config {
     /// say (default: `origin/HEAD`'s branch, else main, master or trunk).
     #[serde(default)]
     pub default_branch: Option<String>,
+    /// An abandoned branch's span (branch deleted, upstream gone, work in
+    /// no default branch) is dropped without a milestone after this many
+    /// days since its last run (default 30).
+    #[serde(default)]
+    pub discard_abandoned_days: Option<u64>,
     /// Declared baselines per phase (`diagnosis = "2h"`), labelled as declared.
     #[serde(default)]
     pub baselines: std::collections::BTreeMap<String, String>,
@@ -89,6 +94,7 @@ impl Config {
         self.ignore.extend(over.ignore);
         self.redact.extend(over.redact);
         self.idle_timeout_minutes = over.idle_timeout_minutes.or(self.idle_timeout_minutes);
+        self.discard_abandoned_days = over.discard_abandoned_days.or(self.discard_abandoned_days);
         self.hourly_rate = over.hourly_rate.or(self.hourly_rate);
         self.default_branch = over.default_branch.or(self.default_branch);
         self.baselines.extend(over.baselines);
@@ -119,6 +125,12 @@ impl Config {
             Some(root) => Ok(config.layered(Config::load(&root.join(".mt.toml"))?)),
             None => Ok(config),
         }
+    }
+
+    /// How long an abandoned span waits before it is dropped.
+    pub fn discard_abandoned_after_us(&self) -> i64 {
+        let days = self.discard_abandoned_days.unwrap_or(30) as i64;
+        days * 86_400 * 1_000_000
     }
 
     /// Gaps up to this long count as work (`idle_timeout_minutes`).

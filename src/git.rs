@@ -74,8 +74,9 @@ pub fn find(dir: &Path) -> Option<Repo> {
                 let target = text.trim().strip_prefix("gitdir:")?.trim();
                 d.join(target)
             };
+            let gitdir = normalize(&gitdir);
             let common = match fs::read_to_string(gitdir.join("commondir")) {
-                Ok(rel) => gitdir.join(rel.trim()),
+                Ok(rel) => normalize(&gitdir.join(rel.trim())),
                 Err(_) => gitdir.clone(),
             };
             return Some(Repo {
@@ -87,6 +88,24 @@ pub fn find(dir: &Path) -> Option<Repo> {
         cur = d.parent();
     }
     None
+}
+
+/// `a/b/../c` as `a/c`, without asking the file system: `commondir` and a
+/// submodule's `gitdir:` hold relative paths, and one repository must have
+/// one name (its main worktree is found from it).
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 const REFTABLE_STUB: &str = ".invalid";

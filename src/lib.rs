@@ -27,6 +27,7 @@ pub mod redact;
 pub mod close;
 pub(crate) mod finished;
 pub(crate) mod report;
+pub(crate) mod spans;
 
 // `mt status`: a branch's open span summed from a kept checkpoint.
 pub mod summary;

@@ -557,3 +557,122 @@ fn an_unknown_default_branch_is_a_doctor_failure_naming_the_fix() {
     let said = text(&env.mt(&repo, ["doctor"]));
     assert!(said.contains("default branch: develop"), "{said}");
 }
+
+#[test]
+fn a_branch_recreated_under_an_old_name_starts_a_new_span() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    // The first fix/40 is worked on, then deleted unmerged.
+    h.work("fix/40-again", "first");
+    env.git(&h.me, &["switch", "-q", "main"]);
+    env.git(&h.me, &["branch", "-q", "-D", "fix/40-again"]);
+    env.git(&h.me, &["push", "-q", "origin", "--delete", "fix/40-again"]);
+    env.git(&h.me, &["fetch", "-q", "--prune"]);
+    // Listed as abandoned meanwhile.
+    let said = env.ok(&h.me, ["status", "--branches"]);
+    assert!(
+        said.contains("fix/40-again") && said.contains("abandoned"),
+        "{said}"
+    );
+    // Its name is used again, after the reflog's second has turned, for new
+    // work that is merged.
+    let created = wait_for_next_second();
+    let me = &h.me;
+    env.git(me, &["switch", "-q", "-c", "fix/40-again"]);
+    assert!(created < std::time::SystemTime::now());
+    env.ok(me, ["exec", "true"]);
+    fs::write(me.join("second"), "second\n").unwrap();
+    env.git(me, &["add", "second"]);
+    env.git(me, &["commit", "-q", "-m", "second try"]);
+    env.git(me, &["push", "-q", "origin", "fix/40-again"]);
+    h.merge("fix/40-again", "squash", "Second try (#41)");
+    env.git(me, &["switch", "-q", "main"]);
+    h.git(me, &["pull", "-q", "--ff-only"]);
+    // One milestone, of the second branch's one run, not the first's three.
+    let front = h.front("fix/40-again");
+    assert_eq!(front["pr_number"], "#41");
+    assert_eq!(front["mt"]["runs_automated"], 1, "{front}");
+    let said = env.ok(me, ["status", "--branches"]);
+    assert!(!said.contains("fix/40-again"), "{said}");
+}
+
+/// The reflog keeps whole seconds: wait until the clock's second changes.
+fn wait_for_next_second() -> std::time::SystemTime {
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+    };
+    let start = now().as_secs();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while now().as_secs() == start {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clock stands still"
+        );
+        std::thread::yield_now();
+    }
+    std::time::SystemTime::now()
+}
+
+#[test]
+fn an_abandoned_branch_is_dropped_after_the_configured_days() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    fs::create_dir_all(env.mt_home.join("config")).unwrap();
+    fs::write(
+        env.mt_home.join("config/config.toml"),
+        "discard_abandoned_days = 0\n",
+    )
+    .unwrap();
+    h.work("feat/50-gone", "gone");
+    h.work("feat/51-alive", "alive");
+    env.git(&h.me, &["switch", "-q", "main"]);
+    env.git(&h.me, &["branch", "-q", "-D", "feat/50-gone"]);
+    env.git(&h.me, &["push", "-q", "origin", "--delete", "feat/50-gone"]);
+    env.git(&h.me, &["fetch", "-q", "--prune"]);
+    let said = env.ok(&h.me, ["close"]);
+    assert!(said.contains("feat/50-gone: abandoned"), "{said}");
+    assert!(said.contains("feat/51-alive (3 runs)"), "{said}");
+    assert!(h.milestones().is_empty());
+    let said = env.ok(&h.me, ["status", "--branches"]);
+    assert!(
+        !said.contains("feat/50-gone") && said.contains("feat/51-alive"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_removed_worktree_keeps_its_span_listed_and_closable() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    let tree = env.path("tree");
+    env.git(
+        &h.me,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "feat/60-wt",
+            tree.to_str().unwrap(),
+        ],
+    );
+    env.ok(&tree, ["exec", "true"]);
+    fs::write(tree.join("wt"), "wt\n").unwrap();
+    env.git(&tree, &["add", "wt"]);
+    env.git(&tree, &["commit", "-q", "-m", "worktree work"]);
+    env.git(&tree, &["push", "-q", "origin", "feat/60-wt"]);
+    env.git(&h.me, &["worktree", "remove", tree.to_str().unwrap()]);
+    let said = env.ok(&h.me, ["status", "--branches"]);
+    assert!(said.contains("feat/60-wt"), "{said}");
+    h.merge(
+        "feat/60-wt",
+        "merge",
+        "Merge pull request #60 from a/feat/60-wt\n\nWorktree",
+    );
+    h.git(&h.me, &["pull", "-q", "--ff-only"]);
+    let front = h.front("feat/60-wt");
+    assert_eq!(front["pr_number"], "#60");
+    assert_eq!(front["title"], "Worktree");
+}

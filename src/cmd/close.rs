@@ -23,7 +23,8 @@ use crate::event::human_ms;
 use crate::finished::Checker;
 use crate::git::{self, Repo};
 use crate::paths::Paths;
-use crate::store::{DISCARDED, Filing, OpenSpan, SpanRow, Store};
+use crate::spans::{self, Dropped};
+use crate::store::{OpenSpan, SpanRow, Store};
 
 /// The most a git hook's search for finished work may take.
 const HOOK_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
@@ -117,7 +118,7 @@ fn close(args: &CloseArgs) -> Result<u8> {
             "HEAD is detached (a rebase or bisect in progress?) and no branch was given; run mt close BRANCH"
         ),
     };
-    let store = catchup::current_store(&paths)?;
+    let mut store = catchup::current_store(&paths)?;
     if args.discard
         && let Some(branch) = &args.branch
     {
@@ -128,10 +129,7 @@ fn close(args: &CloseArgs) -> Result<u8> {
         Mode::ByHand => args.branch.clone(),
         Mode::Draft => current,
     };
-    let (spans, read) = match &one {
-        None => (close::open_spans(&store, &repo, &checker)?, None),
-        Some(branch) => one_span(&store, &repo, branch)?,
-    };
+    let (spans, read) = read_spans(&mut store, &repo, &checker, one.as_deref(), args)?;
     checker.load(&spans)?;
     let mut ctx = Ctx {
         repo,
@@ -147,11 +145,41 @@ fn close(args: &CloseArgs) -> Result<u8> {
     }
 }
 
+/// The open spans to close (every one, or `one` branch's), after the runs
+/// of an earlier branch of the same name are split off.
+fn read_spans(
+    store: &mut Store,
+    repo: &Repo,
+    checker: &Checker,
+    one: Option<&str>,
+    args: &CloseArgs,
+) -> Result<(Vec<OpenSpan>, Option<ReadSpan>)> {
+    let read = |store: &Store| match one {
+        None => Ok((close::open_spans(store, repo, checker)?, None)),
+        Some(branch) => one_span(store, repo, branch),
+    };
+    let (spans, rows) = read(store)?;
+    let dropped = spans::split_recreated(store, checker, &spans)?;
+    if dropped.is_empty() {
+        return Ok((spans, rows));
+    }
+    for d in &dropped {
+        say(args, d);
+    }
+    read(store)
+}
+
+/// One line about runs left out of any milestone; none from a git hook.
+fn say(args: &CloseArgs, dropped: &Dropped) {
+    if !args.hook && !args.refresh_draft {
+        println!("{}", dropped.line());
+    }
+}
+
 /// One branch's open span, from the first worktree that has one, and its
 /// rows as read.
 fn one_span(store: &Store, repo: &Repo, branch: &str) -> Result<(Vec<OpenSpan>, Option<ReadSpan>)> {
-    for root in git::worktrees(repo) {
-        let root = root.to_string_lossy().into_owned();
+    for root in close::worktree_roots(store, repo)? {
         let rows = store.span(&root, branch)?;
         if let Some(span) = OpenSpan::of(&root, branch, &rows) {
             let read = ReadSpan {
@@ -173,35 +201,34 @@ fn close_finished(ctx: &mut Ctx, args: &CloseArgs) -> Result<u8> {
         .filter(|s| !ctx.checker.is_default(&s.branch))
         .cloned()
         .collect();
-    let mut closed = 0;
+    let (mut closed, mut waiting) = (0, Vec::new());
     for span in &candidates {
         let facts = close::facts(&mut ctx.checker, &span.branch, Some(span))?;
-        if facts.finish.is_none() {
-            continue;
-        }
-        if no_new_change(ctx, span, &facts)? {
+        let branch = span.branch.clone();
+        let runs = span.runs;
+        let dropped = match &facts.finish {
+            None if abandoned(ctx, span) => Dropped::Abandoned { branch, runs },
+            None => {
+                waiting.push(format!("{} ({runs} runs)", crate::display::safe(&branch)));
+                continue;
+            }
             // Commands run on a branch after its milestone, with no commit
             // of their own: one piece of work, one milestone.
-            discard_span(&mut ctx.store, span, &facts)?;
-            if !args.hook {
-                println!(
-                    "{}: {} runs after its milestone, with no new change; left out of any milestone (they stay in mt log)",
-                    crate::display::safe(&span.branch),
-                    span.runs
-                );
+            Some(_) if spans::no_new_change(&ctx.store, &ctx.repo, span, facts.tip.as_deref())? => {
+                Dropped::AfterMilestone { branch, runs }
             }
-            continue;
-        }
-        write_milestone(ctx, args, &span.branch, &facts, Mode::Finished)?;
-        closed += 1;
+            Some(_) => {
+                write_milestone(ctx, args, &span.branch, &facts, Mode::Finished)?;
+                closed += 1;
+                continue;
+            }
+        };
+        spans::discard(&mut ctx.store, span, facts.tip.clone())?;
+        say(args, &dropped);
     }
     if closed == 0 && !args.hook {
         let names = ctx.checker.target_names();
         let into = names.first().map_or("the default branch", String::as_str);
-        let waiting: Vec<String> = candidates
-            .iter()
-            .map(|s| format!("{} ({} runs)", s.branch, s.runs))
-            .collect();
         if waiting.is_empty() {
             println!("No branch of this repository has recorded work waiting for a milestone.");
         } else {
@@ -214,22 +241,10 @@ fn close_finished(ctx: &mut Ctx, args: &CloseArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// Was the branch's work already filed under a milestone at this tip (or
-/// a later one)?
-fn no_new_change(ctx: &Ctx, span: &OpenSpan, facts: &BranchFacts) -> Result<bool> {
-    let (Some(tip), Some(filed)) = (&facts.tip, ctx.store.filed_tip(&span.repo, &span.branch)?)
-    else {
-        return Ok(false);
-    };
-    Ok(*tip == filed || crate::finished::is_ancestor(&ctx.repo.root, tip, &filed)?)
-}
-
-/// File `span` under no milestone.
-fn discard_span(store: &mut Store, span: &OpenSpan, facts: &BranchFacts) -> Result<()> {
-    let rows = store.span(&span.repo, &span.branch)?;
-    let mut filing = Filing::of(&span.repo, &span.branch, &rows);
-    filing.tip = facts.tip.clone();
-    store.close_span(&filing, DISCARDED)
+/// Is this unfinished span abandoned and quiet for the configured days?
+fn abandoned(ctx: &Ctx, span: &OpenSpan) -> bool {
+    let after = ctx.config.discard_abandoned_after_us();
+    spans::abandoned(&ctx.checker, span, crate::clock::now().micros(), after)
 }
 
 /// `mt close --discard BRANCH`: the abandoned span of `branch`, in any
@@ -242,11 +257,7 @@ fn discard(mut store: Store, repo: &Repo, checker: &Checker, branch: &str) -> Re
             crate::display::safe(branch)
         );
     };
-    let facts = BranchFacts {
-        tip: checker.tip(branch, Some(span)),
-        ..BranchFacts::default()
-    };
-    discard_span(&mut store, span, &facts)?;
+    spans::discard(&mut store, span, checker.tip(branch, Some(span)))?;
     println!(
         "{}: {} runs left out of any milestone (they stay in mt log)",
         crate::display::safe(branch),

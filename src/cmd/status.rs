@@ -95,6 +95,9 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
             } else {
                 checker.finished(&span.branch, Some(&span))?
             };
+            let abandoned = finish.is_none()
+                && !checker.is_default(&span.branch)
+                && checker.is_gone(&span.branch);
             if json {
                 let v = json!({
                     "branch": span.branch,
@@ -104,14 +107,18 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
                     "finished": finish.as_ref().map(|f| json!({
                         "how": f.how.as_str(), "into": f.into, "commit": f.commit, "pr": f.pr,
                     })),
+                    "abandoned": abandoned,
                 });
                 writeln!(out, "{v}")?;
                 continue;
             }
-            let state = finish.map_or_else(
-                || "not finished".to_owned(),
-                |f| format!("finished ({} into {})", f.how.as_str(), f.into),
-            );
+            let state = match finish {
+                Some(f) => format!("finished ({} into {})", f.how.as_str(), f.into),
+                None if abandoned => {
+                    "abandoned: deleted, upstream gone, not in the default branch (`mt close --discard` drops it)".to_owned()
+                }
+                None => "not finished".to_owned(),
+            };
             writeln!(
                 out,
                 "{:<30} {:>5} runs  active {:>8}  {state}",

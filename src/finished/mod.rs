@@ -238,6 +238,28 @@ impl Checker {
             .or_else(|| span.and_then(|s| s.last_head.clone()))
     }
 
+    /// Is `branch` abandoned: deleted, with no upstream left, and (the
+    /// caller checks) its work in no default branch?
+    pub fn is_gone(&self, branch: &str) -> bool {
+        !self.refs.contains_key(&format!("refs/heads/{branch}")) && self.upstream(branch).is_none()
+    }
+
+    /// When the branch that has this name now was created (seconds since
+    /// the epoch), from its own reflog: runs before it were an earlier
+    /// branch's of the same name.
+    pub fn created_at(&self, branch: &str) -> Option<i64> {
+        let log = std::fs::read_to_string(self.common.join("logs/refs/heads").join(branch)).ok()?;
+        let first = log.lines().next()?;
+        let (head, message) = first.split_once('\t')?;
+        // Only a creation entry marks a boundary (a reflog can be expired).
+        let created = message.starts_with("branch: Created from")
+            || message.starts_with("branch: Reset to")
+            || message.starts_with("Branch: renamed");
+        let mut tail = head.rsplitn(3, ' ');
+        let _tz = tail.next()?;
+        created.then(|| tail.next()?.parse().ok()).flatten()
+    }
+
     /// Where the branch began: its reflog's creation entry (read from the
     /// file, no process), else the first HEAD recorded on it.
     pub fn start(&self, branch: &str, span: Option<&OpenSpan>) -> Option<String> {

@@ -124,6 +124,7 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
         store::write::put_offset(&tx, &read.name, read.inode, read.end)?;
     }
     store::write::mark_unfinished(&tx, &dead)?;
+    store::write::worktrees(&tx, &resolver.commons)?;
     if summary.set_aside > 0 {
         store::write::prune_set_aside(&tx)?;
     }

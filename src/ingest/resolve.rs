@@ -31,6 +31,8 @@ pub(super) struct Resolver {
     heads: HashMap<PathBuf, (Option<Head>, Vec<Move>)>,
     commits: HashMap<(PathBuf, Head), Option<String>>,
     head_logs: HashMap<PathBuf, String>,
+    /// Worktree root → shared git dir, of every repository resolved.
+    pub commons: HashMap<String, String>,
 }
 
 impl Resolver {
@@ -110,8 +112,13 @@ impl Resolver {
             return Place::default();
         };
         let commit = self.commit(&repo, head.as_ref(), written, time_us);
+        let root = repo.root.to_string_lossy().into_owned();
+        if !self.commons.contains_key(&root) {
+            let common = repo.common.to_string_lossy().into_owned();
+            self.commons.insert(root.clone(), common);
+        }
         Place {
-            repo: Some(repo.root.to_string_lossy().into_owned()),
+            repo: Some(root),
             branch: head.map(|h| h.branch()),
             commit,
         }

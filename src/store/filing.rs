@@ -130,6 +130,16 @@ impl Store {
         }
     }
 
+    /// Every worktree root recorded for the repository whose shared git
+    /// dir is `common`, removed ones included.
+    pub fn worktrees_of(&self, common: &str) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT root FROM worktrees WHERE common = ?1 ORDER BY root")?;
+        let rows = stmt.query_map([common], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Every branch with something recorded in `repo`: one index seek per
     /// branch (a loose scan of `events_by_branch`), not a read of its events.
     pub(super) fn branches(&self, repo: &str) -> Result<Vec<String>> {

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_filings.sql"),
     include_str!("migrations/0008_checkpoint_ladder.sql"),
     include_str!("migrations/0009_filed_tip.sql"),
+    include_str!("migrations/0010_worktrees.sql"),
 ];
 
 /// The schema version this mt writes.

@@ -101,6 +101,20 @@ pub fn finish(tx: &Transaction<'_>, uid: &str, f: &Finish) -> Result<bool> {
     Ok(n == 1)
 }
 
+/// Remember which repository each worktree root resolved this pass
+/// belongs to.
+pub fn worktrees(
+    tx: &Transaction<'_>,
+    commons: &std::collections::HashMap<String, String>,
+) -> Result<()> {
+    let mut stmt =
+        tx.prepare_cached("INSERT OR REPLACE INTO worktrees (root, common) VALUES (?1, ?2)")?;
+    for (root, common) in commons {
+        stmt.execute([root, common])?;
+    }
+    Ok(())
+}
+
 /// Close commands whose wrapper died without an end record.
 pub fn mark_unfinished(tx: &Transaction<'_>, ids: &[i64]) -> Result<()> {
     let mut stmt = tx.prepare_cached(
