@@ -53,16 +53,19 @@ pub fn split_recreated(
 ) -> Result<Vec<Dropped>> {
     let mut dropped = Vec::new();
     for span in spans.iter().filter(|s| !checker.is_default(&s.branch)) {
-        let Some(created) = checker.created_at(&span.branch) else {
+        let Some(created) = checker.recreated_at(&span.branch) else {
             continue;
         };
+        // Whole seconds in the reflog: a run that ended before the second
+        // the branch was created in (the `git switch -c` itself ends after).
         let boundary = created * 1_000_000;
-        let first = span.intervals.iter().map(|i| i.0).min();
-        if first.is_none_or(|f| f >= boundary) {
+        let ended = |end: i64| end < boundary;
+        if !span.intervals.iter().any(|i| ended(i.1)) {
             continue;
         }
         let rows = store.span(&span.repo, &span.branch)?;
-        let (old, new): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.start_us < boundary);
+        let (old, new): (Vec<_>, Vec<_>) =
+            (rows.into_iter()).partition(|r| r.end_us.is_some_and(ended));
         let filing = Filing {
             repo: span.repo.clone(),
             branch: span.branch.clone(),

@@ -17,7 +17,9 @@ pub fn milestone_files(repo: &Path) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 dirs.push(p);
-            } else if !p.ends_with("milestones/MILESTONE_LOG.md") {
+            } else if !p.ends_with("milestones/MILESTONE_LOG.md")
+                && !p.ends_with("milestones/.gitattributes")
+            {
                 out.push(p);
             }
         }

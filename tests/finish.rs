@@ -450,7 +450,24 @@ fn one_more_command_on_a_merged_branch_is_no_second_milestone() {
         "{:?}",
         files.iter().map(|f| &f.0).collect::<Vec<_>>()
     );
-    // Its run is in no milestone and nothing is waiting any more.
+    // Its run is no new work: listed as such, left out by the next close.
+    let said = env.ok(&h.me, ["status", "--branches"]);
+    assert!(
+        said.contains("runs after its milestone, no new commit"),
+        "{said}"
+    );
+    let said = env.ok(&h.me, ["close"]);
+    assert!(
+        said.contains("fix/20-once: 1 runs after its milestone, with no new change"),
+        "{said}"
+    );
+    assert_eq!(
+        h.milestones()
+            .iter()
+            .filter(|m| m.1.contains("branch: fix/20-once"))
+            .count(),
+        1
+    );
     let said = env.ok(&h.me, ["status", "--branches"]);
     assert!(!said.contains("fix/20-once"), "{said}");
 }

@@ -13,6 +13,7 @@ mod edits;
 mod exec;
 mod faults;
 mod finish;
+mod finish_matrix;
 mod hooks;
 mod report;
 mod service;

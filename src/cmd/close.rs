@@ -130,7 +130,17 @@ fn close(args: &CloseArgs) -> Result<u8> {
         Mode::Draft => current,
     };
     let (spans, read) = read_spans(&mut store, &repo, &checker, one.as_deref(), args)?;
-    checker.load(&spans)?;
+    if args.hook {
+        let known = store.commit_paths()?;
+        checker.use_paths(known.clone());
+        checker.load(&spans)?;
+        let kept = checker.kept_paths();
+        if kept.len() != known.len() || kept.keys().any(|k| !known.contains_key(k)) {
+            store.keep_commit_paths(&kept)?;
+        }
+    } else {
+        checker.load(&spans)?;
+    }
     let mut ctx = Ctx {
         repo,
         config,

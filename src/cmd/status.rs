@@ -95,6 +95,9 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
             } else {
                 checker.finished(&span.branch, Some(&span))?
             };
+            let tip = checker.tip(&span.branch, Some(&span));
+            let filed = finish.is_some()
+                && crate::spans::no_new_change(store, repo, &span, tip.as_deref())?;
             let abandoned = finish.is_none()
                 && !checker.is_default(&span.branch)
                 && checker.is_gone(&span.branch);
@@ -108,11 +111,15 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
                         "how": f.how.as_str(), "into": f.into, "commit": f.commit, "pr": f.pr,
                     })),
                     "abandoned": abandoned,
+                    "already_filed": filed,
                 });
                 writeln!(out, "{v}")?;
                 continue;
             }
             let state = match finish {
+                Some(_) if filed => {
+                    "runs after its milestone, no new commit (`mt close` leaves them out)".to_owned()
+                }
                 Some(f) => format!("finished ({} into {})", f.how.as_str(), f.into),
                 None if abandoned => {
                     "abandoned: deleted, upstream gone, not in the default branch (`mt close --discard` drops it)".to_owned()

@@ -104,8 +104,10 @@ pub struct Checker {
     /// Branch → its verdict, from [`Checker::load`].
     verdicts: HashMap<String, Option<Finish>>,
     /// In a git hook: the default branch before the pull (`ORIG_HEAD`), so
-    /// the patch-id stage reads only what the pull brought.
+    /// only what the pull brought is looked at.
     before: Option<String>,
+    /// Commit → the paths it changed, kept between checks.
+    paths: std::cell::RefCell<HashMap<String, Vec<String>>>,
 }
 
 /// A day of slack for clocks that disagree.
@@ -150,6 +152,7 @@ impl Checker {
             tips: reflog::Tips::read(&repo.common),
             verdicts: HashMap::new(),
             before: None,
+            paths: Default::default(),
         };
         checker.targets = checker.default_targets(configured, &symrefs)?;
         Ok(checker)
@@ -245,9 +248,17 @@ impl Checker {
     }
 
     /// When the branch that has this name now was created (seconds since
-    /// the epoch), from its own reflog: runs before it were an earlier
-    /// branch's of the same name.
-    pub fn created_at(&self, branch: &str) -> Option<i64> {
+    /// the epoch), from its own reflog, if HEAD was on an earlier branch of
+    /// the same name before: runs that ended before it were that branch's.
+    pub fn recreated_at(&self, branch: &str) -> Option<i64> {
+        let created = self.created_at(branch)?;
+        let first = self.tips.get(branch)?.first;
+        (first < created).then_some(created)
+    }
+
+    /// When the branch that has this name now was created, from its own
+    /// reflog's creation entry.
+    fn created_at(&self, branch: &str) -> Option<i64> {
         let log = std::fs::read_to_string(self.common.join("logs/refs/heads").join(branch)).ok()?;
         let first = log.lines().next()?;
         let (head, message) = first.split_once('\t')?;
@@ -280,15 +291,20 @@ impl Checker {
             if self.is_default(&span.branch) {
                 continue;
             }
-            match self.tip(&span.branch, Some(span)) {
-                Some(tip) => open.push((span.branch.clone(), tip)),
-                None => {
-                    self.verdicts.insert(span.branch.clone(), None);
-                }
+            // Not finished unless a stage below proves it.
+            self.verdicts.insert(span.branch.clone(), None);
+            if let Some(tip) = self.tip(&span.branch, Some(span)) {
+                open.push((span.branch.clone(), tip));
             }
         }
         if self.targets.is_empty() || open.is_empty() {
             return Ok(());
+        }
+        if let Some(before) = self.before.clone() {
+            open = self.touched_by_pull(&open, &before)?;
+            if open.is_empty() {
+                return Ok(());
+            }
         }
         let rest = self.load_by_content(spans, &open)?;
         let own = self.own_commits(&rest)?;
@@ -466,7 +482,9 @@ impl Checker {
     /// author wrote one of the branch's commits, its message names the
     /// branch, it names a PR, or the branch was pushed (an upstream ref).
     fn linked(&self, branch: &str, base: &str, tip: &str, finish: &Finish) -> Result<bool> {
-        if finish.pr.is_some() || self.refs.keys().any(|r| upstream_of(r, branch)) {
+        // A PR number alone is not a link: a colleague's identical fix
+        // comes in through a PR too.
+        if self.refs.keys().any(|r| upstream_of(r, branch)) {
             return Ok(true);
         }
         let range = format!("{base}..{tip}");
@@ -570,6 +588,14 @@ impl Checker {
 
     /// Every branch's own commits (in no target), newest first, by tip.
     fn own_commits(&self, rest: &[(String, String)]) -> Result<OwnCommits> {
+        let targets: Vec<&str> = self.targets.iter().map(|t| t.commit.as_str()).collect();
+        self.commits_beyond(rest, &targets)
+    }
+
+    /// The commits of each tip not reachable from `not`: one `git log` for
+    /// all tips (no diffs: the paths, when needed, come from
+    /// [`Checker::paths_of`]).
+    fn commits_beyond(&self, rest: &[(String, String)], not: &[&str]) -> Result<OwnCommits> {
         let mut own = OwnCommits::new();
         if rest.is_empty() {
             return Ok(own);
@@ -578,7 +604,7 @@ impl Checker {
         let mut args = vec!["log", "--no-merges", "--source", "--format=%H %ct %S %s"];
         args.extend(tips.iter().copied());
         args.push("--not");
-        args.extend(self.targets.iter().map(|t| t.commit.as_str()));
+        args.extend(not);
         let out = Cmd::git(&self.root).args(&args).text()?;
         for line in out.lines() {
             let mut words = line.splitn(4, ' ');
@@ -587,15 +613,97 @@ impl Checker {
             else {
                 continue;
             };
-            let subject = words.next().unwrap_or("").to_owned();
             let tip = self.refs.get(source).map_or(source, String::as_str);
             own.entry(tip.to_owned()).or_default().push(Own {
                 commit: commit.to_owned(),
                 time: time.parse().unwrap_or(0),
-                subject,
+                subject: words.next().unwrap_or("").to_owned(),
             });
         }
         Ok(own)
+    }
+
+    /// The paths each of `commits` changed: from the cache the caller gave
+    /// ([`Checker::use_paths`]), the rest from one `git log --name-only`
+    /// (a tree diff per commit is the costly part of a hook's check, and a
+    /// commit never changes).
+    fn paths_of(&self, commits: &[&str]) -> Result<HashMap<String, Vec<String>>> {
+        let mut cache = self.paths.borrow_mut();
+        let missing: Vec<&str> = commits
+            .iter()
+            .copied()
+            .filter(|c| !cache.contains_key(*c))
+            .collect();
+        if !missing.is_empty() {
+            let mut args = vec!["-c", "core.quotePath=false", "log", "--no-walk=unsorted"];
+            args.extend(["--name-only", "--format=%x00%H"]);
+            args.extend(&missing);
+            let out = Cmd::git(&self.root).args(&args).output()?;
+            for record in String::from_utf8_lossy(&out.stdout).split('\0') {
+                let mut lines = record.lines();
+                let Some(commit) = lines.next().filter(|c| !c.is_empty()) else {
+                    continue;
+                };
+                let paths = lines.filter(|l| !l.is_empty()).map(str::to_owned).collect();
+                cache.insert(commit.to_owned(), paths);
+            }
+        }
+        Ok(commits
+            .iter()
+            .filter_map(|c| Some((c.to_string(), cache.get(*c)?.clone())))
+            .collect())
+    }
+
+    /// Paths of commits known from earlier checks (the store keeps them).
+    pub fn use_paths(&mut self, known: HashMap<String, Vec<String>>) {
+        self.paths = std::cell::RefCell::new(known);
+    }
+
+    /// The paths of the open branches' own commits, to keep for the next
+    /// check.
+    pub fn kept_paths(&self) -> HashMap<String, Vec<String>> {
+        self.paths.borrow().clone()
+    }
+
+    /// After a pull from `before`: only branches the pull could have
+    /// finished — newly reachable from the default branch, or with own
+    /// commits touching a path the pull changed. The rest were as
+    /// unfinished before the pull as they are now.
+    fn touched_by_pull(
+        &self,
+        open: &[(String, String)],
+        before: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let target = self.targets[0].commit.as_str();
+        let pulled = Cmd::git(&self.root)
+            .args([
+                "-c",
+                "core.quotePath=false",
+                "diff",
+                "--name-only",
+                "--no-renames",
+                before,
+                target,
+            ])
+            .text()?;
+        let pulled: HashSet<&str> = pulled.lines().collect();
+        let own = self.own_commits(open)?;
+        let was_own = self.commits_beyond(open, &[before])?;
+        let commits: Vec<&str> = own.values().flatten().map(|c| c.commit.as_str()).collect();
+        let paths = self.paths_of(&commits)?;
+        *self.paths.borrow_mut() = paths.clone();
+        let touches = |c: &Own| {
+            paths
+                .get(&c.commit)
+                .is_some_and(|ps| ps.iter().any(|p| pulled.contains(p.as_str())))
+        };
+        Ok((open.iter())
+            .filter(|(_, tip)| match own.get(tip) {
+                None => was_own.contains_key(tip),
+                Some(commits) => commits.iter().any(touches),
+            })
+            .cloned()
+            .collect())
     }
 
     /// Patch id → commit over target `t`'s commits that could hold a
@@ -659,7 +767,7 @@ impl Checker {
     }
 }
 
-/// A branch's own commit, its committer time and subject.
+/// A branch's own commit: its committer time and subject.
 #[derive(Debug, Clone)]
 struct Own {
     commit: String,

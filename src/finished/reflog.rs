@@ -8,12 +8,14 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
-/// A branch's newest tip seen in a HEAD reflog, and when.
+/// A branch's newest tip seen in a HEAD reflog, and when; and when HEAD
+/// was first on a branch of that name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
     pub commit: String,
     /// Seconds since the epoch (the reflog entry's time).
     pub at: i64,
+    pub first: i64,
 }
 
 /// Per branch, its newest tip in any worktree's HEAD reflog.
@@ -87,15 +89,15 @@ impl Tips {
         if commit.bytes().all(|b| b == b'0') || is_object_id(branch) {
             return;
         }
-        let newer = self.0.get(branch).is_none_or(|s| s.at <= at);
-        if newer {
-            self.0.insert(
-                branch.to_owned(),
-                Seen {
-                    commit: commit.to_owned(),
-                    at,
-                },
-            );
+        let seen = self.0.entry(branch.to_owned()).or_insert_with(|| Seen {
+            commit: commit.to_owned(),
+            at,
+            first: at,
+        });
+        seen.first = seen.first.min(at);
+        if seen.at <= at {
+            seen.commit = commit.to_owned();
+            seen.at = at;
         }
     }
 }

@@ -9,6 +9,8 @@
 //! a short list, whatever the size of what was filed before. Filing writes
 //! no event, so closing a span of 100,000 runs costs one insert.
 
+use std::collections::HashMap;
+
 use anyhow::Result;
 use rusqlite::params;
 
@@ -128,6 +130,34 @@ impl Store {
             Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Paths of commits kept by the last git hook's check.
+    pub fn commit_paths(&self) -> Result<HashMap<String, Vec<String>>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT commit_id, paths FROM commit_paths")?;
+        let rows = stmt.query_map([], |r| {
+            let paths: String = r.get(1)?;
+            Ok((r.get(0)?, paths.split('\n').map(str::to_owned).collect()))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Keep exactly `paths` for the next check (only the open branches'
+    /// commits: the table never grows past them).
+    pub fn keep_commit_paths(&mut self, paths: &HashMap<String, Vec<String>>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM commit_paths", [])?;
+        {
+            let mut stmt =
+                tx.prepare_cached("INSERT INTO commit_paths (commit_id, paths) VALUES (?1, ?2)")?;
+            for (commit, list) in paths {
+                stmt.execute(params![commit, list.join("\n")])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Every worktree root recorded for the repository whose shared git

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_checkpoint_ladder.sql"),
     include_str!("migrations/0009_filed_tip.sql"),
     include_str!("migrations/0010_worktrees.sql"),
+    include_str!("migrations/0011_commit_paths.sql"),
 ];
 
 /// The schema version this mt writes.

@@ -339,6 +339,9 @@ impl Store {
         repo: &str,
         listed_only: impl Fn(&str) -> bool,
     ) -> Result<Vec<OpenSpan>> {
+        // One read transaction for every branch's queries: one snapshot,
+        // and SQLite's locks taken once, not per statement.
+        let tx = self.conn.unchecked_transaction()?;
         let mut spans = Vec::new();
         for branch in self.branches(repo)? {
             let span = if listed_only(&branch) {
@@ -352,6 +355,7 @@ impl Store {
             };
             spans.extend(span);
         }
+        tx.finish()?;
         Ok(spans)
     }
 
