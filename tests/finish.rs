@@ -693,3 +693,74 @@ fn a_removed_worktree_keeps_its_span_listed_and_closable() {
     assert_eq!(front["pr_number"], "#60");
     assert_eq!(front["title"], "Worktree");
 }
+
+#[test]
+fn a_stacked_branch_retargeted_after_its_parent_was_squashed_is_found() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    h.work("feat/70-base", "base");
+    // The second branch stacks on the first, without a rebase later.
+    let me = &h.me;
+    env.git(me, &["switch", "-q", "-c", "feat/71-top", "feat/70-base"]);
+    env.ok(me, ["exec", "true"]);
+    fs::write(me.join("top"), "top\n").unwrap();
+    env.git(me, &["add", "top"]);
+    env.git(me, &["commit", "-q", "-m", "top of the stack"]);
+    env.git(me, &["push", "-q", "origin", "feat/71-top"]);
+    h.merge("feat/70-base", "squash", "Base (#70)");
+    // Retargeted to main on the host and squashed: its squash holds only
+    // what main lacked.
+    h.merge("feat/71-top", "squash", "Top (#71)");
+    env.git(me, &["switch", "-q", "main"]);
+    h.git(me, &["pull", "-q", "--ff-only"]);
+    assert_eq!(h.front("feat/70-base")["pr_number"], "#70");
+    assert_eq!(h.front("feat/71-top")["pr_number"], "#71");
+    assert_eq!(h.front("feat/71-top")["title"], "Top");
+}
+
+#[test]
+fn a_git_flow_release_merge_keeps_the_feature_pull_request() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    let host = &h.host;
+    // develop, where features are merged by pull request.
+    env.git(host, &["switch", "-q", "-c", "develop"]);
+    env.git(host, &["push", "-q", "origin", "develop"]);
+    h.work("feature/80-flow", "flow");
+    env.git(host, &["fetch", "-q", "origin"]);
+    env.git(host, &["switch", "-q", "develop"]);
+    env.git(
+        host,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge pull request #80 from a/feature/80-flow\n\nThe flow feature",
+            "origin/feature/80-flow",
+        ],
+    );
+    // A release branch from develop, merged into main.
+    env.git(host, &["switch", "-q", "-c", "release/1.0"]);
+    fs::write(host.join("VERSION"), "1.0\n").unwrap();
+    env.git(host, &["add", "VERSION"]);
+    env.git(host, &["commit", "-q", "-m", "Bump version to 1.0"]);
+    env.git(host, &["switch", "-q", "main"]);
+    env.git(
+        host,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge branch 'release/1.0'",
+            "release/1.0",
+        ],
+    );
+    env.git(host, &["push", "-q", "origin", "main", "develop"]);
+    env.git(&h.me, &["switch", "-q", "main"]);
+    h.git(&h.me, &["pull", "-q", "--ff-only"]);
+    let front = h.front("feature/80-flow");
+    assert_eq!(front["pr_number"], "#80");
+    assert_eq!(front["title"], "The flow feature");
+}
