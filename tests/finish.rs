@@ -76,6 +76,30 @@ impl<'a> Host<'a> {
         env.git(me, &["push", "-q", "origin", branch]);
     }
 
+    /// A linked worktree `name` on a new `branch`, with one run and one
+    /// commit, pushed.
+    fn worktree(&self, name: &str, branch: &str) -> PathBuf {
+        let (env, me) = (self.env, &self.me);
+        let tree = env.path(name);
+        env.git(
+            me,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "-b",
+                branch,
+                tree.to_str().unwrap(),
+            ],
+        );
+        env.ok(&tree, ["exec", "true"]);
+        fs::write(tree.join(name), "x").unwrap();
+        env.git(&tree, &["add", name]);
+        env.git(&tree, &["commit", "-q", "-m", "worktree work"]);
+        env.git(&tree, &["push", "-q", "origin", branch]);
+        tree
+    }
+
     /// The host merges `branch` into main its way, and pushes main.
     fn merge(&self, branch: &str, how: &str, message: &str) {
         let (env, host) = (self.env, &self.host);
@@ -373,23 +397,7 @@ fn worktrees_renamed_and_deleted_branches_are_found() {
     let env = Env::new();
     let h = Host::new(&env);
     // Work in a second worktree of the same repository.
-    let wt = env.path("wt");
-    env.git(
-        &h.me,
-        &[
-            "worktree",
-            "add",
-            "-q",
-            "-b",
-            "feat/13-wt",
-            wt.to_str().unwrap(),
-        ],
-    );
-    env.ok(&wt, ["exec", "true"]);
-    fs::write(wt.join("wt"), "x").unwrap();
-    env.git(&wt, &["add", "wt"]);
-    env.git(&wt, &["commit", "-q", "-m", "wt"]);
-    env.git(&wt, &["push", "-q", "origin", "feat/13-wt"]);
+    let wt = h.worktree("wt", "feat/13-wt");
     h.merge(
         "feat/13-wt",
         "merge",
@@ -663,23 +671,9 @@ fn an_abandoned_branch_is_dropped_after_the_configured_days() {
 fn a_removed_worktree_keeps_its_span_listed_and_closable() {
     let env = Env::new();
     let h = Host::new(&env);
-    let tree = env.path("tree");
-    env.git(
-        &h.me,
-        &[
-            "worktree",
-            "add",
-            "-q",
-            "-b",
-            "feat/60-wt",
-            tree.to_str().unwrap(),
-        ],
-    );
-    env.ok(&tree, ["exec", "true"]);
-    fs::write(tree.join("wt"), "wt\n").unwrap();
-    env.git(&tree, &["add", "wt"]);
-    env.git(&tree, &["commit", "-q", "-m", "worktree work"]);
-    env.git(&tree, &["push", "-q", "origin", "feat/60-wt"]);
+    let tree = h.worktree("tree", "feat/60-wt");
+    // Stored before the removal, as a running daemon stores it at once.
+    env.ok(&h.me, ["log", "--limit", "1"]);
     env.git(&h.me, &["worktree", "remove", tree.to_str().unwrap()]);
     let said = env.ok(&h.me, ["status", "--branches"]);
     assert!(said.contains("feat/60-wt"), "{said}");
