@@ -397,7 +397,7 @@ fn worktrees_renamed_and_deleted_branches_are_found() {
     let env = Env::new();
     let h = Host::new(&env);
     // Work in a second worktree of the same repository.
-    let wt = h.worktree("wt", "feat/13-wt");
+    h.worktree("wt", "feat/13-wt");
     h.merge(
         "feat/13-wt",
         "merge",
