@@ -758,3 +758,56 @@ fn a_git_flow_release_merge_keeps_the_feature_pull_request() {
     assert_eq!(front["pr_number"], "#80");
     assert_eq!(front["title"], "The flow feature");
 }
+
+#[test]
+fn a_git_that_hangs_never_holds_up_a_pull() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    let (me, host) = (&h.me, &h.host);
+    // A file of ten lines on main; the branch changes line 2, main line 9.
+    let lines: Vec<String> = (1..=10).map(|i| format!("line {i}")).collect();
+    fs::write(host.join("slow"), lines.join("\n") + "\n").unwrap();
+    env.git(host, &["add", "slow"]);
+    env.git(host, &["commit", "-q", "-m", "ten lines"]);
+    env.git(host, &["push", "-q", "origin", "main"]);
+    env.git(me, &["pull", "-q", "--ff-only"]);
+    env.git(me, &["switch", "-q", "-c", "fix/90-slow"]);
+    env.ok(me, ["exec", "true"]);
+    let mut ours = lines.clone();
+    ours[1] = "line 2, fixed".into();
+    fs::write(me.join("slow"), ours.join("\n") + "\n").unwrap();
+    env.git(me, &["commit", "-q", "-am", "fix line 2"]);
+    env.git(me, &["push", "-q", "origin", "fix/90-slow"]);
+    let mut theirs = lines.clone();
+    theirs[8] = "line 9, changed on main".into();
+    fs::write(host.join("slow"), theirs.join("\n") + "\n").unwrap();
+    env.git(host, &["commit", "-q", "-am", "main moves"]);
+    env.git(host, &["push", "-q", "origin", "main"]);
+    h.merge("fix/90-slow", "squash", "Slow (#90)");
+    env.git(me, &["switch", "-q", "main"]);
+    // A merge driver that stops answering (a team's lockfile driver gone
+    // wrong): every content merge git does of this file, mt's included.
+    let attributes = me.join(".git/info/attributes");
+    fs::create_dir_all(attributes.parent().unwrap()).unwrap();
+    fs::write(&attributes, "slow merge=stuck\n").unwrap();
+    env.git(me, &["config", "merge.stuck.driver", "sleep 6"]);
+    let started = std::time::Instant::now();
+    let out = h.git(me, &["pull", "-q", "--ff-only"]);
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "the pull took {took:?}"
+    );
+    assert!(
+        err(&out).contains("mt: no milestone written: git took longer than the hook's 2 s"),
+        "{}",
+        err(&out)
+    );
+    assert!(h.milestones().is_empty());
+    // The next `mt close`, once the driver answers, does the work.
+    env.git(me, &["config", "--unset", "merge.stuck.driver"]);
+    fs::remove_file(&attributes).unwrap();
+    let said = env.ok(me, ["close"]);
+    assert!(said.contains("fix/90-slow"), "{said}");
+    assert_eq!(h.front("fix/90-slow")["pr_number"], "#90");
+}

@@ -77,7 +77,16 @@ pub fn run(args: &CloseArgs) -> Result<u8> {
         Ok(code) => Ok(code),
         // A git hook never fails the git command: one line, exit 0.
         Err(e) if quiet => {
-            eprintln!("mt: no milestone written: {e:#}");
+            let timed_out = (e.chain())
+                .any(|c| matches!(c.downcast_ref(), Some(crate::proc::Error::TimedOut { .. })));
+            if timed_out {
+                eprintln!(
+                    "mt: no milestone written: git took longer than the hook's {} s; `mt close` on the default branch finishes the work",
+                    HOOK_BUDGET.as_secs()
+                );
+            } else {
+                eprintln!("mt: no milestone written: {e:#}");
+            }
             Ok(0)
         }
         Err(e) => Err(e),
