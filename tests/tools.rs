@@ -431,3 +431,123 @@ fn fish_beside_starship_and_zoxide() {
         },
     );
 }
+
+/// zsh's own plugins from Debian's packages. zsh-autosuggestions 0.7.0
+/// closes its async descriptor but keeps the number, then closes and
+/// reopens a pipe there: a hook that opened its file on that number would
+/// write into the plugin's pipe.
+#[test]
+fn zsh_beside_autosuggestions_syntax_highlighting_and_powerlevel9k() {
+    let auto = "/usr/share/zsh-autosuggestions/zsh-autosuggestions.zsh";
+    let syntax = "/usr/share/zsh-syntax-highlighting/zsh-syntax-highlighting.zsh";
+    let p9k = "/usr/share/powerlevel9k/powerlevel9k.zsh-theme";
+    crate::require!("tmux", "zsh", auto, syntax, p9k);
+    let plugins = [
+        (
+            "zsh-autosuggestions",
+            format!("source {auto}"),
+            "(( ${+functions[_zsh_autosuggest_start]} ))",
+        ),
+        (
+            "zsh-syntax-highlighting",
+            format!("source {syntax}"),
+            "(( ${+functions[_zsh_highlight]} ))",
+        ),
+        (
+            "powerlevel9k",
+            format!("source {p9k}"),
+            "(( ${+functions[powerlevel9k_prepare_prompts]} ))",
+        ),
+    ];
+    for (name, init, works) in plugins {
+        let init: &'static str = Box::leak(init.into_boxed_str());
+        run_in(
+            Shell::Zsh,
+            name,
+            &Tool {
+                init,
+                prep: &[],
+                works,
+            },
+        );
+    }
+}
+
+/// Everything at once in zsh, mt in the middle: starship, atuin, direnv,
+/// zoxide, fzf's key bindings, autosuggestions and syntax highlighting.
+#[test]
+fn zsh_with_every_tool_loaded_together() {
+    let auto = "/usr/share/zsh-autosuggestions/zsh-autosuggestions.zsh";
+    let syntax = "/usr/share/zsh-syntax-highlighting/zsh-syntax-highlighting.zsh";
+    let fzf = "/usr/share/doc/fzf/examples/key-bindings.zsh";
+    crate::require!(
+        "tmux", "zsh", "starship", "atuin", "direnv", "zoxide", auto, syntax, fzf
+    );
+    let before = format!(
+        "source {auto}\neval \"$(starship init zsh)\"\neval \"$(atuin init zsh)\"\nsource {fzf}"
+    );
+    let after =
+        format!("eval \"$(direnv hook zsh)\"\neval \"$(zoxide init zsh)\"\nsource {syntax}");
+    let env = Env::new();
+    let work = setup(&env);
+    let rc = format!("{before}\n{}\n{after}\n", Shell::Zsh.mt_line());
+    let t = session(&env, Shell::Zsh, &work, &rc);
+    let tool = Tool {
+        init: "",
+        prep: &[],
+        works: "[[ $T_DIRENV == loaded ]] && (( ${+functions[_zsh_autosuggest_start]} ))",
+    };
+    check_records(&env, &t, &tool, Order::MtFirst, "every tool");
+    assert!(
+        !t.screen().contains("write error") && !t.screen().contains("No handler"),
+        "{}",
+        t.screen()
+    );
+}
+
+/// A space-prefixed line stays private whatever the order of the rc file:
+/// HISTCONTROL set after mt's line, with bash-preexec (or atuin, which
+/// embeds it) loaded before or after mt — bash-preexec removes ignorespace
+/// at its first prompt.
+#[test]
+fn bash_private_lines_whatever_the_order_of_histcontrol_and_bash_preexec() {
+    crate::require!("tmux", "atuin");
+    let probe = Env::new();
+    let script = bash_preexec(&probe);
+    let tools = [
+        format!("source {}", script.display()),
+        "eval \"$(atuin init bash)\"".to_owned(),
+    ];
+    let mt = Shell::Bash.mt_line();
+    let hist = "HISTCONTROL=ignoreboth";
+    for tool in &tools {
+        let orders = [
+            [mt, hist, tool.as_str()],
+            [tool.as_str(), mt, hist],
+            [mt, tool.as_str(), hist],
+            [hist, tool.as_str(), mt],
+        ];
+        for order in orders {
+            let env = Env::new();
+            let work = setup(&env);
+            let rc = format!("PS1='$ '\nunset HISTCONTROL\n{}\n", order.join("\n"));
+            fs::write(env.home.join(".bashrc"), rc).unwrap();
+            let rc_path = env.home.join(".bashrc");
+            let argv = [
+                "bash",
+                "--noprofile",
+                "--rcfile",
+                rc_path.to_str().unwrap(),
+                "-i",
+            ];
+            let path = path_with_mt();
+            let t = crate::term::Term::start(&env, &work, &argv, &[("PATH", path.as_str())]);
+            let n0 = env.log().len();
+            let e = t.run(" echo my-secret-token", n0 + 1);
+            let stored = e["command"].as_str().unwrap_or("");
+            assert!(!stored.contains("my-secret-token"), "{order:?}: {e}");
+            let e = t.run("echo done", n0 + 2);
+            assert_eq!(e["command"], "echo done", "{order:?}");
+        }
+    }
+}
