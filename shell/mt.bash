@@ -55,6 +55,7 @@ __mt_last_history() {
 }
 __mt_last_history 2>/dev/null
 __mt_hn=${__mt_h%%[^0-9]*}
+__mt_htext=${__mt_h#*$'\t'} __mt_htext=${__mt_htext# } __mt_htext=${__mt_htext%$'\n'}
 
 # Did the user ask for space-prefixed lines to stay private? Read at load,
 # at the first prompt before anything else runs, and at every prompt until
@@ -109,12 +110,17 @@ __mt_ended() {
             local hn=${__mt_h%%[^0-9]*} cmd=${__mt_h#*$'\t'}
             cmd=${cmd# } cmd=${cmd%$'\n'}
             __mt_note_private
-            # History did not advance: a repeat under ignoredups, or a line
-            # kept out of history (ignorespace, HISTIGNORE). The text cannot
-            # tell which, so a line that may be private keeps no text. A
-            # space-prefixed line that reached history anyway (bash-preexec
-            # rewrote HISTCONTROL) is still private.
-            if [[ $hn == "$__mt_hn" ]] && [[ ${HISTCONTROL-} == *ignore[sb][po]* || -n ${HISTIGNORE-} ]] ||
+            # bash gives a line's text only through its history. Neither
+            # the last entry's number nor its text moved: history did not
+            # keep this line (ignorespace, HISTIGNORE, `set +o history`,
+            # HISTSIZE=0, an ignoredups repeat), so mt keeps no text for it
+            # either. Only the number stayed: erasedups moved an earlier
+            # entry to the end, and that is this line. A space-prefixed line
+            # that reached history anyway (bash-preexec rewrote HISTCONTROL)
+            # is still private.
+            local seen=$__mt_htext
+            __mt_htext=$cmd
+            if [[ $hn == "$__mt_hn" && $cmd == "$seen" ]] ||
                 [[ -n $__mt_private_space && $cmd == [[:space:]]* ]]; then
                 cmd=
             elif [[ $cmd == *[$'\\\t\n\r']* ]]; then

@@ -502,3 +502,67 @@ fn bash_scratch_file_is_private_and_swept_after_the_shell() {
     env.ok(env.dir.path(), ["log"]);
     assert!(!scratch.exists(), "the dead shell's scratch file is swept");
 }
+
+/// What bash's history settings do to the text mt keeps: bash gives a
+/// line's text only through its history, so a line history did not keep
+/// has no text in mt either (private), and every other line keeps its own
+/// text — never another line's.
+#[test]
+fn bash_history_settings_as_a_table() {
+    crate::require!("tmux");
+    // (settings, lines typed, the text each line must be stored with)
+    let table: &[(&str, &[(&str, &str)])] = &[
+        (
+            "HISTCONTROL=erasedups",
+            &[
+                ("echo one", "echo one"),
+                ("echo two", "echo two"),
+                ("echo one", "echo one"),
+            ],
+        ),
+        (
+            "HISTCONTROL=ignoredups:erasedups",
+            &[
+                ("echo a", "echo a"),
+                ("echo b", "echo b"),
+                ("echo a", "echo a"),
+                ("echo c", "echo c"),
+            ],
+        ),
+        (
+            "",
+            &[
+                ("echo kept", "echo kept"),
+                ("set +o history", "set +o history"),
+                ("echo hidden", ""),
+                ("echo also-hidden", ""),
+            ],
+        ),
+        ("HISTSIZE=0", &[("echo nothing-kept", "")]),
+        (
+            "",
+            &[
+                ("echo before", "echo before"),
+                ("history -c", ""),
+                ("echo after", "echo after"),
+            ],
+        ),
+        (
+            "HISTIGNORE='echo secret*'",
+            &[("echo secret-value", ""), ("echo visible", "echo visible")],
+        ),
+    ];
+    for (settings, lines) in table {
+        let env = Env::new();
+        let t = bash(&env, &format!("{settings}\n{INIT_BASH}"));
+        for (i, (typed, stored)) in lines.iter().enumerate() {
+            let e = t.run(typed, i + 1);
+            assert_eq!(
+                e["command"],
+                *stored,
+                "{settings:?}: `{typed}` (line {}): {e}",
+                i + 1
+            );
+        }
+    }
+}
