@@ -219,7 +219,12 @@ pub fn gather(
         None => {
             let date = date_of(req.now_us);
             let slug = infer::slugify(&infer::from_branch(&branch).slug);
-            let id = format!("{date}-{kind}-{slug}");
+            // The request's number keeps two people's milestones of the same
+            // day, type and slug apart (their files would conflict in git).
+            let pr = (req.declared.pr)
+                .or_else(|| git_facts.finish.as_ref().and_then(|f| f.pr))
+                .map_or(String::new(), |n| format!("-pr{n}"));
+            let id = format!("{date}-{kind}-{slug}{pr}");
             let path = free_path(&repo.root, &date, &id);
             let id = path
                 .file_stem()
@@ -340,7 +345,7 @@ fn finished_rows(inputs: &Inputs) -> Result<Vec<&SpanRow>> {
         .collect();
     if !finished.iter().any(|r| r.kind == EventKind::Command) {
         bail!(
-            "nothing was recorded on branch {} in {} since its last milestone; name the branch that was worked on (`mt log` shows what was recorded)",
+            "nothing was recorded on branch {} in {} since its last milestone, so there is nothing to close; `mt log --branch` shows what was recorded on it",
             inputs.branch,
             inputs.root
         );

@@ -811,3 +811,182 @@ fn a_git_that_hangs_never_holds_up_a_pull() {
     assert!(said.contains("fix/90-slow"), "{said}");
     assert_eq!(h.front("fix/90-slow")["pr_number"], "#90");
 }
+
+#[test]
+fn a_branch_renamed_before_its_merge_is_one_milestone() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    let me = &h.me;
+    env.git(me, &["switch", "-q", "-c", "feat/a1"]);
+    env.ok(me, ["exec", "true"]);
+    fs::write(me.join("a1"), "a1\n").unwrap();
+    env.git(me, &["add", "a1"]);
+    env.git(me, &["commit", "-q", "-m", "first name"]);
+    env.git(me, &["branch", "-m", "feat/a2-renamed"]);
+    // Not deleted: listed as renamed, never as abandoned.
+    let said = env.ok(me, ["status", "--branches"]);
+    assert!(
+        said.contains("renamed to feat/a2-renamed") && !said.contains("abandoned"),
+        "{said}"
+    );
+    env.ok(me, ["exec", "true"]);
+    fs::write(me.join("a2"), "a2\n").unwrap();
+    env.git(me, &["add", "a2"]);
+    env.git(me, &["commit", "-q", "-m", "second name"]);
+    env.git(me, &["push", "-q", "origin", "feat/a2-renamed"]);
+    h.merge(
+        "feat/a2-renamed",
+        "merge",
+        "Merge pull request #2 from a/feat/a2-renamed\n\nRenamed",
+    );
+    env.git(me, &["switch", "-q", "main"]);
+    h.git(me, &["pull", "-q", "--ff-only"]);
+    let all = h.milestones();
+    assert_eq!(
+        all.len(),
+        1,
+        "{:?}",
+        all.iter().map(|m| &m.0).collect::<Vec<_>>()
+    );
+    let front = h.front("feat/a2-renamed");
+    assert_eq!(front["pr_number"], "#2");
+    assert_eq!(
+        front["mt"]["runs_automated"], 2,
+        "both names' runs, once each"
+    );
+    let said = env.ok(me, ["status", "--branches"]);
+    assert!(!said.contains("feat/a"), "{said}");
+}
+
+#[test]
+fn a_branch_that_only_commits_milestones_is_no_work_of_its_own() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    h.work("fix/3-real", "real");
+    h.merge("fix/3-real", "squash", "Real (#3)");
+    let me = &h.me;
+    env.git(me, &["switch", "-q", "main"]);
+    h.git(me, &["pull", "-q", "--ff-only"]);
+    // main is protected: the milestone goes in through a pull request.
+    env.git(me, &["switch", "-q", "-c", "chore/milestones"]);
+    env.ok(me, ["exec", "git", "add", "milestones"]);
+    env.ok(me, ["exec", "git", "commit", "-q", "-m", "Add milestones"]);
+    env.git(me, &["push", "-q", "origin", "chore/milestones"]);
+    h.merge(
+        "chore/milestones",
+        "merge",
+        "Merge pull request #4 from a/chore/milestones\n\nAdd milestones",
+    );
+    env.git(me, &["switch", "-q", "main"]);
+    h.git(me, &["pull", "-q", "--ff-only"]);
+    let all = h.milestones();
+    assert_eq!(
+        all.len(),
+        1,
+        "{:?}",
+        all.iter().map(|m| &m.0).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_request_merged_into_its_base_keeps_its_own_number() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    h.work("feat/5-base", "base");
+    let me = &h.me;
+    env.git(me, &["switch", "-q", "-c", "feat/6-stacked", "feat/5-base"]);
+    env.ok(me, ["exec", "true"]);
+    fs::write(me.join("stacked"), "stacked\n").unwrap();
+    env.git(me, &["add", "stacked"]);
+    env.git(me, &["commit", "-q", "-m", "stacked work"]);
+    env.git(me, &["push", "-q", "origin", "feat/6-stacked"]);
+    // The host merges the stacked request into its base, then the base's.
+    let host = &h.host;
+    env.git(host, &["fetch", "-q", "origin"]);
+    env.git(
+        host,
+        &["switch", "-q", "-c", "feat/5-base", "origin/feat/5-base"],
+    );
+    env.git(
+        host,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge pull request #6 from a/feat/6-stacked\n\nStacked title",
+            "origin/feat/6-stacked",
+        ],
+    );
+    env.git(host, &["push", "-q", "origin", "feat/5-base"]);
+    env.git(host, &["switch", "-q", "main"]);
+    h.merge(
+        "feat/5-base",
+        "merge",
+        "Merge pull request #5 from a/feat/5-base\n\nBase title",
+    );
+    env.git(me, &["switch", "-q", "main"]);
+    h.git(me, &["pull", "-q", "--ff-only"]);
+    assert_eq!(h.front("feat/5-base")["pr_number"], "#5");
+    assert_eq!(h.front("feat/6-stacked")["pr_number"], "#6");
+    assert_eq!(h.front("feat/6-stacked")["title"], "Stacked title");
+}
+
+#[test]
+fn two_people_with_the_same_branch_name_on_the_same_day_do_not_conflict() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    let other = env.path("other");
+    let origin = env.path("origin.git");
+    env.git(
+        env.dir.path(),
+        &["clone", "-q", origin.to_str().unwrap(), "other"],
+    );
+    env.ok(&other, ["init", "git"]);
+    h.work("fix/typo", "mine");
+    h.merge("fix/typo", "squash", "Typo one (#1)");
+    let theirs = Host {
+        env: &env,
+        me: other.clone(),
+        host: h.host.clone(),
+    };
+    // Their own fix/typo, pushed under another name on the shared origin.
+    env.git(&other, &["switch", "-q", "main"]);
+    env.git(&other, &["pull", "-q", "--ff-only"]);
+    env.git(&other, &["switch", "-q", "-c", "fix/typo"]);
+    env.ok(&other, ["exec", "true"]);
+    fs::write(other.join("theirs"), "theirs\n").unwrap();
+    env.git(&other, &["add", "theirs"]);
+    env.git(&other, &["commit", "-q", "-m", "their typo"]);
+    env.git(&other, &["push", "-q", "origin", "fix/typo:fix/typo-2"]);
+    theirs.merge("fix/typo-2", "squash", "Typo two (#2)");
+    for dir in [&h.me, &other] {
+        env.git(dir, &["switch", "-q", "main"]);
+        h.git(dir, &["pull", "-q", "--no-rebase"]);
+        env.git(dir, &["add", "milestones"]);
+        env.git(dir, &["commit", "-q", "-m", "milestones"]);
+    }
+    env.git(&h.me, &["push", "-q", "origin", "main"]);
+    let mut git = Command::new("git");
+    let out = env
+        .apply(&mut git)
+        .current_dir(&other)
+        .args(["pull", "-q", "--no-rebase", "--no-edit"])
+        .output()
+        .unwrap();
+    let said = format!("{}{}", text(&out), err(&out));
+    assert!(out.status.success() && !said.contains("CONFLICT"), "{said}");
+    let names: Vec<String> = theirs
+        .milestones()
+        .iter()
+        .map(|m| m.0.display().to_string())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.ends_with("-typo-pr1.md")),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.ends_with("-typo-pr2.md")),
+        "{names:?}"
+    );
+}

@@ -24,7 +24,7 @@ use crate::finished::Checker;
 use crate::git::{self, Repo};
 use crate::paths::Paths;
 use crate::spans::{self, Dropped};
-use crate::store::{OpenSpan, SpanRow, Store};
+use crate::store::{Filing, OpenSpan, SpanRow, Store};
 
 /// The most a git hook's search for finished work may take.
 const HOOK_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
@@ -222,6 +222,11 @@ fn close_finished(ctx: &mut Ctx, args: &CloseArgs) -> Result<u8> {
         .collect();
     let (mut closed, mut waiting) = (0, Vec::new());
     for span in &candidates {
+        // A branch renamed since is closed with the branch it became.
+        let renamed = ctx.checker.renamed_to(&span.branch);
+        if renamed.is_some_and(|to| candidates.iter().any(|c| c.branch == to)) {
+            continue;
+        }
         let facts = close::facts(&mut ctx.checker, &span.branch, Some(span))?;
         let branch = span.branch.clone();
         let runs = span.runs;
@@ -311,9 +316,17 @@ fn write_milestone(
     let draft = close::draft_for(&ctx.repo.root, branch);
     let mut req = request(args, branch, mode == Mode::Draft);
     let root = span_root(ctx, branch);
-    let rows = ctx.span_rows(&root, branch)?;
+    let mut rows = ctx.span_rows(&root, branch)?;
+    let own: std::collections::HashSet<i64> = rows.iter().map(|r| r.id).collect();
+    // The runs recorded under the names the branch had before a rename are
+    // the same work: one milestone, each run counted once.
+    let earlier = renamed_into(ctx, branch)?;
+    for (_, _, r) in &earlier {
+        rows.extend(r.iter().cloned());
+    }
+    rows.sort_by_key(|r| (r.start_us, r.id));
     req.span_root = Some(root);
-    let prepared = close::prepare(
+    let mut prepared = close::prepare(
         &ctx.store,
         &ctx.repo,
         &ctx.config,
@@ -322,6 +335,8 @@ fn write_milestone(
         draft.as_ref(),
         rows,
     )?;
+    prepared.filing.ids.retain(|id| own.contains(id));
+    prepared.filing.kept.retain(|id| own.contains(id));
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &prepared.front)?;
@@ -345,6 +360,11 @@ fn write_milestone(
         filing.tip = facts.tip.clone();
         ctx.store
             .close_span(&filing, &prepared.front.milestone_id)?;
+        for (root, name, r) in &earlier {
+            let filing = Filing::of(root, name, r);
+            ctx.store
+                .close_span(&filing, &prepared.front.milestone_id)?;
+        }
         // Not for drafts: a generated index changed on every branch would
         // conflict in every merge; the default branch regenerates it.
         crate::report::write_log(&ctx.repo.root)?;
@@ -379,6 +399,20 @@ fn body(text: &str) -> String {
         .filter(|l| !l.trim_start().starts_with("closed:"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The open spans of branches renamed to `branch` since: (worktree, old
+/// name, rows).
+fn renamed_into(ctx: &Ctx, branch: &str) -> Result<Vec<(String, String, Vec<SpanRow>)>> {
+    let mut earlier = Vec::new();
+    for span in &ctx.spans {
+        let to = ctx.checker.renamed_to(&span.branch);
+        if span.branch != branch && to.as_deref() == Some(branch) {
+            let rows = ctx.store.span(&span.repo, &span.branch)?;
+            earlier.push((span.repo.clone(), span.branch.clone(), rows));
+        }
+    }
+    Ok(earlier)
 }
 
 /// The worktree `branch`'s open span was recorded in; this one when it

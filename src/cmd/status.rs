@@ -116,7 +116,12 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
                 writeln!(out, "{v}")?;
                 continue;
             }
+            let renamed = checker.renamed_to(&span.branch);
             let state = match finish {
+                _ if renamed.is_some() => format!(
+                    "renamed to {} (closed with it)",
+                    safe(renamed.as_deref().unwrap_or(""))
+                ),
                 Some(_) if filed => {
                     "runs after its milestone, no new commit (`mt close` leaves them out)".to_owned()
                 }

@@ -143,14 +143,22 @@ impl<'a> Landing<'a> {
             let subject = git_opt(self.root, &["log", "-1", "--format=%s", second])?;
             title = subject.filter(|s| !s.starts_with("Merge "));
         }
-        if pr.is_some() || depth >= MAX_DEPTH {
+        if depth >= MAX_DEPTH {
             return Ok((pr, title));
         }
+        // The innermost request that brought the work wins: a stacked
+        // request merged into its base before the base's own request, a
+        // feature's request inside a release merge.
         let inner = self.first_parents(second, &step.parents[0])?;
         match probe.earliest(&inner)? {
-            Some(s) if s.commit != step.commit => {
-                let (pr, inner_title) = self.request(probe, &s, depth + 1)?;
-                Ok((pr, if pr.is_some() { inner_title } else { title }))
+            // Not the tip itself: a branch's own commit that mentions
+            // "(#88)" names an issue, not the request that merged it.
+            Some(s) if s.commit != step.commit && s.commit != probe.tip => {
+                let (inner_pr, inner_title) = self.request(probe, &s, depth + 1)?;
+                Ok(match inner_pr {
+                    Some(_) => (inner_pr, inner_title),
+                    None => (pr, title),
+                })
             }
             _ => Ok((pr, title)),
         }

@@ -108,7 +108,13 @@ pub struct Checker {
     before: Option<String>,
     /// Commit → the paths it changed, kept between checks.
     paths: std::cell::RefCell<HashMap<String, Vec<String>>>,
+    /// Old name → new name, from the branches' own reflogs, read once.
+    renames: std::cell::RefCell<Option<HashMap<String, String>>>,
 }
+
+/// A pathspec for everything but mt's own files: a branch that only
+/// commits milestones has no change of its own.
+const NOT_MT_FILES: [&str; 3] = ["--", ".", ":(exclude)milestones"];
 
 /// A day of slack for clocks that disagree.
 const SLACK_S: i64 = 86_400;
@@ -153,6 +159,7 @@ impl Checker {
             verdicts: HashMap::new(),
             before: None,
             paths: Default::default(),
+            renames: Default::default(),
         };
         checker.targets = checker.default_targets(configured, &symrefs)?;
         Ok(checker)
@@ -234,17 +241,75 @@ impl Checker {
     /// branch deleted since, even with commits made after its last
     /// command); else the last HEAD recorded on it.
     pub fn tip(&self, branch: &str, span: Option<&OpenSpan>) -> Option<String> {
+        let renamed = self.renamed_to(branch);
+        let name = renamed.as_deref().unwrap_or(branch);
         self.refs
-            .get(&format!("refs/heads/{branch}"))
+            .get(&format!("refs/heads/{name}"))
             .cloned()
-            .or_else(|| self.tips.get(branch).map(|s| s.commit.clone()))
+            .or_else(|| self.tips.get(name).map(|s| s.commit.clone()))
             .or_else(|| span.and_then(|s| s.last_head.clone()))
+    }
+
+    /// The name a branch that no longer exists was renamed to (and on,
+    /// through further renames), from the HEAD reflog or the new branch's
+    /// own reflog: its work is that branch's.
+    pub fn renamed_to(&self, branch: &str) -> Option<String> {
+        if self.refs.contains_key(&format!("refs/heads/{branch}")) {
+            return None;
+        }
+        let mut name = self.renamed_once(branch)?;
+        for _ in 0..8 {
+            if self.refs.contains_key(&format!("refs/heads/{name}")) {
+                break;
+            }
+            match self.renamed_once(&name) {
+                Some(next) => name = next,
+                None => break,
+            }
+        }
+        Some(name)
+    }
+
+    fn renamed_once(&self, branch: &str) -> Option<String> {
+        if let Some(to) = self.tips.renamed(branch) {
+            return Some(to.to_owned());
+        }
+        let mut renames = self.renames.borrow_mut();
+        let renames = renames.get_or_insert_with(|| self.branch_renames());
+        renames.get(branch).cloned()
+    }
+
+    /// `git branch -m a b` of a branch not checked out: b's own reflog
+    /// starts with the rename. Read once per check, and only when a branch
+    /// that is gone is asked about.
+    fn branch_renames(&self) -> HashMap<String, String> {
+        let mut renames = HashMap::new();
+        for name in self
+            .refs
+            .keys()
+            .filter_map(|r| r.strip_prefix("refs/heads/"))
+        {
+            let log = self.common.join("logs/refs/heads").join(name);
+            let Ok(text) = std::fs::read_to_string(log) else {
+                continue;
+            };
+            let first = text.lines().next().and_then(|l| l.split_once('\t'));
+            if let Some((from, to)) = first
+                .and_then(|(_, m)| m.strip_prefix("Branch: renamed refs/heads/"))
+                .and_then(|r| r.split_once(" to refs/heads/"))
+            {
+                renames.insert(from.to_owned(), to.to_owned());
+            }
+        }
+        renames
     }
 
     /// Is `branch` abandoned: deleted, with no upstream left, and (the
     /// caller checks) its work in no default branch?
     pub fn is_gone(&self, branch: &str) -> bool {
-        !self.refs.contains_key(&format!("refs/heads/{branch}")) && self.upstream(branch).is_none()
+        !self.refs.contains_key(&format!("refs/heads/{branch}"))
+            && self.upstream(branch).is_none()
+            && self.renamed_to(branch).is_none()
     }
 
     /// When the branch that has this name now was created (seconds since
@@ -462,7 +527,9 @@ impl Checker {
                 return Ok(None);
             };
             let range = format!("{start}..{tip}");
-            let count = git_opt(&self.root, &["rev-list", "--count", "--no-merges", &range])?;
+            let mut args = vec!["rev-list", "--count", "--no-merges", &range];
+            args.extend(NOT_MT_FILES);
+            let count = git_opt(&self.root, &args)?;
             if count.as_deref().is_none_or(|c| c == "0") {
                 return Ok(None);
             }
@@ -470,6 +537,7 @@ impl Checker {
         }
         let changed = !Cmd::git(&self.root)
             .args(["diff", "--quiet", &base, tip])
+            .args(NOT_MT_FILES)
             .check()?;
         if !changed {
             return Ok(None);

@@ -18,9 +18,10 @@ pub struct Seen {
     pub first: i64,
 }
 
-/// Per branch, its newest tip in any worktree's HEAD reflog.
+/// Per branch, its newest tip in any worktree's HEAD reflog; and the
+/// renames HEAD saw (`git branch -m` of the branch checked out).
 #[derive(Debug, Default)]
-pub struct Tips(HashMap<String, Seen>);
+pub struct Tips(HashMap<String, Seen>, HashMap<String, String>);
 
 impl Tips {
     /// Read `logs/HEAD` of the main worktree and of each linked one.
@@ -37,6 +38,11 @@ impl Tips {
 
     pub fn get(&self, branch: &str) -> Option<&Seen> {
         self.0.get(branch)
+    }
+
+    /// The name `branch` was renamed to, if HEAD saw it renamed.
+    pub fn renamed(&self, branch: &str) -> Option<&str> {
+        self.1.get(branch).map(String::as_str)
     }
 
     fn add_log(&mut self, path: &Path) {
@@ -70,11 +76,12 @@ impl Tips {
             {
                 // `rebase (finish): returning to refs/heads/B`
                 current = Some(to.to_owned());
-            } else if let Some((_, to)) = entry
+            } else if let Some((from, to)) = entry
                 .message
                 .strip_prefix("Branch: renamed refs/heads/")
                 .and_then(|r| r.split_once(" to refs/heads/"))
             {
+                self.1.insert(from.to_owned(), to.to_owned());
                 current = Some(to.to_owned());
             }
             if let Some(branch) = &current {

@@ -3,7 +3,8 @@
 
 use super::kinds::{Level, WorkType};
 
-/// (prefix, type) — the branch name's first segment.
+/// (prefix, type) — a segment of the branch name before its last one (the
+/// first that names a type: `fix/…`, `alice/fix/…`).
 const TYPES: &[(&str, WorkType)] = &[
     ("fix", WorkType::Bug),
     ("bugfix", WorkType::Bug),
@@ -31,11 +32,11 @@ pub struct FromBranch {
 
 /// `fix/1234-coverage-masking` → bug, #1234, `coverage-masking`.
 pub fn from_branch(branch: &str) -> FromBranch {
-    let (prefix, last) = match branch.split_once('/') {
-        Some((p, _)) => (Some(p), branch.rsplit('/').next().unwrap_or(branch)),
-        None => (None, branch),
+    let (prefixes, last) = match branch.rsplit_once('/') {
+        Some((p, last)) => (p, last),
+        None => ("", branch),
     };
-    let kind = prefix.and_then(|p| {
+    let kind = prefixes.split('/').find_map(|p| {
         TYPES
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(p))
@@ -59,12 +60,14 @@ pub fn from_branch(branch: &str) -> FromBranch {
     }
 }
 
-/// Lowercase ASCII words joined by `-`.
+/// Lowercase words (letters and digits of any script) joined by `-`.
 pub fn slugify(text: &str) -> String {
     let mut out = String::new();
+    // Letters of every script stay (`feat/ünïcode` → `ünïcode`); the rest
+    // becomes one dash.
     for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
         } else if !out.ends_with('-') && !out.is_empty() {
             out.push('-');
         }
@@ -128,7 +131,9 @@ mod tests {
             ),
             ("perf/faster", Some(WorkType::Performance), None, "faster"),
             ("wip", None, None, "wip"),
-            ("user/fix/42-y", None, Some(42), "y"),
+            ("user/fix/42-y", Some(WorkType::Bug), Some(42), "y"),
+            ("alice/feat/deep/7-nested", Some(WorkType::Feature), Some(7), "nested"),
+            ("feat/ünïcode-naïve", Some(WorkType::Feature), None, "ünïcode-naïve"),
             ("fix/1234", Some(WorkType::Bug), Some(1234), "1234"),
         ];
         for (branch, kind, issue, slug) in cases {
