@@ -40,6 +40,11 @@ __mt_tmp=@MT_SCRATCH@/.t-$$
 # The session, for `mt exec` runs started from this shell. Per shell, not
 # per command: a nested shell sets its own.
 export MT_SESSION=$__mt_sid
+# When the command before this one started (its record's `t`), for `mt
+# doctor` and `mt status` to check that this very shell recorded it: PS0
+# moves it along at every command, without a fork.
+__mt_began=0
+export MT_PREV=0
 
 @MT_COMMON@
 __mt_prompt_state 2>/dev/null
@@ -200,7 +205,7 @@ __mt_bp_precmd() {
 # runs (not for an empty line or Ctrl-C at the prompt). An arithmetic side
 # effect sets the start time and expands to nothing.
 # shellcheck disable=SC2016 # expanded by bash at each command, not now
-PS0=${PS0-}'${__mt_nul:$((__mt_start='$__mt_clock', 0)):0}'
+PS0=${PS0-}'${__mt_nul:$((MT_PREV = __mt_began, __mt_began = __mt_start = '$__mt_clock', 0)):0}'
 
 # End of a command: first in PROMPT_COMMAND, whether it is a string (joined
 # with a newline, so a trailing ';' is harmless) or an array (bash 5.1+), or

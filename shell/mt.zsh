@@ -24,6 +24,10 @@ typeset -g __mt_start= __mt_cmd= __mt_e= __mt_root= __mt_headtxt= __mt_cwd= __mt
 }
 typeset -g __mt_file=$__mt_spool/h-$__mt_sid.log
 export MT_SESSION=$__mt_sid
+# When the command before this one started (its record's `t`), for `mt
+# doctor` and `mt status` to check that this very shell recorded it.
+typeset -g __mt_began=0
+export MT_PREV=0
 
 @MT_COMMON@
 __mt_prompt_state 2>/dev/null
@@ -37,6 +41,9 @@ __mt_preexec() {
     local e=$EPOCHREALTIME
     local f=${e#*[.,]}000000
     __mt_start=${e%%[.,]*}${f[1,6]}
+    MT_PREV=$__mt_began __mt_began=$__mt_start
+    # A later `precmd_functions=(…)` in ~/.zshrc dropped mt's: back first.
+    (( ${precmd_functions[(Ie)__mt_precmd]} )) || precmd_functions=(__mt_precmd $precmd_functions)
     # preexec sees space-prefixed lines even under HIST_IGNORE_SPACE: keep
     # the run, drop the text.
     if [[ -o histignorespace && $1 == ' '* ]]; then
@@ -63,6 +70,8 @@ __mt_open_spool() {
 
 __mt_precmd() {
     local st=$? ps="${pipestatus[*]}"
+    # And the other way round: a reassigned preexec_functions.
+    (( ${preexec_functions[(Ie)__mt_preexec]} )) || preexec_functions+=(__mt_preexec)
     # Errors are silenced by closing stderr for the record: a duplicate,
     # where `2>/dev/null` would be a file open.
     {

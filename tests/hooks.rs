@@ -566,3 +566,69 @@ fn bash_history_settings_as_a_table() {
         }
     }
 }
+
+/// `mt doctor` proves that this very shell records: a child shell without
+/// mt that inherited the session is told so, and a hook that a later
+/// PROMPT_COMMAND or precmd_functions assignment switched off is named —
+/// in zsh mt puts itself back at the next command instead.
+#[test]
+fn doctor_tells_a_recording_shell_from_one_that_is_not() {
+    crate::require!("tmux", "zsh");
+    let env = Env::new();
+    // A later assignment in ~/.bashrc replaces mt's PROMPT_COMMAND entry.
+    let t = bash(&env, &format!("{INIT_BASH}\nPROMPT_COMMAND='history -a'"));
+    t.line("true");
+    t.line("mt doctor > \"$HOME/d1\" 2>&1");
+    let said = wait_for("doctor's answer", || {
+        fs::read_to_string(env.home.join("d1"))
+            .ok()
+            .filter(|s| s.contains("hook"))
+    });
+    assert!(
+        said.contains("did not record the command before this one"),
+        "{said}"
+    );
+    drop(t);
+    // A working hook, then a child shell without one.
+    let env = Env::new();
+    let t = bash(&env, INIT_BASH);
+    t.run("true", 1);
+    t.line("mt doctor > \"$HOME/d2\" 2>&1");
+    let said = wait_for("doctor's answer", || {
+        fs::read_to_string(env.home.join("d2"))
+            .ok()
+            .filter(|s| s.contains("hook"))
+    });
+    assert!(
+        said.contains("shell hook recorded this shell's last command"),
+        "{said}"
+    );
+    t.line("bash --norc -c 'mt doctor; :' > \"$HOME/d3\" 2>&1");
+    let said = wait_for("doctor's answer", || {
+        fs::read_to_string(env.home.join("d3"))
+            .ok()
+            .filter(|s| s.contains("hook"))
+    });
+    assert!(said.contains("has no mt hook of its own"), "{said}");
+    drop(t);
+    // zsh: a later precmd_functions=(…) is repaired at the next command.
+    let env = Env::new();
+    let zdot = env.home.join(".zsh");
+    fs::create_dir_all(&zdot).unwrap();
+    fs::write(
+        zdot.join(".zshrc"),
+        "PS1='% '\neval \"$(mt init zsh)\"\n__t_other() { :; }\nprecmd_functions=(__t_other)\n",
+    )
+    .unwrap();
+    let path = crate::term::path_with_mt();
+    let t = crate::term::Term::start(
+        &env,
+        env.dir.path(),
+        &["zsh", "-i"],
+        &[("ZDOTDIR", zdot.to_str().unwrap()), ("PATH", path.as_str())],
+    );
+    let e = t.run("false", 1);
+    assert_eq!(e["exit_code"], 1, "{e}");
+    let e = t.run("echo recorded", 2);
+    assert_eq!(e["command"], "echo recorded");
+}

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::os::unix::fs::FileTypeExt;
 use std::time::Duration;
 
+use super::shell_check::Hook;
 use anyhow::Result;
 
 use crate::cmd::init::{HOOKS, MARK, hooks_dir};
@@ -60,12 +61,18 @@ pub fn checks(paths: &Paths) -> Vec<Check> {
     let mut checks = Vec::new();
     let mut report = |ok: bool, what: String| checks.push(Check { ok, what });
 
-    match std::env::var("MT_SESSION") {
-        Ok(sid) if !sid.is_empty() => report(true, format!("shell hook active in this shell (session {sid})")),
-        _ => report(
-            false,
-            "no mt hook in this shell: add `eval \"$(mt init bash)\"` to ~/.bashrc (zsh: `eval \"$(mt init zsh)\"`, fish: `mt init fish | source`)".into(),
+    match super::shell_check::this_shell(paths) {
+        Hook::Recording { session } => report(
+            true,
+            format!("shell hook recorded this shell's last command (session {session})"),
         ),
+        Hook::Loaded { session } => report(
+            true,
+            format!(
+                "shell hook loaded in this shell (session {session}); nothing ran before this command to check"
+            ),
+        ),
+        Hook::Missing(why) | Hook::Stopped(why) => report(false, why),
     }
 
     match control::request(&paths.socket, control::Verb::Status, Duration::from_secs(5)) {

@@ -11,6 +11,7 @@ pub(crate) mod init;
 mod log;
 mod phase;
 mod report;
+mod shell_check;
 pub mod status;
 pub(crate) mod systemd;
 

@@ -27,6 +27,11 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
     let paths = Paths::from_env();
     let config = Config::effective(&paths.config, Some(&repo.root))?;
     let store = catchup::current_store(&paths)?;
+    // Said here as well as by `mt doctor`: a hook that stopped recording
+    // loses every command from then on, without a sound otherwise.
+    if let super::shell_check::Hook::Stopped(why) = super::shell_check::this_shell(&paths) {
+        eprintln!("mt: {why}");
+    }
     if args.branches {
         return branches(&repo, &config, &store, args.json);
     }

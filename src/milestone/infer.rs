@@ -132,8 +132,18 @@ mod tests {
             ("perf/faster", Some(WorkType::Performance), None, "faster"),
             ("wip", None, None, "wip"),
             ("user/fix/42-y", Some(WorkType::Bug), Some(42), "y"),
-            ("alice/feat/deep/7-nested", Some(WorkType::Feature), Some(7), "nested"),
-            ("feat/ünïcode-naïve", Some(WorkType::Feature), None, "ünïcode-naïve"),
+            (
+                "alice/feat/deep/7-nested",
+                Some(WorkType::Feature),
+                Some(7),
+                "nested",
+            ),
+            (
+                "feat/ünïcode-naïve",
+                Some(WorkType::Feature),
+                None,
+                "ünïcode-naïve",
+            ),
             ("fix/1234", Some(WorkType::Bug), Some(1234), "1234"),
         ];
         for (branch, kind, issue, slug) in cases {
