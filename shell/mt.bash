@@ -111,10 +111,17 @@ __mt_ended() {
         if [[ -z ${MT_DISABLE-} || $MT_DISABLE == 0 ]]; then
             __mt_t=${EPOCHREALTIME//[^0-9]/}
             : "${__mt_t:=$(((__mt_base + SECONDS) * 1000000))}"
-            __mt_last_history
-            local hn=${__mt_h%%[^0-9]*} cmd=${__mt_h#*$'\t'}
-            cmd=${cmd# } cmd=${cmd%$'\n'}
+            local hn cmd
             __mt_note_private
+            if [[ ${3+set} ]]; then
+                # ble.sh hands over the line exactly as typed.
+                __mt_line_as_typed "$3"
+                cmd=$__mt_e hn=$__mt_hn
+            else
+                __mt_last_history
+                hn=${__mt_h%%[^0-9]*} cmd=${__mt_h#*$'\t'}
+                cmd=${cmd# } cmd=${cmd%$'\n'}
+            fi
             # bash gives a line's text only through its history. Neither
             # the last entry's number nor its text moved: history did not
             # keep this line (ignorespace, HISTIGNORE, `set +o history`,
@@ -125,7 +132,7 @@ __mt_ended() {
             # is still private.
             local seen=$__mt_htext
             __mt_htext=$cmd
-            if [[ $hn == "$__mt_hn" && $cmd == "$seen" ]] ||
+            if [[ -z ${3+set} && $hn == "$__mt_hn" && $cmd == "$seen" ]] ||
                 [[ -n $__mt_private_space && $cmd == [[:space:]]* ]]; then
                 cmd=
             elif [[ $cmd == *[$'\\\t\n\r']* ]]; then
@@ -146,6 +153,47 @@ __mt_ended() {
             [[ $__mt_h == "$__mt_headtxt" ]] || __mt_prompt_state
         fi
     } 2>&-
+}
+
+# The text of a line ble.sh handed over, in __mt_e: none for a line the
+# user asked history to ignore (a leading space under ignorespace, a
+# HISTIGNORE pattern), as it would be without ble.sh.
+__mt_line_as_typed() {
+    __mt_e=$1
+    [[ -n $__mt_private_space && $1 == [[:space:]]* ]] && __mt_e=
+    local pat rest=${HISTIGNORE-}
+    while [[ -n $rest && -n $__mt_e ]]; do
+        pat=${rest%%:*}
+        if [[ $rest == *:* ]]; then rest=${rest#*:}; else rest=; fi
+        # shellcheck disable=SC2053 # HISTIGNORE's patterns are globs
+        [[ -n $pat && $pat != '&' && $1 == $pat ]] && __mt_e=
+    done
+    return 0
+}
+
+# ble.sh (akinomyoga/ble.sh) runs each command line itself: it hands the
+# line to PREEXEC hooks and runs POSTEXEC hooks with the command's `$?` and
+# its pipe statuses in BLE_PIPESTATUS, where PROMPT_COMMAND sees a PIPESTATUS
+# of one element. With ble.sh loaded (before mt's line or after it, attached
+# or not) mt records through those hooks and leaves PROMPT_COMMAND and PS0
+# alone.
+__mt_ble=
+__mt_ble_preexec() {
+    __mt_start=${EPOCHREALTIME//[^0-9]/}
+    : "${__mt_start:=$(((__mt_base + SECONDS) * 1000000))}"
+    MT_PREV=$__mt_began __mt_began=$__mt_start
+    return 0
+}
+__mt_ble_postexec() {
+    local st=$? ps="${BLE_PIPESTATUS[*]-}"
+    [[ -z $__mt_start ]] || __mt_ended "$st" "${ps:-$st}" "$1"
+    return 0
+}
+__mt_use_ble() {
+    [[ -z $__mt_ble ]] && declare -F blehook >/dev/null 2>&1 || return 1
+    blehook PREEXEC+=__mt_ble_preexec
+    blehook POSTEXEC+=__mt_ble_postexec
+    __mt_ble=1
 }
 
 # Keep the status capture where nothing can clobber it. With bash-preexec
@@ -177,6 +225,15 @@ __mt_keep_first() {
 # and `$?` are what they were for whatever runs after it.
 __mt_precmd() {
     local __mt_st=$? __mt_ps="${PIPESTATUS[*]}"
+    [[ -z $__mt_ble ]] || return "$__mt_st"
+    if [[ -n ${BLE_VERSION-} ]]; then
+        # ble.sh came after mt's line: this command's statuses are in its
+        # array, and from now on its hooks record.
+        [[ -z ${BLE_PIPESTATUS+set} ]] || __mt_ps="${BLE_PIPESTATUS[*]}"
+        [[ -z $__mt_start ]] || __mt_ended "$__mt_st" "$__mt_ps"
+        __mt_use_ble
+        return "$__mt_st"
+    fi
     if [[ -n $__mt_start ]]; then
         # Called from inside starship's wrapper (it was loaded after the
         # first prompt): its copies are the real statuses.
@@ -204,13 +261,15 @@ __mt_bp_precmd() {
 # Start of a command: PS0 is expanded after a line is read and before it
 # runs (not for an empty line or Ctrl-C at the prompt). An arithmetic side
 # effect sets the start time and expands to nothing.
-# shellcheck disable=SC2016 # expanded by bash at each command, not now
-PS0=${PS0-}'${__mt_nul:$((MT_PREV = __mt_began, __mt_began = __mt_start = '$__mt_clock', 0)):0}'
-
 # End of a command: first in PROMPT_COMMAND, whether it is a string (joined
 # with a newline, so a trailing ';' is harmless) or an array (bash 5.1+), or
-# one of bash-preexec's precmd_functions when it is loaded.
-__mt_keep_first
+# one of bash-preexec's precmd_functions when it is loaded. With ble.sh
+# loaded already, its hooks instead.
+if [[ -z ${BLE_VERSION-} ]] || ! __mt_use_ble; then
+    # shellcheck disable=SC2016 # expanded by bash at each command, not now
+    PS0=${PS0-}'${__mt_nul:$((MT_PREV = __mt_began, __mt_began = __mt_start = '$__mt_clock', 0)):0}'
+    __mt_keep_first
+fi
 
 # Make sure a daemon runs: once per shell, in the background, silently.
 if [[ -z ${MT_NO_AUTOSTART-} && ${CI-} != true && -z ${MT_DISABLE-} ]]; then

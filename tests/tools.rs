@@ -551,3 +551,43 @@ fn bash_private_lines_whatever_the_order_of_histcontrol_and_bash_preexec() {
         }
     }
 }
+
+/// ble.sh in each place of the rc file: mt's line between `source ble.sh
+/// --noattach` and `ble-attach`, after `ble-attach`, and before ble.sh.
+/// ble.sh is on no package registry (it is built from its repository), so
+/// CI cannot install it: this runs where `MT_TEST_BLESH` names a built
+/// `ble.sh` (`make` in a clone of akinomyoga/ble.sh with its contrib
+/// submodule) and does nothing otherwise.
+#[test]
+fn bash_beside_ble_sh_in_every_order() {
+    let Some(ble) = std::env::var_os("MT_TEST_BLESH") else {
+        return;
+    };
+    crate::require!("tmux");
+    let ble = ble.to_string_lossy().into_owned();
+    let mt = Shell::Bash.mt_line();
+    let source = format!("source {ble} --noattach");
+    let attach = "[[ ${BLE_VERSION-} ]] && ble-attach";
+    let orders = [
+        [source.as_str(), mt, attach],
+        [source.as_str(), attach, mt],
+        [mt, source.as_str(), attach],
+    ];
+    for order in orders {
+        let env = Env::new();
+        let work = setup(&env);
+        let tool = Tool {
+            init: "",
+            prep: &[],
+            works: "[[ -n $BLE_VERSION ]]",
+        };
+        let t = session(&env, Shell::Bash, &work, &format!("{}\n", order.join("\n")));
+        check_records(
+            &env,
+            &t,
+            &tool,
+            Order::MtFirst,
+            &format!("ble.sh {order:?}"),
+        );
+    }
+}
