@@ -112,7 +112,8 @@ __mt_ended() {
             __mt_t=${EPOCHREALTIME//[^0-9]/}
             : "${__mt_t:=$(((__mt_base + SECONDS) * 1000000))}"
             local hn cmd
-            __mt_note_private
+            # __mt_note_private, inline: a call costs as much as the test.
+            [[ -n $__mt_private_space || ${HISTCONTROL-} != *ignore[sb][po]* ]] || __mt_private_space=1
             if [[ ${3+set} ]]; then
                 # ble.sh hands over the line exactly as typed.
                 __mt_line_as_typed "$3"
