@@ -53,20 +53,13 @@ __mt_preexec() {
     fi
 }
 
-# The spool file is a descriptor kept open (close-on-exec, so no command
-# inherits it) where zsh/system has sysopen. Before each record mt checks
-# that the descriptor is still that file (`-ef`: same device and inode,
-# two stats, no fork): another plugin may have closed it and reused the
-# number (zsh-autosuggestions 0.7 does, for its async pipe). A number that
-# is no longer mt's is never written to nor closed — it is someone else's
-# now; mt opens a new one. Without sysopen each record opens the path.
-typeset -g __mt_fd=
-zmodload -F zsh/system b:sysopen 2>/dev/null
-__mt_open_spool() {
-    (( ${+builtins[sysopen]} )) || return 1
-    __mt_fd=
-    sysopen -a -o cloexec,creat -u __mt_fd $__mt_file
-}
+# Each record opens the spool file, appends and closes it: mt holds no
+# descriptor across prompts. zsh-autosuggestions 0.7 keeps the number of a
+# descriptor it closed, and later, finding that number open again (it was
+# free, so the next one opened took it), closes it and removes a handler it
+# never had ("No handler installed for fd 12"): a descriptor of mt's kept
+# open would be closed under it and the terminal would show the error at
+# every prompt. One open a command is the price (BENCHMARKS.md).
 
 __mt_precmd() {
     local st=$? ps="${pipestatus[*]}"
@@ -85,11 +78,7 @@ __mt_precmd() {
                 cmd=$__mt_e
             fi
             local rec="mt1"$'\t'"H"$'\t'"id=$__mt_sid:$start"$'\t'"sid=$__mt_sid"$'\t'"pid=$$"$'\t'"t=$start"$'\t'"dur=$dur"$'\t'"exit=$st"$'\t'"ps=$ps"$'\t'"cwd=$__mt_cwd$__mt_git"$'\t'"cmd=$cmd"$'\t'"."$'\n'
-            if [[ -n $__mt_fd && /dev/fd/$__mt_fd -ef $__mt_file ]] || __mt_open_spool; then
-                print -rn -- "$rec" >&$__mt_fd
-            else
-                print -rn -- "$rec" >>"$__mt_file"
-            fi
+            print -rn -- "$rec" >>"$__mt_file"
         fi
         __mt_start=
         if [[ $PWD == "$__mt_pwd" && -n $__mt_root ]]; then

@@ -115,6 +115,15 @@ fn check_records(env: &Env, t: &Term<'_>, tool: &Tool, order: Order, name: &str)
         t.screen()
     );
     assert_eq!(env.log().len(), n + 1, "{name}: one record per line");
+    // Nothing of mt's (nor a plugin's complaint about mt) on the terminal.
+    let screen = t.screen();
+    for sign in ["write error", "No handler installed", "__mt_", "mt: "] {
+        assert!(
+            !screen.contains(sign),
+            "{name} ({}): {sign:?} on the screen:\n{screen}",
+            label(order)
+        );
+    }
 }
 
 fn label(order: Order) -> &'static str {
