@@ -79,12 +79,19 @@ pub fn spawn(paths: &Paths) -> Result<()> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log);
-    // SAFETY: setsid is async-signal-safe; it detaches the daemon from our
-    // terminal and process group, so Ctrl-C and hang-ups aimed at the user's
-    // command never reach it.
+    // SAFETY: setsid and close are async-signal-safe. setsid detaches the
+    // daemon from our terminal and process group, so Ctrl-C and hang-ups
+    // aimed at the user's command never reach it. Every descriptor above
+    // stderr is closed: a shell hands its own to what it starts (a prompt
+    // theme's saved copy of the terminal, say), and a daemon that kept one
+    // would hold the terminal open after the shell exits (an ssh logout
+    // that hangs). Rust's own exec-error pipe goes with them, so a failed
+    // exec looks like a start that did not come up; `mt daemon start`
+    // waits for the socket and says so.
     unsafe {
         cmd.pre_exec(|| {
             nix::unistd::setsid()?;
+            close_from(3);
             Ok(())
         });
     }
@@ -100,5 +107,21 @@ const LOG_LIMIT: u64 = 1 << 20;
 fn rotate(log: &std::path::Path) {
     if std::fs::metadata(log).is_ok_and(|m| m.len() > LOG_LIMIT) {
         let _ = std::fs::rename(log, log.with_extension("log.1"));
+    }
+}
+
+/// Close every descriptor from `first` up: close_range(2) where the kernel
+/// has it (5.9), else one close per number below the soft limit's usual
+/// 1024.
+fn close_from(first: u32) {
+    // SAFETY: raw system calls on descriptor numbers only, in the child
+    // between fork and exec (async-signal-safe; nothing else runs).
+    unsafe {
+        if libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32) == 0 {
+            return;
+        }
+        for fd in first..1024 {
+            libc::close(fd as libc::c_int);
+        }
     }
 }

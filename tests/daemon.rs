@@ -359,3 +359,30 @@ fn stop_and_status() {
     });
     assert!(!env.socket().exists(), "the socket is removed on exit");
 }
+
+/// A daemon a shell starts keeps none of the shell's descriptors: a prompt
+/// theme's saved copy of the terminal kept open by a long-lived daemon
+/// would hold the terminal after the shell exits.
+#[test]
+fn a_daemon_started_from_a_shell_keeps_none_of_its_descriptors() {
+    let env = Env::new();
+    let marker = env.path("held-by-the-shell");
+    let script = format!(
+        "exec 9>'{}'; exec 10>&9; '{MT}' daemon start",
+        marker.display()
+    );
+    let mut cmd = std::process::Command::new("bash");
+    let out = env.apply(&mut cmd).args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{}", crate::harness::err(&out));
+    let pid = wait_for("a daemon", || env.daemons().first().copied());
+    let held: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        !held.iter().any(|p| p.contains("held-by-the-shell")),
+        "the daemon holds the shell's descriptor: {held:?}"
+    );
+}
