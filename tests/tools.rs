@@ -600,3 +600,42 @@ fn bash_beside_ble_sh_in_every_order() {
         );
     }
 }
+
+/// Everything at once in bash, HISTCONTROL set last: starship, atuin (and
+/// its bash-preexec), direnv, zoxide and fzf's key bindings around mt.
+#[test]
+fn bash_with_every_tool_loaded_together() {
+    crate::require!("tmux", "starship", "atuin", "direnv", "zoxide", "fzf");
+    let env = Env::new();
+    let work = setup(&env);
+    let rc = format!(
+        "PS1='$ '\nunset HISTCONTROL\neval \"$(starship init bash)\"\neval \"$(direnv hook bash)\"\n{}\neval \"$(atuin init bash)\"\neval \"$(zoxide init bash)\"\nsource /usr/share/doc/fzf/examples/key-bindings.bash\nHISTCONTROL=ignoreboth\n",
+        Shell::Bash.mt_line()
+    );
+    let rc_path = env.home.join(".bashrc");
+    fs::write(&rc_path, rc).unwrap();
+    let starship = env.path("starship.toml");
+    let path = path_with_mt();
+    let argv = [
+        "bash",
+        "--noprofile",
+        "--rcfile",
+        rc_path.to_str().unwrap(),
+        "-i",
+    ];
+    let t = crate::term::Term::start(
+        &env,
+        &work,
+        &argv,
+        &[
+            ("PATH", path.as_str()),
+            ("STARSHIP_CONFIG", starship.to_str().unwrap()),
+        ],
+    );
+    let tool = Tool {
+        init: "",
+        prep: &[],
+        works: "[[ $T_DIRENV == loaded ]] && bind -X | grep -q __fzf",
+    };
+    check_records(&env, &t, &tool, Order::MtFirst, "every tool");
+}
