@@ -533,23 +533,7 @@ fn two_people_closing_at_once_merge_the_generated_log_cleanly() {
     h.merge("fix/31-theirs", "squash", "Theirs (#31)");
     // Both pull at once (each hook writes its own milestone and the log)
     // and commit; the first pushes.
-    for dir in [&h.me, &other] {
-        env.git(dir, &["switch", "-q", "main"]);
-        h.git(dir, &["pull", "-q", "--no-rebase"]);
-        env.git(dir, &["add", "milestones"]);
-        env.git(dir, &["commit", "-q", "-m", "milestones"]);
-    }
-    env.git(&h.me, &["push", "-q", "origin", "main"]);
-    // The second one's pull merges both closes: no conflict in the log.
-    let mut git = Command::new("git");
-    let out = env
-        .apply(&mut git)
-        .current_dir(&other)
-        .args(["pull", "-q", "--no-rebase", "--no-edit"])
-        .output()
-        .unwrap();
-    let said = format!("{}{}", text(&out), err(&out));
-    assert!(out.status.success() && !said.contains("CONFLICT"), "{said}");
+    pull_commit_and_merge(&h, &other);
     let log = fs::read_to_string(other.join("milestones/MILESTONE_LOG.md")).unwrap();
     assert!(
         log.contains("| Mine |") && log.contains("| Theirs |"),
@@ -960,22 +944,7 @@ fn two_people_with_the_same_branch_name_on_the_same_day_do_not_conflict() {
     env.git(&other, &["commit", "-q", "-m", "their typo"]);
     env.git(&other, &["push", "-q", "origin", "fix/typo:fix/typo-2"]);
     theirs.merge("fix/typo-2", "squash", "Typo two (#2)");
-    for dir in [&h.me, &other] {
-        env.git(dir, &["switch", "-q", "main"]);
-        h.git(dir, &["pull", "-q", "--no-rebase"]);
-        env.git(dir, &["add", "milestones"]);
-        env.git(dir, &["commit", "-q", "-m", "milestones"]);
-    }
-    env.git(&h.me, &["push", "-q", "origin", "main"]);
-    let mut git = Command::new("git");
-    let out = env
-        .apply(&mut git)
-        .current_dir(&other)
-        .args(["pull", "-q", "--no-rebase", "--no-edit"])
-        .output()
-        .unwrap();
-    let said = format!("{}{}", text(&out), err(&out));
-    assert!(out.status.success() && !said.contains("CONFLICT"), "{said}");
+    pull_commit_and_merge(&h, &other);
     let names: Vec<String> = theirs
         .milestones()
         .iter()
@@ -989,4 +958,27 @@ fn two_people_with_the_same_branch_name_on_the_same_day_do_not_conflict() {
         names.iter().any(|n| n.ends_with("-typo-pr2.md")),
         "{names:?}"
     );
+}
+
+/// Both clones pull (each hook writes its own milestones and the log) and
+/// commit them; the first pushes, and the second's pull merges both closes
+/// without a conflict.
+fn pull_commit_and_merge(h: &Host, other: &Path) {
+    let env = h.env;
+    for dir in [&h.me, &other.to_path_buf()] {
+        env.git(dir, &["switch", "-q", "main"]);
+        h.git(dir, &["pull", "-q", "--no-rebase"]);
+        env.git(dir, &["add", "milestones"]);
+        env.git(dir, &["commit", "-q", "-m", "milestones"]);
+    }
+    env.git(&h.me, &["push", "-q", "origin", "main"]);
+    let mut git = Command::new("git");
+    let out = env
+        .apply(&mut git)
+        .current_dir(other)
+        .args(["pull", "-q", "--no-rebase", "--no-edit"])
+        .output()
+        .unwrap();
+    let said = format!("{}{}", text(&out), err(&out));
+    assert!(out.status.success() && !said.contains("CONFLICT"), "{said}");
 }
