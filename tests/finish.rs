@@ -76,6 +76,18 @@ impl<'a> Host<'a> {
         env.git(me, &["push", "-q", "origin", branch]);
     }
 
+    /// A branch made from `on` in the user's clone, with one run and one
+    /// commit adding `file`, pushed.
+    fn stack(&self, branch: &str, on: &str, file: &str) {
+        let (env, me) = (self.env, &self.me);
+        env.git(me, &["switch", "-q", "-c", branch, on]);
+        env.ok(me, ["exec", "true"]);
+        fs::write(me.join(file), format!("{file}\n")).unwrap();
+        env.git(me, &["add", file]);
+        env.git(me, &["commit", "-q", "-m", &format!("{file} work")]);
+        env.git(me, &["push", "-q", "origin", branch]);
+    }
+
     /// A linked worktree `name` on a new `branch`, with one run and one
     /// commit, pushed.
     fn worktree(&self, name: &str, branch: &str) -> PathBuf {
@@ -587,13 +599,8 @@ fn a_branch_recreated_under_an_old_name_starts_a_new_span() {
     // work that is merged.
     let created = wait_for_next_second();
     let me = &h.me;
-    env.git(me, &["switch", "-q", "-c", "fix/40-again"]);
+    h.stack("fix/40-again", "HEAD", "second");
     assert!(created < std::time::SystemTime::now());
-    env.ok(me, ["exec", "true"]);
-    fs::write(me.join("second"), "second\n").unwrap();
-    env.git(me, &["add", "second"]);
-    env.git(me, &["commit", "-q", "-m", "second try"]);
-    env.git(me, &["push", "-q", "origin", "fix/40-again"]);
     h.merge("fix/40-again", "squash", "Second try (#41)");
     env.git(me, &["switch", "-q", "main"]);
     h.git(me, &["pull", "-q", "--ff-only"]);
@@ -679,12 +686,7 @@ fn a_stacked_branch_retargeted_after_its_parent_was_squashed_is_found() {
     h.work("feat/70-base", "base");
     // The second branch stacks on the first, without a rebase later.
     let me = &h.me;
-    env.git(me, &["switch", "-q", "-c", "feat/71-top", "feat/70-base"]);
-    env.ok(me, ["exec", "true"]);
-    fs::write(me.join("top"), "top\n").unwrap();
-    env.git(me, &["add", "top"]);
-    env.git(me, &["commit", "-q", "-m", "top of the stack"]);
-    env.git(me, &["push", "-q", "origin", "feat/71-top"]);
+    h.stack("feat/71-top", "feat/70-base", "top");
     h.merge("feat/70-base", "squash", "Base (#70)");
     // Retargeted to main on the host and squashed: its squash holds only
     // what main lacked.
@@ -878,12 +880,7 @@ fn a_request_merged_into_its_base_keeps_its_own_number() {
     let h = Host::new(&env);
     h.work("feat/5-base", "base");
     let me = &h.me;
-    env.git(me, &["switch", "-q", "-c", "feat/6-stacked", "feat/5-base"]);
-    env.ok(me, ["exec", "true"]);
-    fs::write(me.join("stacked"), "stacked\n").unwrap();
-    env.git(me, &["add", "stacked"]);
-    env.git(me, &["commit", "-q", "-m", "stacked work"]);
-    env.git(me, &["push", "-q", "origin", "feat/6-stacked"]);
+    h.stack("feat/6-stacked", "feat/5-base", "stacked");
     // The host merges the stacked request into its base, then the base's.
     let host = &h.host;
     env.git(host, &["fetch", "-q", "origin"]);
