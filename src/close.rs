@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use crate::classify::EditRules;
 use crate::classify::{Class, Classifier};
 use crate::config::Config;
-use crate::event::{EventKind, RunState, Source, rfc3339};
+use crate::event::{EventKind, RunState, rfc3339};
 use crate::finished::{self, Checker, Finish};
 use crate::git::Repo;
 use crate::metrics::{self, Edit, Marker, Run, timeline};
@@ -304,6 +304,7 @@ pub fn compute(
         errors_manual: figures.errors_manual,
         first_attempt_automated: figures.first_attempt_automated,
         first_attempt_manual: figures.first_attempt_manual,
+        first_attempt: figures.first_attempt,
         validation_automated: figures.validation_automated,
         manual_steps_eliminated: figures.manual_steps_eliminated,
         tools: tool_rows(&figures),
@@ -486,7 +487,7 @@ impl<'a> Classes<'a> {
                     start_us: r.start_us,
                     end_us: r.end_us.unwrap_or(r.start_us),
                     ok: crate::event::succeeded(r.state, r.exit_code, r.signal),
-                    automated: r.source != Source::Hook,
+                    automated: r.source.by_program(),
                     command,
                     phase: &class.phase,
                     tool: class.tool.as_deref(),
@@ -713,6 +714,7 @@ fn diff_stats(repo: &Repo, facts: &BranchFacts) -> Option<Diff> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Source;
     use crate::finished::How;
 
     fn row(id: i64, source: Source, command: &str, start_s: i64, end_s: i64, exit: i32) -> SpanRow {

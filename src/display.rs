@@ -7,6 +7,11 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
+/// `1 run`, `2 runs`: a count with its noun in the right number.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Characters that change what a reader sees beyond themselves.
 fn unsafe_char(c: char) -> bool {
     c.is_control()

@@ -43,15 +43,27 @@ text_enum! {
     /// Where a command was seen.
     #[derive(Default)]
     pub enum Source {
-        /// Run through `mt exec`: an automated run.
+        /// Run through `mt exec` by a program — a script, a make target, a
+        /// git hook, another tool: automated. (Before `typed` existed, every
+        /// `mt exec` run was stored as this.)
         #[default]
         Exec => "exec",
+        /// `mt exec` typed at a prompt by a person: a manual run.
+        Typed => "typed",
         /// Seen only by a shell hook: a manual run.
         Hook => "hook",
         /// `mt exec` under `CI=true`.
         Ci => "ci",
         /// The daemon's working-tree watcher (an edit).
         Watch => "watch",
+    }
+}
+
+impl Source {
+    /// Run by a program (a script, make, a git hook, CI), not typed by a
+    /// person: the automated side of every comparison.
+    pub fn by_program(self) -> bool {
+        matches!(self, Source::Exec | Source::Ci)
     }
 }
 

@@ -234,7 +234,8 @@ fn bash_wrapper_lines_once_nested_shells_and_disable() {
     let rc_line = format!("[ -n \"${{OFF-}}\" ] && export MT_DISABLE=1\n{INIT_BASH}");
     let t = bash(&env, &rc_line);
     let e = t.run("mt exec true", 1);
-    assert_eq!(e["source"], "exec", "recorded by the wrapper, not twice");
+    // Typed at the prompt: a person's run, recorded by the wrapper, once.
+    assert_eq!(e["source"], "typed", "recorded by the wrapper, not twice");
     let outer = t.run("true", 2)["session"].as_str().unwrap().to_owned();
     assert_eq!(
         e["session"],
@@ -368,7 +369,7 @@ fn zsh_records_lines_statuses_and_private_lines() {
     t.line("");
     assert_eq!(t.run("echo a; echo b", 3)["command"], "echo a; echo b");
     assert_eq!(t.run(" echo hidden-text", 4)["command"], "");
-    assert_eq!(t.run("mt exec true", 5)["source"], "exec");
+    assert_eq!(t.run("mt exec true", 5)["source"], "typed");
     t.line("ls /nonexistent-arg; echo \"seen $? $_\" > $HOME/seen");
     t.records(6);
     assert_eq!(
@@ -402,7 +403,7 @@ fn fish_records_lines_and_respects_private_mode() {
     assert_eq!(e["exit_code"], 1);
     assert_eq!(e["pipestatus"], serde_json::json!([0, 1]));
     assert!(e["duration_ms"].as_f64().unwrap() >= 200.0);
-    assert_eq!(t.run("mt exec true", 2)["source"], "exec");
+    assert_eq!(t.run("mt exec true", 2)["source"], "typed");
     t.line("set -g fish_private_mode 1");
     t.line("echo private");
     t.line("set -e fish_private_mode");
@@ -631,4 +632,21 @@ fn doctor_tells_a_recording_shell_from_one_that_is_not() {
     assert_eq!(e["exit_code"], 1, "{e}");
     let e = t.run("echo recorded", 2);
     assert_eq!(e["command"], "echo recorded");
+}
+
+/// Who ran it: `mt exec` typed at the prompt is a person's run; inside a
+/// script (or make, or a git hook) it is a program's.
+#[test]
+fn a_typed_mt_exec_is_a_persons_run_and_one_in_a_script_a_programs() {
+    crate::require!("tmux");
+    let env = Env::new();
+    let script = env.path("qc_pre_push.sh");
+    fs::write(&script, "#!/bin/sh\nmt exec true\nexit 0\n").unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let t = bash(&env, INIT_BASH);
+    assert_eq!(t.run("mt exec true", 1)["source"], "typed");
+    t.line(&script.display().to_string());
+    let log = t.records(3);
+    let by_script = log.iter().find(|e| e["source"] == "exec");
+    assert!(by_script.is_some(), "{log:?}");
 }

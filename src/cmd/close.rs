@@ -450,9 +450,9 @@ fn summary(p: &Prepared, facts: &BranchFacts, mode: Mode) -> String {
         (None, _) => "closed by hand".to_owned(),
     };
     format!(
-        "{}: {} runs on {} ({} automated, {} manual), active {}; {how}",
+        "{}: {} on {} ({} by a program, {} typed), active {}; {how}",
         p.path.display(),
-        m.runs_automated + m.runs_manual,
+        crate::display::count(m.runs_automated + m.runs_manual, "run", "runs"),
         crate::display::safe(&m.branch),
         m.runs_automated,
         m.runs_manual,

@@ -74,6 +74,21 @@ fn run_bare(argv: &[OsString]) -> ! {
     }
 }
 
+/// Was this `mt exec` typed at a prompt? Its parent is then the shell
+/// whose hook set MT_SESSION (`PID-…`); a script, make or a git hook in
+/// between is another process. One system call, no fork.
+fn typed_at_a_prompt() -> bool {
+    let Some(session) = std::env::var_os("MT_SESSION") else {
+        return false;
+    };
+    let session = session.to_string_lossy();
+    let owner = session
+        .split('-')
+        .next()
+        .and_then(|p| p.parse::<i32>().ok());
+    owner.is_some_and(|pid| pid == nix::unistd::getppid().as_raw())
+}
+
 fn start_record(id: &str, time: Timestamp, args: &ExecArgs) -> Vec<u8> {
     let cwd = std::env::current_dir()
         .or_else(|_| std::env::var_os("PWD").map(PathBuf::from).ok_or(()))
@@ -84,6 +99,8 @@ fn start_record(id: &str, time: Timestamp, args: &ExecArgs) -> Vec<u8> {
         pid: i64::from(std::process::id()),
         source: if paths::in_ci() {
             Source::Ci
+        } else if typed_at_a_prompt() {
+            Source::Typed
         } else {
             Source::Exec
         },

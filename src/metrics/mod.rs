@@ -124,6 +124,10 @@ pub struct Share {
 }
 
 impl Share {
+    pub fn is_empty(&self) -> bool {
+        self.whole == 0
+    }
+
     pub fn ratio(self) -> Option<f64> {
         (self.whole > 0).then(|| self.part as f64 / self.whole as f64)
     }
@@ -151,6 +155,9 @@ pub struct Figures {
     pub errors_manual: Share,
     pub first_attempt_automated: Share,
     pub first_attempt_manual: Share,
+    /// First-attempt success over every distinct command once, whichever
+    /// side ran it first.
+    pub first_attempt: Share,
     pub validation_automated: Share,
     pub manual_steps_eliminated: u64,
     pub tools: Vec<ToolFigures>,
@@ -204,6 +211,7 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
 
     let mut seen_auto: foldhash::HashSet<&str> = Default::default();
     let mut seen_manual: foldhash::HashSet<&str> = Default::default();
+    let mut seen_any: foldhash::HashSet<&str> = Default::default();
     let mut tools: std::collections::BTreeMap<&str, (u64, u64, Vec<f64>)> = Default::default();
     for r in &runs {
         let (errors, first, seen) = if r.automated {
@@ -226,6 +234,10 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
         if seen.insert(r.command) {
             first.whole += 1;
             first.part += u64::from(r.ok);
+        }
+        if seen_any.insert(r.command) {
+            f.first_attempt.whole += 1;
+            f.first_attempt.part += u64::from(r.ok);
         }
         if r.phase == "validation" {
             f.validation_automated.whole += 1;
@@ -367,6 +379,22 @@ mod figure_tests {
             manual_steps: None,
             head: None,
         }
+    }
+
+    /// A command run both by a program and typed counts once in the
+    /// overall first-attempt success (its first run decides), once in each
+    /// side's own figure.
+    #[test]
+    fn a_command_run_both_ways_counts_once_overall() {
+        let runs = vec![
+            run(0, 10, false, false, "pytest", "validation"),
+            run(20, 30, true, true, "pytest", "validation"),
+            run(40, 50, true, false, "ruff check", "validation"),
+        ];
+        let f = compute(span(&runs, &[]), IDLE_TIMEOUT_US, 100 * S);
+        assert_eq!(f.first_attempt, Share { part: 1, whole: 2 });
+        assert_eq!(f.first_attempt_manual, Share { part: 1, whole: 2 });
+        assert_eq!(f.first_attempt_automated, Share { part: 1, whole: 1 });
     }
 
     #[test]

@@ -53,6 +53,10 @@ pub struct Measured {
     pub errors_manual: Share,
     pub first_attempt_automated: Share,
     pub first_attempt_manual: Share,
+    /// Every distinct command once (absent in milestones written before
+    /// it was: the two sides' sum stands in).
+    #[serde(default, skip_serializing_if = "Share::is_empty")]
+    pub first_attempt: Share,
     pub validation_automated: Share,
     pub manual_steps_eliminated: u64,
     pub tools: Vec<ToolRow>,
@@ -161,8 +165,12 @@ pub struct RateBaseline {
 }
 
 impl Measured {
-    /// First-attempt success over all distinct commands, both sides.
+    /// First-attempt success over all distinct commands, each once even
+    /// when it was run both typed and by a program.
     pub fn success(&self) -> Share {
+        if self.first_attempt.whole > 0 {
+            return self.first_attempt;
+        }
         Share {
             part: self.first_attempt_automated.part + self.first_attempt_manual.part,
             whole: self.first_attempt_automated.whole + self.first_attempt_manual.whole,
@@ -377,6 +385,10 @@ pub(crate) mod tests {
                 errors_manual: Share { part: 5, whole: 20 },
                 first_attempt_automated: Share { part: 3, whole: 4 },
                 first_attempt_manual: Share { part: 9, whole: 12 },
+                first_attempt: Share {
+                    part: 14,
+                    whole: 18,
+                },
                 validation_automated: Share { part: 6, whole: 7 },
                 manual_steps_eliminated: 24,
                 tools: vec![ToolRow {

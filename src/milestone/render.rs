@@ -280,7 +280,7 @@ fn parameters(m: &Measured) -> Vec<String> {
             m.closed
         ),
         format!(
-            "runs: {} automated (mt exec), {} manual (shell hook); {} unfinished counted as failed; {} still running excluded",
+            "runs: {} by a program (`mt exec` in a script, make target, git hook or CI), {} typed by a person (at the prompt; a typed `mt exec` too); {} unfinished counted as failed; {} still running excluded",
             m.runs_automated,
             m.runs_manual,
             m.parameters.unfinished_runs,

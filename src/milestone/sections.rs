@@ -136,7 +136,8 @@ pub fn build(m: &Measured) -> Sections {
 fn like_for_like(m: &Measured) -> (String, String) {
     let l = &m.like_for_like;
     if l.classes.is_empty() {
-        let none = "not compared: no command was run both automated and manual".to_owned();
+        let none =
+            "not compared: no command was both typed by a person and run by a program".to_owned();
         return (none.clone(), none);
     }
     let classes = format!(
@@ -152,18 +153,18 @@ fn like_for_like(m: &Measured) -> (String, String) {
     let (a, b) = (l.errors_automated.whole, l.errors_manual.whole);
     if a < MIN_RUNS || b < MIN_RUNS {
         let text = format!(
-            "insufficient data (automated n={a}, manual n={b}; {MIN_RUNS} runs a side needed) over {classes}"
+            "insufficient data (by a program n={a}, typed n={b}; {MIN_RUNS} runs a side needed) over {classes}"
         );
         return (text.clone(), text);
     }
     (
         format!(
-            "{} automated vs {} manual, over {classes}",
+            "{} by a program vs {} typed, over {classes}",
             share_text(l.errors_automated),
             share_text(l.errors_manual)
         ),
         format!(
-            "{} automated vs {} manual, over {classes}",
+            "{} by a program vs {} typed, over {classes}",
             share_text(l.first_attempt_automated),
             share_text(l.first_attempt_manual)
         ),
@@ -314,12 +315,12 @@ fn after(m: &Measured) -> Vec<String> {
             human_ms(m.active_ms as f64)
         ),
         format!(
-            "{} of {} runs automated (`mt exec`)",
+            "{} of {} runs by a program (a script, make target, git hook or CI through `mt exec`)",
             m.automation_runs.part, m.automation_runs.whole
         ),
         format!("First-attempt success: {}", share_text(m.success())),
         format!(
-            "Validation: {} of validation runs automated",
+            "Validation: {} of validation runs by a program",
             share_text(m.validation_automated)
         ),
     ]

@@ -76,17 +76,10 @@ pub fn month(all: &[FrontMatter], month: &str) -> MonthFigures {
             base_sum += base;
             measured_sum += t.active_ms;
         }
-        for (all, auto, manual) in [
-            (
-                &mut f.first_attempt,
-                t.first_attempt_automated,
-                t.first_attempt_manual,
-            ),
-            (&mut f.errors, t.errors_automated, t.errors_manual),
-        ] {
-            add(all, auto);
-            add(all, manual);
-        }
+        // Each command once, whichever side ran it (older files: the sum).
+        add(&mut f.first_attempt, t.success());
+        add(&mut f.errors, t.errors_automated);
+        add(&mut f.errors, t.errors_manual);
         add(&mut f.first_attempt_automated, t.first_attempt_automated);
         add(&mut f.first_attempt_manual, t.first_attempt_manual);
         add(&mut f.errors_automated, t.errors_automated);

@@ -194,6 +194,7 @@ impl Spooled {
                 pid: r.int(key::PID).unwrap_or(0),
                 source: match r.get(key::SOURCE) {
                     Some(b"ci") => Source::Ci,
+                    Some(b"typed") => Source::Typed,
                     _ => Source::Exec,
                 },
                 place: Place::decode(r),
