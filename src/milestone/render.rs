@@ -186,14 +186,20 @@ pub fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> V
 
 /// The Resolution Timeline: each phase and the total against its baseline.
 fn timeline(m: &Measured) -> Vec<Row> {
+    // Every part of the total has a row: time in `other` (commands no rule
+    // classifies, before any phase was set) gets one when there is some,
+    // so the rows add up to the total.
+    let other = m.phases_ms.get("other").copied().unwrap_or(0) > 0;
     let labels = [
         ("diagnosis", "Diagnosis"),
         ("implementation", "Implementation"),
         ("validation", "Validation"),
+        ("other", "Other"),
         ("total", "Total Resolution"),
     ];
     labels
         .iter()
+        .filter(|(key, _)| *key != "other" || other)
         .map(|(key, label)| {
             let measured = if *key == "total" {
                 m.active_ms
@@ -320,6 +326,38 @@ fn template_error(name: &str, e: &minijinja::Error) -> anyhow::Error {
 mod tests {
     use super::*;
     use crate::milestone::tests::sample;
+
+    /// The timeline's rows add up to its total: time in `other` has a row
+    /// of its own when there is some, and none when there is not.
+    #[test]
+    fn the_timeline_shows_every_part_of_the_total() {
+        let mut m = sample().mt;
+        let phases = [
+            ("diagnosis", 34_300),
+            ("implementation", 66_400),
+            ("validation", 38_700),
+            ("other", 4_000),
+        ];
+        m.phases_ms = phases.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+        m.active_ms = phases.iter().map(|(_, v)| v).sum();
+        let rows = timeline(&m);
+        let labels: Vec<&str> = rows.iter().map(|r| r.phase.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "Diagnosis",
+                "Implementation",
+                "Validation",
+                "Other",
+                "Total Resolution"
+            ]
+        );
+        assert_eq!(rows[3].measured, human_ms(4_000.0));
+        assert_eq!(rows[4].measured, human_ms(143_400.0));
+        m.phases_ms.remove("other");
+        let labels: Vec<String> = timeline(&m).into_iter().map(|r| r.phase).collect();
+        assert!(!labels.contains(&"Other".to_owned()));
+    }
 
     fn evidence() -> Vec<Evidence> {
         vec![
