@@ -26,6 +26,9 @@ use crate::store::{SCHEMA_VERSION, Store};
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Check {
     pub ok: bool,
+    /// Worth knowing, not wrong: never makes doctor fail.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warn: bool,
     pub what: String,
 }
 
@@ -38,7 +41,11 @@ pub fn run(json: bool) -> Result<u8> {
             serde_json::to_writer(&mut out, c)?;
             writeln!(out)?;
         } else {
-            let mark = if c.ok { "ok  " } else { "FAIL" };
+            let mark = match (c.ok, c.warn) {
+                (true, true) => "warn",
+                (true, false) => "ok  ",
+                (false, _) => "FAIL",
+            };
             writeln!(out, "{mark} {}", crate::display::safe(&c.what))?;
         }
     }
@@ -59,7 +66,13 @@ pub fn run(json: bool) -> Result<u8> {
 /// store, configuration, repository.
 pub fn checks(paths: &Paths) -> Vec<Check> {
     let mut checks = Vec::new();
-    let mut report = |ok: bool, what: String| checks.push(Check { ok, what });
+    let mut report = |ok: bool, what: String| {
+        checks.push(Check {
+            ok,
+            warn: false,
+            what,
+        })
+    };
 
     match super::shell_check::this_shell(paths) {
         Hook::Recording { session } => report(
@@ -230,9 +243,12 @@ pub fn checks(paths: &Paths) -> Vec<Check> {
             .map(|(name, _)| *name)
             .filter(|name| !std::fs::read_to_string(dir.join(name)).is_ok_and(|t| t.contains(MARK)))
             .collect();
-        report(
-            missing.is_empty(),
-            if missing.is_empty() {
+        // A repository you never meant to track has no mt hooks, and that
+        // is fine: a warning, not a failure.
+        checks.push(Check {
+            ok: true,
+            warn: !missing.is_empty(),
+            what: if missing.is_empty() {
                 format!(
                     "git hooks in {} close finished branches after merges and pulls",
                     dir.display()
@@ -244,7 +260,7 @@ pub fn checks(paths: &Paths) -> Vec<Check> {
                     dir.display()
                 )
             },
-        );
+        });
     }
 
     checks
