@@ -61,12 +61,36 @@ impl Env {
     }
 
     /// Apply this environment to any command.
+    /// A clean environment: nothing of the caller's but the locale, the
+    /// terminal type and the user's name, so a variable exported where the
+    /// tests run (`W`, `CI`, `MT_*`, `GIT_*`) cannot change what they see.
     pub fn apply<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
-        for (k, _) in std::env::vars_os() {
-            let k = k.to_string_lossy().into_owned();
-            if k.starts_with("MT_") || k.starts_with("XDG_") || k == "CI" || k.starts_with("GIT_") {
-                cmd.env_remove(&k);
+        cmd.env_clear();
+        for k in [
+            "LANG",
+            "LC_ALL",
+            "LC_CTYPE",
+            "TERM",
+            "USER",
+            "LOGNAME",
+            "TZ",
+            "RUST_BACKTRACE",
+        ] {
+            if let Some(v) = std::env::var_os(k) {
+                cmd.env(k, v);
             }
+        }
+        // The children start with SIGINT at its default even when the
+        // tests run as a background job (where the shell ignores it): a
+        // test that sends Ctrl-C needs it to be delivered.
+        // SAFETY: signal(2) with SIG_DFL is async-signal-safe; it runs in
+        // the child between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(cmd, || {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+                Ok(())
+            });
         }
         cmd.env("HOME", &self.home)
             .env("PATH", test_path())
