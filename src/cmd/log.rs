@@ -34,6 +34,11 @@ pub fn run(args: &LogArgs) -> Result<u8> {
         )?;
         return Ok(0);
     }
+    writeln!(
+        out,
+        "{:<19}  {:>8}  {:<10}  {:<16}  {:<20}  COMMAND",
+        "STARTED", "TOOK", "RESULT", "REPOSITORY", "BRANCH"
+    )?;
     for e in &events {
         writeln!(out, "{}", line(e))?;
     }
@@ -56,8 +61,16 @@ fn line(e: &Event) -> String {
         _ => "-".to_owned(),
     };
     let branch = safe(e.branch.as_deref().unwrap_or("-"));
+    // The repository by its directory's name: two repositories' `main`
+    // rows must not look alike.
+    let repo = e
+        .repo
+        .as_deref()
+        .and_then(|r| std::path::Path::new(r).file_name())
+        .map_or_else(|| "-".to_owned(), |n| n.to_string_lossy().into_owned());
     format!(
-        "{when}  {took:>8}  {result:<10}  {branch:<20}  {}",
+        "{when:<19}  {took:>8}  {result:<10}  {:<16}  {branch:<20}  {}",
+        safe(&repo),
         safe(&e.command)
     )
 }
