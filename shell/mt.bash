@@ -186,7 +186,8 @@ __mt_ble_preexec() {
     return 0
 }
 __mt_ble_postexec() {
-    local st=$? ps="${BLE_PIPESTATUS[*]-}"
+    # shellcheck disable=SC2124 # joined with spaces whatever IFS is (below)
+    local st=$? ps="${BLE_PIPESTATUS[@]-}"
     [[ -z $__mt_start ]] || __mt_ended "$st" "${ps:-$st}" "$1"
     return 0
 }
@@ -209,7 +210,8 @@ __mt_keep_first() {
     # bash-preexec sets these when it loads (a variable test: no
     # `>/dev/null`, which would be a file open at every prompt).
     if [[ -n ${bash_preexec_imported-}${__bp_imported-} ]]; then
-        [[ " ${precmd_functions[*]-} " == *" __mt_bp_precmd "* ]] ||
+        # shellcheck disable=SC2199 # [@] joins with spaces here, whatever IFS is
+        [[ " ${precmd_functions[@]-} " == *" __mt_bp_precmd "* ]] ||
             precmd_functions=(__mt_bp_precmd "${precmd_functions[@]}")
         return 0
     fi
@@ -225,12 +227,17 @@ __mt_keep_first() {
 # Runs first at each prompt, called as `__mt_precmd "$_"` so that `$_`
 # and `$?` are what they were for whatever runs after it.
 __mt_precmd() {
-    local __mt_st=$? __mt_ps="${PIPESTATUS[*]}"
+    # `"${a[@]}"` assigned to a string joins with spaces whatever IFS is;
+    # `[*]` would join with IFS's first character (a newline under the
+    # "strict mode" IFS=$'\n\t' would cut the record in two).
+    # shellcheck disable=SC2124
+    local __mt_st=$? __mt_ps="${PIPESTATUS[@]}"
     [[ -z $__mt_ble ]] || return "$__mt_st"
     if [[ -n ${BLE_VERSION-} ]]; then
         # ble.sh came after mt's line: this command's statuses are in its
         # array, and from now on its hooks record.
-        [[ -z ${BLE_PIPESTATUS+set} ]] || __mt_ps="${BLE_PIPESTATUS[*]}"
+        # shellcheck disable=SC2124 # space-joined, as above
+        [[ -z ${BLE_PIPESTATUS+set} ]] || __mt_ps="${BLE_PIPESTATUS[@]}"
         [[ -z $__mt_start ]] || __mt_ended "$__mt_st" "$__mt_ps"
         __mt_use_ble
         return "$__mt_st"
@@ -238,8 +245,10 @@ __mt_precmd() {
     if [[ -n $__mt_start ]]; then
         # Called from inside starship's wrapper (it was loaded after the
         # first prompt): its copies are the real statuses.
-        if [[ -n ${STARSHIP_CMD_STATUS-} && " ${FUNCNAME[*]} " == *" starship_precmd "* ]]; then
-            __mt_st=$STARSHIP_CMD_STATUS __mt_ps="${STARSHIP_PIPE_STATUS[*]}"
+        # shellcheck disable=SC2199 # [@] joins with spaces here, whatever IFS is
+        if [[ -n ${STARSHIP_CMD_STATUS-} && " ${FUNCNAME[@]} " == *" starship_precmd "* ]]; then
+            # shellcheck disable=SC2124 # space-joined, as above
+            __mt_st=$STARSHIP_CMD_STATUS __mt_ps="${STARSHIP_PIPE_STATUS[@]}"
         fi
         __mt_ended "$__mt_st" "$__mt_ps"
     fi
@@ -254,7 +263,9 @@ __mt_precmd() {
 # The same, as one of bash-preexec's precmd_functions.
 __mt_bp_precmd() {
     if [[ -n $__mt_start ]]; then
-        __mt_ended "${__bp_last_ret_value-0}" "${BP_PIPESTATUS[*]-}"
+        # shellcheck disable=SC2124 # space-joined, as above
+        local ps="${BP_PIPESTATUS[@]-}"
+        __mt_ended "${__bp_last_ret_value-0}" "$ps"
     fi
     return 0
 }

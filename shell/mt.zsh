@@ -37,6 +37,7 @@ __mt_prompt_state 2>/dev/null
 # (and, once, to open the spool file).
 
 __mt_preexec() {
+    emulate -L zsh
     # One read of the clock: two could straddle a second.
     local e=$EPOCHREALTIME
     local f=${e#*[.,]}000000
@@ -62,7 +63,11 @@ __mt_preexec() {
 # every prompt. One open a command is the price (BENCHMARKS.md).
 
 __mt_precmd() {
-    local st=$? ps="${pipestatus[*]}"
+    # Joined with spaces explicitly: `[*]` joins with IFS's first character.
+    local st=$? ps=${(j: :)pipestatus[@]}
+    # zsh's defaults inside mt's functions, whatever the user's options
+    # (KSH_ARRAYS, NO_CLOBBER, WARN_NESTED_VAR…): local to this function.
+    emulate -L zsh
     # And the other way round: a reassigned preexec_functions.
     (( ${preexec_functions[(Ie)__mt_preexec]} )) || preexec_functions+=(__mt_preexec)
     # Errors are silenced by closing stderr for the record: a duplicate,

@@ -650,3 +650,42 @@ fn a_typed_mt_exec_is_a_persons_run_and_one_in_a_script_a_programs() {
     let by_script = log.iter().find(|e| e["source"] == "exec");
     assert!(by_script.is_some(), "{log:?}");
 }
+
+/// The user's shell options are the user's: an IFS without a space (the
+/// "strict mode" `IFS=$'\n\t'`, or empty), and in zsh NO_CLOBBER,
+/// KSH_ARRAYS and WARN_NESTED_VAR, change nothing mt stores or shows.
+#[test]
+fn unusual_shell_options_change_nothing() {
+    crate::require!("tmux", "zsh");
+    for ifs in ["IFS=$'\\n\\t'", "IFS="] {
+        let env = Env::new();
+        let t = bash(&env, &format!("{ifs}\n{INIT_BASH}"));
+        let e = t.run("false | true", 1);
+        assert_eq!(e["pipestatus"], serde_json::json!([1, 0]), "{ifs}: {e}");
+        let e = t.run("true | sh -c 'exit 3'", 2);
+        assert_eq!(e["pipestatus"], serde_json::json!([0, 3]), "{ifs}: {e}");
+    }
+    for opts in [
+        "IFS=$'\\n\\t'",
+        "setopt NO_CLOBBER",
+        "setopt KSH_ARRAYS",
+        "setopt WARN_NESTED_VAR",
+    ] {
+        let env = Env::new();
+        let rc = format!("{opts}\n__t_mine() {{ :; }}\nprecmd_functions+=(__t_mine)");
+        let t = zsh(&env, &rc);
+        let e = t.run("false | true", 1);
+        assert_eq!(e["pipestatus"], serde_json::json!([1, 0]), "{opts}: {e}");
+        t.run("echo \"${precmd_functions[*]}\" > \"$HOME/pf\"", 2);
+        let pf = fs::read_to_string(env.home.join("pf")).unwrap();
+        assert!(
+            pf.contains("__t_mine") && pf.matches("__mt_precmd").count() == 1,
+            "{opts}: {pf}"
+        );
+        let screen = t.screen();
+        assert!(
+            !screen.contains("write error") && !screen.contains("enclosing scope"),
+            "{opts}: {screen}"
+        );
+    }
+}

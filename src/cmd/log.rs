@@ -18,9 +18,10 @@ pub fn run(args: &LogArgs) -> Result<u8> {
         branch: args.branch.clone(),
         ..BranchFilter::default()
     };
-    let events = store.log(&filter, args.limit)?;
+    let mut events = store.log(&filter, args.limit)?;
     let mut out = io::stdout().lock();
     if args.json {
+        classify_so_far(&paths, &mut events);
         for e in &events {
             serde_json::to_writer(&mut out, e)?;
             out.write_all(b"\n")?;
@@ -43,6 +44,24 @@ pub fn run(args: &LogArgs) -> Result<u8> {
         writeln!(out, "{}", line(e))?;
     }
     Ok(0)
+}
+
+/// Commands not yet in a milestone get the phase and tool the rules give
+/// them now (the user's config, then the built-in rules), as `mt close`
+/// would: `--json` never shows `null` for what is already known.
+fn classify_so_far(paths: &Paths, events: &mut [Event]) {
+    let config = crate::config::Config::load(&paths.config).unwrap_or_default();
+    let Ok(classifier) = crate::classify::Classifier::new(&config.rules) else {
+        return;
+    };
+    let commands = events
+        .iter_mut()
+        .filter(|e| e.kind == crate::event::EventKind::Command);
+    for e in commands.filter(|e| e.phase.is_none()) {
+        let class = classifier.classify(&e.command, None, e.tool.as_deref());
+        e.phase = Some(class.phase);
+        e.tool = e.tool.take().or(class.tool);
+    }
 }
 
 fn line(e: &Event) -> String {
