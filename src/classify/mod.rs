@@ -12,6 +12,8 @@ use serde::Serialize;
 
 use crate::config::RuleConfig;
 
+mod tools;
+
 pub const PHASES: [&str; 4] = ["diagnosis", "implementation", "validation", "other"];
 
 /// How a built-in rule names the tool a command ran.
@@ -52,13 +54,8 @@ const BUILTIN: &[(&str, &str, Named, Option<u32>)] = &[
         Named::As("Targeted Testing"),
         None,
     ),
-    // Validation: tests, linters, type checkers, check scripts.
-    (
-        r"^(cargo (test|nextest|clippy|check|fmt --check|audit|deny)|go (test|vet)|npm (test|run (test|lint))|yarn (test|lint)|pnpm (test|lint)|pytest|python3? -m (pytest|unittest|mypy)|tox|nox|mypy|pyright|ruff( check)?|flake8|pylint|eslint|tsc|jest|vitest|rspec|phpunit|ctest|make (test|check)|shellcheck|bats|hadolint)\b",
-        "validation",
-        Named::Matched,
-        None,
-    ),
+    // Validation: check scripts by their name (the tools themselves are
+    // in the table, tools.rs).
     (
         r"(^|/)[\w.-]*(validate|check|qc_)[\w.-]*(\s|$)",
         "validation",
@@ -83,12 +80,6 @@ const BUILTIN: &[(&str, &str, Named, Option<u32>)] = &[
         r"^(vim?|nvim|emacs|nano|code|hx|helix|micro|kak)\b",
         "implementation",
         Named::No,
-        None,
-    ),
-    (
-        r"^(cargo (build|run|fmt|add|fix)|go (build|run|generate)|make|cmake|ninja|npm (install|run build|ci)|yarn (build|install)|pnpm (build|install)|gcc|clang|rustc|javac|mvn|gradle|prettier|black|gofmt|rustfmt)\b",
-        "implementation",
-        Named::Matched,
         None,
     ),
     (
@@ -234,7 +225,21 @@ impl Classifier {
         // Spacing never changes what a command is.
         let command = normalize(command);
         let command: &str = &command;
-        let rule = self.rules.iter().find(|r| r.re.is_match(command));
+        let configured =
+            (self.rules.iter()).find(|r| r.source == "config" && r.re.is_match(command));
+        // The table of known tools, after the team's own rules and before
+        // the built-in patterns (check scripts, git, editors, searches).
+        if configured.is_none()
+            && let Some((known_phase, name)) = tools::recognise(command)
+        {
+            let tool = tool.unwrap_or(name).to_owned();
+            return Class {
+                phase: phase.unwrap_or(known_phase).to_owned(),
+                manual_steps: self.manual_steps_of(&tool),
+                tool: Some(tool),
+            };
+        }
+        let rule = configured.or_else(|| self.rules.iter().find(|r| r.re.is_match(command)));
         // A named tool's declared manual steps apply wherever its name comes from.
         let tool = tool
             .map(str::to_owned)
@@ -243,14 +248,7 @@ impl Classifier {
                 rule.filter(|r| r.tool_is_match)
                     .and_then(|r| matched_name(&r.re, command))
             });
-        let manual_steps = tool
-            .as_deref()
-            .and_then(|t| {
-                self.rules
-                    .iter()
-                    .find(|r| r.tool.as_deref() == Some(t) && r.manual_steps.is_some())
-            })
-            .and_then(|r| r.manual_steps);
+        let manual_steps = tool.as_deref().and_then(|t| self.manual_steps_of(t));
         Class {
             phase: phase
                 .map(str::to_owned)
@@ -261,11 +259,19 @@ impl Classifier {
         }
     }
 
+    /// The manual steps a rule declares for the tool named `tool`.
+    fn manual_steps_of(&self, tool: &str) -> Option<u32> {
+        (self.rules.iter())
+            .find(|r| r.tool.as_deref() == Some(tool) && r.manual_steps.is_some())
+            .and_then(|r| r.manual_steps)
+    }
+
     /// How many rules of each source are in force (printed with the figures).
     pub fn describe(&self) -> String {
         let configured = self.rules.iter().filter(|r| r.source == "config").count();
         format!(
-            "{configured} configured rules, then {} built-in rules; first match wins",
+            "{configured} configured rules, then {} known tools, then {} built-in rules; first match wins",
+            tools::TOOLS.len(),
             BUILTIN.len()
         )
     }
