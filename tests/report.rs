@@ -81,16 +81,23 @@ fn monthly_summary_from_the_teams_milestones() {
     );
 }
 
-/// Every mermaid block: `xychart-beta`, a title, an x-axis of N month
-/// labels, a y-axis from zero that names its unit (rates to 100 %) and
-/// reaches every value, and lines of N numbers.
+/// Every mermaid block: the bar color set for both GitHub themes, then
+/// `xychart-beta`, a title, an x-axis of N month labels, a y-axis from
+/// zero that names its unit (rates to 100 %) and reaches every value, and
+/// bars of N numbers.
 fn check_mermaid(md: &str) -> usize {
     let mut blocks = 0;
     let mut rest = md;
     while let Some(start) = rest.find("```mermaid\n") {
         let body = &rest[start + 11..];
         let end = body.find("\n```").expect("mermaid block closed");
-        let block: Vec<&str> = body[..end].lines().map(str::trim).collect();
+        let lines: Vec<&str> = body[..end].lines().map(str::trim).collect();
+        assert!(
+            lines[0].contains("\"plotColorPalette\": \"#0969da\""),
+            "{}",
+            lines[0]
+        );
+        let block = &lines[1..];
         assert_eq!(block[0], "xychart-beta");
         assert!(block[1].starts_with("title \"") && block[1].ends_with('"'));
         let list = |line: &str, head: &str| -> Vec<String> {
@@ -123,7 +130,7 @@ fn check_mermaid(md: &str) -> usize {
             assert_eq!(high, 100.0, "rates run 0-100 %");
         }
         for line in &block[4..] {
-            let values = list(line, "line");
+            let values = list(line, "bar");
             assert_eq!(values.len(), labels.len(), "{line}");
             let values: Vec<f64> = values.iter().map(|v| v.parse().unwrap()).collect();
             assert!(values.iter().all(|&v| (0.0..=high).contains(&v)), "{line}");
@@ -259,10 +266,10 @@ fn a_month_without_data_is_a_gap_not_a_zero() {
     let trends =
         fs::read_to_string(repo.join("milestones/dashboards/performance-trends.md")).unwrap();
     assert_eq!(check_mermaid(&trends), 4);
-    assert!(!trends.contains("\"2026-09\""), "2026-09 is not on a line");
+    assert!(!trends.contains("\"2026-09\""), "2026-09 has no bar");
     assert_eq!(
         trends
-            .matches("No data in 2026-09 (left out of the line, not drawn as zero).")
+            .matches("No data in 2026-09 (no bar, not drawn as zero).")
             .count(),
         4
     );
@@ -295,9 +302,11 @@ fn milestone_log_indexes_every_milestone() {
     assert!(!err(&out).contains("MILESTONE_LOG"), "{}", err(&out));
 }
 
-/// The dashboards drawn by real mermaid (mermaid-cli in Debian's chromium):
-/// every chart renders, its y-axis ticks run from 0 (to 100 for rates),
-/// its axis titles name the unit.
+/// The dashboards drawn by real mermaid (mermaid-cli in Debian's chromium),
+/// in GitHub's light and dark themes: every chart renders, its y-axis
+/// ticks run from 0 (to 100 for rates), its axis titles name the unit, and
+/// each month's bar is drawn in the chosen color with a height — one month
+/// alone included (a one-point line used to draw nothing).
 #[test]
 fn dashboards_render_in_real_mermaid_with_axes_from_zero() {
     crate::require!("mmdc", "chromium");
@@ -305,6 +314,24 @@ fn dashboards_render_in_real_mermaid_with_axes_from_zero() {
     let repo = team_repo(&env);
     env.ok(&repo, ["report", "dashboards"]);
     let trends = repo.join("milestones/dashboards/performance-trends.md");
+    for theme in ["default", "dark"] {
+        let svgs = render(&env, &trends, theme);
+        assert_eq!(svgs.len(), 4, "{theme}");
+        for (i, (svg, unit)) in svgs.iter().zip(["minutes", "%", "%", "%"]).enumerate() {
+            check_axes(i, svg, unit);
+            assert_eq!(bars(svg), 2, "{theme} chart {i}: a visible bar a month");
+        }
+    }
+    // One month of data: a bar, not an empty frame.
+    fs::remove_dir_all(repo.join("milestones/2026-10")).unwrap();
+    env.ok(&repo, ["report", "dashboards"]);
+    for (i, svg) in render(&env, &trends, "default").iter().enumerate() {
+        assert_eq!(bars(svg), 1, "one month, chart {i}");
+    }
+}
+
+/// `md`'s mermaid blocks rendered by mmdc in `theme`: one SVG text each.
+fn render(env: &Env, md: &std::path::Path, theme: &str) -> Vec<String> {
     let chromium = std::env::split_paths(&crate::harness::test_path())
         .map(|d| d.join("chromium"))
         .find(|p| p.is_file())
@@ -316,49 +343,64 @@ fn dashboards_render_in_real_mermaid_with_axes_from_zero() {
         serde_json::json!({"executablePath": chromium, "args": ["--no-sandbox"]}).to_string(),
     )
     .unwrap();
-    let out_md = env.path("out.md");
+    let out_md = env.path(&format!("out-{theme}.md"));
     let mut cmd = Command::new("mmdc");
     let out = env
         .apply(&mut cmd)
         .arg("-p")
         .arg(&config)
-        .arg("-i")
-        .arg(&trends)
+        .args(["-t", theme, "-i"])
+        .arg(md)
         .arg("-o")
         .arg(&out_md)
         .output()
         .unwrap();
     assert!(out.status.success(), "mmdc: {}", err(&out));
-    for (i, unit) in ["minutes", "%", "%", "%"].iter().enumerate() {
-        let svg = fs::read_to_string(env.path(&format!("out-{}.svg", i + 1))).unwrap();
-        let texts: Vec<&str> = svg
-            .split("<text")
-            .skip(1)
-            .filter_map(|t| t.split_once('>')?.1.split_once("</text>").map(|(x, _)| x))
-            .collect();
-        let ticks: Vec<f64> = svg
-            .split("<text")
-            .skip(1)
-            .filter(|t| t.contains("text-anchor=\"end\""))
-            .filter_map(|t| t.split_once('>')?.1.split_once("</text>")?.0.parse().ok())
-            .collect();
-        assert!(!ticks.is_empty(), "chart {i}: no y ticks in {texts:?}");
-        let lowest = ticks.iter().copied().fold(f64::MAX, f64::min);
-        let highest = ticks.iter().copied().fold(f64::MIN, f64::max);
-        assert_eq!(
-            lowest, 0.0,
-            "chart {i}: the y-axis starts at zero: {ticks:?}"
-        );
-        if *unit == "%" {
-            assert_eq!(highest, 100.0, "chart {i}: rates run to 100 %: {ticks:?}");
-        }
-        assert!(
-            texts.iter().any(|t| t.ends_with(&format!("({unit})"))),
-            "chart {i}: an axis title names the unit: {texts:?}"
-        );
-        assert!(
-            texts.contains(&"2026-10") && texts.contains(&"2026-11"),
-            "{texts:?}"
-        );
+    (1..)
+        .map_while(|i| fs::read_to_string(env.path(&format!("out-{theme}-{i}.svg"))).ok())
+        .collect()
+}
+
+/// The chart's bars: rectangles in the chosen color with a height.
+fn bars(svg: &str) -> usize {
+    svg.split("<rect")
+        .skip(1)
+        .filter(|r| r.contains("fill=\"#0969da\""))
+        .filter(|r| {
+            r.split("height=\"")
+                .nth(1)
+                .and_then(|h| h.split('"').next())
+                .and_then(|h| h.parse::<f64>().ok())
+                .is_some_and(|h| h > 1.0)
+        })
+        .count()
+}
+
+/// Chart `i`'s y-axis runs from 0 (to 100 for rates) and names `unit`.
+fn check_axes(i: usize, svg: &str, unit: &str) {
+    let texts: Vec<&str> = svg
+        .split("<text")
+        .skip(1)
+        .filter_map(|t| t.split_once('>')?.1.split_once("</text>").map(|(x, _)| x))
+        .collect();
+    let ticks: Vec<f64> = svg
+        .split("<text")
+        .skip(1)
+        .filter(|t| t.contains("text-anchor=\"end\""))
+        .filter_map(|t| t.split_once('>')?.1.split_once("</text>")?.0.parse().ok())
+        .collect();
+    assert!(!ticks.is_empty(), "chart {i}: no y ticks in {texts:?}");
+    let lowest = ticks.iter().copied().fold(f64::MAX, f64::min);
+    let highest = ticks.iter().copied().fold(f64::MIN, f64::max);
+    assert_eq!(
+        lowest, 0.0,
+        "chart {i}: the y-axis starts at zero: {ticks:?}"
+    );
+    if unit == "%" {
+        assert_eq!(highest, 100.0, "chart {i}: rates run to 100 %: {ticks:?}");
     }
+    assert!(
+        texts.iter().any(|t| t.ends_with(&format!("({unit})"))),
+        "chart {i}: an axis title names the unit: {texts:?}"
+    );
 }
