@@ -327,7 +327,7 @@ pub fn compute(
     let (template_name, template) = &inputs.template;
     let view = render::view(&front, &evidence(&runs), req.declared.note.as_deref());
     let body = render::render(template_name, template, &view)?;
-    let text = format!("{}\n{body}", milestone::front_matter_text(&front)?);
+    let text = milestone::file_text(&front, &body)?;
     Ok(Prepared {
         front,
         text,
@@ -382,6 +382,7 @@ fn front_matter(
             .or_else(|| finish.and_then(|f| f.title.clone()))
             .unwrap_or_else(|| infer::title(&inferred.slug)),
         status: req.draft.then(|| "draft".to_owned()),
+        mt_in_front: None,
         mt,
     }
 }

@@ -28,16 +28,9 @@ pub fn milestone_files(repo: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The front matter, parsed by a YAML parser on its own.
+/// The front matter and mt's figures, parsed by a YAML parser on its own.
 fn front(path: &Path) -> Value {
-    let text = fs::read_to_string(path).unwrap();
-    let yaml = text
-        .strip_prefix("---\n")
-        .unwrap()
-        .split("\n---\n")
-        .next()
-        .unwrap();
-    serde_saphyr::from_str(yaml).unwrap()
+    crate::harness::milestone_value(&fs::read_to_string(path).unwrap())
 }
 
 #[test]

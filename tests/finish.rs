@@ -177,14 +177,7 @@ impl<'a> Host<'a> {
             "{branch}: {:?}",
             all.iter().map(|m| &m.0).collect::<Vec<_>>()
         );
-        let yaml = found[0]
-            .1
-            .strip_prefix("---\n")
-            .unwrap()
-            .split("\n---\n")
-            .next()
-            .unwrap();
-        serde_saphyr::from_str(yaml).unwrap()
+        crate::harness::milestone_value(&found[0].1)
     }
 }
 

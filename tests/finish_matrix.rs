@@ -111,11 +111,7 @@ fn set_line(path: &Path, j: usize, text: &str) {
 
 /// The front matter of a milestone file, parsed.
 fn front(text: &str) -> Value {
-    let yaml = text
-        .strip_prefix("---\n")
-        .and_then(|t| t.split("\n---\n").next())
-        .unwrap_or_else(|| panic!("no front matter in {text}"));
-    serde_saphyr::from_str(yaml).unwrap()
+    crate::harness::milestone_value(text)
 }
 
 /// The title `mt` infers from a branch name (`feat/12-some-thing` → `Some

@@ -441,3 +441,21 @@ mod skipped {
         );
     }
 }
+
+/// A milestone file as one value: its front matter, and mt's figures
+/// under `mt` (at the end of the file, collapsed; in files of the earlier
+/// layout, in the front matter).
+pub fn milestone_value(text: &str) -> Value {
+    let yaml = text
+        .strip_prefix("---\n")
+        .and_then(|t| t.split("\n---\n").next())
+        .unwrap_or_else(|| panic!("no front matter in {text}"));
+    let mut value: Value = serde_saphyr::from_str(yaml).unwrap();
+    if value.get("mt").is_none() {
+        let start = text.rfind("```yaml\nmt:").expect("mt's figures at the end") + 8;
+        let end = start + text[start..].find("\n```").unwrap();
+        let figures: Value = serde_saphyr::from_str(&text[start..=end]).unwrap();
+        value["mt"] = figures["mt"].clone();
+    }
+    value
+}

@@ -339,7 +339,7 @@ fn write_milestone(
     prepared.filing.kept.retain(|id| own.contains(id));
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &prepared.front)?;
+        serde_json::to_writer_pretty(&mut out, &prepared.front.to_json())?;
         writeln!(out)?;
     }
     if args.dry_run {

@@ -1,6 +1,7 @@
-//! Milestone files (ARCHITECTURE.md, docs/templates.md): the seed's front matter
-//! plus an `mt:` block of every measured figure, then the seed's sections
-//! rendered from a template. Pure: data in, text out.
+//! Milestone files (ARCHITECTURE.md, docs/templates.md): the framework
+//! template's front matter, the seed's sections rendered from a template,
+//! then every measured figure in a collapsed `mt:` block at the end. Pure:
+//! data in, text out.
 
 pub mod baseline;
 pub mod infer;
@@ -16,7 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::Share;
 
-/// The front matter of a milestone file.
+/// A milestone file's fields: the framework template's front matter
+/// (`priority` left out while unset), `title` and `status`; and mt's
+/// figures, written at the end of the file (see [`file_text`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FrontMatter {
     pub milestone_id: String,
@@ -25,6 +28,7 @@ pub struct FrontMatter {
     pub kind: String,
     pub issue_number: Option<String>,
     pub pr_number: Option<String>,
+    #[serde(default = "unset", skip_serializing_if = "is_unset")]
     pub priority: String,
     pub complexity: String,
     pub title: String,
@@ -32,11 +36,47 @@ pub struct FrontMatter {
     /// absent once the work is finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Read from the front matter in files written before the figures
+    /// moved to the end; never written there now.
+    #[serde(default, rename = "mt", skip_serializing)]
+    pub(crate) mt_in_front: Option<Measured>,
+    #[serde(skip)]
     pub mt: Measured,
 }
 
+impl FrontMatter {
+    /// Every field, the figures included, as JSON (`mt close --json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let (Some(map), Ok(mt)) = (v.as_object_mut(), serde_json::to_value(&self.mt)) {
+            map.insert("mt".into(), mt);
+        }
+        v
+    }
+}
+
+fn unset() -> String {
+    "unset".to_owned()
+}
+
+fn is_unset(p: &str) -> bool {
+    p == "unset"
+}
+
+/// Only the figures, as they are written at the end of the file.
+#[derive(Serialize, Deserialize)]
+struct Figures {
+    mt: Measured,
+}
+
+/// The collapsed block at the end of a milestone file that holds mt's
+/// figures: a reader meets the title and the sections first, GitHub shows
+/// one closed line, and `mt report` reads it back.
+const FIGURES_OPEN: &str = "<details>\n<summary>Measured by mt (read back by <code>mt report</code>; do not edit)</summary>\n\n```yaml\n";
+const FIGURES_CLOSE: &str = "```\n\n</details>\n";
+
 /// Every figure, machine-readable; reports read this back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Measured {
     pub version: u32,
     pub repo: String,
@@ -92,7 +132,7 @@ pub struct Measured {
     pub baselines: BTreeMap<String, Baseline>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Parameters {
     pub idle_timeout_minutes: u64,
     pub classification: String,
@@ -206,7 +246,7 @@ pub struct ToolRow {
 }
 
 /// Where a complexity label came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ComplexitySource {
     /// Read from the branch's diff (files and lines changed).
     #[serde(rename = "diff")]
@@ -215,12 +255,13 @@ pub enum ComplexitySource {
     #[serde(rename = "declared")]
     Declared,
     /// No diff could be read and none was declared.
+    #[default]
     #[serde(rename = "not measured")]
     NotMeasured,
 }
 
 /// Where the complexity label came from, and the diff it was read from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Complexity {
     pub source: ComplexitySource,
     pub files: Option<u64>,
@@ -289,10 +330,20 @@ impl Baseline {
     }
 }
 
-/// The YAML front matter of a milestone file, `---` lines included.
-pub fn front_matter_text(front: &FrontMatter) -> Result<String> {
-    let yaml = serde_saphyr::to_string(front).context("could not write the front matter")?;
-    Ok(format!("---\n{}---\n", ensure_newline(yaml)))
+/// A whole milestone file: the front matter, `body`, then mt's figures
+/// collapsed at the end.
+pub fn file_text(front: &FrontMatter, body: &str) -> Result<String> {
+    let head = serde_saphyr::to_string(front).context("could not write the front matter")?;
+    let figures = Figures {
+        mt: front.mt.clone(),
+    };
+    let figures = serde_saphyr::to_string(&figures).context("could not write the figures")?;
+    Ok(format!(
+        "---\n{}---\n{}\n{FIGURES_OPEN}{}{FIGURES_CLOSE}",
+        ensure_newline(head),
+        ensure_newline(body.to_owned()),
+        ensure_newline(figures)
+    ))
 }
 
 fn ensure_newline(mut s: String) -> String {
@@ -313,7 +364,27 @@ pub fn parse(text: &str) -> Result<FrontMatter> {
     let Some(end) = end else {
         bail!("the front matter has no closing ---")
     };
-    serde_saphyr::from_str(&rest[..end + 1]).map_err(|e| anyhow::anyhow!("{e}"))
+    let mut front: FrontMatter =
+        serde_saphyr::from_str(&rest[..end + 1]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    front.mt = match front.mt_in_front.take() {
+        Some(mt) => mt,
+        None => figures(rest)?,
+    };
+    Ok(front)
+}
+
+/// The figures block at the end of a milestone file.
+fn figures(text: &str) -> Result<Measured> {
+    let Some(start) = text.rfind(FIGURES_OPEN) else {
+        bail!("no figures of mt's (the `Measured by mt` block at the end is missing)");
+    };
+    let yaml = &text[start + FIGURES_OPEN.len()..];
+    let Some(end) = yaml.find("\n```") else {
+        bail!("the `Measured by mt` block is not closed");
+    };
+    let figures: Figures =
+        serde_saphyr::from_str(&yaml[..end + 1]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(figures.mt)
 }
 
 #[cfg(test)]
@@ -363,6 +434,7 @@ pub(crate) mod tests {
             complexity: "moderate".into(),
             title: "Coverage masking: \"quoted\" & odd: chars".into(),
             status: None,
+            mt_in_front: None,
             mt: Measured {
                 version: 1,
                 repo: "/src/app".into(),
@@ -455,10 +527,33 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn front_matter_round_trips_exactly() {
+    fn a_milestone_file_round_trips_exactly() {
         let front = sample();
-        let text = front_matter_text(&front).unwrap() + "\n# body\n";
+        let text = file_text(&front, "# body\n").unwrap();
         assert_eq!(parse(&text).unwrap(), front);
+        // The reader meets the title first: the front matter holds the
+        // template's fields only, mt's figures come last, collapsed.
+        let head: Vec<&str> = text.lines().take(15).collect();
+        assert!(head.contains(&"# body"), "{head:?}");
+        assert!(!head.iter().any(|l| l.starts_with("mt:")), "{head:?}");
+        assert!(text.contains("<details>") && text.trim_end().ends_with("</details>"));
+    }
+
+    /// A file of the earlier layout, with `mt:` in the front matter and
+    /// `priority: unset`, still reads.
+    #[test]
+    fn a_milestone_with_its_figures_in_the_front_matter_still_reads() {
+        let mut front = sample();
+        front.priority = "unset".into();
+        let figures = serde_saphyr::to_string(&Figures {
+            mt: front.mt.clone(),
+        })
+        .unwrap();
+        let head = serde_saphyr::to_string(&front).unwrap();
+        let old = format!("---\n{head}priority: unset\n{figures}---\n# body\n");
+        let read = parse(&old).unwrap();
+        assert_eq!(read.mt, front.mt);
+        assert_eq!(read.priority, "unset");
     }
 
     #[test]
