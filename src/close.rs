@@ -62,7 +62,7 @@ pub struct Declared {
     #[arg(long)]
     pub title: Option<String>,
     /// A declared baseline, PHASE=DURATION (e.g. validation=2h); repeatable.
-    #[arg(long = "baseline", value_name = "PHASE=DURATION")]
+    #[arg(long = "baseline", value_name = "PHASE=DURATION", value_parser = baseline_arg)]
     pub baselines: Vec<String>,
     /// Text for the problem statement.
     #[arg(long)]
@@ -385,6 +385,15 @@ fn front_matter(
         mt_in_front: None,
         mt,
     }
+}
+
+/// `--baseline` checked as it is parsed: a bad one is a usage error (exit
+/// 2, naming the phases and the duration form) whatever is waiting to be
+/// closed, never a silent success.
+fn baseline_arg(spec: &str) -> Result<String, String> {
+    baseline::parse_flag(spec)
+        .map(|_| spec.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 /// The baselines this milestone is compared with: the declared ones

@@ -205,8 +205,19 @@ fn clear_errors_and_nothing_written() {
         assert_eq!(out.status.code(), Some(2), "{flag}");
         assert!(err(&out).contains(allowed), "{flag}: {}", err(&out));
     }
-    let out = env.mt(&repo, ["close", "--baseline", "diagnosis=soon", "main"]);
-    assert_eq!(out.status.code(), Some(1));
+    for (bad, says) in [
+        ("diagnosis=soon", "is not a duration"),
+        ("foo=2h", "is not one of"),
+    ] {
+        // A usage error whatever is waiting: on main, with nothing to close.
+        for extra in [&["main"][..], &[][..]] {
+            let mut args = vec!["close", "--baseline", bad];
+            args.extend(extra);
+            let out = env.mt(&repo, &args);
+            assert_eq!(out.status.code(), Some(2), "{bad} {extra:?}");
+            assert!(err(&out).contains(says), "{bad}: {}", err(&out));
+        }
+    }
     assert!(milestone_files(&repo).is_empty());
 }
 
