@@ -431,3 +431,26 @@ fn a_run_going_at_the_close_goes_to_the_next_span() {
     );
     assert_eq!(milestone(&env.log(), false), vec![id; 3]);
 }
+
+/// Work recorded in a repository without mt's git hooks is pointed out
+/// once, by `mt status`, with the command that fixes it.
+#[test]
+fn a_repository_without_hooks_is_pointed_out_once() {
+    let env = Env::new();
+    let repo = env.repo("app");
+    env.ok(&repo, ["exec", "true"]);
+    let first = env.mt(&repo, ["status"]);
+    assert!(
+        err(&first).contains("`mt init git` installs the hooks"),
+        "{}",
+        err(&first)
+    );
+    let second = env.mt(&repo, ["status"]);
+    assert!(!err(&second).contains("mt init git"), "{}", err(&second));
+    // With the hooks, nothing to say.
+    let env = Env::new();
+    let repo = env.repo("app");
+    env.ok(&repo, ["init", "git"]);
+    env.ok(&repo, ["exec", "true"]);
+    assert!(!err(&env.mt(&repo, ["status"])).contains("mt init git"));
+}

@@ -81,9 +81,9 @@ pub fn run(what: ReportCmd) -> Result<u8> {
             } else {
                 writeln!(
                     out,
-                    "wrote milestones/dashboards/ from {} milestones in {} months",
-                    all.len(),
-                    series.len()
+                    "wrote milestones/dashboards/ from {} in {}",
+                    crate::display::count(all.len() as u64, "milestone", "milestones"),
+                    crate::display::count(series.len() as u64, "month", "months")
                 )?;
             }
         }

@@ -1,5 +1,6 @@
 //! `mt status`: the open span of the current repository and branch.
 
+use std::hash::BuildHasher;
 use std::io::{self, Write};
 
 use crate::display::safe;
@@ -37,6 +38,9 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
     }
     let idle_us = config.idle_timeout_us();
     let sum = summary::summary(&store, &root, &branch, idle_us)?;
+    if sum.counts.runs > 0 {
+        no_hooks_hint(&repo, &paths);
+    }
     let running = store.running_on(&root, &branch)?;
     let active_ms = sum.active_us as f64 / 1000.0;
     let c = sum.counts;
@@ -152,4 +156,31 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
         )?;
     }
     Ok(0)
+}
+
+/// Once per repository: work is recorded here, but no mt git hook is, so
+/// pulls will write no milestone. Said at the first `mt status` that
+/// notices, then remembered (a marker under the state directory).
+fn no_hooks_hint(repo: &git::Repo, paths: &Paths) {
+    let dir = super::init::hooks_dir(repo);
+    let ours = |name: &str| {
+        std::fs::read_to_string(dir.join(name)).is_ok_and(|t| t.contains(super::init::MARK))
+    };
+    if ours("post-merge") {
+        return;
+    }
+    let key = foldhash::quality::FixedState::with_seed(0)
+        .hash_one(repo.common.to_string_lossy().as_bytes());
+    let marker = paths
+        .state
+        .join("hints")
+        .join(format!("no-hooks-{key:016x}"));
+    if marker.exists() || std::fs::create_dir_all(paths.state.join("hints")).is_err() {
+        return;
+    }
+    if std::fs::write(&marker, b"").is_ok() {
+        eprintln!(
+            "mt: work is recorded in this repository but its pulls write no milestone: `mt init git` installs the hooks (said once)"
+        );
+    }
 }

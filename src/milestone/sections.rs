@@ -176,9 +176,9 @@ fn consistency(m: &Measured) -> String {
         None => "not measured: no command was run twice at one commit with nothing edited between"
             .to_owned(),
         Some(p) => format!(
-            "{p:.1}% reproducible results ({} of {} commands run more than once at one commit with nothing edited between had the same outcome each time){}",
+            "{p:.1}% reproducible results ({} of {} run more than once at one commit with nothing edited between had the same outcome each time){}",
             m.consistency.part,
-            m.consistency.whole,
+            crate::display::count(m.consistency.whole, "command", "commands"),
             if m.flaky.is_empty() {
                 ""
             } else {

@@ -26,8 +26,9 @@ fn pp(v: Option<f64>, previous: &str) -> String {
 /// The seed's four report lines.
 pub fn headline(f: &MonthFigures, before: &MonthFigures) -> Vec<String> {
     let over = format!(
-        "over {} of {} milestones with a baseline",
-        f.with_baseline, f.milestones
+        "over {} of {} with a baseline",
+        f.with_baseline,
+        crate::display::count(f.milestones, "milestone", "milestones")
     );
     vec![
         format!("Total issues resolved: {}", f.milestones),
