@@ -93,6 +93,16 @@ fn a_merged_branch_becomes_a_measured_milestone() {
     assert_eq!(files.len(), 1);
     let name = files[0].file_name().unwrap().to_str().unwrap();
     assert!(name.ends_with("-bug-coverage-masking.md"), "{name}");
+    // A reader meets the title within the first 15 lines, and mt's
+    // figures only at the end, collapsed.
+    let whole = fs::read_to_string(&files[0]).unwrap();
+    let head: Vec<&str> = whole.lines().take(15).collect();
+    assert!(
+        head.iter().any(|l| l.starts_with("# Coverage masking")),
+        "{head:?}"
+    );
+    assert!(!whole.lines().take(15).any(|l| l.starts_with("mt:")));
+    assert!(whole.trim_end().ends_with("</details>"));
     assert!(
         text(&out).starts_with(&format!("milestones/{}/{name}", &name[..7])),
         "{}",

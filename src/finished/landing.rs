@@ -137,9 +137,10 @@ impl<'a> Landing<'a> {
         let Some(second) = step.parents.get(1) else {
             return Ok((pr, title));
         };
-        if title.is_none() {
-            // GitLab's squash-then-merge: the merge's body may lack the
-            // title; the squashed commit's subject is it.
+        if title.is_none() && pr.is_some() {
+            // GitLab's squash-then-merge: the merge names the request but
+            // its body may lack the title; the squashed commit's subject is
+            // it. (A merge that names no request has no title to give.)
             let subject = git_opt(self.root, &["log", "-1", "--format=%s", second])?;
             title = subject.filter(|s| !s.starts_with("Merge "));
         }
