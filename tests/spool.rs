@@ -547,3 +547,93 @@ fn odd_spool_entries_jam_nothing_and_doctor_names_them() {
         env.daemons().is_empty().then_some(())
     });
 }
+
+/// Forget on a store past many page splits: 3,000 commands, one in ten
+/// holding the secret, ingested by a daemon in many transactions, then
+/// forgotten. No byte
+/// of the secret is left in the database, its WAL, its shared memory or
+/// the spool; typing `mt forget SECRET` records no secret either; and a
+/// milestone that mentions it is named.
+#[test]
+fn forget_leaves_no_byte_behind_in_the_store_or_the_spool() {
+    let env = Env::new();
+    let repo = env.repo("app");
+    let secret = "s3cr3t-AbCdEfGhIjKlMnOp";
+    // A daemon ingests and keeps its connection open, as in everyday use.
+    env.start_daemon();
+    let mut lines = String::new();
+    for i in 0..3000i64 {
+        let cmd = if i % 10 == 0 {
+            format!("curl -H 'X-Token: {secret}' https://example.com/{i}")
+        } else {
+            format!("echo {i} {}", "x".repeat(60))
+        };
+        lines.push_str(&hook_record(
+            "999999990-1",
+            1_700_000_000_000_000 + i * 1000,
+            &repo,
+            &cmd,
+            0,
+        ));
+        // Ingested in many transactions, as a daemon does over a day: the
+        // pages split again and again.
+        if i % 100 == 99 {
+            // A file per batch: a drained file of a shell that is gone
+            // (no such pid) is removed by the ingest that drains it.
+            let mut f = spool_file(&env, &format!("h-999999990-{i}.log"));
+            f.write_all(lines.as_bytes()).unwrap();
+            lines.clear();
+            env.ok(&repo, ["log", "--limit", "1"]);
+        }
+    }
+    // mt forget's own line, as a hook records it when typed at a prompt.
+    lines.push_str(&hook_record(
+        "999999990-1",
+        1_700_000_009_000_000,
+        &repo,
+        &format!("mt forget {secret}"),
+        0,
+    ));
+    let mut f = spool_file(&env, "h-999999990-last.log");
+    f.write_all(lines.as_bytes()).unwrap();
+    drop(f);
+    let milestone = repo.join("milestones/2026-12/2026-12-01-bug-x.md");
+    fs::create_dir_all(milestone.parent().unwrap()).unwrap();
+    fs::write(&milestone, format!("---\ntitle: x\n---\n`{secret}`\n")).unwrap();
+    let out = env.ok(&repo, ["forget", secret]);
+    assert!(
+        out.contains("still in 1 milestone file(s)") && out.contains("2026-12-01-bug-x.md"),
+        "{out}"
+    );
+    let stored: Vec<String> = env
+        .log()
+        .iter()
+        .map(|e| e["command"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        stored
+            .iter()
+            .any(|c| c == "mt forget [argument not stored]"),
+        "{:?}",
+        &stored[..3]
+    );
+    let mut files: Vec<std::path::PathBuf> = fs::read_dir(env.mt_home.join("data"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.extend(
+        fs::read_dir(env.spool())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path()),
+    );
+    for file in files.iter().filter(|p| p.is_file()) {
+        let bytes = fs::read(file).unwrap();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the secret is still in {}",
+            file.display()
+        );
+    }
+}

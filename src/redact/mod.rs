@@ -56,6 +56,21 @@ pub struct Filters {
     ignore: Option<RegexSet>,
 }
 
+/// `mt forget SECRET` names what is to be forgotten: mt's own `forget`
+/// (and `config`) lines are stored without their arguments, or typing the
+/// command would record the secret again.
+fn is_own_private(program: Option<&[u8]>, sub: Option<&[u8]>) -> bool {
+    let program = program.map(|p| p.rsplit(|&b| b == b'/').next().unwrap_or(p));
+    program == Some(b"mt".as_slice()) && matches!(sub, Some(b"forget" | b"config"))
+}
+
+/// The stored text of such a line: `mt forget` alone.
+fn own_private_line(words: &[words::Word]) -> Option<String> {
+    let (program, sub) = (words.first()?, words.get(1)?);
+    is_own_private(Some(program.value.as_bytes()), Some(sub.value.as_bytes()))
+        .then(|| format!("mt {} [argument not stored]", sub.value))
+}
+
 impl Filters {
     pub fn new(config: &Config) -> Result<Filters> {
         let extra = config
@@ -95,6 +110,9 @@ impl Filters {
     /// rest of the line stays as typed.
     pub fn text(&self, text: &str) -> String {
         let words = words::split(text);
+        if let Some(own) = own_private_line(&words) {
+            return own;
+        }
         let values: Vec<&str> = words.iter().map(|w| w.value.as_str()).collect();
         let operators: Vec<bool> = words.iter().map(|w| w.operator).collect();
         let mut out = String::with_capacity(text.len());
@@ -110,7 +128,14 @@ impl Filters {
     }
 
     /// argv with secrets masked; bytes that are no secret stay exact.
+    /// mt's own `forget` and `config` keep no argument.
     pub fn argv(&self, argv: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        if is_own_private(
+            argv.first().map(|a| a.as_slice()),
+            argv.get(1).map(|a| a.as_slice()),
+        ) {
+            return argv.iter().take(2).cloned().collect();
+        }
         let lossy: Vec<Cow<str>> = argv.iter().map(|a| String::from_utf8_lossy(a)).collect();
         let values: Vec<&str> = lossy.iter().map(|v| v.as_ref()).collect();
         let masks = rules::masks(&values, &vec![false; values.len()]);

@@ -41,8 +41,9 @@ impl Loaded {
     }
 }
 
-pub fn read_all(root: &Path) -> Loaded {
-    let mut loaded = Loaded::default();
+/// Every milestone file of the repository at `root` (not templates,
+/// dashboards, summaries or the log), sorted.
+pub fn milestone_paths(root: &Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
     let mut dirs = vec![root.join("milestones")];
     while let Some(dir) = dirs.pop() {
@@ -64,7 +65,12 @@ pub fn read_all(root: &Path) -> Loaded {
         }
     }
     files.sort();
-    for path in files {
+    files
+}
+
+pub fn read_all(root: &Path) -> Loaded {
+    let mut loaded = Loaded::default();
+    for path in milestone_paths(root) {
         match fs::read_to_string(&path)
             .map_err(anyhow::Error::from)
             .and_then(|t| milestone::parse(&t))

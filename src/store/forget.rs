@@ -76,6 +76,10 @@ impl Store {
             };
         }
         tx.commit()?;
+        if !edits.is_empty() {
+            // A fresh copy of the database holds no freed page at all.
+            self.conn.execute_batch("VACUUM")?;
+        }
         // The WAL still holds the old pages until checkpointed and truncated.
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
