@@ -381,7 +381,14 @@ fn front_matter(
         title: (declared.title.clone())
             .or_else(|| finish.and_then(|f| f.title.clone()))
             .unwrap_or_else(|| infer::title(&inferred.slug)),
-        status: req.draft.then(|| "draft".to_owned()),
+        // A draft while it travels in the pull request; "closed by hand"
+        // when it was closed without its work being in the default branch
+        // (MILESTONE_LOG.md shows which); none once finished.
+        status: match (req.draft, finish) {
+            (true, _) => Some("draft".to_owned()),
+            (false, None) => Some("closed by hand".to_owned()),
+            (false, Some(_)) => None,
+        },
         mt_in_front: None,
         mt,
     }

@@ -214,7 +214,8 @@ fn status_and_log_show_this_branch() {
     assert!(v["active_ms"].as_f64().unwrap() >= 100.0);
     let human = env.ok(&repo, ["status"]);
     assert!(
-        human.contains("2 runs (2 automated, 0 manual), 1 failed") && human.contains("running for"),
+        human.contains("2 runs (2 by a program, 0 typed), 1 failed")
+            && human.contains("running for"),
         "{human}"
     );
     drop(running);

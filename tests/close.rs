@@ -424,7 +424,7 @@ fn a_run_going_at_the_close_goes_to_the_next_span() {
     assert_eq!(milestone(&log, false), vec![id.clone(); 3]);
     assert_eq!(milestone(&log, true), vec![Value::Null], "kept open");
     let status = env.ok(&repo, ["status"]);
-    assert!(status.contains("1 runs (1 automated"), "{status}");
+    assert!(status.contains("1 run (1 by a program"), "{status}");
 
     env.ok(&repo, ["close", "feat/7-keep"]);
     let files = milestone_files(&repo);

@@ -71,8 +71,8 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
     }
     writeln!(
         out,
-        "{} runs ({} automated, {} manual), {} failed; active time {} (gaps over {} min not counted)",
-        c.runs,
+        "{} ({} by a program, {} typed), {} failed; active time {} (gaps over {} min not counted)",
+        crate::display::count(c.runs, "run", "runs"),
         c.automated,
         c.manual,
         c.failures,

@@ -4,6 +4,7 @@
 
 use anyhow::{Result, anyhow};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 use super::sections::{cell, share_text as pct};
 use super::{Baseline, BaselineKind, FrontMatter, Measured};
@@ -113,7 +114,10 @@ fn scope(m: &Measured) -> String {
         &m.complexity.deletions,
     ) {
         (Some(f), Some(i), Some(d)) => {
-            format!("{f} files changed, +{i} −{d} lines against the merge base")
+            format!(
+                "{} changed, +{i} −{d} lines against the merge base",
+                crate::display::count(*f, "file", "files")
+            )
         }
         _ => "diff not measured (no merge base)".to_owned(),
     };
@@ -190,6 +194,7 @@ fn timeline(m: &Measured) -> Vec<Row> {
     // classifies, before any phase was set) gets one when there is some,
     // so the rows add up to the total.
     let other = m.phases_ms.get("other").copied().unwrap_or(0) > 0;
+    let shown = shown_parts(m, other);
     let labels = [
         ("diagnosis", "Diagnosis"),
         ("implementation", "Implementation"),
@@ -206,6 +211,9 @@ fn timeline(m: &Measured) -> Vec<Row> {
             } else {
                 m.phases_ms.get(*key).copied().unwrap_or(0)
             };
+            // The parts as shown, rounded so that they add up to the total
+            // as shown; the factors use the exact figures.
+            let shown_ms = shown.get(*key).copied().unwrap_or(measured);
             let b = m
                 .baselines
                 .get(*key)
@@ -213,7 +221,7 @@ fn timeline(m: &Measured) -> Vec<Row> {
                 .unwrap_or_else(Baseline::not_measured);
             Row {
                 phase: (*label).to_owned(),
-                measured: human_ms(measured as f64),
+                measured: human_ms(shown_ms as f64),
                 baseline: baseline_text(&b),
                 factor: factor(&b, measured),
                 source: b
@@ -223,6 +231,45 @@ fn timeline(m: &Measured) -> Vec<Row> {
             }
         })
         .collect()
+}
+
+/// Each phase's time rounded to the precision the total is shown at
+/// (`human_ms`: 1 ms, 0.1 s, 1 s or 1 min), by largest remainder, so the
+/// rows shown add up to the total shown.
+fn shown_parts(m: &Measured, other: bool) -> BTreeMap<&'static str, u64> {
+    let total = m.active_ms;
+    let unit: u64 = match total {
+        0..1_000 => 1,
+        1_000..60_000 => 100,
+        60_000..3_600_000 => 1_000,
+        _ => 60_000,
+    };
+    let mut keys = vec!["diagnosis", "implementation", "validation"];
+    if other {
+        keys.push("other");
+    }
+    let parts: Vec<u64> = keys
+        .iter()
+        .map(|k| m.phases_ms.get(*k).copied().unwrap_or(0))
+        .collect();
+    let target = (total + unit / 2) / unit;
+    let mut units: Vec<u64> = parts.iter().map(|p| p / unit).collect();
+    let mut left = target.saturating_sub(units.iter().sum());
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(parts[i] % unit));
+    for i in order {
+        if left == 0 {
+            break;
+        }
+        units[i] += 1;
+        left -= 1;
+    }
+    let mut shown: BTreeMap<&'static str, u64> = keys
+        .into_iter()
+        .zip(units.into_iter().map(|u| u * unit))
+        .collect();
+    shown.insert("total", target * unit);
+    shown
 }
 
 fn manual_steps(m: &Measured) -> String {
@@ -326,6 +373,34 @@ fn template_error(name: &str, e: &minijinja::Error) -> anyhow::Error {
 mod tests {
     use super::*;
     use crate::milestone::tests::sample;
+
+    /// The rows as shown add up to the total as shown: rounding each to a
+    /// tenth of a second alone would show 4.5 + 1.5 + 17.6 + 9.5 = 33.1
+    /// against a total of 33.0.
+    #[test]
+    fn the_timeline_rows_shown_add_up_to_the_total_shown() {
+        let mut m = sample().mt;
+        let phases = [
+            ("diagnosis", 4_460),
+            ("implementation", 1_540),
+            ("validation", 17_580),
+            ("other", 9_465),
+        ];
+        m.phases_ms = phases.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+        m.active_ms = 33_045;
+        let rows = timeline(&m);
+        let tenths = |r: &Row| {
+            (r.measured.trim_end_matches('s').parse::<f64>().unwrap() * 10.0).round() as i64
+        };
+        let parts: i64 = rows[..4].iter().map(tenths).sum();
+        assert_eq!(
+            parts,
+            tenths(&rows[4]),
+            "{:?}",
+            rows.iter().map(|r| &r.measured).collect::<Vec<_>>()
+        );
+        assert_eq!(rows[4].measured, "33.0s");
+    }
 
     /// The timeline's rows add up to its total: time in `other` has a row
     /// of its own when there is some, and none when there is not.

@@ -42,14 +42,20 @@ pub fn headline(f: &MonthFigures, before: &MonthFigures) -> Vec<String> {
             Some(ms) => format!("Cumulative time saved: {} ({over})", signed_ms(ms)),
             None => format!("Cumulative time saved: {NOT} (no milestone has a baseline)"),
         },
-        format!(
-            "Success rate improvement: {} (first-attempt success)",
-            pp(
-                change_pp(f.first_attempt, before.first_attempt),
-                &before.month
-            )
-        ),
+        success_line(&pp(
+            change_pp(f.first_attempt, before.first_attempt),
+            &before.month,
+        )),
     ]
+}
+
+/// The seed's fourth line, saying what the rate is once: inside the
+/// parenthesis a "not measured" already has, else in one of its own.
+fn success_line(change: &str) -> String {
+    match change.strip_suffix(')') {
+        Some(open) => format!("Success rate improvement: {open}; first-attempt success)"),
+        None => format!("Success rate improvement: {change} (first-attempt success)"),
+    }
 }
 
 fn signed_ms(ms: i64) -> String {
@@ -238,7 +244,8 @@ fn nice_ceiling(max: f64) -> f64 {
         return 1.0;
     }
     let step = 10f64.powf(max.log10().floor());
-    (max / step).ceil() * step
+    // Rounded back to a short decimal: 7 × 0.1 is 0.7000000000000001.
+    ((max / step).ceil() * step * 1e6).round() / 1e6
 }
 
 /// `dashboards/performance-trends.md`.

@@ -74,7 +74,7 @@ pub struct TailRow {
 /// tail is about a minute of events), each tested for being open.
 static SINCE_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT id, start_us, end_us, kind = 'command', state = 'running', source = 'hook',
+        "SELECT id, start_us, end_us, kind = 'command', state = 'running', source IN ('hook', 'typed'),
             state = 'unfinished' OR signal IS NOT NULL OR COALESCE(exit_code, 0) != 0
          FROM events INDEXED BY events_by_branch
          WHERE repo = ?1 AND branch = ?2 AND start_us >= ?3 AND {}",

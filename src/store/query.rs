@@ -37,7 +37,7 @@ pub struct Status {
 // flag is `event::succeeded` negated, for a finished row.
 static STATUS_SQL: LazyLock<String> = LazyLock::new(|| {
     open_span_sql(
-        "start_us, end_us, state = 'running', source = 'hook',
+        "start_us, end_us, state = 'running', source IN ('hook', 'typed'),
         state = 'unfinished' OR signal IS NOT NULL OR COALESCE(exit_code, 0) != 0, id,
         kind = 'command'",
         "1",
