@@ -311,10 +311,10 @@ pub fn compute(
         edited: edited_rows(&figures),
         automation_runs: figures.automation_runs,
         automation_time_ms: figures.automation_time_ms,
-        caught: caught_rows(&figures),
+        caught: caught_rows(&figures, &shape_in(&inputs.root)),
         consistency: figures.consistency.share,
-        flaky: flaky_rows(&figures),
-        like_for_like: like_row(&figures),
+        flaky: flaky_rows(&figures, &shape_in(&inputs.root)),
+        like_for_like: like_row(&figures, &shape_in(&inputs.root)),
         integration: milestone::integration::classify(
             inputs.diff.as_ref().map(|d| d.paths.as_slice()),
             &config.integration,
@@ -325,7 +325,8 @@ pub fn compute(
     };
     let front = front_matter(inputs, req, finish, kind, complexity, measured);
     let (template_name, template) = &inputs.template;
-    let view = render::view(&front, &evidence(&runs), req.declared.note.as_deref());
+    let evidence = evidence(&runs, &shape_in(&inputs.root));
+    let view = render::view(&front, &evidence, req.declared.note.as_deref());
     let body = render::render(template_name, template, &view)?;
     let text = milestone::file_text(&front, &body)?;
     Ok(Prepared {
@@ -537,11 +538,22 @@ fn markers_and_edits(rows: &[&SpanRow], edit_rules: &EditRules) -> (Vec<Marker>,
     (markers, edits)
 }
 
-/// Each distinct command line with its runs, most time first.
-fn evidence(runs: &[Run]) -> Vec<Evidence> {
-    let mut by: foldhash::HashMap<&str, (u64, u64, Vec<f64>)> = Default::default();
+/// How a command is shown in a milestone, which leaves the machine: its
+/// shape (`redact::shape`), with the words that are paths in the worktree
+/// at `root` kept.
+fn shape_in(root: &str) -> impl Fn(&str) -> String + use<> {
+    let root = PathBuf::from(root);
+    move |command: &str| {
+        let is_path = |w: &str| !w.starts_with('/') && !w.contains("..") && root.join(w).exists();
+        crate::redact::shape::shape(command, is_path)
+    }
+}
+
+/// Each distinct command shape with its runs, most time first.
+fn evidence(runs: &[Run], shape: &impl Fn(&str) -> String) -> Vec<Evidence> {
+    let mut by: foldhash::HashMap<String, (u64, u64, Vec<f64>)> = Default::default();
     for r in runs {
-        let e = by.entry(r.command).or_default();
+        let e = by.entry(shape(r.command)).or_default();
         e.0 += 1;
         e.1 += u64::from(!r.ok);
         e.2.push((r.end_us - r.start_us) as f64 / 1000.0);
@@ -643,11 +655,11 @@ fn edited_rows(f: &metrics::Figures) -> Vec<EditedRow> {
         .collect()
 }
 
-fn caught_rows(f: &metrics::Figures) -> Vec<CaughtRow> {
+fn caught_rows(f: &metrics::Figures, shape: &impl Fn(&str) -> String) -> Vec<CaughtRow> {
     f.caught
         .iter()
         .map(|c| CaughtRow {
-            command: c.command.clone(),
+            command: shape(&c.command),
             caught: rfc3339(c.failed_at_us),
             failures: c.failures,
             fix_ms: ms(c.fix_us),
@@ -655,12 +667,12 @@ fn caught_rows(f: &metrics::Figures) -> Vec<CaughtRow> {
         .collect()
 }
 
-fn flaky_rows(f: &metrics::Figures) -> Vec<FlakyRow> {
+fn flaky_rows(f: &metrics::Figures, shape: &impl Fn(&str) -> String) -> Vec<FlakyRow> {
     f.consistency
         .flaky
         .iter()
         .map(|r| FlakyRow {
-            command: r.command.clone(),
+            command: shape(&r.command),
             head: r.head.chars().take(12).collect(),
             runs: r.runs.len() as u64,
             failures: r.runs.iter().filter(|&&(_, ok)| !ok).count() as u64,
@@ -668,10 +680,10 @@ fn flaky_rows(f: &metrics::Figures) -> Vec<FlakyRow> {
         .collect()
 }
 
-fn like_row(f: &metrics::Figures) -> LikeRow {
+fn like_row(f: &metrics::Figures, shape: &impl Fn(&str) -> String) -> LikeRow {
     let l = &f.like_for_like;
     LikeRow {
-        classes: l.classes.clone(),
+        classes: l.classes.iter().map(|c| shape(c)).collect(),
         errors_automated: l.errors_automated,
         errors_manual: l.errors_manual,
         first_attempt_automated: l.first_attempt_automated,

@@ -464,3 +464,44 @@ fn a_repository_without_hooks_is_pointed_out_once() {
     env.ok(&repo, ["exec", "true"]);
     assert!(!err(&env.mt(&repo, ["status"])).contains("mt init git"));
 }
+
+/// What leaves the machine shows commands as shapes: a value typed in any
+/// form — an option's value, a URL's query, a `sh -c` script, a word no
+/// rule knows — reaches neither the milestone nor the generated log.
+#[test]
+fn a_milestone_shows_command_shapes_never_their_values() {
+    let env = Env::new();
+    let repo = env.repo("app");
+    env.git(&repo, &["switch", "-q", "-c", "fix/5-shapes"]);
+    let secret = "Zq8xK2mP9vR4tW7yLooksLikeNothing";
+    for args in [
+        vec!["exec", "true", "--api-key", secret],
+        vec![
+            "exec",
+            "true",
+            &format!("https://api.example.com/?api_key={secret}"),
+        ],
+        vec!["exec", "sh", "-c", &format!("echo {secret} > /dev/null")],
+        vec!["exec", "true", secret],
+    ] {
+        env.ok(&repo, args);
+    }
+    env.git(&repo, &["switch", "-q", "main"]);
+    env.ok(&repo, ["close", "fix/5-shapes"]);
+    let files = milestone_files(&repo);
+    assert_eq!(files.len(), 1);
+    let text = fs::read_to_string(&files[0]).unwrap();
+    assert!(!text.contains("Zq8x"), "{text}");
+    assert!(
+        text.contains("`true --api-key …`") && text.contains("`sh -c …`"),
+        "{text}"
+    );
+    let log = fs::read_to_string(repo.join("milestones/MILESTONE_LOG.md")).unwrap();
+    assert!(!log.contains("Zq8x"));
+    // The local store keeps the exact text, to the user alone.
+    assert!(
+        env.log()
+            .iter()
+            .any(|e| e["command"].as_str().unwrap().contains("sh -c"))
+    );
+}

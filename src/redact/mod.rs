@@ -12,6 +12,7 @@
 //! The rules are listed in docs/redaction.md.
 
 mod rules;
+pub mod shape;
 mod words;
 
 use std::borrow::Cow;

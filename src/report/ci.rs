@@ -46,7 +46,11 @@ pub fn summarize(events: &[Event]) -> CiSummary {
     let steps: Vec<Step> = ci
         .iter()
         .map(|e| Step {
-            command: e.command.clone(),
+            // The step summary is published: the command's shape (paths of
+            // the checkout kept), never its values.
+            command: crate::redact::shape::shape(&e.command, |w| {
+                !w.starts_with('/') && !w.contains("..") && std::path::Path::new(w).exists()
+            }),
             duration_ms: e.duration_ms.unwrap_or(0.0).round() as u64,
             exit_code: e.exit_code,
             signal: e.signal,

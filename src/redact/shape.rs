@@ -1,0 +1,175 @@
+//! A command's shape, for everything that leaves the machine (milestones,
+//! drafts, reports): the program, its subcommands, its option names and the
+//! words that are paths in the repository; every other value becomes `…`.
+//! Default deny: a credential in a form nobody thought of is a value like
+//! any other and never reaches a shared file. The store and `mt log` keep
+//! the exact (masked) text; classification and metrics work on it.
+
+use super::words;
+
+/// The placeholder for a value.
+pub const VALUE: &str = "…";
+
+/// How many bare words after a program read as its subcommands
+/// (`docker compose up`, `kubectl get pods`, `npm run lint`).
+const MAX_SUBCOMMANDS: usize = 2;
+
+/// `command` as its shape; `is_path` says whether a word names a file or
+/// directory of the repository.
+pub fn shape(command: &str, is_path: impl Fn(&str) -> bool) -> String {
+    let mut out: Vec<String> = Vec::new();
+    // Position within the current simple command: 0 before its program.
+    let mut at = 0usize;
+    for w in words::split(command) {
+        if w.operator {
+            out.push(w.value.clone());
+            at = 0;
+            continue;
+        }
+        let word = w.value.as_str();
+        let shown = if at == 0 {
+            match word.split_once('=') {
+                // `VAR=value` before the program.
+                Some((name, _)) if is_name(name) => format!("{name}={VALUE}"),
+                _ => {
+                    at = 1;
+                    program(word, &is_path)
+                }
+            }
+        } else {
+            let shown = argument(word, at, &is_path);
+            at += 1;
+            shown
+        };
+        out.push(shown);
+    }
+    out.join(" ")
+}
+
+/// The program: its name, or a path in the repository as typed.
+fn program(word: &str, is_path: &impl Fn(&str) -> bool) -> String {
+    if is_path(word) {
+        return word.to_owned();
+    }
+    let name = word.rsplit('/').next().unwrap_or(word);
+    if is_bare(name, 40) {
+        name.to_owned()
+    } else {
+        VALUE.to_owned()
+    }
+}
+
+/// The `at`-th word after the program.
+fn argument(word: &str, at: usize, is_path: &impl Fn(&str) -> bool) -> String {
+    if let Some(long) = word.strip_prefix("--") {
+        return match long.split_once('=') {
+            Some((name, _)) if is_bare(name, 40) => format!("--{name}={VALUE}"),
+            None if is_bare(long, 40) || long.is_empty() => word.to_owned(),
+            _ => VALUE.to_owned(),
+        };
+    }
+    if let Some(short) = word.strip_prefix('-') {
+        // `-x` stays; `-pS` (a value glued to its option) keeps the option.
+        let mut chars = short.chars();
+        return match (chars.next(), chars.next()) {
+            (Some(c), None) if c.is_ascii_alphanumeric() => word.to_owned(),
+            (Some(c), Some(_)) if c.is_ascii_alphabetic() => format!("-{c}{VALUE}"),
+            _ => VALUE.to_owned(),
+        };
+    }
+    if is_path(word) {
+        return word.to_owned();
+    }
+    if at <= MAX_SUBCOMMANDS
+        && is_bare(word, 16)
+        && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+    {
+        return word.to_owned();
+    }
+    VALUE.to_owned()
+}
+
+/// Letters, digits and `-_.:` only, at most `max` characters.
+fn is_bare(word: &str, max: usize) -> bool {
+    !word.is_empty()
+        && word.len() <= max
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:+".contains(&b))
+}
+
+fn is_name(word: &str) -> bool {
+    !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(word: &str) -> bool {
+        [
+            "tests/test_x.py",
+            "src",
+            "scripts/qc_pre_push.sh",
+            "./scripts/qc_pre_push.sh",
+        ]
+        .contains(&word)
+    }
+
+    #[test]
+    fn ordinary_commands_read_well() {
+        let cases = [
+            (
+                "git commit -m \"auth: fix login redirect\"",
+                "git commit -m …",
+            ),
+            ("cargo test -q", "cargo test -q"),
+            ("cargo test test_info_messages", "cargo test …"),
+            ("docker compose up -d", "docker compose up -d"),
+            ("kubectl get pods -n prod", "kubectl get pods -n …"),
+            ("npm run lint", "npm run lint"),
+            (
+                "pytest tests/test_x.py -k login",
+                "pytest tests/test_x.py -k …",
+            ),
+            (
+                "./scripts/qc_pre_push.sh --fast",
+                "./scripts/qc_pre_push.sh --fast",
+            ),
+            ("RUST_LOG=debug cargo run", "RUST_LOG=… cargo run"),
+            ("make test && echo done", "make test && echo done"),
+            ("ls -la src", "ls -l… src"),
+        ];
+        for (command, want) in cases {
+            assert_eq!(shape(command, paths), want, "{command}");
+        }
+    }
+
+    /// Secrets in every position a value can take never survive.
+    #[test]
+    fn no_value_reaches_the_shape() {
+        let secret = "Zq8xK2mP9vR4tW7y";
+        let forms = [
+            format!("vault login {secret}"),
+            format!("mysql -p{secret} -u root"),
+            format!("curl -H 'Authorization: Bearer {secret}' https://x"),
+            format!("curl https://api.example.com/?api_key={secret}"),
+            format!("aws configure set aws_secret_access_key {secret}"),
+            format!("az login -p {secret}"),
+            format!("sshpass -p {secret} ssh host"),
+            format!("docker login --password={secret}"),
+            format!("TOKEN={secret} ./deploy.sh"),
+            format!("sudo -u app env -i bash -c 'echo {secret}'"),
+            format!("psql \"host=h password={secret}\""),
+            format!("zip -P {secret} a.zip b"),
+            format!("7z a -p{secret} x.7z"),
+            format!("kubectl create secret generic x --from-literal=password={secret}"),
+            format!("for i in 1; do echo {secret}; done"),
+            format!("echo $(cat {secret})"),
+        ];
+        for form in forms {
+            let s = shape(&form, |_| false);
+            assert!(!s.contains(secret) && !s.contains("Zq8x"), "{form} → {s}");
+        }
+    }
+}
