@@ -57,24 +57,63 @@ fn tool(program: &str, words: &[&str]) -> Tool {
 /// `--http-passwd`, `--passphrase`, `--auth-token`, `--client-secret`,
 /// `--api-key`, `GITHUB_TOKEN`, `MYSQL_PWD`; not `--author`, `--key-file`.)
 pub fn secret_name(name: &str) -> bool {
-    let name = name
-        .trim_start_matches('-')
-        .to_ascii_lowercase()
-        .replace('_', "-");
-    let parts: Vec<&str> = name.split('-').collect();
-    let has = |p: &str| parts.contains(&p);
-    name.contains("pass")
-        || name.contains("secret")
-        || name.contains("token")
-        || name.contains("credential")
-        || name.contains("apikey")
-        || has("auth")
-        || has("cookie")
-        || has("pwd") && parts.len() > 1
-        || (has("key")
+    let parts = name_parts(name.trim_start_matches('-'));
+    let Some(last) = parts.last() else {
+        return false;
+    };
+    let has = |p: &str| parts.iter().any(|x| x == p);
+    // Whole parts, the last one naming the value: `--password-stdin`,
+    // `--token-file`, `--max-tokens`, `--passive-ftp`, `--tokenizer`,
+    // `--passWithNoTests` and `--no-password` name no secret.
+    if parts[0] == "no" {
+        return false;
+    }
+    SECRET_PARTS.contains(&last.as_str())
+        || last == "pwd" && parts.len() > 1
+        || last == "key"
             && ["api", "access", "private", "secret", "account", "master"]
                 .iter()
-                .any(|p| has(p)))
+                .any(|p| has(p))
+}
+
+/// The last part of a name that says its value is a secret.
+const SECRET_PARTS: &[&str] = &[
+    "password",
+    "passwd",
+    "pass",
+    "passphrase",
+    "secret",
+    "token",
+    "credential",
+    "credentials",
+    "apikey",
+    "auth",
+    "cookie",
+    "bearer",
+];
+
+/// `--db-Password_file` → `db`, `password`, `file`: split at `-`, `_` and
+/// a lowercase letter followed by an uppercase one, lowercased.
+fn name_parts(name: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c == '-' || c == '_' {
+            parts.push(String::new());
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower {
+            parts.push(String::new());
+        }
+        prev_lower = c.is_ascii_lowercase();
+        parts
+            .last_mut()
+            .expect("one part")
+            .push(c.to_ascii_lowercase());
+    }
+    parts.retain(|p| !p.is_empty());
+    parts
 }
 
 /// Credential headers, as a header word's value begins (`-H 'Cookie: …'`).
@@ -185,9 +224,21 @@ fn command(words: &[&str], masks: &mut Vec<(usize, Mask)>, base: usize) {
 /// `NAME=value` arguments, credential headers.
 fn generic(words: &[&str], i: usize, base: usize, masks: &mut Vec<(usize, Mask)>) {
     let w = words[i];
-    if let Some(h) = header_value(w) {
+    // A credential header only where a header goes: after `-H` or
+    // `--header`, or glued to them. `git commit -m "auth: fix …"` is no
+    // header.
+    let header_position = i > 0 && matches!(words[i - 1], "-H" | "--header");
+    if header_position && let Some(h) = header_value(w) {
         masks.push((base + i, Mask::From(h)));
         return;
+    }
+    for flag in ["--header=", "-H"] {
+        if let Some(rest) = w.strip_prefix(flag)
+            && let Some(h) = header_value(rest)
+        {
+            masks.push((base + i, Mask::From(flag.len() + h)));
+            return;
+        }
     }
     match w.split_once('=') {
         Some((name, _)) if !name.is_empty() && !name.contains(' ') && secret_name(name) => {
