@@ -282,7 +282,11 @@ pub fn compute(
     let (complexity, measured_complexity) = complexity(req.declared.complexity, totals);
     let measured = Measured {
         version: 1,
-        repo: inputs.root.clone(),
+        // A committed file names the repository by its directory, never by
+        // an absolute path of this machine.
+        repo: Path::new(&inputs.root)
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         branch: inputs.branch.clone(),
         first_event: finished.first().map(|r| rfc3339(r.start_us)),
         closed: rfc3339(req.now_us),
@@ -379,9 +383,13 @@ fn front_matter(
             .map_or("unset", Priority::as_str)
             .to_owned(),
         complexity,
-        title: (declared.title.clone())
-            .or_else(|| finish.and_then(|f| f.title.clone()))
-            .unwrap_or_else(|| infer::title(&inferred.slug)),
+        // No invisible or direction-changing character, even in YAML.
+        title: crate::display::safe(
+            &(declared.title.clone())
+                .or_else(|| finish.and_then(|f| f.title.clone()))
+                .unwrap_or_else(|| infer::title(&inferred.slug)),
+        )
+        .into_owned(),
         // A draft while it travels in the pull request; "closed by hand"
         // when it was closed without its work being in the default branch
         // (MILESTONE_LOG.md shows which); none once finished.

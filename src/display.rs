@@ -12,10 +12,58 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Characters that change what a reader sees beyond themselves.
+/// Characters that change what a reader sees beyond themselves: controls,
+/// the line and paragraph separators, and Unicode's Default_Ignorable_Code_Point
+/// set (DerivedCoreProperties.txt, Unicode 15.1), which holds every
+/// Bidi_Control character — invisible, or reordering the text around them.
 fn unsafe_char(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+        || matches!(
+            c,
+            '\u{00ad}'
+                | '\u{034f}'
+                | '\u{061c}'
+                | '\u{115f}'..='\u{1160}'
+                | '\u{17b4}'..='\u{17b5}'
+                | '\u{180b}'..='\u{180f}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
+                | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff0}'..='\u{fff8}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0000}'..='\u{e0fff}'
+        )
+}
+
+/// `text` for markdown prose, a heading, a list line, a table cell or link
+/// text: [`safe`], then every character markdown or HTML acts on escaped
+/// with a backslash, so `<img src=x>`, `[x](https://…)` or a `|` is text.
+pub fn markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, c) in safe(text).chars().enumerate() {
+        // `#` makes a heading only at the start of a line.
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '<' | '>' | '|' | '~' | '&'
+        ) || c == '#' && i == 0
+        {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `text` inside a markdown code span in a table: [`safe`], with a
+/// backtick (which would end the span) and `|` (which would end the cell)
+/// made harmless.
+pub fn code_span(text: &str) -> String {
+    safe(text).replace('`', "'").replace('|', "\\|")
 }
 
 /// `text` with every control, bidi and zero-width character escaped
@@ -46,7 +94,37 @@ pub fn safe(text: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::safe;
+    use super::{markdown, safe};
+
+    /// A pull request's title is text in a milestone: no image, no link,
+    /// no broken table, no direction change.
+    #[test]
+    fn markdown_from_a_title_is_text() {
+        let cases = [
+            (
+                "<img src=x onerror=alert(1)>",
+                "\\<img src=x onerror=alert\\(1\\)\\>",
+            ),
+            (
+                "[x](https://evil.example)",
+                "\\[x\\]\\(https://evil.example\\)",
+            ),
+            ("a | b", "a \\| b"),
+            ("`code`", "\\`code\\`"),
+            ("# heading", "\\# heading"),
+            ("Fix #88", "Fix #88"),
+            // The visible escape's backslash is itself escaped: markdown
+            // shows `\u{202e}`.
+            ("rtl\u{202e}txt", "rtl\\\\u{202e}txt"),
+            (
+                "soft\u{ad}hyphen\u{2060}joiner\u{e0041}tag\u{2028}sep",
+                "soft\\\\xadhyphen\\\\u{2060}joiner\\\\u{e0041}tag\\\\u{2028}sep",
+            ),
+        ];
+        for (title, shown) in cases {
+            assert_eq!(markdown(title), shown, "{title:?}");
+        }
+    }
 
     #[test]
     fn nothing_that_acts_on_a_terminal_survives() {

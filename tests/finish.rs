@@ -972,3 +972,42 @@ fn pull_commit_and_merge(h: &Host, other: &Path) {
     let said = format!("{}{}", text(&out), err(&out));
     assert!(out.status.success() && !said.contains("CONFLICT"), "{said}");
 }
+
+/// A pull request's title is text in the milestone and the log: no image,
+/// no link, no broken table, no direction change; and the committed file
+/// names no path of this machine.
+#[test]
+fn a_hostile_pull_request_title_is_text_in_the_milestone() {
+    let env = Env::new();
+    let h = Host::new(&env);
+    h.work("fix/95-title", "title");
+    let title = "<img src=x onerror=alert(1)> [x](https://evil.example) | a\u{202e}b";
+    h.merge(
+        "fix/95-title",
+        "merge",
+        &format!("Merge pull request #95 from a/fix/95-title\n\n{title}"),
+    );
+    env.git(&h.me, &["switch", "-q", "main"]);
+    h.git(&h.me, &["pull", "-q", "--ff-only"]);
+    let (_, text) = h.milestones().into_iter().next().unwrap();
+    assert!(!text.contains('\u{202e}'), "a raw bidi override");
+    let heading = text.lines().find(|l| l.starts_with("# ")).unwrap();
+    assert!(
+        heading.contains("\\<img src=x onerror=alert\\(1\\)\\>")
+            && heading.contains("\\[x\\]\\(https://evil.example\\)")
+            && heading.contains("\\|"),
+        "{heading}"
+    );
+    let log = fs::read_to_string(h.me.join("milestones/MILESTONE_LOG.md")).unwrap();
+    assert!(
+        log.contains("\\<img") && !log.replace("\\<img", "").contains("<img"),
+        "{log}"
+    );
+    assert!(!log.contains("](https://evil"), "{log}");
+    let front = h.front("fix/95-title");
+    let repo = front["mt"]["repo"].as_str().unwrap();
+    assert!(
+        !repo.starts_with('/'),
+        "an absolute path in a committed file: {repo}"
+    );
+}

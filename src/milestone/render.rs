@@ -151,10 +151,10 @@ fn factor(b: &Baseline, measured_ms: u64) -> String {
 pub fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> View {
     let m = &front.mt;
     View {
-        title: crate::display::safe(&front.title).into_owned(),
+        title: crate::display::markdown(&front.title),
         milestone_id: front.milestone_id.clone(),
         kind: front.kind.clone(),
-        branch: crate::display::safe(&m.branch).into_owned(),
+        branch: crate::display::markdown(&m.branch),
         issue_number: front.issue_number.clone().unwrap_or_default(),
         pr_number: front.pr_number.clone().unwrap_or_default(),
         priority: front.priority.clone(),
@@ -289,7 +289,7 @@ fn tools_checklist(m: &Measured) -> Vec<ToolItem> {
     m.tools
         .iter()
         .map(|t| ToolItem {
-            name: crate::display::safe(&t.name).into_owned(),
+            name: crate::display::markdown(&t.name),
             used: true,
             detail: format!(
                 ": {} runs, {} failed, median {}",

@@ -61,13 +61,9 @@ struct SummaryRow {
     edge: String,
 }
 
-/// Text for a cell of the markdown: no raw control characters, no pipes,
-/// no backticks (the cell may sit in a code span).
+/// Text for a cell of the markdown that may sit in a code span.
 pub(super) fn cell(text: &str) -> String {
-    crate::display::safe(text)
-        .replace('`', "'")
-        .replace('|', "\\|")
-        .replace('\n', " ")
+    crate::display::code_span(text)
 }
 
 fn pct(s: Share) -> Option<f64> {

@@ -375,18 +375,17 @@ pub fn log(loaded: &super::files::Loaded, dir: &std::path::Path) -> String {
         "# Milestone Log\n\nEvery milestone in this repository, oldest first. `mt close` and `mt report` regenerate this file; edit the milestones, not this.\n\n| Date | Type | Title | Issue | PR | Active time | Status | File |\n|------|------|-------|-------|----|-------------|--------|------|\n",
     );
     for (m, rel) in rows {
-        let cell = |s: &str| {
-            crate::display::safe(s)
-                .replace('|', "\\|")
-                .replace('\n', " ")
-        };
+        // Titles come from pull requests: markdown there is text here.
+        let cell = crate::display::markdown;
+        // `#12`, as mt writes them: no markdown in a table cell.
+        let number = |s: &str| crate::display::safe(s).replace('|', "\\|");
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | [{}]({}) |\n",
             cell(&m.date),
             cell(&m.kind),
             cell(&m.title),
-            cell(m.issue_number.as_deref().unwrap_or("")),
-            cell(m.pr_number.as_deref().unwrap_or("")),
+            number(m.issue_number.as_deref().unwrap_or("")),
+            number(m.pr_number.as_deref().unwrap_or("")),
             crate::event::human_ms(m.mt.active_ms as f64),
             m.status.as_deref().unwrap_or("finished"),
             cell(&m.milestone_id),
