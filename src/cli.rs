@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Measure how software work actually goes: record every command, attribute
 /// it to its git branch, write milestones from what was measured.
 #[derive(Debug, Parser)]
-#[command(name = "mt", version, propagate_version = true)]
+#[command(name = "mt", version = crate::control::VERSION, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub cmd: Cmd,

@@ -125,8 +125,10 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// This binary's version; a daemon of another version is replaced.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// This binary's version and build (`0.1.0+` a hash of what it was built
+/// from, build.rs): a daemon of another build is replaced, even of the same
+/// version.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("MT_BUILD"));
 
 /// Ask a daemon of another version to stop, and wait (≤ 10 s) until it
 /// has. Records wait in the spool meanwhile, so nothing is lost; the caller

@@ -386,3 +386,64 @@ fn a_daemon_started_from_a_shell_keeps_none_of_its_descriptors() {
         "the daemon holds the shell's descriptor: {held:?}"
     );
 }
+
+/// Two builds of one version: a daemon of the other build (here the same
+/// binaries with another build id written in) is replaced by the next
+/// command that reads the store, and no record is lost; `mt --version` and
+/// `mt daemon status` tell the builds apart.
+#[test]
+fn a_daemon_of_another_build_is_replaced_without_losing_a_record() {
+    let env = Env::new();
+    let ours = text(&env.mt(env.dir.path(), ["--version"]))
+        .trim()
+        .to_owned();
+    let build = ours.rsplit('+').next().unwrap().to_owned();
+    assert_eq!(build.len(), 16, "{ours}");
+    // The other build: both binaries, another id in place of ours.
+    let old = env.path("old");
+    fs::create_dir_all(&old).unwrap();
+    let bin = std::path::Path::new(MT).parent().unwrap();
+    // The front (`mt exec`'s path) carries no version; mt-core does.
+    fs::copy(bin.join("mt"), old.join("mt")).unwrap();
+    let bytes = fs::read(bin.join("mt-core")).unwrap();
+    let patched = replace_all(&bytes, build.as_bytes(), b"0123456789abcdef");
+    assert!(patched != bytes, "mt-core carries its build id");
+    fs::write(old.join("mt-core"), patched).unwrap();
+    fs::set_permissions(old.join("mt-core"), fs::Permissions::from_mode(0o755)).unwrap();
+    let run_old = |args: &[&str]| {
+        let mut cmd = Command::new(old.join("mt"));
+        env.apply(&mut cmd)
+            .current_dir(env.dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(text(&run_old(&["--version"])).contains("+0123456789abcdef"));
+    assert!(run_old(&["daemon", "start"]).status.success());
+    let old_pid = wait_for("the old daemon", || env.daemons().first().copied());
+    // A record written while the old build's daemon runs.
+    env.ok(env.dir.path(), ["exec", "true"]);
+    // Our next reader retires it, and nothing is lost.
+    assert_eq!(env.log().len(), 1);
+    env.ok(env.dir.path(), ["daemon", "start"]);
+    let status = text(&env.mt(env.dir.path(), ["daemon", "status"]));
+    assert!(
+        status.contains(&build) && !status.contains(&format!("pid {old_pid}")),
+        "{status}"
+    );
+}
+
+fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if haystack[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
+}

@@ -40,7 +40,13 @@ fn help_errors_and_exit_codes_name_mt() {
     assert_eq!(outside.status.code(), Some(1));
     assert!(err(&outside).starts_with("mt: this directory is not in a git repository"));
     let version = env.ok(env.dir.path(), ["--version"]);
-    assert_eq!(version.trim(), format!("mt {}", env!("CARGO_PKG_VERSION")));
+    // The version and the build it is: `mt 0.1.0+<16 hex digits>`.
+    let (semver, build) = version.trim().split_once('+').unwrap();
+    assert_eq!(semver, format!("mt {}", env!("CARGO_PKG_VERSION")));
+    assert!(
+        build.len() == 16 && build.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{version}"
+    );
 }
 
 #[test]

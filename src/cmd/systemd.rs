@@ -115,7 +115,7 @@ pub(crate) fn check() -> Option<(bool, String)> {
         .ok()
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-    let ours = format!("mt {}", env!("CARGO_PKG_VERSION"));
+    let ours = format!("mt {}", crate::control::VERSION);
     Some(match version {
         None => (
             false,

@@ -85,7 +85,7 @@ fn reply(stats: &Stats) -> Reply {
         ok: true,
         error: None,
         pid: std::process::id(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
+        version: crate::control::VERSION.to_owned(),
         uptime_s: stats.started.elapsed().as_secs(),
         stored: stats.stored.load(Ordering::Relaxed),
         set_aside: stats.set_aside.load(Ordering::Relaxed),
