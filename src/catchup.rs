@@ -78,6 +78,41 @@ fn ingest_here(paths: &Paths) -> Result<Option<Store>> {
 
 /// The configured filters; a broken config falls back to the built-in
 /// rules (with a warning) so that recording never stops over a typo.
+/// The filters of the config file, read again whenever the file changes
+/// (its modification time, size or inode: one stat a pass), so an edit of
+/// `redact` or `ignore` applies to the next record stored, and `mt doctor`
+/// tells the truth about what is in force.
+pub struct LiveFilters {
+    paths: Paths,
+    stamp: Option<(i64, i64, u64, u64)>,
+    filters: Filters,
+}
+
+impl LiveFilters {
+    pub fn new(paths: &Paths) -> LiveFilters {
+        let mut live = LiveFilters {
+            paths: paths.clone(),
+            stamp: None,
+            filters: Filters::builtin(),
+        };
+        live.stamp = Some((-1, -1, 0, 0));
+        live.get();
+        live
+    }
+
+    pub fn get(&mut self) -> &Filters {
+        use std::os::unix::fs::MetadataExt;
+        let stamp = std::fs::metadata(&self.paths.config)
+            .ok()
+            .map(|m| (m.mtime(), m.mtime_nsec(), m.len(), m.ino()));
+        if stamp != self.stamp {
+            self.stamp = stamp;
+            self.filters = filters(&self.paths);
+        }
+        &self.filters
+    }
+}
+
 pub fn filters(paths: &Paths) -> Filters {
     match Config::load(&paths.config).and_then(|c| Filters::new(&c)) {
         Ok(f) => f,

@@ -637,3 +637,31 @@ fn forget_leaves_no_byte_behind_in_the_store_or_the_spool() {
         );
     }
 }
+
+/// A `redact` rule added while the daemon runs applies to the next record
+/// it stores: the config is read again when its file changes.
+#[test]
+fn a_config_edit_applies_to_the_next_record_without_a_restart() {
+    let env = Env::new();
+    env.start_daemon();
+    env.ok(
+        env.dir.path(),
+        ["exec", "echo", "corp_AAAABBBBCCCCDDDDEEEE"],
+    );
+    assert_eq!(env.log()[0]["command"], "echo corp_AAAABBBBCCCCDDDDEEEE");
+    fs::create_dir_all(env.mt_home.join("config")).unwrap();
+    fs::write(
+        env.mt_home.join("config/config.toml"),
+        "redact = ['corp_[A-Z]{20}']\n",
+    )
+    .unwrap();
+    env.ok(
+        env.dir.path(),
+        ["exec", "echo", "corp_FFFFGGGGHHHHIIIIJJJJ"],
+    );
+    let stored = env.log()[0]["command"].as_str().unwrap().to_owned();
+    assert!(
+        stored.contains("[REDACTED]") && !stored.contains("corp_F"),
+        "{stored}"
+    );
+}

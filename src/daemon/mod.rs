@@ -86,7 +86,7 @@ pub fn run(paths: &Paths) -> Result<()> {
         0
     };
     let store = Store::open(&paths.db)?;
-    let filters = catchup::filters(paths);
+    let filters = std::cell::RefCell::new(catchup::LiveFilters::new(paths));
     let stats = Arc::new(Stats {
         started: Instant::now(),
         managed,
@@ -238,7 +238,8 @@ struct Io<'a> {
     spool: &'a std::path::Path,
     /// Where the bash hooks keep their scratch files.
     runtime: &'a std::path::Path,
-    filters: &'a crate::redact::Filters,
+    /// The config's filters, read again when its file changes.
+    filters: &'a std::cell::RefCell<catchup::LiveFilters>,
     jobs: &'a mpsc::Receiver<Job>,
     /// Pids whose exit should wake a pass.
     watch: &'a tokio::sync::mpsc::UnboundedSender<Vec<i32>>,
@@ -290,7 +291,7 @@ fn ingest_loop(mut store: Store, io: &Io<'_>) {
                 Job::Stop => stop = true,
             }
         }
-        let result = ingest::drain(&mut store, spool, filters);
+        let result = ingest::drain(&mut store, spool, filters.borrow_mut().get());
         ingest::sweep_scratch(runtime);
         let reply = match result {
             Ok(s) => {
