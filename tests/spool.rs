@@ -665,3 +665,33 @@ fn a_config_edit_applies_to_the_next_record_without_a_restart() {
         "{stored}"
     );
 }
+
+/// A record file another user put into the spool is never ingested as the
+/// user's own commands, and `mt doctor` names it.
+#[test]
+fn a_spool_file_of_another_user_is_never_ingested() {
+    let env = Env::new();
+    let name = "h-999999989-1.log";
+    let mut f = spool_file(&env, name);
+    let record = hook_record(
+        "999999989-1",
+        1_700_000_000_000_000,
+        env.dir.path(),
+        "rm -rf /",
+        0,
+    );
+    f.write_all(record.as_bytes()).unwrap();
+    drop(f);
+    let path = std::ffi::CString::new(env.spool().join(name).to_str().unwrap()).unwrap();
+    // SAFETY: chown of a file this test made, to the nobody user.
+    if unsafe { libc::chown(path.as_ptr(), 65534, 65534) } != 0 {
+        crate::harness::unavailable("root, to give a file to another user");
+        return;
+    }
+    assert!(env.log().is_empty(), "another user's records are not ours");
+    let said = text(&env.mt(env.dir.path(), ["doctor"]));
+    assert!(
+        said.contains(name) && said.contains("another user"),
+        "{said}"
+    );
+}

@@ -291,7 +291,14 @@ fn odd_spool_entries(spool: &std::path::Path) -> Vec<(std::path::PathBuf, &'stat
         .flatten()
         .filter_map(|e| {
             let t = e.file_type().ok()?;
-            let kind = if t.is_file() {
+            let mine = {
+                use std::os::unix::fs::MetadataExt;
+                e.metadata()
+                    .is_ok_and(|m| m.uid() == nix::unistd::geteuid().as_raw())
+            };
+            let kind = if t.is_file() && !mine {
+                "file of another user (never ingested)"
+            } else if t.is_file() {
                 return None;
             } else if t.is_dir() {
                 "directory"

@@ -55,10 +55,17 @@ pub(super) fn list(spool: &Path) -> Result<Listing> {
     };
     let mut listing = Listing::default();
     // Only regular files: a FIFO would block a read for good, a directory
-    // fail every pass. `mt doctor` names what is skipped.
+    // fail every pass. And only the user's own: a file another user put in
+    // a spool directory left writable is not the user's commands. `mt
+    // doctor` names what is skipped.
+    let me = nix::unistd::geteuid().as_raw();
     for name in entries
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| {
+            use std::os::unix::fs::MetadataExt;
+            e.metadata().is_ok_and(|m| m.uid() == me)
+        })
         .filter_map(|e| e.file_name().into_string().ok())
     {
         if let Some(pid) = scratch_pid(&name) {
