@@ -695,3 +695,35 @@ fn a_spool_file_of_another_user_is_never_ingested() {
         "{said}"
     );
 }
+
+/// A repository's own `.mt.toml` `redact` and `ignore` patterns apply to
+/// the commands recorded in it, and only there.
+#[test]
+fn a_repositorys_own_redact_and_ignore_apply_to_its_records() {
+    let env = Env::new();
+    let repo = env.repo("app");
+    fs::write(
+        repo.join(".mt.toml"),
+        "redact = ['internal-[0-9]{5}']\nignore = ['^echo skip-me']\n",
+    )
+    .unwrap();
+    env.ok(&repo, ["exec", "echo", "internal-12345"]);
+    env.ok(&repo, ["exec", "echo", "skip-me"]);
+    env.ok(env.dir.path(), ["exec", "echo", "internal-67890"]);
+    let stored: Vec<String> = env
+        .log()
+        .iter()
+        .map(|e| e["command"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert!(
+        stored
+            .iter()
+            .any(|c| c.contains("[REDACTED]") && !c.contains("12345")),
+        "{stored:?}"
+    );
+    assert!(
+        stored.iter().any(|c| c == "echo internal-67890"),
+        "{stored:?}"
+    );
+}

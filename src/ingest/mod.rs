@@ -196,6 +196,19 @@ fn new_event(rec: Spooled, filters: &Filters, resolver: &mut Resolver) -> Option
     let cwd = Path::new(std::ffi::OsStr::from_bytes(&place.cwd));
     let found = resolver.resolve(cwd, hint, e.start_us, during);
     e.cwd = String::from_utf8_lossy(&place.cwd).into_owned();
+    // The repository's own `.mt.toml` rules, on top of the user's.
+    if let Some(own) = found.repo.as_deref().and_then(|r| resolver.repo_filters(r))
+        && e.kind == crate::event::EventKind::Command
+    {
+        if own.ignored(&e.command) {
+            return None;
+        }
+        e.command = own.text(&e.command);
+        e.argv = e.argv.take().map(|a| {
+            let args: Vec<Vec<u8>> = a.split(|&b| b == 0).map(<[u8]>::to_vec).collect();
+            own.argv(&args).join(&0u8)
+        });
+    }
     e.repo = found.repo;
     e.branch = found.branch;
     e.head = found.commit;

@@ -33,9 +33,28 @@ pub(super) struct Resolver {
     head_logs: HashMap<PathBuf, String>,
     /// Worktree root → shared git dir, of every repository resolved.
     pub commons: HashMap<String, String>,
+    /// Worktree root → the filters of its `.mt.toml` (`redact`, `ignore`),
+    /// when it has any; read once a pass.
+    own_filters: HashMap<String, Option<crate::redact::Filters>>,
 }
 
 impl Resolver {
+    /// The filters a repository's own `.mt.toml` adds, if it names any
+    /// `redact` or `ignore` pattern (a file that does not parse adds none;
+    /// `mt doctor` names it).
+    pub fn repo_filters(&mut self, root: &str) -> Option<&crate::redact::Filters> {
+        self.own_filters
+            .entry(root.to_owned())
+            .or_insert_with(|| {
+                let config = crate::config::Config::load(&Path::new(root).join(".mt.toml")).ok()?;
+                if config.redact.is_empty() && config.ignore.is_empty() {
+                    return None;
+                }
+                crate::redact::Filters::new(&config).ok()
+            })
+            .as_ref()
+    }
+
     fn head_and_moves(&mut self, gitdir: &Path) -> &(Option<Head>, Vec<Move>) {
         self.heads
             .entry(gitdir.to_path_buf())
