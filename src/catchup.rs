@@ -30,6 +30,23 @@ pub fn current_store(paths: &Paths) -> Result<Store> {
     })
 }
 
+/// For commands that only read (`mt log`, `mt status`, `mt ci`): the store
+/// brought up to date, or, when that fails (a full disk, say) but the
+/// database is sound, what was stored before, with a warning. A command
+/// that writes from the store (`mt close`) uses [`current_store`] and stops.
+pub fn readable_store(paths: &Paths) -> Result<Store> {
+    match current_store(paths) {
+        Ok(store) => Ok(store),
+        Err(e) if crate::store::damaged(&e) => Err(e),
+        Err(e) => {
+            crate::log_line!(
+                "mt: warning: the newest commands are not stored yet ({e:#}); showing what was stored before"
+            );
+            Store::open(&paths.db)
+        }
+    }
+}
+
 fn current(paths: &Paths) -> Result<Store> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -63,7 +80,7 @@ fn ingest_here(paths: &Paths) -> Result<Option<Store>> {
     }
     if let Err(e) = secure::check(&paths.spool) {
         // What is stored can still be read; the spool waits to be fixed.
-        eprintln!("mt: warning: {e:#}; showing what was stored before");
+        crate::log_line!("mt: warning: {e:#}; showing what was stored before");
         return Store::open(&paths.db).map(Some);
     }
     let Some(_lock) = secure::try_lock(&paths.ingest_lock(), "ingest")? else {
@@ -117,7 +134,7 @@ pub fn filters(paths: &Paths) -> Filters {
     match Config::load(&paths.config).and_then(|c| Filters::new(&c)) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("mt: warning: {e:#}; using the built-in filters until it is fixed");
+            crate::log_line!("mt: warning: {e:#}; using the built-in filters until it is fixed");
             Filters::builtin()
         }
     }

@@ -4,6 +4,17 @@
 //! writers append records to the spool; the daemon (or a reader, when none
 //! runs) ingests them into the store; commands read the store.
 
+/// A line to stderr that never panics. The daemon's stderr is its log file:
+/// on a full disk `eprintln!` would panic and take the ingest thread down;
+/// a log line lost there is the lesser harm.
+macro_rules! log_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+pub(crate) use log_line;
+
 // Entry: the command line and one module per subcommand.
 pub mod cli;
 pub mod cmd;

@@ -210,3 +210,84 @@ fn garbage_in_the_spool_is_bounded_in_the_log_and_the_store() {
         "{doctor}"
     );
 }
+
+/// The daemon on a disk that fills up and empties again: the user's
+/// commands keep their outcome, `mt log` reads the store, the daemon lives,
+/// and recording resumes when space returns. Mounting a small tmpfs needs
+/// root, so this runs where `MT_TEST_TMPFS` is set and does nothing
+/// otherwise.
+#[test]
+fn full_disk_the_daemon_survives_and_resumes() {
+    if std::env::var_os("MT_TEST_TMPFS").is_none() {
+        return;
+    }
+    let env = Env::new();
+    let dir = env.dir.path();
+    std::fs::create_dir_all(&env.mt_home).unwrap();
+    let _mount = Tmpfs::mount(&env.mt_home, "4m");
+    let daemon = env.start_daemon();
+    env.ok(dir, ["exec", "echo", "before"]);
+    assert!(env.ok(dir, ["log"]).contains("echo before"));
+    let filler = env.mt_home.join("filler");
+    fill(&filler);
+    let out = env.mt(dir, ["exec", "sh", "-c", "echo during; exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "{}", err(&out));
+    assert_eq!(text(&out), "during\n");
+    let log = env.mt(dir, ["log"]);
+    assert!(log.status.success(), "{}", err(&log));
+    assert!(text(&log).contains("echo before"), "{}", text(&log));
+    assert!(
+        err(&log).starts_with("mt: warning: the newest commands are not stored yet"),
+        "{}",
+        err(&log)
+    );
+    assert_eq!(
+        env.daemons(),
+        vec![daemon],
+        "the daemon lives on a full disk"
+    );
+    std::fs::remove_file(&filler).unwrap();
+    env.ok(dir, ["exec", "echo", "after"]);
+    wait_for("the record after space returned", || {
+        text(&env.mt(dir, ["log"]))
+            .contains("echo after")
+            .then_some(())
+    });
+    assert_eq!(env.daemons(), vec![daemon]);
+}
+
+/// Write `path` until the disk says it is full.
+fn fill(path: &std::path::Path) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 64 << 10];
+    while f.write_all(&chunk).is_ok() {}
+    let _ = f.sync_all();
+}
+
+/// A tmpfs of `size` at a directory, unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &std::path::Path, size: &str) -> Tmpfs {
+        let status = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .status()
+            .unwrap();
+        assert!(status.success(), "MT_TEST_TMPFS is set but mount failed");
+        Tmpfs(at.to_owned())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}

@@ -80,6 +80,32 @@ fn garbage_and_cut_lines_are_set_aside_and_the_rest_stored() {
     assert_eq!(env.log().len(), 3);
 }
 
+/// A writer cut off mid-record (a full disk, a kill) leaves no LF, so the
+/// next record lands on the same line: it is stored, only the cut part is
+/// set aside.
+#[test]
+fn a_record_written_after_a_cut_one_is_not_swallowed() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    let mut f = spool_file(&env, "h-999999997-1.log");
+    let t = 1_700_000_000_000_000;
+    let cut = hook_record("s3", t, dir, "echo cut", 0);
+    f.write_all(&cut.as_bytes()[..cut.len() / 2]).unwrap();
+    f.write_all(hook_record("s3", t + 10, dir, "echo after", 0).as_bytes())
+        .unwrap();
+    let cut = hook_record("s3", t + 20, dir, "echo cut again", 0);
+    f.write_all(&cut.as_bytes()[..cut.len() - 3]).unwrap();
+    f.write_all(hook_record("s3", t + 30, dir, "echo last", 0).as_bytes())
+        .unwrap();
+    drop(f);
+    let log = env.log();
+    let cmds: Vec<&str> = log.iter().map(|e| e["command"].as_str().unwrap()).collect();
+    assert_eq!(cmds, vec!["echo last", "echo after"]);
+    let aside = set_aside(&env);
+    let reasons: Vec<&str> = aside.iter().map(|(_, r)| r.as_str()).collect();
+    assert_eq!(reasons, vec!["record cut off before its end"; 2]);
+}
+
 #[test]
 fn a_cut_line_waits_while_its_writer_lives() {
     let env = Env::new();

@@ -13,7 +13,7 @@ use crate::store::BranchFilter;
 
 pub fn run(args: &LogArgs) -> Result<u8> {
     let paths = Paths::from_env();
-    let store = catchup::current_store(&paths)?;
+    let store = catchup::readable_store(&paths)?;
     let filter = BranchFilter {
         branch: args.branch.clone(),
         ..BranchFilter::default()

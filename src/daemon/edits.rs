@@ -375,7 +375,7 @@ impl Trees {
         if !out.is_empty()
             && let Err(e) = crate::spool::writer::append(&self.settings.spool, &out)
         {
-            eprintln!("mt daemon: could not spool edits: {e:#}");
+            crate::log_line!("mt daemon: could not spool edits: {e:#}");
         }
     }
 

@@ -64,7 +64,7 @@ pub fn run(paths: &Paths) -> Result<()> {
     // wait for a daemon still starting instead of saying none runs.
     let starting = take_start_lock(paths);
     let Some(lock) = take_ingest_lock(paths, inherited.is_some())? else {
-        eprintln!(
+        crate::log_line!(
             "mt: a daemon is already running for {}",
             paths.spool.display()
         );
@@ -173,7 +173,7 @@ fn take_ingest_lock(paths: &Paths, systemd_socket: bool) -> Result<Option<File>>
         }
         if !said {
             said = true;
-            eprintln!(
+            crate::log_line!(
                 "mt daemon: waiting for the ingest lock (a command is catching up on the spool)"
             );
         }
@@ -229,7 +229,7 @@ fn start_watcher(paths: &Paths) -> Option<edits::Watcher> {
             .collect(),
     };
     edits::Watcher::start(settings)
-        .inspect_err(|e| eprintln!("mt daemon: not watching working trees: {e:#}"))
+        .inspect_err(|e| crate::log_line!("mt daemon: not watching working trees: {e:#}"))
         .ok()
 }
 
@@ -313,7 +313,7 @@ fn ingest_loop(mut store: Store, io: &Io<'_>) {
             Err(e) => {
                 let message = format!("{e:#}");
                 if message != last_error {
-                    eprintln!("mt daemon: ingest failed: {message} (retrying; said once)");
+                    crate::log_line!("mt daemon: ingest failed: {message} (retrying; said once)");
                 }
                 retry = Some(retry.map_or(std::time::Duration::from_secs(1), |d| {
                     (d * 2).min(std::time::Duration::from_secs(60))

@@ -155,14 +155,7 @@ pub(super) fn read_file(
     let mut lines = Vec::new();
     let mut pos = 0;
     while let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') {
-        let line = &buf[pos..pos + nl];
-        if !line.is_empty() {
-            lines.push(Line {
-                offset: start + pos as u64,
-                len: line.len(),
-                parsed: Record::parse(line),
-            });
-        }
+        push_line(&mut lines, start + pos as u64, &buf[pos..pos + nl]);
         pos += nl + 1;
     }
     let tail = buf.len() - pos;
@@ -191,6 +184,38 @@ pub(super) fn read_file(
         drained: !more && pos == buf.len(),
         more,
     }))
+}
+
+/// One line read, or two: a record glued onto a cut-off one is stored, and
+/// only the cut part set aside.
+fn push_line(lines: &mut Vec<Line>, offset: u64, line: &[u8]) {
+    if line.is_empty() {
+        return;
+    }
+    let parsed = Record::parse(line);
+    let glued = parsed
+        .as_ref()
+        .err()
+        .and_then(|_| Record::glued_start(line));
+    let Some(at) = glued else {
+        lines.push(Line {
+            offset,
+            len: line.len(),
+            parsed,
+        });
+        return;
+    };
+    lines.push(Line {
+        offset,
+        len: at,
+        parsed: Err(Malformed::Truncated),
+    });
+    let rest = &line[at..];
+    lines.push(Line {
+        offset: offset + at as u64,
+        len: rest.len(),
+        parsed: Record::parse(rest),
+    });
 }
 
 fn read_from(file: &mut File, start: u64) -> Result<Vec<u8>> {

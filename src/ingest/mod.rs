@@ -116,7 +116,7 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
         }
         // One log line per file and pass, however many lines were bad.
         if let Some(first) = first_why {
-            eprintln!(
+            crate::log_line!(
                 "mt daemon: set aside {aside_here} malformed line(s) of {} (first at offset {first})",
                 read.name
             );

@@ -12,6 +12,9 @@ use std::fmt;
 pub const MAGIC: &[u8] = b"mt1";
 /// Longest record accepted; longer lines are set aside (Linux caps a
 /// command line at 2 MiB of argv+env, so a real one fits).
+/// How every record line starts.
+const GLUE: &[u8] = b"mt1\t";
+
 pub const MAX_RECORD: usize = 4 << 20;
 
 /// What a record says happened.
@@ -172,6 +175,22 @@ impl Record {
         Ok(Record { kind, fields })
     }
 
+    /// Where a whole record starts inside a line that does not parse, if
+    /// one does: a writer cut off mid-record (a full disk, a kill) leaves no
+    /// LF, so the next record is appended to the cut one. A raw TAB never
+    /// occurs inside a value, so `mt1 TAB` after the start of a line can
+    /// only be where a record was glued on.
+    pub fn glued_start(line: &[u8]) -> Option<usize> {
+        let mut from = 1;
+        while let Some(i) = find(&line[from.min(line.len())..], GLUE).map(|i| i + from) {
+            if Record::parse(&line[i..]).is_ok() {
+                return Some(i);
+            }
+            from = i + 1;
+        }
+        None
+    }
+
     /// First value of `key`.
     pub fn get(&self, key: &str) -> Option<&[u8]> {
         self.fields
@@ -198,6 +217,10 @@ impl Record {
             .filter(move |(k, _)| k == key)
             .map(|(_, v)| v.as_slice())
     }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 fn unescape(raw: &[u8]) -> Result<Vec<u8>, Malformed> {
@@ -291,6 +314,30 @@ mod tests {
             let cut = cut % (line.len() - 2);
             proptest::prop_assert!(Record::parse(&line[..cut]).is_err());
         }
+    }
+
+    #[test]
+    fn a_record_glued_onto_a_cut_one_is_found() {
+        let mut whole = Builder::new(Kind::Hook);
+        whole.field("id", "2").field("cmd", "echo next");
+        let whole = whole.finish();
+        let whole = &whole[..whole.len() - 1];
+        let mut cut = Builder::new(Kind::Hook);
+        cut.field("id", "1").field("cmd", "mt1 one");
+        let cut = cut.finish();
+        // Cut at every byte, the tab between fields included.
+        for at in 1..cut.len() - 1 {
+            let line = [&cut[..at], whole].concat();
+            assert!(Record::parse(&line).is_err(), "cut at {at}");
+            let start = Record::glued_start(&line).expect("glued record found");
+            assert_eq!(start, at, "cut at {at}");
+            assert_eq!(
+                Record::parse(&line[start..]).unwrap().text("cmd").unwrap(),
+                "echo next"
+            );
+        }
+        assert_eq!(Record::glued_start(b"mt1\tH\tcmd=x"), None);
+        assert_eq!(Record::glued_start(whole), None);
     }
 
     #[test]
