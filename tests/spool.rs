@@ -467,6 +467,11 @@ fn forget_and_reapply_remove_the_bytes_from_the_files() {
     );
     env.ok(env.dir.path(), ["exec", "echo", "deploy-target-zebra"]);
     env.ok(env.dir.path(), ["exec", "true"]);
+    // Masked at ingest already: `--reapply` must leave it as it is.
+    env.ok(
+        env.dir.path(),
+        ["exec", "echo", "https://alice:hunter2@example.com/r?x=1"],
+    );
     let has = |needle: &str| {
         fs::read_dir(env.mt_home.join("data"))
             .unwrap()
@@ -478,8 +483,13 @@ fn forget_and_reapply_remove_the_bytes_from_the_files() {
                     .any(|w| w == needle.as_bytes())
             })
     };
-    // `mt log` flushes through the daemon: both commands are stored now.
-    assert_eq!(env.log().len(), 3);
+    // `mt log` flushes through the daemon: all are stored now.
+    assert_eq!(env.log().len(), 4);
+    let url = env.log()[0]["command"].as_str().unwrap().to_owned();
+    assert!(
+        !url.contains("hunter2") && url.contains("example.com/r?x=1"),
+        "{url}"
+    );
     assert!(has("corp_AAAABBBBCCCCDDDDEEEE") && has("deploy-target-zebra"));
     fs::create_dir_all(env.mt_home.join("config")).unwrap();
     fs::write(
@@ -488,7 +498,7 @@ fn forget_and_reapply_remove_the_bytes_from_the_files() {
     )
     .unwrap();
     let out = env.ok(env.dir.path(), ["forget", "--reapply"]);
-    assert!(out.contains("1 stored command(s) changed"), "{out}");
+    assert!(out.contains("1 stored command changed"), "{out}");
     let out = env.ok(env.dir.path(), ["forget", "zebra"]);
     assert!(out.contains("forgot 1"), "{out}");
     let commands: Vec<String> = env
@@ -496,7 +506,7 @@ fn forget_and_reapply_remove_the_bytes_from_the_files() {
         .iter()
         .map(|e| e["command"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(commands, ["true", "echo [REDACTED]"]);
+    assert_eq!(commands, [url.as_str(), "true", "echo [REDACTED]"]);
     assert!(
         !has("corp_AAAABBBBCCCCDDDDEEEE"),
         "the old bytes are still in a file"
@@ -628,7 +638,7 @@ fn forget_leaves_no_byte_behind_in_the_store_or_the_spool() {
     fs::write(&milestone, format!("---\ntitle: x\n---\n`{secret}`\n")).unwrap();
     let out = env.ok(&repo, ["forget", secret]);
     assert!(
-        out.contains("still in 1 milestone file(s)") && out.contains("2026-12-01-bug-x.md"),
+        out.contains("still in 1 milestone file,") && out.contains("2026-12-01-bug-x.md"),
         "{out}"
     );
     let stored: Vec<String> = env

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::catchup;
+use crate::display::count;
 use crate::paths::Paths;
 
 pub fn run(pattern: Option<&str>, reapply: bool) -> Result<u8> {
@@ -18,16 +19,17 @@ pub fn run(pattern: Option<&str>, reapply: bool) -> Result<u8> {
     let mut store = catchup::current_store(&paths)?;
     if reapply {
         let n = store.reapply(&catchup::filters(&paths))?;
-        println!("masked again with the current rules: {n} stored command(s) changed");
+        let n = count(n as u64, "stored command", "stored commands");
+        println!("masked again with the current rules: {n} changed");
     } else if let Some(p) = pattern {
         let invalid = || format!("{p:?} is not a valid regex; quote it and fix the syntax");
         let re = regex::Regex::new(p).with_context(invalid)?;
         let n = store.forget(&re)?;
         let bytes = regex::bytes::Regex::new(p).with_context(invalid)?;
         let scrubbed = scrub_spool(&paths.spool, &bytes)?;
-        println!(
-            "forgot {n} stored command(s) matching {p:?}; overwrote {scrubbed} match(es) in the spool"
-        );
+        let n = count(n as u64, "stored command", "stored commands");
+        let scrubbed = count(scrubbed as u64, "match", "matches");
+        println!("forgot {n} matching {p:?}; overwrote {scrubbed} in the spool");
         mentions_in_milestones(&re);
     }
     Ok(0)
@@ -81,9 +83,9 @@ fn mentions_in_milestones(re: &regex::Regex) {
     if found.is_empty() {
         return;
     }
+    let files = count(found.len() as u64, "milestone file", "milestone files");
     println!(
-        "still in {} milestone file(s), which mt does not rewrite (edit them; if they were pushed, the text is in git's history):",
-        found.len()
+        "still in {files}, which mt does not rewrite (edit them; if they were pushed, the text is in git's history):"
     );
     for p in found {
         let shown = p.strip_prefix(&repo.root).unwrap_or(&p);
