@@ -23,11 +23,31 @@ pub fn listening(paths: &Paths) -> bool {
     UnixStream::connect(&paths.socket).is_ok()
 }
 
-/// Is the ingest lock held? The daemon holds it for its whole life, so
-/// this tells that one runs without waking it, where a `connect` makes its
-/// accept loop run after every `mt exec` (BENCHMARKS.md).
-fn lock_held(paths: &Paths) -> bool {
-    held(&paths.ingest_lock())
+/// Who holds the ingest lock: `None` when nobody does, else the build the
+/// holder wrote into it (empty for a reader catching up, or a daemon of a
+/// build before this one). The daemon holds the lock for its whole life,
+/// so this tells that one runs without waking it, where a `connect` makes
+/// its accept loop run after every `mt exec` (BENCHMARKS.md).
+fn lock_holder(paths: &Paths) -> Option<String> {
+    use std::io::Read;
+    let file = File::open(paths.ingest_lock()).ok()?;
+    if !matches!(
+        file.try_lock_shared(),
+        Err(std::fs::TryLockError::WouldBlock)
+    ) {
+        return None;
+    }
+    let mut build = String::new();
+    let _ = file.take(128).read_to_string(&mut build);
+    Some(build)
+}
+
+/// Write this build into the ingest lock the daemon holds, so `mt exec`
+/// can tell a daemon of another build without asking it.
+pub fn sign_lock(lock: &mut File) {
+    use std::io::Write;
+    let _ = lock.set_len(0);
+    let _ = lock.write_all(crate::control::VERSION.as_bytes());
 }
 
 /// Is a daemon on its way? One holds the start lock from its spawn until
@@ -48,20 +68,45 @@ fn held(lock: &std::path::Path) -> bool {
 /// systemd may hold the socket for a daemon it starts on the first
 /// connection (and a catch-up ingest, which also takes the lock, is brief:
 /// the next run checks again).
+///
+/// A daemon of another build (an upgrade installed while it ran; it signed
+/// the lock) is replaced: ours retires it as it starts, the old one drains
+/// the spool as it stops, so no record is lost and the next one is stored
+/// under this build's rules.
 pub fn ensure(paths: &Paths) -> Result<()> {
-    if paths::no_autostart() || lock_held(paths) || listening(paths) {
+    if paths::no_autostart() {
         return Ok(());
     }
-    spawn(paths)
+    match lock_holder(paths) {
+        Some(build) if build.is_empty() || build == crate::control::VERSION => Ok(()),
+        // Ours retires it as it starts (`daemon::run`); the front asks
+        // nothing of the socket itself.
+        Some(_) => start(paths, Listening::Replace),
+        None if listening(paths) => Ok(()),
+        None => spawn(paths),
+    }
+}
+
+/// What a start does when a daemon already answers on the socket.
+#[derive(PartialEq, Eq)]
+enum Listening {
+    /// Leave it: it is ours.
+    Keep,
+    /// Start ours anyway: the one answering is another build's.
+    Replace,
 }
 
 /// Start a detached daemon now (under the start lock); returns at once.
 pub fn spawn(paths: &Paths) -> Result<()> {
+    start(paths, Listening::Keep)
+}
+
+fn start(paths: &Paths, listening_one: Listening) -> Result<()> {
     secure::private_dir(&paths.spool)?;
     let Some(lock) = secure::try_lock(&paths.start_lock(), "start")? else {
         return Ok(()); // someone else is starting one right now
     };
-    if listening(paths) {
+    if listening_one == Listening::Keep && listening(paths) {
         return Ok(());
     }
     secure::private_dir(&paths.state)?;

@@ -403,13 +403,13 @@ fn a_daemon_of_another_build_is_replaced_without_losing_a_record() {
     let old = env.path("old");
     fs::create_dir_all(&old).unwrap();
     let bin = std::path::Path::new(MT).parent().unwrap();
-    // The front (`mt exec`'s path) carries no version; mt-core does.
-    fs::copy(bin.join("mt"), old.join("mt")).unwrap();
-    let bytes = fs::read(bin.join("mt-core")).unwrap();
-    let patched = replace_all(&bytes, build.as_bytes(), b"0123456789abcdef");
-    assert!(patched != bytes, "mt-core carries its build id");
-    fs::write(old.join("mt-core"), patched).unwrap();
-    fs::set_permissions(old.join("mt-core"), fs::Permissions::from_mode(0o755)).unwrap();
+    for name in ["mt", "mt-core"] {
+        let bytes = fs::read(bin.join(name)).unwrap();
+        let patched = replace_all(&bytes, build.as_bytes(), b"0123456789abcdef");
+        assert!(patched != bytes, "{name} carries its build id");
+        fs::write(old.join(name), patched).unwrap();
+        fs::set_permissions(old.join(name), fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let run_old = |args: &[&str]| {
         let mut cmd = Command::new(old.join("mt"));
         env.apply(&mut cmd)
@@ -431,6 +431,50 @@ fn a_daemon_of_another_build_is_replaced_without_losing_a_record() {
         status.contains(&build) && !status.contains(&format!("pid {old_pid}")),
         "{status}"
     );
+}
+
+/// The same upgrade seen by `mt exec` alone, with no reader: the command
+/// after it replaces the old build's daemon (it signed the ingest lock with
+/// its build), and the records written meanwhile are all stored.
+#[test]
+fn the_next_mt_exec_replaces_a_daemon_of_another_build() {
+    let env = Env::new();
+    let ours = text(&env.mt(env.dir.path(), ["--version"]));
+    let build = ours.trim().rsplit('+').next().unwrap().to_owned();
+    let old = env.path("old");
+    fs::create_dir_all(&old).unwrap();
+    let bin = std::path::Path::new(MT).parent().unwrap();
+    for name in ["mt", "mt-core"] {
+        let bytes = fs::read(bin.join(name)).unwrap();
+        fs::write(
+            old.join(name),
+            replace_all(&bytes, build.as_bytes(), b"0123456789abcdef"),
+        )
+        .unwrap();
+        fs::set_permissions(old.join(name), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut start = Command::new(old.join("mt"));
+    let started = env
+        .apply(&mut start)
+        .current_dir(env.dir.path())
+        .args(["daemon", "start"]);
+    assert!(started.status().unwrap().success());
+    let old_pid = wait_for("the old daemon", || env.daemons().first().copied());
+    let lock = fs::read_to_string(env.spool().join(".ingest.lock")).unwrap();
+    assert!(lock.ends_with("+0123456789abcdef"), "{lock:?}");
+    for i in 0..5 {
+        env.ok(env.dir.path(), ["exec", "echo", &format!("run {i}")]);
+    }
+    let new_pid = wait_for("a daemon of this build", || {
+        let pids = env.daemons();
+        (pids.len() == 1 && pids[0] != old_pid).then(|| pids[0])
+    });
+    let status = text(&env.mt(env.dir.path(), ["daemon", "status"]));
+    assert!(
+        status.contains(&build) && status.contains(&format!("pid {new_pid}")),
+        "{status}"
+    );
+    assert_eq!(env.log().len(), 5, "no record lost");
 }
 
 fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {

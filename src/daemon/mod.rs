@@ -24,7 +24,7 @@ use anyhow::{Context, Result, bail};
 use tokio::sync::oneshot;
 
 use crate::catchup;
-use crate::control::Managed;
+use crate::control::{self, Managed};
 use crate::ingest;
 use crate::paths::Paths;
 use crate::secure;
@@ -63,13 +63,14 @@ pub fn run(paths: &Paths) -> Result<()> {
     // Held until the socket listens, so that `mt daemon stop` and `status`
     // wait for a daemon still starting instead of saying none runs.
     let starting = take_start_lock(paths);
-    let Some(lock) = take_ingest_lock(paths, inherited.is_some())? else {
+    let Some(mut lock) = take_ingest_lock(paths, inherited.is_some())? else {
         crate::log_line!(
             "mt: a daemon is already running for {}",
             paths.spool.display()
         );
         return Ok(());
     };
+    crate::autostart::sign_lock(&mut lock);
     // A socket systemd made is systemd's: used as it is, never unlinked.
     let owned = inherited.is_none();
     let listener = match inherited {
@@ -168,6 +169,11 @@ fn take_ingest_lock(paths: &Paths, systemd_socket: bool) -> Result<Option<File>>
             return Ok(Some(lock));
         }
         let answered = !systemd_socket && crate::autostart::listening(paths);
+        // Within the deadline: a daemon systemd restarts on our ping would
+        // otherwise be retired forever.
+        if answered && Instant::now() < deadline && retired_another_build(paths) {
+            continue;
+        }
         if answered || Instant::now() >= deadline {
             return Ok(None);
         }
@@ -178,6 +184,30 @@ fn take_ingest_lock(paths: &Paths, systemd_socket: bool) -> Result<Option<File>>
             );
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The daemon answering is of another build (an upgrade was installed while
+/// it ran): stop it, so this one takes over. It drains the spool as it
+/// stops, so no record is lost.
+fn retired_another_build(paths: &Paths) -> bool {
+    let ping = control::request(
+        &paths.socket,
+        control::Verb::Ping,
+        std::time::Duration::from_secs(2),
+    );
+    match ping {
+        Ok(r) if r.version != control::VERSION => {
+            let retired = control::retire(&paths.socket);
+            if let Err(e) = &retired {
+                crate::log_line!(
+                    "mt daemon: could not replace the daemon {}: {e:#}",
+                    r.version
+                );
+            }
+            retired.is_ok()
+        }
+        _ => false,
     }
 }
 
