@@ -25,12 +25,33 @@ enum Tool {
     Smb,
     Htpasswd,
     Mongo,
+    /// `zip`/`unzip -P`, `7z -p…`, `ssh-keygen -N/-P`, `sqlcmd -P`, `az -p`.
+    PasswordOption(&'static [&'static str]),
+    /// `7z` and its kin: `-pSECRET`, glued.
+    SevenZip,
+    /// `bash -c SCRIPT` and the other shells: the script has the rules of a line.
+    Shell,
+    /// SQL clients: `-c`/`-e`/`-Q` carry SQL, where `PASSWORD '…'` is one.
+    Sql,
+    Vault,
+    Aws,
     Other,
 }
 
 fn tool(program: &str, words: &[&str]) -> Tool {
+    // `$(mysql …)`, `(cd x && …)`, a backquoted command.
+    let program = program.trim_start_matches(['$', '(', '`']);
     let name = program.rsplit('/').next().unwrap_or(program);
     match name {
+        "zip" | "unzip" | "zipcloak" => Tool::PasswordOption(&["-P", "--password"]),
+        "ssh-keygen" => Tool::PasswordOption(&["-N", "-P"]),
+        "sqlcmd" | "bcp" => Tool::PasswordOption(&["-P"]),
+        "az" => Tool::PasswordOption(&["-p"]),
+        "7z" | "7za" | "7zr" => Tool::SevenZip,
+        "bash" | "sh" | "zsh" | "dash" | "ksh" | "fish" | "su" => Tool::Shell,
+        "psql" | "sqlite3" | "clickhouse-client" => Tool::Sql,
+        "vault" | "bao" if words.contains(&"login") => Tool::Vault,
+        "aws" => Tool::Aws,
         "mysql" | "mariadb" | "mysqldump" | "mysqladmin" | "mysqlimport" | "mysqlshow" => {
             Tool::Mysql
         }
@@ -146,16 +167,21 @@ fn command(words: &[&str], masks: &mut Vec<(usize, Mask)>, base: usize) {
                 masks.push((base + p, Mask::From(name.len() + 1)));
             }
             p += 1;
-        } else if matches!(
-            w,
-            "sudo" | "env" | "time" | "nohup" | "command" | "exec" | "doas"
-        ) {
-            p += 1;
+        } else if let Some(next) = past_wrapper(words, p) {
+            p = next;
         } else {
             break;
         }
     }
-    let Some(program) = words.get(p) else { return };
+    let Some(&program) = words.get(p) else { return };
+    // A line of a here-doc or a config echoed in: `api_key: VALUE`.
+    if let Some(name) = program.strip_suffix(':')
+        && secret_name(name)
+        && p + 1 < words.len()
+    {
+        masks.push((base + p + 1, Mask::Whole));
+        return;
+    }
     let tool = tool(program, words);
     let mut i = p + 1;
     while i < words.len() {
@@ -166,6 +192,27 @@ fn command(words: &[&str], masks: &mut Vec<(usize, Mask)>, base: usize) {
         match (tool, w) {
             (Tool::Mysql, w) if w.starts_with("-p") && w.len() > 2 && !w.starts_with("--") => {
                 masks.push((base + i, Mask::From(2)));
+            }
+            (Tool::PasswordOption(options), w) if next && options.contains(&w) => mask_next(masks),
+            (Tool::SevenZip, w) if w.starts_with("-p") && w.len() > 2 => {
+                masks.push((base + i, Mask::From(2)))
+            }
+            (Tool::Shell, "-c")
+            | (Tool::Mysql | Tool::Sql, "-c" | "-e" | "--command" | "--execute")
+                if next && script_holds_secret(tool, words[i + 1]) =>
+            {
+                mask_next(masks)
+            }
+            (Tool::Vault, w)
+                if !w.starts_with('-') && !w.contains('=') && words[i - 1] == "login" =>
+            {
+                masks.push((base + i, Mask::Whole))
+            }
+            (Tool::Aws, name) if next && words[i - 1] == "set" && secret_name(name) => {
+                mask_next(masks)
+            }
+            (Tool::Curl, "-b" | "--cookie") if next && words[i + 1].contains('=') => {
+                mask_next(masks)
             }
             (Tool::Sshpass | Tool::Login | Tool::Mongo, "-p")
             | (Tool::Redis, "-a")
@@ -220,6 +267,121 @@ fn command(words: &[&str], masks: &mut Vec<(usize, Mask)>, base: usize) {
     }
 }
 
+/// Where the command a wrapper runs begins, if `words[p]` is a wrapper:
+/// its own options (and their values) and fixed operands skipped, so the
+/// wrapped command gets its own program's rules. Shell keywords that start
+/// a command (`do`, `then`, `{`) count as wrappers too.
+fn past_wrapper(words: &[&str], p: usize) -> Option<usize> {
+    let name = words[p].rsplit('/').next().unwrap_or(words[p]);
+    // Options that take a value, per wrapper.
+    let valued: &[&str] = match name {
+        "sudo" => &[
+            "-u", "-g", "-h", "-p", "-C", "-D", "-R", "-T", "-U", "-r", "-t",
+        ],
+        "doas" => &["-u", "-C"],
+        "env" => &["-u", "-C", "-S", "--unset", "--chdir"],
+        "nice" => &["-n", "--adjustment"],
+        "timeout" => &["-s", "-k", "--signal", "--kill-after"],
+        "ionice" => &["-c", "-n", "-p"],
+        "stdbuf" | "time" | "nohup" | "command" | "exec" | "xargs" | "watch" => &[],
+        "do" | "then" | "else" | "elif" | "{" | "!" | "(" => return Some(p + 1),
+        "docker" | "podman" | "kubectl" | "oc" if words.get(p + 1) == Some(&"exec") => {
+            return container_command(words, p + 2);
+        }
+        _ => return None,
+    };
+    let mut i = p + 1;
+    while let Some(&w) = words.get(i) {
+        if w == "--" {
+            i += 1;
+            break;
+        }
+        if !w.starts_with('-') || w == "-" {
+            break;
+        }
+        i += if valued.contains(&w) { 2 } else { 1 };
+    }
+    // `timeout` takes its duration before the command.
+    if name == "timeout" {
+        i += 1;
+    }
+    Some(i)
+}
+
+/// The command of `docker exec [options] CONTAINER CMD…` (the same for
+/// podman) or `kubectl exec POD [options] -- CMD…`.
+fn container_command(words: &[&str], from: usize) -> Option<usize> {
+    if let Some(dash) = words[from.min(words.len())..]
+        .iter()
+        .position(|&w| w == "--")
+    {
+        return Some(from + dash + 1);
+    }
+    const VALUED: &[&str] = &[
+        "-e",
+        "--env",
+        "-u",
+        "--user",
+        "-w",
+        "--workdir",
+        "--env-file",
+        "-c",
+        "--container",
+        "-n",
+        "--namespace",
+    ];
+    let mut i = from;
+    while let Some(&w) = words.get(i) {
+        if !w.starts_with('-') {
+            return Some(i + 1); // past the container
+        }
+        i += if VALUED.contains(&w) { 2 } else { 1 };
+    }
+    Some(i)
+}
+
+/// Does a `-c` script (a shell's, or a SQL client's) hold a secret? A
+/// shell script has the rules of a typed line; SQL has `PASSWORD '…'` and
+/// `IDENTIFIED BY '…'`. The whole script is masked then: one secret inside
+/// makes the rest of it too risky to keep.
+fn script_holds_secret(tool: Tool, script: &str) -> bool {
+    if tool == Tool::Shell {
+        let words = super::words::split(script);
+        let values: Vec<&str> = words.iter().map(|w| w.value.as_str()).collect();
+        let operators: Vec<bool> = words.iter().map(|w| w.operator).collect();
+        return !masks(&values, &operators).is_empty();
+    }
+    let upper = script.to_ascii_uppercase();
+    ["PASSWORD '", "PASSWORD \"", "IDENTIFIED BY "]
+        .iter()
+        .any(|k| upper.contains(k))
+}
+
+/// Where a secret-named key's value starts inside one word: a URL query or
+/// form body (`?api_key=S`, `&password=S`), a connection string
+/// (`host=h password=S`), JSON (`"password": "S"`), a nested assignment
+/// (`--from-literal=password=S`).
+fn keyed_value(w: &str) -> Option<usize> {
+    let bytes = w.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'=' | b':' => {
+                let key = w[start..i].trim_matches(|c: char| c == '"' || c == '\'' || c == ' ');
+                if !key.is_empty() && secret_name(key) && (b == b'=' || w[start..i].ends_with('"'))
+                {
+                    let rest = &w[i + 1..];
+                    return Some(i + 1 + (rest.len() - rest.trim_start().len()));
+                }
+                start = i + 1;
+            }
+            b'?' | b'&' | b' ' | b';' | b',' | b'{' => start = i + 1,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Rules for any program: `--secret-option=VALUE`, `--secret-option VALUE`,
 /// `NAME=value` arguments, credential headers.
 fn generic(words: &[&str], i: usize, base: usize, masks: &mut Vec<(usize, Mask)>) {
@@ -247,7 +409,11 @@ fn generic(words: &[&str], i: usize, base: usize, masks: &mut Vec<(usize, Mask)>
         None if w.starts_with('-') && w.len() > 2 && secret_name(w) && i + 1 < words.len() => {
             masks.push((base + i + 1, Mask::Whole))
         }
-        _ => {}
+        _ => {
+            if let Some(at) = keyed_value(w) {
+                masks.push((base + i, Mask::From(at)))
+            }
+        }
     }
 }
 
@@ -260,6 +426,13 @@ pub fn masks(words: &[&str], operators: &[bool]) -> Vec<(usize, Mask)> {
         if i == words.len() || operators[i] {
             if start < i {
                 command(&words[start..i], &mut out, start);
+            }
+            // A command substitution inside an argument (`echo $(mysql
+            // -pS)`, backquotes, `<(…)`) is a command of its own too.
+            for j in start + 1..i {
+                if ["$(", "<(", "`"].iter().any(|p| words[j].starts_with(p)) {
+                    command(&words[j..i], &mut out, j);
+                }
             }
             start = i + 1;
         }
