@@ -106,6 +106,51 @@ fn a_record_written_after_a_cut_one_is_not_swallowed() {
     assert_eq!(reasons, vec!["record cut off before its end"; 2]);
 }
 
+/// A live shell's spool file keeps its lines for the shell's life; once a
+/// line is stored masked, or ignored, its command text there is
+/// overwritten, and the record `mt doctor` looks for (`t=`) stays.
+#[test]
+fn a_masked_or_ignored_line_leaves_the_live_spool_once_stored() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    fs::create_dir_all(env.mt_home.join("config")).unwrap();
+    fs::write(
+        env.mt_home.join("config/config.toml"),
+        "ignore = ['^vpn-connect ']\n",
+    )
+    .unwrap();
+    let name = format!("h-{}-1.log", std::process::id());
+    let mut f = spool_file(&env, &name);
+    let t = 1_700_000_000_000_000;
+    for (i, cmd) in ["mysql -phunter2 db", "vpn-connect s3cr3tvpn", "echo plain"]
+        .iter()
+        .enumerate()
+    {
+        f.write_all(hook_record("s4", t + i as i64, dir, cmd, 0).as_bytes())
+            .unwrap();
+    }
+    let commands: Vec<String> = env
+        .log()
+        .iter()
+        .map(|e| e["command"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(commands, ["echo plain", "mysql -p[REDACTED] db"]);
+    let spool = String::from_utf8(fs::read(env.spool().join(&name)).unwrap()).unwrap();
+    assert!(
+        !spool.contains("hunter2") && !spool.contains("s3cr3tvpn"),
+        "{spool}"
+    );
+    assert!(
+        spool.contains("cmd=echo plain"),
+        "plain lines stay: {spool}"
+    );
+    assert!(spool.contains(&format!("\tt={t}\t")), "{spool}");
+    // The shell appends on: nothing of the next line is lost.
+    f.write_all(hook_record("s4", t + 5, dir, "echo next", 0).as_bytes())
+        .unwrap();
+    assert_eq!(env.log().len(), 3);
+}
+
 #[test]
 fn a_cut_line_waits_while_its_writer_lives() {
     let env = Env::new();

@@ -218,6 +218,36 @@ fn push_line(lines: &mut Vec<Line>, offset: u64, line: &[u8]) {
     });
 }
 
+/// Overwrite the command text of lines already stored (`(file, inode,
+/// offset, len)`), in place and with as many bytes, so offsets hold and a
+/// writer appending meanwhile loses nothing. Best effort: the store is
+/// committed, and a file gone or replaced (another inode) is left alone.
+pub(super) fn scrub(spool: &Path, lines: &[(&str, u64, u64, usize)]) {
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    let mut open: Option<(&str, File)> = None;
+    for &(name, inode, offset, len) in lines {
+        if open.as_ref().is_none_or(|(n, _)| *n != name) {
+            open = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(spool.join(name))
+                .ok()
+                .filter(|f| f.metadata().is_ok_and(|m| m.ino() == inode))
+                .map(|f| (name, f));
+        }
+        let Some((_, file)) = &open else { continue };
+        let mut line = vec![0; len];
+        if file.read_exact_at(&mut line, offset).is_err() {
+            continue;
+        }
+        for span in Record::command_spans(&line) {
+            line[span].fill(b'*');
+        }
+        let _ = file.write_all_at(&line, offset);
+    }
+}
+
 fn read_from(file: &mut File, start: u64) -> Result<Vec<u8>> {
     file.seek(SeekFrom::Start(start))?;
     let mut buf = Vec::new();

@@ -90,14 +90,18 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
     let tx = store
         .conn
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut scrub = Vec::new();
     for read in &reads {
         let mut aside_here = 0u64;
         let mut first_why = None;
         for line in &read.lines {
             match &line.parsed {
                 Ok(rec) => {
-                    let stored = apply(&tx, rec, filters, &mut resolver, &mut summary.active)?;
-                    summary.stored += u64::from(stored);
+                    let done = apply(&tx, rec, filters, &mut resolver, &mut summary.active)?;
+                    summary.stored += u64::from(done.stored);
+                    if done.scrub {
+                        scrub.push((read.name.as_str(), read.inode, line.offset, line.len));
+                    }
                 }
                 Err(why) => {
                     store::write::set_aside(
@@ -129,6 +133,7 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
         store::write::prune_set_aside(&tx)?;
     }
     tx.commit()?;
+    files::scrub(spool, &scrub);
     for read in &reads {
         if read.drained
             && (read.writer_gone || read.name == SHARED)
@@ -142,16 +147,28 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
     Ok(summary)
 }
 
-/// Store one record; returns whether it stored or completed something.
+/// What storing one record did.
+struct Applied {
+    /// It stored or completed something.
+    stored: bool,
+    /// Its command was masked or ignored: the spool's raw copy goes.
+    scrub: bool,
+}
+
+/// Store one record.
 fn apply(
     tx: &rusqlite::Transaction<'_>,
     rec: &Record,
     filters: &Filters,
     resolver: &mut Resolver,
     active: &mut std::collections::BTreeMap<String, i64>,
-) -> Result<bool> {
+) -> Result<Applied> {
+    let stored = |stored| Applied {
+        stored,
+        scrub: false,
+    };
     match Spooled::decode(rec) {
-        None => Ok(false),
+        None => Ok(stored(false)),
         Some(Spooled::End(end)) => {
             let f = Finish {
                 end_us: end.time.micros(),
@@ -163,18 +180,28 @@ fn apply(
                 sys_us: end.sys_us,
                 maxrss_kib: end.max_rss_kib,
             };
-            store::write::finish(tx, &end.id, &f)
+            store::write::finish(tx, &end.id, &f).map(stored)
         }
-        Some(spooled) => match new_event(spooled, filters, resolver) {
-            Some(e) => {
-                if let Some(repo) = &e.repo {
-                    let latest = active.entry(repo.clone()).or_insert(e.start_us);
-                    *latest = (*latest).max(e.start_us);
+        Some(spooled) => {
+            let command = matches!(spooled, Spooled::Start(_) | Spooled::Hook(_));
+            match new_event(spooled, filters, resolver) {
+                Some(e) => {
+                    if let Some(repo) = &e.repo {
+                        let latest = active.entry(repo.clone()).or_insert(e.start_us);
+                        *latest = (*latest).max(e.start_us);
+                    }
+                    let scrub = command && crate::redact::masked(&e.command);
+                    Ok(Applied {
+                        stored: store::write::insert(tx, &e)?,
+                        scrub,
+                    })
                 }
-                store::write::insert(tx, &e)
+                None => Ok(Applied {
+                    stored: false,
+                    scrub: command,
+                }),
             }
-            None => Ok(false),
-        },
+        }
     }
 }
 

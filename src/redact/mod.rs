@@ -24,6 +24,13 @@ use crate::config::Config;
 use rules::Mask;
 
 pub const MASK: &str = "[REDACTED]";
+/// What stands for the argument of mt's own private commands.
+const NOT_STORED: &str = "[argument not stored]";
+
+/// Did the rules take something out of this stored text?
+pub fn masked(stored: &str) -> bool {
+    stored.contains(MASK) || stored.contains(NOT_STORED)
+}
 
 const TOKENS: &[&str] = &[
     r"A[KS]IA[0-9A-Z]{16}",
@@ -68,7 +75,7 @@ fn is_own_private(program: Option<&[u8]>, sub: Option<&[u8]>) -> bool {
 fn own_private_line(words: &[words::Word]) -> Option<String> {
     let (program, sub) = (words.first()?, words.get(1)?);
     is_own_private(Some(program.value.as_bytes()), Some(sub.value.as_bytes()))
-        .then(|| format!("mt {} [argument not stored]", sub.value))
+        .then(|| format!("mt {} {NOT_STORED}", sub.value))
 }
 
 /// The token formats as one regex, each that starts with a letter or digit

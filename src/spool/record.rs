@@ -191,6 +191,25 @@ impl Record {
         None
     }
 
+    /// Where the command text sits in a record line (the values of `cmd`
+    /// and every `a`): the bytes ingest overwrites once the record is
+    /// stored masked or ignored, so the spool does not keep what the store
+    /// would not. The other fields (`t=` is what `mt doctor` looks for)
+    /// stay.
+    pub fn command_spans(line: &[u8]) -> Vec<std::ops::Range<usize>> {
+        let mut spans = Vec::new();
+        let mut at = 0;
+        for part in line.split(|&b| b == b'\t') {
+            for key in [&b"cmd="[..], b"a="] {
+                if part.starts_with(key) && part.len() > key.len() {
+                    spans.push(at + key.len()..at + part.len());
+                }
+            }
+            at += part.len() + 1;
+        }
+        spans
+    }
+
     /// First value of `key`.
     pub fn get(&self, key: &str) -> Option<&[u8]> {
         self.fields
