@@ -45,12 +45,23 @@ fn unsafe_char(c: char) -> bool {
 /// with a backslash, so `<img src=x>`, `[x](https://…)` or a `|` is text.
 pub fn markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    for (i, c) in safe(text).chars().enumerate() {
-        // `#` makes a heading only at the start of a line.
+    let chars: Vec<char> = safe(text).chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        // `#` makes a heading only at the start of a line. GitHub links a
+        // bare `scheme://` or `www.` by itself (GFM autolinks); an escaped
+        // `:` or `.` there keeps it text.
+        let autolink = c == ':' && chars[i + 1..].starts_with(&['/', '/'])
+            || c == '.'
+                && i >= 3
+                && chars[i - 3..i]
+                    .iter()
+                    .collect::<String>()
+                    .eq_ignore_ascii_case("www");
         if matches!(
             c,
             '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '<' | '>' | '|' | '~' | '&'
         ) || c == '#' && i == 0
+            || autolink
         {
             out.push('\\');
         }
@@ -107,12 +118,17 @@ mod tests {
             ),
             (
                 "[x](https://evil.example)",
-                "\\[x\\]\\(https://evil.example\\)",
+                "\\[x\\]\\(https\\://evil.example\\)",
             ),
             ("a | b", "a \\| b"),
             ("`code`", "\\`code\\`"),
             ("# heading", "\\# heading"),
             ("Fix #88", "Fix #88"),
+            // GFM autolinks: a bare URL or `www.` stays text.
+            (
+                "see https://x.io and WWW.y.io",
+                "see https\\://x.io and WWW\\.y.io",
+            ),
             // The visible escape's backslash is itself escaped: markdown
             // shows `\u{202e}`.
             ("rtl\u{202e}txt", "rtl\\\\u{202e}txt"),

@@ -994,7 +994,7 @@ fn a_hostile_pull_request_title_is_text_in_the_milestone() {
     let heading = text.lines().find(|l| l.starts_with("# ")).unwrap();
     assert!(
         heading.contains("\\<img src=x onerror=alert\\(1\\)\\>")
-            && heading.contains("\\[x\\]\\(https://evil.example\\)")
+            && heading.contains("\\[x\\]\\(https\\://evil.example\\)")
             && heading.contains("\\|"),
         "{heading}"
     );
@@ -1010,4 +1010,57 @@ fn a_hostile_pull_request_title_is_text_in_the_milestone() {
         !repo.starts_with('/'),
         "an absolute path in a committed file: {repo}"
     );
+    // As GitHub renders them (GFM: tables, autolinks, the tag filter). The
+    // front matter GitHub shows as a table of plain text, not markdown.
+    if crate::harness::available(&["cmark-gfm"]) {
+        let body = text.splitn(3, "---\n").nth(2).unwrap();
+        for file in [body, log.as_str()] {
+            let html = render_gfm(&env, file);
+            // mt's own links go to files beside the log; none goes out.
+            assert!(
+                !html.contains("<img") && !html.contains("href=\"http"),
+                "{html}"
+            );
+            assert_tables_whole(&html);
+        }
+    }
+}
+
+/// `markdown` rendered by cmark-gfm with GitHub's extensions.
+fn render_gfm(env: &Env, markdown: &str) -> String {
+    use std::io::Write;
+    let mut cmd = Command::new("cmark-gfm");
+    env.apply(&mut cmd)
+        .args(["--extension", "table", "--extension", "autolink"]);
+    cmd.args(["--extension", "tagfilter", "--extension", "strikethrough"]);
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(markdown.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every row of every rendered table has as many cells as its header.
+fn assert_tables_whole(html: &str) {
+    for table in html.split("<table>").skip(1) {
+        let table = table.split("</table>").next().unwrap();
+        let rows: Vec<usize> = table
+            .split("<tr>")
+            .skip(1)
+            .map(|r| r.matches("<th").count() + r.matches("<td").count())
+            .collect();
+        assert!(
+            rows.iter().all(|&n| n == rows[0]),
+            "a broken table: {rows:?}\n{table}"
+        );
+    }
 }

