@@ -16,6 +16,7 @@ mod finish;
 mod finish_matrix;
 mod hooks;
 mod report;
+mod secrets;
 mod service;
 mod spool;
 mod tools;

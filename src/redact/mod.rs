@@ -379,6 +379,11 @@ mod tests {
         ),
         ("sudo MYSQL_PWD=hunter2 mysql db", "hunter2", "mysql db"),
         ("a && mysql -phunter2; b", "hunter2", "; b"),
+        (
+            "PGPASSWORD=hunter2 psql -h db app",
+            "hunter2",
+            "psql -h db app",
+        ),
         // Wrappers: the wrapped command's rules apply.
         (
             "sudo -u postgres mysql -phunter2 db",

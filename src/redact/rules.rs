@@ -111,6 +111,9 @@ const SECRET_PARTS: &[&str] = &[
     "auth",
     "cookie",
     "bearer",
+    // Variables whose names run the words together: libpq's, sshpass -e's.
+    "pgpassword",
+    "sshpass",
 ];
 
 /// `--db-Password_file` → `db`, `password`, `file`: split at `-`, `_` and
