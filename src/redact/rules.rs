@@ -116,13 +116,14 @@ const SECRET_PARTS: &[&str] = &[
     "sshpass",
 ];
 
-/// `--db-Password_file` → `db`, `password`, `file`: split at `-`, `_` and
-/// a lowercase letter followed by an uppercase one, lowercased.
+/// `--db-Password_file` → `db`, `password`, `file`: split at `-`, `_`, `.`
+/// (a Helm or git config key: `db.password`) and a lowercase letter
+/// followed by an uppercase one, lowercased.
 fn name_parts(name: &str) -> Vec<String> {
     let mut parts = vec![String::new()];
     let mut prev_lower = false;
     for c in name.chars() {
-        if c == '-' || c == '_' {
+        if c == '-' || c == '_' || c == '.' {
             parts.push(String::new());
             prev_lower = false;
             continue;
@@ -411,6 +412,11 @@ fn generic(words: &[&str], i: usize, base: usize, masks: &mut Vec<(usize, Mask)>
         }
         None if w.starts_with('-') && w.len() > 2 && secret_name(w) && i + 1 < words.len() => {
             masks.push((base + i + 1, Mask::Whole))
+        }
+        // A header set through a config key: `http.extraHeader=Authorization: …`.
+        Some((name, rest)) if header_value(rest).is_some() => {
+            let h = header_value(rest).unwrap_or_default();
+            masks.push((base + i, Mask::From(name.len() + 1 + h)))
         }
         _ => {
             if let Some(at) = keyed_value(w) {
