@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::config::RuleConfig;
 
-mod tools;
+pub(crate) mod tools;
 
 pub const PHASES: [&str; 4] = ["diagnosis", "implementation", "validation", "other"];
 

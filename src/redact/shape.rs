@@ -52,11 +52,49 @@ fn program(word: &str, is_path: &impl Fn(&str) -> bool) -> String {
         return word.to_owned();
     }
     let name = word.rsplit('/').next().unwrap_or(word);
-    if is_bare(name, 40) {
+    if is_bare(name, 40) && known_command(name) {
         name.to_owned()
     } else {
         VALUE.to_owned()
     }
+}
+
+/// Shell builtins and keywords that start a command line.
+const BUILTINS: &[&str] = &[
+    ".", "[", "[[", "alias", "bg", "break", "builtin", "case", "cd", "command", "continue",
+    "declare", "echo", "eval", "exec", "exit", "export", "false", "fg", "for", "function",
+    "history", "if", "jobs", "kill", "let", "local", "popd", "printf", "pushd", "pwd", "read",
+    "return", "select", "set", "shift", "source", "test", "time", "trap", "true", "type",
+    "typeset", "ulimit", "umask", "unalias", "unset", "until", "wait", "while",
+];
+
+/// Is `name` a command a reader may see: a shell builtin or keyword, a tool
+/// mt's table knows, or a program on this machine's `PATH`? Anything else
+/// in the program's place (a password pasted at the prompt by mistake) is a
+/// value, like any other word nobody vouched for.
+fn known_command(name: &str) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();
+    if BUILTINS.contains(&name) || crate::classify::tools::recognise(name).is_some() {
+        return true;
+    }
+    let mut seen = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    *seen.entry(name.to_owned()).or_insert_with(|| on_path(name))
+}
+
+fn on_path(name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path).any(|dir| {
+        std::fs::metadata(dir.join(name))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
 }
 
 /// The `at`-th word after the program.
@@ -166,6 +204,9 @@ mod tests {
             format!("kubectl create secret generic x --from-literal=password={secret}"),
             format!("for i in 1; do echo {secret}; done"),
             format!("echo $(cat {secret})"),
+            // Pasted at the prompt by mistake: no program by that name.
+            secret.to_owned(),
+            format!("{secret} && ls"),
         ];
         for form in forms {
             let s = shape(&form, |_| false);
