@@ -157,3 +157,53 @@ fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
         }
     }
 }
+
+/// The other side: 110 ordinary developer commands (commit messages, test
+/// filters, paths, `--passive-ftp`, `--max-tokens`, `--password-stdin`)
+/// typed at a real bash prompt are stored exactly as typed.
+#[test]
+fn ordinary_commands_typed_at_bash_are_stored_exactly() {
+    crate::require!("tmux");
+    let env = Env::new();
+    let lines: Vec<&str> = include_str!("fixtures/ordinary-commands.txt")
+        .lines()
+        .filter(|l| !l.is_empty())
+        .collect();
+    // Every program stands in as a script that exits 0 (none may open an
+    // editor, a pager or the network); builtins run as they are.
+    let bin = env.path("stand-ins");
+    fs::create_dir_all(&bin).unwrap();
+    for line in &lines {
+        let first = line.split(' ').next().unwrap();
+        let builtin = ["cd", "export", "for", "echo"].contains(&first);
+        if !builtin
+            && first
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            fs::write(bin.join(first), "#!/bin/sh\nexit 0\n").unwrap();
+            fs::set_permissions(bin.join(first), fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    let repo = env.repo("app");
+    let rc = format!("PATH={}:$PATH\neval \"$(mt init bash)\"", bin.display());
+    let t = crate::term::bash(&env, &repo, &rc);
+    for (n, line) in lines.iter().enumerate() {
+        t.run(line, n + 1);
+    }
+    drop(t);
+    let mut stored: Vec<String> = env
+        .log()
+        .iter()
+        .map(|e| e["command"].as_str().unwrap().to_owned())
+        .collect();
+    stored.reverse();
+    let changed: Vec<(&str, &String)> = lines
+        .iter()
+        .zip(&stored)
+        .filter(|(l, s)| **l != s.as_str())
+        .map(|(l, s)| (*l, s))
+        .collect();
+    assert!(changed.is_empty(), "{changed:#?}");
+    assert_eq!(stored.len(), lines.len());
+}
