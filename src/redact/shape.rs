@@ -68,15 +68,85 @@ const BUILTINS: &[&str] = &[
     "typeset", "ulimit", "umask", "unalias", "unset", "until", "wait", "while",
 ];
 
-/// Is `name` a command a reader may see: a shell builtin or keyword, a tool
-/// mt's table knows, or a program on this machine's `PATH`? Anything else
+/// Developer programs shown whether or not the machine writing the
+/// milestone has them installed (the table of tools names some only with
+/// a subcommand: `docker build`).
+const COMMON: &[&str] = &[
+    "awk",
+    "aws",
+    "az",
+    "bun",
+    "bundle",
+    "cargo",
+    "cat",
+    "composer",
+    "curl",
+    "deno",
+    "docker",
+    "dotnet",
+    "find",
+    "gcloud",
+    "gh",
+    "git",
+    "go",
+    "gradle",
+    "grep",
+    "head",
+    "helm",
+    "java",
+    "jq",
+    "kubectl",
+    "less",
+    "ls",
+    "make",
+    "mvn",
+    "mysql",
+    "nano",
+    "node",
+    "npm",
+    "npx",
+    "nvim",
+    "php",
+    "pip",
+    "pnpm",
+    "podman",
+    "psql",
+    "python",
+    "python3",
+    "rails",
+    "redis-cli",
+    "rg",
+    "rsync",
+    "ruby",
+    "rustc",
+    "scp",
+    "sed",
+    "ssh",
+    "swift",
+    "tail",
+    "tar",
+    "terraform",
+    "unzip",
+    "uv",
+    "vim",
+    "wget",
+    "yarn",
+    "zip",
+];
+
+/// Is `name` a command a reader may see: a shell builtin or keyword, a
+/// common developer program, a tool mt's table knows, or a program on this
+/// machine's `PATH`? Anything else
 /// in the program's place (a password pasted at the prompt by mistake) is a
 /// value, like any other word nobody vouched for.
 fn known_command(name: &str) -> bool {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
     static SEEN: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();
-    if BUILTINS.contains(&name) || crate::classify::tools::recognise(name).is_some() {
+    if BUILTINS.contains(&name)
+        || COMMON.contains(&name)
+        || crate::classify::tools::recognise(name).is_some()
+    {
         return true;
     }
     let mut seen = SEEN
