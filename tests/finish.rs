@@ -982,6 +982,9 @@ fn a_hostile_pull_request_title_is_text_in_the_milestone() {
     let h = Host::new(&env);
     h.work("fix/95-title", "title");
     let title = "<img src=x onerror=alert(1)> [x](https://evil.example) | a\u{202e}b";
+    // A tool name is text from elsewhere too (a CI config, a script).
+    env.git(&h.me, &["switch", "-q", "fix/95-title"]);
+    env.ok(&h.me, ["exec", "--tool", title, "true"]);
     h.merge(
         "fix/95-title",
         "merge",
@@ -990,7 +993,8 @@ fn a_hostile_pull_request_title_is_text_in_the_milestone() {
     env.git(&h.me, &["switch", "-q", "main"]);
     h.git(&h.me, &["pull", "-q", "--ff-only"]);
     let (_, text) = h.milestones().into_iter().next().unwrap();
-    assert!(!text.contains('\u{202e}'), "a raw bidi override");
+    let raw: Vec<&str> = text.lines().filter(|l| l.contains('\u{202e}')).collect();
+    assert!(raw.is_empty(), "a raw bidi override: {raw:#?}");
     let heading = text.lines().find(|l| l.starts_with("# ")).unwrap();
     assert!(
         heading.contains("\\<img src=x onerror=alert\\(1\\)\\>")
@@ -1012,9 +1016,21 @@ fn a_hostile_pull_request_title_is_text_in_the_milestone() {
     );
     // As GitHub renders them (GFM: tables, autolinks, the tag filter). The
     // front matter GitHub shows as a table of plain text, not markdown.
+    env.ok(&h.me, ["report", "month"]);
+    let month = fs::read_dir(h.me.join("milestones"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("monthly-summary.md"))
+        .find(|p| p.exists())
+        .unwrap();
+    let month = fs::read_to_string(month).unwrap();
+    assert!(
+        month.contains("\\<img") && !month.contains('\u{202e}'),
+        "{month}"
+    );
     if crate::harness::available(&["cmark-gfm"]) {
         let body = text.splitn(3, "---\n").nth(2).unwrap();
-        for file in [body, log.as_str()] {
+        for file in [body, log.as_str(), month.as_str()] {
             let html = render_gfm(&env, file);
             // mt's own links go to files beside the log; none goes out.
             assert!(

@@ -340,10 +340,18 @@ pub fn file_text(front: &FrontMatter, body: &str) -> Result<String> {
     let figures = serde_saphyr::to_string(&figures).context("could not write the figures")?;
     Ok(format!(
         "---\n{}---\n{}\n{FIGURES_OPEN}{}{FIGURES_CLOSE}",
-        ensure_newline(head),
+        visible(&head),
         ensure_newline(body.to_owned()),
-        ensure_newline(figures)
+        visible(&figures)
     ))
+}
+
+/// YAML with every invisible or direction-changing character shown as its
+/// escape, line by line: a tool name or any other text from elsewhere
+/// cannot reorder what a reader of the committed file sees.
+fn visible(yaml: &str) -> String {
+    let lines: Vec<std::borrow::Cow<'_, str>> = yaml.lines().map(crate::display::safe).collect();
+    ensure_newline(lines.join("\n"))
 }
 
 fn ensure_newline(mut s: String) -> String {

@@ -138,7 +138,7 @@ pub fn month(f: &MonthFigures, before: &MonthFigures, idle_note: &str) -> String
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} |",
-            t.name,
+            crate::display::markdown(&t.name),
             t.runs,
             t.failures,
             pct(t.success)
