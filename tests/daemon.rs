@@ -407,8 +407,7 @@ fn a_daemon_of_another_build_is_replaced_without_losing_a_record() {
         let bytes = fs::read(bin.join(name)).unwrap();
         let patched = replace_all(&bytes, build.as_bytes(), b"0123456789abcdef");
         assert!(patched != bytes, "{name} carries its build id");
-        fs::write(old.join(name), patched).unwrap();
-        fs::set_permissions(old.join(name), fs::Permissions::from_mode(0o755)).unwrap();
+        install(&patched, &old.join(name));
     }
     let run_old = |args: &[&str]| {
         let mut cmd = Command::new(old.join("mt"));
@@ -446,12 +445,8 @@ fn the_next_mt_exec_replaces_a_daemon_of_another_build() {
     let bin = std::path::Path::new(MT).parent().unwrap();
     for name in ["mt", "mt-core"] {
         let bytes = fs::read(bin.join(name)).unwrap();
-        fs::write(
-            old.join(name),
-            replace_all(&bytes, build.as_bytes(), b"0123456789abcdef"),
-        )
-        .unwrap();
-        fs::set_permissions(old.join(name), fs::Permissions::from_mode(0o755)).unwrap();
+        let patched = replace_all(&bytes, build.as_bytes(), b"0123456789abcdef");
+        install(&patched, &old.join(name));
     }
     let mut start = Command::new(old.join("mt"));
     let started = env
@@ -475,6 +470,23 @@ fn the_next_mt_exec_replaces_a_daemon_of_another_build() {
         "{status}"
     );
     assert_eq!(env.log().len(), 5, "no record lost");
+}
+
+/// Put an executable at `to` without this process ever holding it open for
+/// writing: a descriptor open here could be inherited by a process another
+/// test forks at that moment, and exec would then fail with ETXTBSY. The
+/// bytes go to a scratch file nobody executes; `install` (coreutils), a
+/// process of its own, writes the executable.
+fn install(bytes: &[u8], to: &std::path::Path) {
+    let scratch = to.with_extension("bytes");
+    fs::write(&scratch, bytes).unwrap();
+    let status = Command::new("install")
+        .args(["-m", "755"])
+        .arg(&scratch)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success(), "install {}", to.display());
 }
 
 fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
