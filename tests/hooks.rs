@@ -406,7 +406,11 @@ fn fish_records_lines_and_respects_private_mode() {
     assert_eq!(t.run("mt exec true", 2)["source"], "typed");
     t.line("set -g fish_private_mode 1");
     t.line("echo private");
-    t.line("set -e fish_private_mode");
+    // Each record is written by a background `mt hook-record` that takes
+    // its start from its own clock, so lines typed ahead may be stored a
+    // few ms out of order under load: wait for each before the next.
+    let e = t.run("set -e fish_private_mode", 3);
+    assert_eq!(e["command"], "set -e fish_private_mode");
     let e = t.run("true", 4);
     assert_eq!(e["command"], "true");
     // A leading space is private in fish too: the run counts, no text.
