@@ -30,13 +30,7 @@ pub fn listening(paths: &Paths) -> bool {
 /// its accept loop run after every `mt exec` (BENCHMARKS.md).
 fn lock_holder(paths: &Paths) -> Option<String> {
     use std::io::Read;
-    let file = File::open(paths.ingest_lock()).ok()?;
-    if !matches!(
-        file.try_lock_shared(),
-        Err(std::fs::TryLockError::WouldBlock)
-    ) {
-        return None;
-    }
+    let file = held_open(&paths.ingest_lock())?;
     let mut build = String::new();
     let _ = file.take(128).read_to_string(&mut build);
     Some(build)
@@ -59,8 +53,17 @@ pub fn starting(paths: &Paths) -> bool {
 
 /// A lock file that is missing or cannot be opened says no.
 fn held(lock: &std::path::Path) -> bool {
-    File::open(lock)
-        .is_ok_and(|f| matches!(f.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)))
+    held_open(lock).is_some()
+}
+
+/// The lock file, open, when someone holds it.
+fn held_open(lock: &std::path::Path) -> Option<File> {
+    let file = File::open(lock).ok()?;
+    matches!(
+        file.try_lock_shared(),
+        Err(std::fs::TryLockError::WouldBlock)
+    )
+    .then_some(file)
 }
 
 /// Start a daemon unless one runs or auto-start is off. The lock probe

@@ -139,8 +139,13 @@ fn sibling(name: &str) -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
-fn on_path(name: &str) -> Option<PathBuf> {
+/// The executable `name` on `PATH`, as `execvp` would find it (a file
+/// without an execute bit is passed over).
+pub(crate) fn on_path(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
     std::env::split_paths(&env::var_os("PATH")?)
         .map(|d| d.join(name))
-        .find(|p| p.is_file())
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }

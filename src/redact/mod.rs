@@ -134,11 +134,9 @@ impl Filters {
         if let Some(own) = own_private_line(&words) {
             return own;
         }
-        let values: Vec<&str> = words.iter().map(|w| w.value.as_str()).collect();
-        let operators: Vec<bool> = words.iter().map(|w| w.operator).collect();
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
-        for (i, mask) in rules::masks(&values, &operators) {
+        for (i, mask) in rules::line_masks(&words) {
             let w = &words[i];
             out.push_str(&text[at..w.span.start]);
             out.push_str(&masked_word(&w.value, mask, &text[w.span.clone()]));

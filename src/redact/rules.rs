@@ -350,10 +350,7 @@ fn container_command(words: &[&str], from: usize) -> Option<usize> {
 /// makes the rest of it too risky to keep.
 fn script_holds_secret(tool: Tool, script: &str) -> bool {
     if tool == Tool::Shell {
-        let words = super::words::split(script);
-        let values: Vec<&str> = words.iter().map(|w| w.value.as_str()).collect();
-        let operators: Vec<bool> = words.iter().map(|w| w.operator).collect();
-        return !masks(&values, &operators).is_empty();
+        return !line_masks(&super::words::split(script)).is_empty();
     }
     let upper = script.to_ascii_uppercase();
     ["PASSWORD '", "PASSWORD \"", "IDENTIFIED BY "]
@@ -424,6 +421,13 @@ fn generic(words: &[&str], i: usize, base: usize, masks: &mut Vec<(usize, Mask)>
             }
         }
     }
+}
+
+/// Masks for a typed line split into words (`words::split`).
+pub fn line_masks(words: &[super::words::Word]) -> Vec<(usize, Mask)> {
+    let values: Vec<&str> = words.iter().map(|w| w.value.as_str()).collect();
+    let operators: Vec<bool> = words.iter().map(|w| w.operator).collect();
+    masks(&values, &operators)
 }
 
 /// Masks for a whole line of words, sorted by word; `operators[i]` says

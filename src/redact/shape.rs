@@ -153,18 +153,9 @@ fn known_command(name: &str) -> bool {
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    *seen.entry(name.to_owned()).or_insert_with(|| on_path(name))
-}
-
-fn on_path(name: &str) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    let Some(path) = std::env::var_os("PATH") else {
-        return false;
-    };
-    std::env::split_paths(&path).any(|dir| {
-        std::fs::metadata(dir.join(name))
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
+    *seen
+        .entry(name.to_owned())
+        .or_insert_with(|| crate::paths::on_path(name).is_some())
 }
 
 /// The `at`-th word after the program.
