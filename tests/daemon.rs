@@ -480,8 +480,8 @@ fn the_next_mt_exec_replaces_a_daemon_of_another_build() {
 fn install(bytes: &[u8], to: &std::path::Path) {
     let scratch = to.with_extension("bytes");
     fs::write(&scratch, bytes).unwrap();
-    let status = Command::new("install")
-        .args(["-m", "755"])
+    let status = Command::new("timeout")
+        .args(["30", "install", "-m", "755"])
         .arg(&scratch)
         .arg(to)
         .status()

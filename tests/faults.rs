@@ -270,14 +270,9 @@ struct Tmpfs(std::path::PathBuf);
 
 impl Tmpfs {
     fn mount(at: &std::path::Path, size: &str) -> Tmpfs {
-        let status = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
+        let status = Command::new("timeout")
+            .args(["30", "mount", "-t", "tmpfs"])
+            .args(["-o", &format!("size={size},mode=0700"), "tmpfs"])
             .arg(at)
             .status()
             .unwrap();
@@ -288,6 +283,9 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        let _ = Command::new("timeout")
+            .args(["30", "umount", "-l"])
+            .arg(&self.0)
+            .status();
     }
 }

@@ -1042,26 +1042,26 @@ fn a_hostile_pull_request_title_is_text_in_the_milestone() {
     }
 }
 
-/// `markdown` rendered by cmark-gfm with GitHub's extensions.
+/// `markdown` rendered by cmark-gfm with GitHub's extensions, within 30 s;
+/// the input is written from a thread of its own while the output is read,
+/// so neither pipe can fill and stall the other.
 fn render_gfm(env: &Env, markdown: &str) -> String {
     use std::io::Write;
-    let mut cmd = Command::new("cmark-gfm");
-    env.apply(&mut cmd)
-        .args(["--extension", "table", "--extension", "autolink"]);
+    let mut cmd = Command::new("timeout");
+    env.apply(&mut cmd).args(["30", "cmark-gfm"]);
+    cmd.args(["--extension", "table", "--extension", "autolink"]);
     cmd.args(["--extension", "tagfilter", "--extension", "strikethrough"]);
     let mut child = cmd
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(markdown.as_bytes())
-        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = markdown.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "cmark-gfm: {:?}", out.status);
     String::from_utf8(out.stdout).unwrap()
 }
 
