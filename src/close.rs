@@ -146,7 +146,7 @@ pub struct Inputs {
     pub rows: Vec<SpanRow>,
     /// What was recorded elsewhere around the span (other branches and
     /// repositories): it takes its own moments on the one timeline.
-    pub elsewhere: Vec<(i64, i64)>,
+    pub elsewhere: Vec<(i64, i64, bool)>,
     /// Files changed, insertions, deletions of the branch's own change.
     pub diff: Option<Diff>,
     /// Earlier milestones of this repository (for self-baselines).
@@ -236,7 +236,9 @@ pub fn gather(
         .iter()
         .map(|r| (r.start_us, r.end_us.unwrap_or(r.start_us)));
     let elsewhere = match timeline::window(spans, idle_us) {
-        Some((from, to)) => store.elsewhere(&rows.iter().map(|r| r.id).collect(), from, to)?,
+        Some((from, to)) => {
+            store.elsewhere(&rows.iter().map(|r| r.id).collect(), &root, from, to)?
+        }
         None => Vec::new(),
     };
     Ok(Inputs {
@@ -266,7 +268,11 @@ pub fn compute(
         .collect();
     let classes = Classes::of(&commands, &classifier);
     let runs = classes.runs(&commands);
-    let (markers, edits) = markers_and_edits(&finished, &EditRules::new(&config.edit_phases)?);
+    let changed: std::collections::HashSet<&str> = (inputs.diff.iter())
+        .flat_map(|d| d.paths.iter().map(String::as_str))
+        .collect();
+    let edit_rules = EditRules::new(&config.edit_phases)?;
+    let (markers, edits) = markers_and_edits(&finished, &edit_rules, &changed);
     let span = metrics::Span {
         runs: &runs,
         markers: &markers,
@@ -526,10 +532,26 @@ impl<'a> Classes<'a> {
 }
 
 /// The span's markers and edits, with the phase each edit's path maps to.
-fn markers_and_edits(rows: &[&SpanRow], edit_rules: &EditRules) -> (Vec<Marker>, Vec<Edit>) {
+/// The span's markers and edits, leaving out runs' output: a file git did
+/// not track, written while a run went on, that the branch's change does
+/// not include (a new source file saved during a watch-mode run is kept).
+fn markers_and_edits(
+    rows: &[&SpanRow],
+    edit_rules: &EditRules,
+    changed: &std::collections::HashSet<&str>,
+) -> (Vec<Marker>, Vec<Edit>) {
     let mut markers = Vec::new();
     let mut edits = Vec::new();
+    let mut runs = RunCover::default();
     for r in rows {
+        runs.see(r);
+        if r.kind == EventKind::Edit
+            && r.untracked
+            && runs.covers(r.start_us)
+            && !changed.contains(&*r.command)
+        {
+            continue; // a run's output, not the person's edit
+        }
         match r.kind {
             EventKind::Marker => markers.extend(r.phase.as_ref().map(|p| Marker {
                 at_us: r.start_us,
@@ -544,6 +566,33 @@ fn markers_and_edits(rows: &[&SpanRow], edit_rules: &EditRules) -> (Vec<Marker>,
         }
     }
     (markers, edits)
+}
+
+/// How far the runs seen so far (in start order) reach: an untracked file
+/// written while one ran, or within `OUTPUT_SLACK_US` of its end (the
+/// watcher notes a write when it reads the event), is its output.
+#[derive(Default)]
+struct RunCover {
+    until_us: Option<i64>,
+}
+
+/// The watcher stamps a write when it reads the event; a shell stamps a
+/// command's end at the next prompt: a run's last write can fall just after.
+const OUTPUT_SLACK_US: i64 = 1_000_000;
+
+impl RunCover {
+    fn see(&mut self, r: &SpanRow) {
+        if r.kind == EventKind::Command {
+            let end = r
+                .end_us
+                .map_or(i64::MAX, |e| e.saturating_add(OUTPUT_SLACK_US));
+            self.until_us = Some(self.until_us.map_or(end, |u| u.max(end)));
+        }
+    }
+
+    fn covers(&self, at_us: i64) -> bool {
+        self.until_us.is_some_and(|u| at_us <= u)
+    }
 }
 
 /// How a command is shown in a milestone, which leaves the machine: its
@@ -768,6 +817,7 @@ mod tests {
             phase: None,
             tool: None,
             head: None,
+            untracked: false,
         }
     }
 

@@ -22,9 +22,10 @@ pub struct Config {
     /// Regexes; what they match is replaced by `[REDACTED]` before storing.
     #[serde(default)]
     pub redact: Vec<String>,
-    /// Gaps between commands up to this many minutes count as work.
+    /// Gaps between signals up to this many minutes count as work (a
+    /// fraction is allowed: `0.5` is 30 s).
     #[serde(default)]
-    pub idle_timeout_minutes: Option<u64>,
+    pub idle_timeout_minutes: Option<f64>,
     /// What an hour of developer time costs, for ROI estimates.
     #[serde(default)]
     pub hourly_rate: Option<f64>,
@@ -46,6 +47,10 @@ pub struct Config {
     /// Watch working trees for edits (default: on).
     #[serde(default)]
     pub watch: Option<bool>,
+    /// A repository with nothing recorded for this many days is no longer
+    /// watched for edits (default 7).
+    #[serde(default)]
+    pub watch_days: Option<u64>,
     /// Paths (gitignore-style globs, relative to the repository root) whose
     /// edits are never recorded, beside what git ignores.
     #[serde(default)]
@@ -99,6 +104,7 @@ impl Config {
         self.default_branch = over.default_branch.or(self.default_branch);
         self.baselines.extend(over.baselines);
         self.watch = over.watch.or(self.watch);
+        self.watch_days = over.watch_days.or(self.watch_days);
         self.watch_ignore.extend(over.watch_ignore);
         self.edit_phases.extend(over.edit_phases);
         let (a, b) = (over.integration, self.integration);
@@ -136,7 +142,8 @@ impl Config {
     /// Gaps up to this long count as work (`idle_timeout_minutes`).
     pub fn idle_timeout(&self) -> Duration {
         self.idle_timeout_minutes
-            .map_or(DEFAULT_IDLE_TIMEOUT, |m| Duration::from_secs(m * 60))
+            .filter(|m| m.is_finite() && *m >= 0.0)
+            .map_or(DEFAULT_IDLE_TIMEOUT, |m| Duration::from_secs_f64(m * 60.0))
     }
 
     /// The idle timeout in the store's unit, microseconds.
@@ -144,9 +151,15 @@ impl Config {
         self.idle_timeout().as_micros() as i64
     }
 
-    /// The idle timeout in whole minutes, as parameters are printed.
-    pub fn idle_timeout_minutes(&self) -> u64 {
-        self.idle_timeout().as_secs() / 60
+    /// The idle timeout in minutes, as parameters are printed.
+    pub fn idle_timeout_minutes(&self) -> f64 {
+        self.idle_timeout().as_secs_f64() / 60.0
+    }
+
+    /// How long a repository stays watched after its last recorded
+    /// activity (`watch_days`).
+    pub fn watch_keep(&self) -> Duration {
+        Duration::from_secs(self.watch_days.unwrap_or(7) * 86_400)
     }
 
     /// Whether working trees are watched for edits.

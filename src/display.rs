@@ -103,6 +103,16 @@ pub fn safe(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A figure that is usually whole (minutes in a milestone's parameters):
+/// written as an integer when it is one, so files read as before.
+pub fn whole_if_whole<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        s.serialize_i64(*v as i64)
+    } else {
+        s.serialize_f64(*v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{markdown, safe};

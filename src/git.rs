@@ -354,6 +354,39 @@ pub fn head_at(now: Head, moves: &[Move], time_us: i64) -> Head {
         .map_or(now, |m| m.from.clone())
 }
 
+/// The branch a rebase in progress in this worktree will return to: while
+/// it stops (a conflict, an `edit`), HEAD is detached, but the work is
+/// that branch's.
+pub fn rebasing(gitdir: &Path) -> Option<String> {
+    ["rebase-merge", "rebase-apply"].iter().find_map(|d| {
+        let text = fs::read_to_string(gitdir.join(d).join("head-name")).ok()?;
+        text.trim().strip_prefix("refs/heads/").map(str::to_owned)
+    })
+}
+
+/// Where HEAD pointed when a command started, given `prompt`, the HEAD its
+/// shell read at the prompt before (bash cannot read a file at a command's
+/// start without a fork): a switch made meanwhile, in another terminal or
+/// an IDE, is in the reflog stamped before the command's second. A move in
+/// the command's own second is taken to be the command's own, as in
+/// `head_at`.
+pub fn head_after_prompt(prompt: Head, moves: &[Move], start_us: i64) -> Head {
+    let second = start_us.div_euclid(1_000_000);
+    let before = moves.partition_point(|m| m.time < second);
+    let before = &moves[..before];
+    // The moves since HEAD last arrived where the prompt saw it; the first
+    // must leave it, or the reflog does not tell this story.
+    let since = before
+        .iter()
+        .rposition(|m| m.to == prompt)
+        .map_or(0, |i| i + 1);
+    match &before[since..] {
+        [first, .., last] if first.from == prompt => last.to.clone(),
+        [only] if only.from == prompt => only.to.clone(),
+        _ => prompt,
+    }
+}
+
 /// Where HEAD pointed when a run that read `after` at its end began: if
 /// the run itself moved HEAD there (`git switch`), the branch it left.
 pub fn head_before_run(after: Head, moves: &[Move], start_us: i64, end_us: i64) -> Head {

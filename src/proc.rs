@@ -145,7 +145,7 @@ impl Cmd {
         self
     }
 
-    #[cfg(test)]
+    /// A time limit of its own (the default is `DEFAULT_LIMIT`).
     pub fn limit(mut self, limit: Duration) -> Cmd {
         self.limit = limit;
         self

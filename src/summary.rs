@@ -6,7 +6,7 @@
 
 use anyhow::Result;
 
-use crate::metrics::timeline::{self, Cursor, Tally};
+use crate::metrics::timeline::{self, Cursor, Owner, Tally};
 use crate::store::{Checkpoint, Counts, Store, TailRow};
 
 /// How far behind the span's latest signal a checkpoint is taken. What
@@ -42,7 +42,7 @@ pub fn summary(store: &Store, repo: &str, branch: &str, idle_us: i64) -> Result<
         let elsewhere = match all.to_us {
             Some(to) if to >= cp.upto_us => {
                 let ids = ours.iter().map(|r| r.id).collect();
-                store.elsewhere(&ids, cp.upto_us, to)?
+                store.elsewhere(&ids, repo, cp.upto_us, to)?
             }
             _ => Vec::new(),
         };
@@ -75,10 +75,10 @@ fn from_scratch(store: &Store, repo: &str, branch: &str, idle_us: i64) -> Result
         }));
     };
     let upto_us = upto(to_us, from_us + idle_us + 1);
-    let elsewhere = store.elsewhere(&st.ids, from_us, upto_us - 1)?;
-    let mut keyed: Vec<(i64, i64, bool)> = (ours.iter().filter(|s| s.0 < upto_us))
-        .map(|&(s, e)| (s, e, true))
-        .chain(elsewhere.iter().map(|&(s, e)| (s, e, false)))
+    let elsewhere = store.elsewhere(&st.ids, repo, from_us, upto_us - 1)?;
+    let mut keyed: Vec<(i64, i64, Owner)> = (ours.iter().filter(|s| s.0 < upto_us))
+        .map(|&(s, e)| (s, e, Owner::Ours))
+        .chain(elsewhere.iter().map(|&(s, e, here)| (s, e, theirs(here))))
         .collect();
     let tally = Tally::default().sweep(&mut keyed, idle_us);
     let later = store.span_since(repo, branch, upto_us)?;
@@ -89,6 +89,7 @@ fn from_scratch(store: &Store, repo: &str, branch: &str, idle_us: i64) -> Result
             .map(|s| s.1.max(s.0))
             .max(),
         covered_us: tally.cursor.covered_us,
+        covered_by: tally.cursor.covered_by,
         active_us: tally.ours_us,
         counts: total.minus(Acc::default().take(&later).counts),
         first_us: st.first_us.filter(|&f| f < upto_us),
@@ -104,17 +105,18 @@ fn resume(
     cp: &Checkpoint,
     all: Acc,
     ours: &[TailRow],
-    elsewhere: &[(i64, i64)],
+    elsewhere: &[(i64, i64, bool)],
 ) -> (Summary, Checkpoint) {
     let upto_us = all.to_us.map_or(cp.upto_us, |t| upto(t, cp.upto_us));
     let before = Acc::from(cp).take(ours.iter().filter(|r| r.start_us < upto_us));
     let keyed = (ours.iter())
-        .filter_map(|r| signal_end(r).map(|end| (r.start_us, end, true)))
-        .chain(elsewhere.iter().map(|&(s, e)| (s, e, false)));
+        .filter_map(|r| signal_end(r).map(|end| (r.start_us, end, Owner::Ours)))
+        .chain(elsewhere.iter().map(|&(s, e, here)| (s, e, theirs(here))));
     let (mut early, mut late): (Vec<_>, Vec<_>) = keyed.partition(|k| k.0 < upto_us);
     let start = Tally {
         cursor: Cursor {
             covered_us: cp.covered_us,
+            covered_by: cp.covered_by,
         },
         ours_us: cp.active_us,
     };
@@ -129,12 +131,18 @@ fn resume(
         upto_us,
         to_us: before.to_us,
         covered_us: at_upto.cursor.covered_us,
+        covered_by: at_upto.cursor.covered_by,
         active_us: at_upto.ours_us,
         counts: before.counts,
         first_us: before.first_us,
         ..*cp
     };
     (summary, next)
+}
+
+/// Whose a signal recorded elsewhere is: of the same repository or not.
+fn theirs(here: bool) -> Owner {
+    if here { Owner::Here } else { Owner::Away }
 }
 
 /// Where to take a checkpoint for a span whose signals end at `to_us`:
@@ -224,11 +232,11 @@ mod tests {
         let window = timeline::window(ours.iter().map(|s| (s.start_us, s.end_us)), IDLE);
         let active_us = window.map_or(0, |(from, to)| {
             let mut all = ours.clone();
-            for (s, e) in store.elsewhere(&st.ids, from, to).unwrap() {
+            for (s, e, here) in store.elsewhere(&st.ids, "/r", from, to).unwrap() {
                 all.push(Signal {
                     start_us: s,
                     end_us: e,
-                    mark: Mark::Elsewhere,
+                    mark: Mark::Elsewhere { here },
                 });
             }
             timeline::share(&all, IDLE).active_us()

@@ -239,18 +239,19 @@ fn bind(paths: &Paths) -> Result<std::os::unix::net::UnixListener> {
     Ok(listener)
 }
 
-/// The edit watcher, unless recording is off or the user turned it off;
-/// a watcher that cannot start costs one log line, never the daemon.
+/// The edit watcher, unless recording is off (`watch = false` is read by
+/// the watcher itself, at start and whenever the config changes); a
+/// watcher that cannot start costs one log line, never the daemon.
 fn start_watcher(paths: &Paths) -> Option<edits::Watcher> {
-    let config = crate::config::Config::load(&paths.config).unwrap_or_default();
-    if crate::paths::disabled() || !config.watches() {
+    if crate::paths::disabled() {
         return None;
     }
+    let config = crate::config::Config::load(&paths.config).unwrap_or_default();
     let settings = edits::Settings {
         spool: paths.spool.clone(),
         report: paths.state.join("watch.json"),
         config: paths.config.clone(),
-        idle: config.idle_timeout(),
+        keep: config.watch_keep(),
         limit: edits::limit(),
         own: [&paths.spool, &paths.state]
             .into_iter()
@@ -288,7 +289,7 @@ fn ingest_loop(mut store: Store, io: &Io<'_>) {
         edits,
     } = *io;
     if let Some(w) = edits {
-        let since = crate::clock::now().minus(w.idle()).micros();
+        let since = crate::clock::now().minus(w.keep()).micros();
         w.active(store.recent_repos(since).unwrap_or_default());
     }
     // After a failed pass (the database busy past its timeout, say), try

@@ -21,6 +21,7 @@ mod resolve;
 pub(crate) use files::alive;
 pub use files::sweep_scratch;
 use files::{list, read_file, remove_dead_scratch, remove_drained, watch_list};
+use resolve::HeadRead;
 
 use crate::redact::Filters;
 use crate::spool::record::Record;
@@ -244,7 +245,7 @@ fn new_event(rec: Spooled, filters: &Filters, resolver: &mut Resolver) -> Option
 
 /// What `new_event` builds on: the event so far, where it ran, and the
 /// span in which to look for a HEAD move (fish reads HEAD after the run).
-type Parts = (NewEvent, Place, Option<(i64, i64)>);
+type Parts = (NewEvent, Place, HeadRead);
 
 fn started(s: Start, filters: &Filters) -> Option<Parts> {
     if s.argv.is_empty() || filters.ignored(&display_command(&s.argv)) {
@@ -264,7 +265,7 @@ fn started(s: Start, filters: &Filters) -> Option<Parts> {
         pid: Some(s.pid),
         ..NewEvent::default()
     };
-    Some((e, s.place, None))
+    Some((e, s.place, HeadRead::Written))
 }
 
 fn hooked(h: Hook, filters: &Filters) -> Option<Parts> {
@@ -279,8 +280,18 @@ fn hooked(h: Hook, filters: &Filters) -> Option<Parts> {
     let command = filters.text(&text);
     // The fish hook reads HEAD after the command: for a git command that
     // moved HEAD itself, that is the branch it moved to, so look for the
-    // move inside the run. (bash and zsh read it at the prompt.)
-    let during = (h.head_after && command.contains("git")).then_some((start, end));
+    // move inside the run. bash and zsh read it at the prompt before: a
+    // switch made elsewhere since is in the reflog.
+    let during = if !h.head_after {
+        HeadRead::Prompt { start_us: start }
+    } else if command.contains("git") {
+        HeadRead::RunEnd {
+            start_us: start,
+            end_us: end,
+        }
+    } else {
+        HeadRead::Written
+    };
     let e = NewEvent {
         uid: h.id,
         session: h.session,
@@ -312,13 +323,14 @@ fn edited(w: Edit, filters: &Filters) -> Option<Parts> {
         command: path,
         source: Source::Watch,
         kind: EventKind::Edit,
+        untracked: w.untracked,
         finish: Some(Finish {
             end_us: w.time.micros(),
             ..Finish::default()
         }),
         ..NewEvent::default()
     };
-    Some((e, w.place, None))
+    Some((e, w.place, HeadRead::Written))
 }
 
 fn marked(m: Marker) -> Parts {
@@ -336,7 +348,7 @@ fn marked(m: Marker) -> Parts {
         }),
         ..NewEvent::default()
     };
-    (e, m.place, None)
+    (e, m.place, HeadRead::Written)
 }
 
 /// A hook line that runs `mt exec …` is recorded by the wrapper, not twice.

@@ -14,6 +14,19 @@ pub(super) struct Place {
     pub commit: Option<String>,
 }
 
+/// When the writer of a record read HEAD, relative to the run.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum HeadRead {
+    /// As the record was written, at the run's start or the event itself
+    /// (`mt exec`, markers, edits).
+    Written,
+    /// At the prompt before the command (bash, zsh): a switch since, made
+    /// elsewhere, is in the reflog.
+    Prompt { start_us: i64 },
+    /// After the run (fish): a switch the run made itself is in the reflog.
+    RunEnd { start_us: i64, end_us: i64 },
+}
+
 /// What the writer of a record read when it wrote it.
 pub(super) struct Hint<'a> {
     /// The worktree root.
@@ -87,7 +100,7 @@ impl Resolver {
         cwd: &Path,
         hint: Option<Hint<'_>>,
         time_us: i64,
-        read_at_end: Option<(i64, i64)>,
+        read: HeadRead,
     ) -> Place {
         let mut written = None;
         let (repo, head) = match hint {
@@ -107,10 +120,14 @@ impl Resolver {
                         commit: written.map(|(_, c)| c),
                     };
                 }
-                let head = match (head, read_at_end, &repo) {
-                    (Some(h), Some((start, end)), Some(r)) => {
+                let head = match (head, read, &repo) {
+                    (Some(h), HeadRead::RunEnd { start_us, end_us }, Some(r)) => {
                         let (_, moves) = self.head_and_moves(&r.gitdir);
-                        Some(git::head_before_run(h, moves, start, end))
+                        Some(git::head_before_run(h, moves, start_us, end_us))
+                    }
+                    (Some(h), HeadRead::Prompt { start_us }, Some(r)) => {
+                        let (_, moves) = self.head_and_moves(&r.gitdir);
+                        Some(git::head_after_prompt(h, moves, start_us))
                     }
                     // The writer could not know (reftable): ask git now.
                     (None, _, Some(r)) => self.head_and_moves_of(r).0.clone(),
@@ -129,6 +146,19 @@ impl Resolver {
         };
         let Some(repo) = repo else {
             return Place::default();
+        };
+        // A rebase stopped on a conflict: HEAD is detached on the commit
+        // being rebuilt, the work is the branch's.
+        let (head, written) = match (head, written) {
+            (Some(Head::Detached(sha)), written) => match git::rebasing(&repo.gitdir) {
+                Some(b) => {
+                    let seen = written.map(|(_, c)| (Head::Branch(b.clone()), c));
+                    let commit = seen.or(Some((Head::Branch(b.clone()), sha)));
+                    (Some(Head::Branch(b)), commit)
+                }
+                None => (Some(Head::Detached(sha)), written),
+            },
+            other => other,
         };
         let commit = self.commit(&repo, head.as_ref(), written, time_us);
         let root = repo.root.to_string_lossy().into_owned();

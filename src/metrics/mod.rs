@@ -180,7 +180,8 @@ pub struct Span<'a> {
     pub runs: &'a [Run<'a>],
     pub markers: &'a [Marker],
     pub edits: &'a [Edit],
-    pub elsewhere: &'a [(i64, i64)],
+    /// (start, end, in the same repository).
+    pub elsewhere: &'a [(i64, i64, bool)],
 }
 
 /// The figures of a span closed at `close_us`.
@@ -317,10 +318,10 @@ fn signals(span: Span<'_>) -> Vec<Signal<'_>> {
         let phase = e.phase.as_deref();
         point(e.at_us, Mark::Edit { phase })
     });
-    let elsewhere = span.elsewhere.iter().map(|&(s, e)| Signal {
+    let elsewhere = span.elsewhere.iter().map(|&(s, e, here)| Signal {
         start_us: s,
         end_us: e,
-        mark: Mark::Elsewhere,
+        mark: Mark::Elsewhere { here },
     });
     runs.chain(markers).chain(edits).chain(elsewhere).collect()
 }

@@ -4,7 +4,11 @@
 //!
 //! A command's own interval goes to its branch (where two overlap, to the
 //! one already running); a gap no longer than the idle timeout goes to the
-//! branch of the signal that ends it. For the branch being measured, the
+//! branch of the signal that ends it when both signals are in one
+//! repository, and stays with the branch where it began when the next
+//! signal is in another: until a signal shows the person there, nothing
+//! says they were (a repository's first command does not take the minutes
+//! spent in another before it). For the branch being measured, the
 //! gap's phase is implementation when that signal is an edit (or the phase
 //! a path rule gives the edited file), else the phase in force; a `mt phase`
 //! marker overrides the edit rule until the next marker or classified
@@ -21,9 +25,61 @@ pub enum Mark<'a> {
     Edit { phase: Option<&'a str> },
     /// One of its `mt phase` markers.
     Marker { phase: &'a str },
-    /// Anything on another branch or repository: it takes its own moments
-    /// and the gaps it ends, and tells nothing about this branch's phases.
-    Elsewhere,
+    /// Anything on another branch (`here`: of the same repository) or in
+    /// another repository: it takes its own moments and the gaps it ends,
+    /// and tells nothing about this branch's phases.
+    Elsewhere { here: bool },
+}
+
+impl Mark<'_> {
+    fn owner(self) -> Owner {
+        match self {
+            Mark::Elsewhere { here: true } => Owner::Here,
+            Mark::Elsewhere { here: false } => Owner::Away,
+            _ => Owner::Ours,
+        }
+    }
+}
+
+/// Whose a signal is, seen from the branch measured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Owner {
+    Ours,
+    /// Another branch of the same repository (worktree).
+    Here,
+    /// Another repository.
+    #[default]
+    Away,
+}
+
+impl Owner {
+    /// Whether the gap from a signal of `self`'s to one of `next`'s is the
+    /// branch measured's: the next signal's owner takes it within one
+    /// repository, the first's across two.
+    fn gap_is_ours(self, next: Owner) -> bool {
+        match next {
+            Owner::Ours => self != Owner::Away,
+            Owner::Away => self == Owner::Ours,
+            Owner::Here => false,
+        }
+    }
+
+    /// As a checkpoint stores it.
+    pub fn code(self) -> i64 {
+        match self {
+            Owner::Ours => 0,
+            Owner::Here => 1,
+            Owner::Away => 2,
+        }
+    }
+
+    pub fn from_code(code: Option<i64>) -> Owner {
+        match code {
+            Some(0) => Owner::Ours,
+            Some(1) => Owner::Here,
+            _ => Owner::Away,
+        }
+    }
 }
 
 /// A point (edit, marker) or interval (command) on the timeline, in µs.
@@ -71,27 +127,47 @@ pub fn window(spans: impl IntoIterator<Item = (i64, i64)>, idle_us: i64) -> Opti
 /// The timeline's order: by start, then end (never before the start), the
 /// branch measured first at a tie. `share` and a resumed `Tally` both sweep
 /// in it, so that they agree.
-pub fn order_key(start_us: i64, end_us: i64, ours: bool) -> (i64, i64, bool) {
-    (start_us, end_us.max(start_us), !ours)
+pub fn order_key(start_us: i64, end_us: i64, who: Owner) -> (i64, i64, u8) {
+    // Whose signal comes first at a tie decides whose the next gap is:
+    // a fixed rank, so that a resumed sweep agrees with the whole one.
+    (start_us, end_us.max(start_us), who as u8)
 }
 
-/// Where a sweep stands: how far the timeline is covered so far. Signals
-/// must be fed in `order_key` order.
+/// Where a sweep stands: how far the timeline is covered so far, and
+/// whose signal reached that far. Signals must be fed in `order_key` order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Cursor {
     pub covered_us: Option<i64>,
+    pub covered_by: Owner,
+}
+
+/// What one signal brings: the counted gap it ends (and whether that gap
+/// is the measured branch's) and the part of its own interval nothing
+/// before it covered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    pub gap_us: i64,
+    pub gap_ours: bool,
+    pub own_us: i64,
 }
 
 impl Cursor {
-    /// Take the signal `start_us..end_us`: the counted gap it ends and the
-    /// part of its own interval nothing before it covered.
-    pub fn step(&mut self, start_us: i64, end_us: i64, idle_us: i64) -> (i64, i64) {
+    /// Take the signal `start_us..end_us` of `who`.
+    pub fn step(&mut self, start_us: i64, end_us: i64, who: Owner, idle_us: i64) -> Step {
         let end = end_us.max(start_us);
         let gap = self.covered_us.map_or(0, |c| start_us - c);
         let gap = if (1..=idle_us).contains(&gap) { gap } else { 0 };
+        let gap_ours = self.covered_by.gap_is_ours(who);
         let own = end - self.covered_us.map_or(start_us, |c| c.max(start_us));
+        if self.covered_us.is_none_or(|c| end >= c) {
+            self.covered_by = who;
+        }
         self.covered_us = Some(self.covered_us.map_or(end, |c| c.max(end)));
-        (gap, own.max(0))
+        Step {
+            gap_us: gap,
+            gap_ours,
+            own_us: own.max(0),
+        }
     }
 }
 
@@ -105,20 +181,23 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Take `keyed` (start, end, ours), sorted here into `order_key` order.
-    pub fn sweep(mut self, keyed: &mut [(i64, i64, bool)], idle_us: i64) -> Tally {
-        keyed.sort_unstable_by_key(|&(s, e, ours)| order_key(s, e, ours));
-        for &(s, e, ours) in keyed.iter() {
-            self.feed(s, e, ours, idle_us);
+    /// Take `keyed` (start, end, owner), sorted here into `order_key` order.
+    pub fn sweep(mut self, keyed: &mut [(i64, i64, Owner)], idle_us: i64) -> Tally {
+        keyed.sort_unstable_by_key(|&(s, e, who)| order_key(s, e, who));
+        for &(s, e, who) in keyed.iter() {
+            self.feed(s, e, who, idle_us);
         }
         self
     }
 
-    /// Take one signal, `ours` when it belongs to the branch measured.
-    pub fn feed(&mut self, start_us: i64, end_us: i64, ours: bool, idle_us: i64) {
-        let (gap, own) = self.cursor.step(start_us, end_us, idle_us);
-        if ours {
-            self.ours_us += gap + own;
+    /// Take one signal of `who`.
+    pub fn feed(&mut self, start_us: i64, end_us: i64, who: Owner, idle_us: i64) {
+        let step = self.cursor.step(start_us, end_us, who, idle_us);
+        if step.gap_ours {
+            self.ours_us += step.gap_us;
+        }
+        if who == Owner::Ours {
+            self.ours_us += step.own_us;
         }
     }
 }
@@ -128,15 +207,10 @@ pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
     // Sorting the keys themselves (not indices into `signals`) keeps the
     // sort in cache; the index breaks what `order_key` leaves tied, so the
     // order is deterministic.
-    let mut order: Vec<((i64, i64, bool), usize)> = signals
+    let mut order: Vec<((i64, i64, u8), usize)> = signals
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            (
-                order_key(s.start_us, s.end_us, s.mark != Mark::Elsewhere),
-                i,
-            )
-        })
+        .map(|(i, s)| (order_key(s.start_us, s.end_us, s.mark.owner()), i))
         .collect();
     order.sort_unstable();
     let mut out = Share {
@@ -154,9 +228,15 @@ pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
             end_us: end,
             mark: signals[i].mark,
         };
-        let (gap, own) = cursor.step(start_us, end, idle_us);
+        let step = cursor.step(start_us, end, s.mark.owner(), idle_us);
+        let gap = if step.gap_ours { step.gap_us } else { 0 };
+        if let Mark::Elsewhere { .. } = s.mark {
+            // A gap that stays with this branch as the person moves on.
+            add(&mut out.phase_us, state.phase, gap);
+            continue;
+        }
+        let own = step.own_us;
         let (gap_phase, own_phase) = match s.mark {
-            Mark::Elsewhere => continue,
             Mark::Edit { phase } if !state.explicit => {
                 (phase.unwrap_or("implementation"), state.phase)
             }
@@ -215,12 +295,39 @@ mod tests {
             mark: Mark::Edit { phase: None },
         }
     }
+    /// Another branch of the same repository.
     fn elsewhere(a: i64, b: i64) -> Signal<'static> {
         Signal {
             start_us: a * S,
             end_us: b * S,
-            mark: Mark::Elsewhere,
+            mark: Mark::Elsewhere { here: true },
         }
+    }
+    /// Another repository.
+    fn away(a: i64, b: i64) -> Signal<'static> {
+        Signal {
+            start_us: a * S,
+            end_us: b * S,
+            mark: Mark::Elsewhere { here: false },
+        }
+    }
+
+    /// The case: a few seconds in another repository, then this
+    /// one's first command. The gap between them stays with the other
+    /// repository (this span's active time is its own command, not more
+    /// than its elapsed time); the gap after this one's last command, ended
+    /// by the other repository's next signal, is this span's.
+    #[test]
+    fn a_gap_between_repositories_stays_where_it_began() {
+        let s = share(&[away(0, 2), run(7, 9, "validation"), away(12, 13)], IDLE);
+        assert_eq!(
+            s.active_us() / S,
+            2 + 3,
+            "its command, then the gap it began"
+        );
+        // Within one repository the next signal's branch takes the gap.
+        let s = share(&[elsewhere(0, 2), run(7, 9, "validation")], IDLE);
+        assert_eq!(s.active_us() / S, 5 + 2);
     }
     fn secs(s: &Share, phase: &str) -> i64 {
         s.phase_us.get(phase).copied().unwrap_or(0) / S
@@ -331,22 +438,23 @@ mod tests {
         /// time as the one sweep: what lets `mt status` keep a checkpoint.
         #[test]
         fn a_resumed_tally_matches_the_sweep(
-            raw in proptest::collection::vec((0i64..400, 0i64..30, proptest::bool::ANY, proptest::bool::ANY), 1..60),
+            raw in proptest::collection::vec((0i64..400, 0i64..30, 0u8..3, proptest::bool::ANY), 1..60),
             cut in 0i64..450,
         ) {
             let idle = 20;
             let signals: Vec<Signal> = raw.iter().map(|&(s, len, ours, point)| {
                 let end = if point { s } else { s + len };
                 let mark = match (ours, point) {
-                    (false, _) => Mark::Elsewhere,
-                    (true, true) => Mark::Edit { phase: None },
-                    (true, false) => Mark::Run { phase: "other" },
+                    (1, _) => Mark::Elsewhere { here: true },
+                    (2, _) => Mark::Elsewhere { here: false },
+                    (_, true) => Mark::Edit { phase: None },
+                    (_, false) => Mark::Run { phase: "other" },
                 };
                 Signal { start_us: s, end_us: end, mark }
             }).collect();
-            let mut keyed: Vec<(i64, i64, bool)> = signals
+            let mut keyed: Vec<(i64, i64, Owner)> = signals
                 .iter()
-                .map(|s| (s.start_us, s.end_us, s.mark != Mark::Elsewhere))
+                .map(|s| (s.start_us, s.end_us, s.mark.owner()))
                 .collect();
             let (mut early, mut late): (Vec<_>, Vec<_>) = keyed.drain(..).partition(|k| k.0 < cut);
             let saved = Tally::default().sweep(&mut early, idle);

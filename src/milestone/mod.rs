@@ -134,7 +134,8 @@ pub struct Measured {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Parameters {
-    pub idle_timeout_minutes: u64,
+    #[serde(serialize_with = "crate::display::whole_if_whole")]
+    pub idle_timeout_minutes: f64,
     pub classification: String,
     pub unfinished_runs: u64,
     pub running_runs_excluded: u64,
@@ -450,7 +451,7 @@ pub(crate) mod tests {
                 first_event: Some("2026-11-23T09:00:00.000Z".into()),
                 closed: "2026-11-23T12:00:00.000Z".into(),
                 parameters: Parameters {
-                    idle_timeout_minutes: 15,
+                    idle_timeout_minutes: 15.0,
                     classification: "0 configured rules, then 11 built-in rules; first match wins"
                         .into(),
                     unfinished_runs: 1,

@@ -37,6 +37,7 @@ mod key {
     pub const PIPESTATUS: &str = "ps";
     pub const COMMAND: &str = "cmd";
     pub const PATH: &str = "path";
+    pub const UNTRACKED: &str = "new";
 }
 
 /// Where a record was written: the directory, and the worktree root, HEAD
@@ -160,6 +161,9 @@ pub struct Edit {
     pub place: Place,
     /// Relative to the root; never the content.
     pub path: Vec<u8>,
+    /// git did not track the file when it was written: if a command of
+    /// the tree was running then, the file is that run's output.
+    pub untracked: bool,
 }
 
 /// One record of any kind.
@@ -233,6 +237,7 @@ impl Spooled {
             Kind::Edit => Spooled::Edit(Edit {
                 place: Place::decode(r),
                 path: r.get(key::PATH).filter(|p| !p.is_empty())?.to_vec(),
+                untracked: r.get(key::UNTRACKED) == Some(b"1"),
                 id,
                 time,
             }),
@@ -351,6 +356,9 @@ impl Edit {
         let mut b = Builder::new(Kind::Edit);
         common(&mut b, &self.id, self.time);
         b.field(key::PATH, &self.path);
+        if self.untracked {
+            b.field(key::UNTRACKED, b"1");
+        }
         self.place.encode(&mut b);
         b.finish()
     }
@@ -427,6 +435,14 @@ mod tests {
             time: Timestamp::from_micros(4),
             place: place(),
             path: b"src/a b.rs".to_vec(),
+            untracked: false,
+        }));
+        round_trip(Spooled::Edit(Edit {
+            id: "w2".into(),
+            time: Timestamp::from_micros(5),
+            place: place(),
+            path: b"coverage.xml".to_vec(),
+            untracked: true,
         }));
     }
 

@@ -50,8 +50,10 @@ pub struct Checkpoint {
     pub upto_us: i64,
     /// The latest end of the span's signals so far.
     pub to_us: Option<i64>,
-    /// The timeline sweep where it stopped: coverage and active time.
+    /// The timeline sweep where it stopped: coverage, whose signal reached
+    /// it, and active time.
     pub covered_us: Option<i64>,
+    pub covered_by: crate::metrics::timeline::Owner,
     pub active_us: i64,
     pub counts: Counts,
     pub first_us: Option<i64>,
@@ -114,7 +116,7 @@ impl Store {
     pub fn checkpoint(&self, repo: &str, branch: &str) -> Result<Option<Checkpoint>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT idle_us, upto_us, to_us, covered_us, active_us,
-                runs, automated, manual, failures, first_us
+                runs, automated, manual, failures, first_us, covered_by
              FROM status_checkpoints WHERE repo = ?1 AND branch = ?2
              ORDER BY upto_us DESC LIMIT 1",
         )?;
@@ -133,6 +135,7 @@ impl Store {
                         failures: r.get::<_, i64>(8)? as u64,
                     },
                     first_us: r.get(9)?,
+                    covered_by: crate::metrics::timeline::Owner::from_code(r.get(10)?),
                 })
             })
             .optional()?)
@@ -215,8 +218,9 @@ impl Store {
         self.conn
             .prepare_cached(
                 "INSERT OR REPLACE INTO status_checkpoints (repo, branch, idle_us, upto_us,
-                    to_us, covered_us, active_us, runs, automated, manual, failures, first_us)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    to_us, covered_us, active_us, runs, automated, manual, failures, first_us,
+                    covered_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?
             .execute(params![
                 repo,
@@ -231,6 +235,7 @@ impl Store {
                 cp.counts.manual as i64,
                 cp.counts.failures as i64,
                 cp.first_us,
+                cp.covered_by.code(),
             ])?;
         Ok(())
     }

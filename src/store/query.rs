@@ -59,13 +59,15 @@ static HAS_OPEN_COMMAND_SQL: LazyLock<String> =
 /// A branch's open span, every column `mt close` reads.
 static SPAN_SQL: LazyLock<String> = LazyLock::new(|| {
     open_span_sql(
-        "id, source, kind, command, start_us, end_us, exit_code, signal, state, phase, tool, head",
+        "id, source, kind, command, start_us, end_us, exit_code, signal, state, phase, tool, head,
+        untracked",
         "1",
     )
 });
 
 /// Everything in a time window, from the covering index alone.
-const ELSEWHERE_SQL: &str = "SELECT id, start_us, end_us FROM events INDEXED BY events_by_time
+const ELSEWHERE_SQL: &str =
+    "SELECT id, start_us, end_us, repo IS ?3 FROM events INDEXED BY events_by_time
      WHERE start_us BETWEEN ?1 AND ?2";
 
 /// What `event` reads, but the milestone (`MILESTONE_COLUMN` after it).
@@ -241,6 +243,8 @@ pub struct SpanRow {
     pub tool: Option<Rc<str>>,
     /// The commit checked out when it ran.
     pub head: Option<Rc<str>>,
+    /// An edit of a file git did not track (a run's output, if one ran).
+    pub untracked: bool,
 }
 
 /// One copy of each text a span's rows repeat: a branch of 100,000 runs
@@ -425,6 +429,7 @@ impl Store {
                 phase: text(9)?,
                 tool: text(10)?,
                 head: text(11)?,
+                untracked: r.get::<_, Option<i64>>(12)? == Some(1),
             })
         })?;
         let mut rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -433,24 +438,27 @@ impl Store {
     }
 
     /// Everything recorded from `from_us` to `to_us` except the events
-    /// `ours` (the span being measured), as intervals: on the one timeline
-    /// these take their own moments and the gaps they end. Read from the
-    /// covering index `events_by_time`; running commands count as points.
+    /// `ours` (the span being measured), as intervals, each with whether it
+    /// was in `repo` too: on the one timeline these take their own moments
+    /// and the gaps they end (docs/metrics.md). Read from the covering
+    /// index `events_by_time`; running commands count as points.
     pub fn elsewhere(
         &self,
         ours: &foldhash::HashSet<i64>,
+        repo: &str,
         from_us: i64,
         to_us: i64,
-    ) -> Result<Vec<(i64, i64)>> {
+    ) -> Result<Vec<(i64, i64, bool)>> {
         let mut stmt = self.conn.prepare_cached(ELSEWHERE_SQL)?;
-        let mut rows = stmt.query(params![from_us, to_us])?;
+        let mut rows = stmt.query(params![from_us, to_us, repo])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             if ours.contains(&r.get(0)?) {
                 continue;
             }
             let start: i64 = r.get(1)?;
-            out.push((start, r.get::<_, Option<i64>>(2)?.unwrap_or(start)));
+            let end = r.get::<_, Option<i64>>(2)?.unwrap_or(start);
+            out.push((start, end, r.get(3)?));
         }
         Ok(out)
     }
@@ -484,7 +492,7 @@ mod plan_tests {
     #[test]
     fn the_timeline_window_reads_only_its_index() {
         assert_eq!(
-            crate::store::plan(ELSEWHERE_SQL, [1, 2])[0],
+            crate::store::plan(ELSEWHERE_SQL, rusqlite::params![1, 2, "/r"])[0],
             "SEARCH events USING COVERING INDEX events_by_time (start_us>? AND start_us<?)"
         );
     }

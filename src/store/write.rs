@@ -22,6 +22,8 @@ pub struct NewEvent {
     pub tool: Option<String>,
     pub start_us: i64,
     pub pid: Option<i64>,
+    /// An edit of a file git did not track (see migration 0012).
+    pub untracked: bool,
     /// Present when the record arrives complete (hooks, markers).
     pub finish: Option<Finish>,
 }
@@ -47,9 +49,9 @@ pub fn insert(tx: &Transaction<'_>, e: &NewEvent) -> Result<bool> {
         .prepare_cached(
             "INSERT OR IGNORE INTO events (uid, source, kind, argv, command, cwd, repo, branch, head,
                 session, phase, tool, start_us, end_us, exit_code, signal, core_dumped, pipestatus,
-                user_us, sys_us, maxrss_kib, state, pid)
+                user_us, sys_us, maxrss_kib, state, pid, untracked)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                ?18, ?19, ?20, ?21, ?22, ?23)",
+                ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
         )?
         .execute(params![
             e.uid,
@@ -75,6 +77,7 @@ pub fn insert(tx: &Transaction<'_>, e: &NewEvent) -> Result<bool> {
             f.maxrss_kib,
             if done { RunState::Done } else { RunState::Running },
             e.pid,
+            e.untracked.then_some(1),
         ])?;
     Ok(n == 1)
 }
