@@ -273,6 +273,7 @@ pub fn compute(
         .collect();
     let edit_rules = EditRules::new(&config.edit_phases)?;
     let (markers, edits) = markers_and_edits(&finished, &edit_rules, &changed);
+    let runs = reproductions(runs, &commands, &edits);
     let span = metrics::Span {
         runs: &runs,
         markers: &markers,
@@ -566,6 +567,22 @@ fn markers_and_edits(
         }
     }
     (markers, edits)
+}
+
+/// A test run before the span's first edit reproduces the problem: it is
+/// diagnosis, not validation (docs/metrics.md, "Phases of test runs"). A
+/// phase the user gave (`mt exec --phase`) stays; a span without edits has
+/// nothing to split at and keeps validation.
+fn reproductions<'r>(mut runs: Vec<Run<'r>>, rows: &[&SpanRow], edits: &[Edit]) -> Vec<Run<'r>> {
+    let Some(first_edit) = edits.iter().map(|e| e.at_us).min() else {
+        return runs;
+    };
+    for (run, row) in runs.iter_mut().zip(rows) {
+        if run.phase == "validation" && row.phase.is_none() && run.start_us < first_edit {
+            run.phase = "diagnosis";
+        }
+    }
+    runs
 }
 
 /// How far the runs seen so far (in start order) reach: an untracked file

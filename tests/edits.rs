@@ -146,11 +146,10 @@ fn a_tree_over_the_watch_limit_is_reported_and_commands_still_recorded() {
         .lines()
         .find(|l| l.contains("directory watches"))
         .unwrap_or_else(|| panic!("no watch-limit line in:\n{doctor}"));
-    assert!(line.contains("limit of 2"), "{line}");
-    assert!(
-        line.contains("sysctl fs.inotify.max_user_watches="),
-        "{line}"
-    );
+    // The limit in force is MT_WATCH_LIMIT's: doctor names it, not the
+    // kernel's setting.
+    assert!(line.contains("MT_WATCH_LIMIT=2"), "{line}");
+    assert!(!line.contains("sysctl"), "{line}");
     fs::write(repo.join("src/a.rs"), "a").unwrap();
     assert_eq!(env.mt(&repo, ["exec", "false"]).status.code(), Some(1));
     let log = env.log();
@@ -201,7 +200,9 @@ fn interleaved_branches_add_up_to_the_total() {
     let repo = env.repo("r");
     env.git(&repo, &["branch", "feat/a"]);
     env.git(&repo, &["branch", "feat/b"]);
-    let base = 1_800_000_000_000_000i64;
+    // In the past: the switches `active` makes below come after every
+    // record, so the reflog says nothing of where these commands ran.
+    let base = 1_600_000_000_000_000i64;
     let s = 1_000_000i64;
     // (branch, start s, end s): A and B alternate 10 s apart; A comes back
     // after an hour away (an idle gap, not counted).

@@ -233,7 +233,14 @@ fn close_finished(ctx: &mut Ctx, args: &CloseArgs) -> Result<u8> {
         let dropped = match &facts.finish {
             None if abandoned(ctx, span) => Dropped::Abandoned { branch, runs },
             None => {
-                waiting.push(format!("{} ({runs} runs)", crate::display::safe(&branch)));
+                let edits = match span.edits {
+                    0 => String::new(),
+                    n => format!(", {}", crate::display::count(n, "edit", "edits")),
+                };
+                waiting.push(format!(
+                    "{} ({runs} runs{edits})",
+                    crate::display::safe(&branch)
+                ));
                 continue;
             }
             // Commands run on a branch after its milestone, with no commit

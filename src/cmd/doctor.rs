@@ -331,7 +331,7 @@ fn damaged_store(db: &std::path::Path, problem: &str) -> String {
 /// What the daemon's edit watcher reported (`watch.json`): one line, or one
 /// per tree over the watch limit.
 fn watch_checks(paths: &Paths) -> Vec<(bool, String)> {
-    use crate::daemon::edits::Report;
+    use crate::daemon::edits::{LimitFrom, Report};
     let Ok(text) = std::fs::read(paths.state.join("watch.json")) else {
         return vec![(true, "no working tree watched for edits yet (the daemon watches repositories where you work)".into())];
     };
@@ -346,12 +346,21 @@ fn watch_checks(paths: &Paths) -> Vec<(bool, String)> {
         .iter()
         .filter_map(|t| Some((t, t.needed?)))
         .map(|(t, needed)| {
+            let advice = match r.limit_from {
+                LimitFrom::Env => format!(
+                    "the limit MT_WATCH_LIMIT={} in the daemon's environment: raise or unset it and restart the daemon (`mt daemon stop`)",
+                    r.limit
+                ),
+                LimitFrom::Kernel | LimitFrom::Default => format!(
+                    "the limit of {} (fs.inotify.max_user_watches = {kernel}): raise it with `sudo sysctl fs.inotify.max_user_watches=524288`",
+                    r.limit
+                ),
+            };
             (
                 false,
                 format!(
-                    "{} needs {needed} directory watches, over the limit of {} (fs.inotify.max_user_watches = {kernel}), so its edits are not recorded (commands are): raise it with `sudo sysctl fs.inotify.max_user_watches=524288`",
+                    "{} needs {needed} directory watches, over {advice}; its edits are not recorded (commands are)",
                     safe(&t.root),
-                    r.limit
                 ),
             )
         })

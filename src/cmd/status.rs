@@ -63,10 +63,19 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
     }
     writeln!(out, "{} in {}", safe(&branch), safe(&root))?;
     if c.runs == 0 && running.is_empty() {
-        writeln!(
-            out,
-            "Nothing recorded on this branch since its last milestone."
-        )?;
+        match sum.first_us {
+            None => writeln!(
+                out,
+                "Nothing recorded on this branch since its last milestone."
+            )?,
+            // Edits and no command: active time all the same.
+            Some(_) => writeln!(
+                out,
+                "No run yet, edits only; active time {} (gaps over {} min not counted)",
+                human_ms(active_ms),
+                config.idle_timeout_minutes()
+            )?,
+        }
         return Ok(0);
     }
     writeln!(
@@ -115,6 +124,7 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
                     "branch": span.branch,
                     "worktree": span.repo,
                     "runs": sum.counts.runs,
+                    "edits": span.edits,
                     "active_ms": active_ms,
                     "finished": finish.as_ref().map(|f| json!({
                         "how": f.how.as_str(), "into": f.into, "commit": f.commit, "pr": f.pr,

@@ -44,17 +44,17 @@ static STATUS_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// A branch's open commands, as `open_spans` sums them.
+/// A branch's open commands and edits, as `open_spans` sums them.
 static OPEN_SPANS_SQL: LazyLock<String> = LazyLock::new(|| {
     open_span_sql(
-        "id, start_us, end_us, state = 'running'",
-        "kind = 'command'",
+        "id, start_us, end_us, state = 'running', kind = 'command'",
+        "kind != 'marker'",
     )
 });
 
-/// Whether a branch has an open command, without reading its span.
-static HAS_OPEN_COMMAND_SQL: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT EXISTS ({})", open_span_sql("1", "kind = 'command'")));
+/// Whether a branch has an open command or edit, without reading its span.
+static HAS_OPEN_WORK_SQL: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT EXISTS ({})", open_span_sql("1", "kind != 'marker'")));
 
 /// A branch's open span, every column `mt close` reads.
 static SPAN_SQL: LazyLock<String> = LazyLock::new(|| {
@@ -274,6 +274,8 @@ pub struct OpenSpan {
     pub branch: String,
     /// Finished commands.
     pub runs: u64,
+    /// Edits: a branch with edits and no command is work too.
+    pub edits: u64,
     /// Finished commands' intervals (µs).
     pub intervals: Vec<(i64, i64)>,
     /// The HEAD commits recorded first and last.
@@ -281,27 +283,29 @@ pub struct OpenSpan {
     pub last_head: Option<String>,
 }
 
-/// One open command, as an `OpenSpan` sums it.
+/// One open command or edit, as an `OpenSpan` sums it.
 struct Brief {
     id: i64,
     start: i64,
     end: Option<i64>,
     running: bool,
+    command: bool,
 }
 
 impl OpenSpan {
     /// The span of `branch` in `repo` in brief, from its rows as
-    /// `Store::span` reads them; none when it has no command.
+    /// `Store::span` reads them; none when it has no command or edit.
     pub fn of(repo: &str, branch: &str, rows: &[SpanRow]) -> Option<OpenSpan> {
-        let commands: Vec<&SpanRow> = (rows.iter())
-            .filter(|r| r.kind == EventKind::Command)
+        let work: Vec<&SpanRow> = (rows.iter())
+            .filter(|r| r.kind != EventKind::Marker)
             .collect();
-        let brief: Vec<Brief> = (commands.iter())
+        let brief: Vec<Brief> = (work.iter())
             .map(|r| Brief {
                 id: r.id,
                 start: r.start_us,
                 end: r.end_us,
                 running: r.state == RunState::Running,
+                command: r.kind == EventKind::Command,
             })
             .collect();
         if brief.is_empty() {
@@ -310,13 +314,13 @@ impl OpenSpan {
         let head = |r: &&&SpanRow| r.head.is_some();
         let text = |r: &&SpanRow| r.head.as_deref().map(str::to_owned);
         Some(OpenSpan {
-            first_head: commands.iter().find(head).and_then(text),
-            last_head: commands.iter().rev().find(head).and_then(text),
+            first_head: work.iter().find(head).and_then(text),
+            last_head: work.iter().rev().find(head).and_then(text),
             ..OpenSpan::brief(repo, branch.to_owned(), &brief)
         })
     }
 
-    /// Counts and intervals of commands in time order; no HEAD.
+    /// Counts, and intervals of commands in time order; no HEAD.
     fn brief(repo: &str, branch: String, rows: &[Brief]) -> OpenSpan {
         let mut span = OpenSpan {
             repo: repo.to_owned(),
@@ -324,6 +328,10 @@ impl OpenSpan {
             ..OpenSpan::default()
         };
         for r in rows.iter().filter(|r| !r.running) {
+            if !r.command {
+                span.edits += 1;
+                continue;
+            }
             span.runs += 1;
             if let Some(end) = r.end {
                 span.intervals.push((r.start, end));
@@ -334,7 +342,7 @@ impl OpenSpan {
 }
 
 impl Store {
-    /// Every branch of `repo` with commands not yet in a milestone. A
+    /// Every branch of `repo` with commands or edits not yet in a milestone. A
     /// branch `listed_only` names comes with its repo and branch alone,
     /// its events unread: the default branch, which never finishes and
     /// whose span can hold most of the store.
@@ -349,7 +357,7 @@ impl Store {
         let mut spans = Vec::new();
         for branch in self.branches(repo)? {
             let span = if listed_only(&branch) {
-                self.has_open_command(repo, &branch)?.then(|| OpenSpan {
+                self.has_open_work(repo, &branch)?.then(|| OpenSpan {
                     repo: repo.to_owned(),
                     branch,
                     ..OpenSpan::default()
@@ -363,14 +371,14 @@ impl Store {
         Ok(spans)
     }
 
-    fn has_open_command(&self, repo: &str, branch: &str) -> Result<bool> {
-        let mut stmt = self.conn.prepare_cached(&HAS_OPEN_COMMAND_SQL)?;
+    fn has_open_work(&self, repo: &str, branch: &str) -> Result<bool> {
+        let mut stmt = self.conn.prepare_cached(&HAS_OPEN_WORK_SQL)?;
         Ok(stmt.query_row([repo, branch], |r| r.get(0))?)
     }
 
-    /// One branch's open commands in brief; none when it has no open
-    /// command (edits alone leave nothing to close). Read from the
-    /// covering index; the table only for the first and last HEAD.
+    /// One branch's open commands and edits in brief; none when it has
+    /// neither. Read from the covering index; the table only for the first
+    /// and last HEAD.
     fn open_span(&self, repo: &str, branch: String) -> Result<Option<OpenSpan>> {
         let mut stmt = self.conn.prepare_cached(&OPEN_SPANS_SQL)?;
         let rows = stmt.query_map([repo, &branch], |r| {
@@ -379,6 +387,7 @@ impl Store {
                 start: r.get(1)?,
                 end: r.get(2)?,
                 running: r.get(3)?,
+                command: r.get(4)?,
             })
         })?;
         let mut rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
