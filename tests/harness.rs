@@ -145,13 +145,13 @@ impl Env {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    /// A shell command with this environment.
+    /// A shell command with this environment (under a 120 s limit).
     pub fn sh(&self, cwd: &Path, script: &str) -> Output {
-        let mut cmd = Command::new("bash");
+        let mut cmd = Command::new("timeout");
         self.apply(&mut cmd)
             .current_dir(cwd)
             .env("MT", MT)
-            .args(["-c", script])
+            .args(["120", "bash", "-c", script])
             .stdin(Stdio::null())
             .output()
             .unwrap()
@@ -178,12 +178,14 @@ impl Env {
         self.run_ok("git", dir, args)
     }
 
-    /// `program ARGS` in `dir` with this environment must succeed; its stdout.
+    /// `program ARGS` in `dir` with this environment must succeed (within
+    /// 120 s); its stdout.
     pub fn run_ok(&self, program: &str, dir: &Path, args: &[&str]) -> String {
-        let mut cmd = Command::new(program);
+        let mut cmd = Command::new("timeout");
         let out = self
             .apply(&mut cmd)
             .current_dir(dir)
+            .args(["120", program])
             .args(args)
             .output()
             .unwrap();

@@ -9,6 +9,7 @@ mod budget;
 mod close;
 mod daemon;
 mod dispatch;
+mod edit_rules;
 mod edits;
 mod exec;
 mod faults;

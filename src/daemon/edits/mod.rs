@@ -523,6 +523,8 @@ impl Trees {
         let Some(dir) = self.settings.config.parent() else {
             return;
         };
+        // Made if missing, so that the first config written is seen too.
+        let _ = crate::secure::private_dir(dir);
         if let Ok(wd) = self.inotify.watches().add(dir, meta_mask()) {
             self.watched.insert(wd, Watched::Config);
         }
@@ -667,10 +669,12 @@ impl Trees {
 fn edit_record(root: &Path, path: &Path, p: &Pending, untracked: bool) -> Vec<u8> {
     let rel = path.strip_prefix(root).unwrap_or(path);
     Spooled::Edit(Edit {
+        // The whole path: two trees' files of one name saved in one batch
+        // (a submodule's and a clone's `lib.rs`) are two edits.
         id: format!(
             "w{:x}-{:x}",
             p.at.micros(),
-            hash(rel.as_os_str().as_bytes())
+            hash(path.as_os_str().as_bytes())
         ),
         time: p.at,
         place: Place::read(root),
