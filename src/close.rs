@@ -236,8 +236,11 @@ pub fn gather(
         .iter()
         .map(|r| (r.start_us, r.end_us.unwrap_or(r.start_us)));
     let elsewhere = match timeline::window(spans, idle_us) {
+        // Up to an idle timeout past the span's last signal: a signal in
+        // another repository there ends a gap that is this span's.
         Some((from, to)) => {
-            store.elsewhere(&rows.iter().map(|r| r.id).collect(), &root, from, to)?
+            let ids = rows.iter().map(|r| r.id).collect();
+            store.elsewhere(&ids, &root, from, to + idle_us)?
         }
         None => Vec::new(),
     };
@@ -349,14 +352,15 @@ pub fn compute(
 }
 
 /// The span's rows that have ended (a run still going is left for the next
-/// span); an error when not one of them is a command.
+/// span); an error when not one of them is a command or an edit (markers
+/// alone are no work).
 fn finished_rows(inputs: &Inputs) -> Result<Vec<&SpanRow>> {
     let finished: Vec<&SpanRow> = inputs
         .rows
         .iter()
         .filter(|r| r.state != RunState::Running)
         .collect();
-    if !finished.iter().any(|r| r.kind == EventKind::Command) {
+    if !finished.iter().any(|r| r.kind != EventKind::Marker) {
         bail!(
             "nothing was recorded on branch {} in {} since its last milestone, so there is nothing to close; `mt log --branch` shows what was recorded on it",
             inputs.branch,

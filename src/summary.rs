@@ -38,11 +38,12 @@ pub fn summary(store: &Store, repo: &str, branch: &str, idle_us: i64) -> Result<
             },
         };
         let all = Acc::from(&cp).take(&ours);
-        // Events elsewhere after the span's last signal cannot end its gaps.
+        // Up to an idle timeout past the span's last signal: a signal in
+        // another repository there ends a gap that is this span's.
         let elsewhere = match all.to_us {
-            Some(to) if to >= cp.upto_us => {
+            Some(to) if to + idle_us >= cp.upto_us => {
                 let ids = ours.iter().map(|r| r.id).collect();
-                store.elsewhere(&ids, repo, cp.upto_us, to)?
+                store.elsewhere(&ids, repo, cp.upto_us, to + idle_us)?
             }
             _ => Vec::new(),
         };
@@ -232,7 +233,7 @@ mod tests {
         let window = timeline::window(ours.iter().map(|s| (s.start_us, s.end_us)), IDLE);
         let active_us = window.map_or(0, |(from, to)| {
             let mut all = ours.clone();
-            for (s, e, here) in store.elsewhere(&st.ids, "/r", from, to).unwrap() {
+            for (s, e, here) in store.elsewhere(&st.ids, "/r", from, to + IDLE).unwrap() {
                 all.push(Signal {
                     start_us: s,
                     end_us: e,

@@ -20,4 +20,5 @@ mod report;
 mod secrets;
 mod service;
 mod spool;
+mod timeline;
 mod tools;
