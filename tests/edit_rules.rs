@@ -154,6 +154,13 @@ fn git_rewriting_the_tree_is_not_editing() {
     wait_edit_of(&env, &repo, "src/d01/f01.rs");
     g(&["stash", "-q"]);
     g(&["stash", "pop", "-q"]);
+    // An untracked scratch file, saved (an edit), stashed with `-u` and
+    // brought back (git's), then cleaned away (a removal is no edit).
+    fs::write(repo.join("notes.txt"), "todo\n").unwrap();
+    wait_edit_of(&env, &repo, "notes.txt");
+    g(&["stash", "-q", "-u"]);
+    g(&["stash", "pop", "-q"]);
+    g(&["clean", "-qfd"]);
     g(&["commit", "-qam", "mine"]);
     g(&["switch", "-q", "main"]);
     g(&["pull", "-q", "--ff-only"]);
@@ -195,11 +202,12 @@ fn git_rewriting_the_tree_is_not_editing() {
         saves,
         vec![
             ("src/d01/f01.rs", "feat/1-x"),
+            ("notes.txt", "feat/1-x"),
             ("src/d02/f02.rs", "feat/2-pick"),
             ("src/d10/f00.rs", "feat/3-conflict"),
             ("src/d03/f03.rs", "feat/3-conflict"),
         ],
-        "the person's four saves and nothing git wrote"
+        "the person's five saves and nothing git wrote"
     );
 }
 

@@ -273,3 +273,38 @@ fn a_test_run_before_the_first_edit_is_diagnosis() {
         close["mt"]["phases_ms"]
     );
 }
+
+/// `mt status --branches` from a linked worktree lists the branches of
+/// every worktree of the repository (its `commondir` is a relative path).
+#[test]
+fn branches_from_a_linked_worktree_include_the_main_worktrees() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.git(&repo, &["switch", "-qc", "feat/12-main-wt"]);
+    env.ok(&repo, ["exec", "true"]);
+    env.git(
+        &repo,
+        &["worktree", "add", "-q", "-b", "feat/12-linked", "../wt"],
+    );
+    let wt = env.path("wt");
+    env.ok(&wt, ["exec", "true"]);
+    for dir in [&repo, &wt] {
+        let out = env.ok(dir, ["status", "--branches", "--json"]);
+        let mut listed: Vec<String> = out
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["branch"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        listed.sort();
+        assert_eq!(
+            listed,
+            ["feat/12-linked", "feat/12-main-wt"],
+            "from {}",
+            dir.display()
+        );
+    }
+}

@@ -40,6 +40,11 @@ const QUIET: Duration = Duration::from_millis(400);
 /// The lock git holds while it rewrites the index and the tree.
 const INDEX_LOCK: &str = "index.lock";
 
+/// A lock held longer than this is not git rewriting the tree (a checkout
+/// of a huge tree takes seconds): a commit's message editor left open, or
+/// a lock a crashed git left behind. Saves count again past it.
+const LOCK_STALE: Duration = Duration::from_secs(60);
+
 /// Directory events that matter: a file written and closed or moved in, a
 /// directory made (to watch it too).
 fn mask() -> WatchMask {
@@ -154,10 +159,18 @@ struct Tree {
     ignore: globset::GlobSet,
     /// More directories than the limit allows: not watched.
     full: Option<usize>,
-    /// The watch on this worktree's git dir, and whether git holds
-    /// `index.lock` there now.
+    /// The watch on this worktree's git dir, and since when git holds
+    /// `index.lock` there, if it does.
     git: Option<WatchDescriptor>,
-    git_busy: bool,
+    git_busy: Option<Instant>,
+}
+
+impl Tree {
+    /// Git is rewriting the tree now: its writes are not edits.
+    fn git_at_work(&self) -> bool {
+        self.git_busy
+            .is_some_and(|since| since.elapsed() < LOCK_STALE)
+    }
 }
 
 /// What a watch descriptor watches.
@@ -307,7 +320,9 @@ impl Trees {
             ignore: walk::ignore_set(&config.watch_ignore),
             full: None,
             git: None,
-            git_busy: repo.gitdir.join(INDEX_LOCK).exists(),
+            // A lock found already held: taken to be git's from now on, so
+            // that a stale one stops counting after `LOCK_STALE`.
+            git_busy: repo.gitdir.join(INDEX_LOCK).exists().then(Instant::now),
         };
         if let Ok(wd) = self.inotify.watches().add(&repo.gitdir, meta_mask()) {
             self.watched
@@ -437,7 +452,7 @@ impl Trees {
     }
 
     fn pend(&mut self, root: PathBuf, path: PathBuf, at: Timestamp, now: Instant) {
-        if self.trees.get(&root).is_none_or(|t| t.git_busy) {
+        if self.trees.get(&root).is_none_or(Tree::git_at_work) {
             return;
         }
         self.pending.insert(
@@ -454,7 +469,7 @@ impl Trees {
         if let Some(Watched::GitDir { root }) = self.watched.get(wd)
             && let Some(t) = self.trees.get_mut(root)
         {
-            t.git_busy = held;
+            t.git_busy = held.then(Instant::now);
         }
     }
 
