@@ -75,3 +75,23 @@ PY
 until [ "$(edits)" -ge 2000 ]; do sleep 0.05; done
 t1=$(now_ms)
 echo "2,000 files edited at once: all stored in $((t1 - t0)) ms (includes the 400 ms quiet period)"
+
+# Files written into directories made a moment before (a code generator, an
+# unignored build output): each new directory is watched, then scanned.
+before=$(edits)
+t0=$(now_ms)
+python3 - <<'PY'
+import os
+for d in range(200):
+    path = f"gen/g{d:03d}/inner"
+    os.makedirs(path)
+    for f in range(100):
+        with open(f"{path}/o{f:02d}.txt", "w") as fh:
+            fh.write("x\n")
+PY
+until [ "$(edits)" -ge $((before + 20000)) ]; do
+    [ $(($(now_ms) - t0)) -lt 60000 ] || { echo "new directories: only $(($(edits) - before)) of 20,000 files stored after 60 s"; exit 1; }
+    sleep 0.1
+done
+t1=$(now_ms)
+echo "20,000 files written into 400 new directories: all 20,000 stored in $((t1 - t0)) ms; daemon RSS now $(rss) KiB"
