@@ -240,7 +240,7 @@ pub fn gather(
         // another repository there ends a gap that is this span's.
         Some((from, to)) => {
             let ids = rows.iter().map(|r| r.id).collect();
-            store.elsewhere(&ids, &root, from, to + idle_us)?
+            store.elsewhere(&ids, &root, (from, to), idle_us)?
         }
         None => Vec::new(),
     };

@@ -43,7 +43,7 @@ pub fn summary(store: &Store, repo: &str, branch: &str, idle_us: i64) -> Result<
         let elsewhere = match all.to_us {
             Some(to) if to + idle_us >= cp.upto_us => {
                 let ids = ours.iter().map(|r| r.id).collect();
-                store.elsewhere(&ids, repo, cp.upto_us, to + idle_us)?
+                store.elsewhere(&ids, repo, (cp.upto_us, to), idle_us)?
             }
             _ => Vec::new(),
         };
@@ -76,7 +76,7 @@ fn from_scratch(store: &Store, repo: &str, branch: &str, idle_us: i64) -> Result
         }));
     };
     let upto_us = upto(to_us, from_us + idle_us + 1);
-    let elsewhere = store.elsewhere(&st.ids, repo, from_us, upto_us - 1)?;
+    let elsewhere = store.elsewhere(&st.ids, repo, (from_us, upto_us - 1), 0)?;
     let mut keyed: Vec<(i64, i64, Owner)> = (ours.iter().filter(|s| s.0 < upto_us))
         .map(|&(s, e)| (s, e, Owner::Ours))
         .chain(elsewhere.iter().map(|&(s, e, here)| (s, e, theirs(here))))
@@ -233,7 +233,7 @@ mod tests {
         let window = timeline::window(ours.iter().map(|s| (s.start_us, s.end_us)), IDLE);
         let active_us = window.map_or(0, |(from, to)| {
             let mut all = ours.clone();
-            for (s, e, here) in store.elsewhere(&st.ids, "/r", from, to + IDLE).unwrap() {
+            for (s, e, here) in store.elsewhere(&st.ids, "/r", (from, to), IDLE).unwrap() {
                 all.push(Signal {
                     start_us: s,
                     end_us: e,

@@ -70,6 +70,12 @@ const ELSEWHERE_SQL: &str =
     "SELECT id, start_us, end_us, repo IS ?3 FROM events INDEXED BY events_by_time
      WHERE start_us BETWEEN ?1 AND ?2";
 
+/// The first few signals after a time (the next one ends the span's last
+/// gap), from the same index.
+const NEXT_SQL: &str =
+    "SELECT id, start_us, end_us, repo IS ?3 FROM events INDEXED BY events_by_time
+     WHERE start_us > ?1 AND start_us <= ?2 ORDER BY start_us LIMIT 16";
+
 /// What `event` reads, but the milestone (`MILESTONE_COLUMN` after it).
 const COLUMNS: &str =
     "id, source, kind, argv, command, cwd, repo, branch, head, session, start_us, end_us,
@@ -447,20 +453,40 @@ impl Store {
     }
 
     /// Everything recorded from `from_us` to `to_us` except the events
-    /// `ours` (the span being measured), as intervals, each with whether it
-    /// was in `repo` too: on the one timeline these take their own moments
-    /// and the gaps they end (docs/metrics.md). Read from the covering
-    /// index `events_by_time`; running commands count as points.
+    /// `ours` (the span being measured), and the first signals after it
+    /// within `reach_us` (the next one ends the span's last gap, which is
+    /// the span's when it is in another repository), as intervals, each
+    /// with whether it was in `repo` too: on the one timeline these take
+    /// their own moments and the gaps they end (docs/metrics.md). Read from
+    /// the covering index `events_by_time`; running commands count as
+    /// points.
     pub fn elsewhere(
         &self,
         ours: &foldhash::HashSet<i64>,
         repo: &str,
-        from_us: i64,
-        to_us: i64,
+        (from_us, to_us): (i64, i64),
+        reach_us: i64,
     ) -> Result<Vec<(i64, i64, bool)>> {
-        let mut stmt = self.conn.prepare_cached(ELSEWHERE_SQL)?;
-        let mut rows = stmt.query(params![from_us, to_us, repo])?;
         let mut out = Vec::new();
+        self.intervals(ELSEWHERE_SQL, ours, repo, (from_us, to_us), &mut out)?;
+        if reach_us > 0 {
+            // Never what the range above read, nor before it.
+            let after = (to_us.max(from_us - 1), to_us.saturating_add(reach_us));
+            self.intervals(NEXT_SQL, ours, repo, after, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn intervals(
+        &self,
+        sql: &str,
+        ours: &foldhash::HashSet<i64>,
+        repo: &str,
+        (a, b): (i64, i64),
+        out: &mut Vec<(i64, i64, bool)>,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(params![a, b, repo])?;
         while let Some(r) = rows.next()? {
             if ours.contains(&r.get(0)?) {
                 continue;
@@ -469,7 +495,7 @@ impl Store {
             let end = r.get::<_, Option<i64>>(2)?.unwrap_or(start);
             out.push((start, end, r.get(3)?));
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Worktree roots with something recorded since `since_us`, with the
