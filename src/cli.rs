@@ -61,7 +61,9 @@ pub enum Cmd {
     },
     /// Print the shell hook for your rc file (bash, zsh, fish); install the
     /// post-merge hook (git); write milestones/ and its templates
-    /// (milestones); or install the systemd user units (systemd).
+    /// (milestones); install the systemd user units (systemd); print the
+    /// environment that records a coding agent's commands (agent); or
+    /// install Claude Code's hooks (claude-code).
     Init {
         #[arg(value_enum)]
         target: InitTarget,
@@ -72,6 +74,24 @@ pub enum Cmd {
         /// milestone, so it travels in the pull request.
         #[arg(long)]
         in_pr: bool,
+        /// agent: the agent's name in milestones (default: found from the
+        /// variables each agent sets).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// claude-code: your user settings (~/.claude/settings.json), not
+        /// this project's (.claude/settings.json).
+        #[arg(long)]
+        user: bool,
+        /// claude-code: take mt's hooks out again, leaving the rest.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Record what a coding agent's hook reports (JSON on stdin): its
+    /// commands and the files it writes. Prints nothing, exits 0.
+    #[command(hide = true)]
+    AgentHook {
+        #[arg(value_enum)]
+        agent: HookedAgent,
     },
     /// Print shell completions for mt.
     Completions {
@@ -94,6 +114,14 @@ pub enum InitTarget {
     Git,
     Milestones,
     Systemd,
+    Agent,
+    ClaudeCode,
+}
+
+/// Agents whose own hooks mt reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HookedAgent {
+    ClaudeCode,
 }
 
 #[derive(Debug, Args)]

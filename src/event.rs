@@ -56,14 +56,45 @@ text_enum! {
         Ci => "ci",
         /// The daemon's working-tree watcher (an edit).
         Watch => "watch",
+        /// A coding agent: a command it ran through a shell (its
+        /// environment from `mt init agent`, or its own hooks), or a file
+        /// it reported writing.
+        Agent => "agent",
     }
 }
 
 impl Source {
-    /// Run by a program (a script, make, a git hook, CI), not typed by a
-    /// person: the automated side of every comparison.
+    /// Not typed by a person — a script, make, a git hook, CI, an agent:
+    /// the automated side of every comparison.
     pub fn by_program(self) -> bool {
-        matches!(self, Source::Exec | Source::Ci)
+        !matches!(self, Source::Typed | Source::Hook | Source::Watch)
+    }
+
+    /// Who did the work, for the milestone's four-way split.
+    pub fn who(self) -> Who {
+        match self {
+            Source::Typed | Source::Hook | Source::Watch => Who::Person,
+            Source::Exec => Who::Script,
+            Source::Agent => Who::Agent,
+            Source::Ci => Who::Ci,
+        }
+    }
+}
+
+text_enum! {
+    /// Who ran a command or made an edit (docs/metrics.md, "Who did the
+    /// work").
+    #[derive(Default, PartialOrd, Ord)]
+    pub enum Who {
+        /// Typed by a person, or a save of theirs.
+        #[default]
+        Person => "person",
+        /// Run by a script or tool through `mt exec`.
+        Script => "script",
+        /// Run by a coding agent.
+        Agent => "agent",
+        /// Run under CI.
+        Ci => "ci",
     }
 }
 
@@ -110,6 +141,9 @@ pub struct Event {
     pub user_ms: Option<f64>,
     pub sys_ms: Option<f64>,
     pub max_rss_kib: Option<i64>,
+    /// The coding agent that ran it (source `agent`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
     pub milestone: Option<String>,
     #[serde(skip)]
     pub start_us: i64,

@@ -138,6 +138,10 @@ pub fn checks(paths: &Paths) -> Vec<Check> {
         report(ok, what);
     }
 
+    for (ok, what) in crate::cmd::agent::checks(paths) {
+        report(ok, what);
+    }
+
     for (path, kind) in odd_spool_entries(&paths.spool) {
         report(
             false,

@@ -89,7 +89,21 @@ fn typed_at_a_prompt() -> bool {
     owner.is_some_and(|pid| pid == nix::unistd::getppid().as_raw())
 }
 
+/// The agent whose shell ran this `mt exec` line itself (its environment
+/// from `mt init agent` names the shell): that run is the agent's. A run a
+/// script started under the agent is the script's.
+fn agent_command() -> Option<String> {
+    let shell: i32 = std::env::var("MT_AGENT_SHELL").ok()?.parse().ok()?;
+    (shell == nix::unistd::getppid().as_raw()).then(|| {
+        std::env::var("MT_AGENT_NAME")
+            .ok()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "agent".to_owned())
+    })
+}
+
 fn start_record(id: &str, time: Timestamp, args: &ExecArgs) -> Vec<u8> {
+    let agent = agent_command();
     let cwd = std::env::current_dir()
         .or_else(|_| std::env::var_os("PWD").map(PathBuf::from).ok_or(()))
         .unwrap_or_default();
@@ -99,11 +113,14 @@ fn start_record(id: &str, time: Timestamp, args: &ExecArgs) -> Vec<u8> {
         pid: i64::from(std::process::id()),
         source: if paths::in_ci() {
             Source::Ci
+        } else if agent.is_some() {
+            Source::Agent
         } else if typed_at_a_prompt() {
             Source::Typed
         } else {
             Source::Exec
         },
+        agent,
         // What HEAD says now, read from .git: exact even if the daemon
         // ingests this record after the branch has moved on.
         place: Place::read(&cwd),

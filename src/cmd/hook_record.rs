@@ -32,6 +32,7 @@ pub fn run(args: &HookRecordArgs) -> Result<u8> {
         pipestatus: Some(args.pipestatus.clone()).filter(|p| !p.is_empty()),
         // Read after the command: ingest looks for a HEAD move inside it.
         head_after: place.root.is_some(),
+        agent: None,
         place,
         command: command.join(&b' '),
     });

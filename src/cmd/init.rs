@@ -54,6 +54,10 @@ pub fn run(target: InitTarget, print: bool, in_pr: bool) -> Result<u8> {
         InitTarget::Git => return install_git_hooks(&bin, in_pr),
         InitTarget::Milestones => return write_milestones(),
         InitTarget::Systemd => return crate::cmd::systemd::run(print),
+        // `cmd::agent` serves these (see `cmd::run`).
+        InitTarget::Agent | InitTarget::ClaudeCode => {
+            anyhow::bail!("mt init agent and claude-code are not shell hooks; run them as they are")
+        }
         InitTarget::Bash | InitTarget::Zsh | InitTarget::Fish => {
             let paths = Paths::from_env();
             // The hook appends with builtins only and cannot make the dir itself.
@@ -75,7 +79,7 @@ pub fn run(target: InitTarget, print: bool, in_pr: bool) -> Result<u8> {
     Ok(0)
 }
 
-fn fill(template: &str, bin: &str, spool: &str) -> String {
+pub(super) fn fill(template: &str, bin: &str, spool: &str) -> String {
     template
         .replace(
             "@MT_COMMON@\n",
@@ -85,7 +89,7 @@ fn fill(template: &str, bin: &str, spool: &str) -> String {
         .replace("@MT_SPOOL@", spool)
 }
 
-fn sh_quote(s: &str) -> String {
+pub(super) fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 

@@ -1,5 +1,6 @@
 //! One module per subcommand: glue between the CLI and the library.
 
+mod agent;
 mod ci;
 mod close;
 mod daemon;
@@ -39,10 +40,23 @@ pub fn run(cmd: Cmd) -> Result<u8> {
         Cmd::Daemon { action } => daemon::run(action),
         Cmd::Doctor { json } => doctor::run(json),
         Cmd::Init {
+            target: crate::cli::InitTarget::Agent,
+            name,
+            ..
+        } => agent::init(name.as_deref()),
+        Cmd::Init {
+            target: crate::cli::InitTarget::ClaudeCode,
+            user,
+            remove,
+            ..
+        } => agent::install_claude_code(user, remove),
+        Cmd::Init {
             target,
             print,
             in_pr,
+            ..
         } => init::run(target, print, in_pr),
+        Cmd::AgentHook { agent } => agent::hook(agent),
         Cmd::HookRecord(args) => hook_record::run(&args),
         Cmd::Completions { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
@@ -63,7 +77,10 @@ pub fn run(cmd: Cmd) -> Result<u8> {
 /// (its child gets the disposition mt was started with) and not the
 /// hook's helper, which prints nothing.
 pub fn closed_stdout_ends_quietly(cmd: &Cmd) {
-    if matches!(cmd, Cmd::Daemon { .. } | Cmd::Exec(_) | Cmd::HookRecord(_)) {
+    if matches!(
+        cmd,
+        Cmd::Daemon { .. } | Cmd::Exec(_) | Cmd::HookRecord(_) | Cmd::AgentHook { .. }
+    ) {
         return;
     }
     use nix::sys::signal::{SigHandler, Signal, signal};

@@ -186,12 +186,21 @@ fn apply(
         Some(spooled) => {
             let command = matches!(spooled, Spooled::Start(_) | Spooled::Hook(_));
             match new_event(spooled, filters, resolver) {
+                Some(e) if agent_already_has(tx, &e)? => Ok(Applied {
+                    stored: false,
+                    scrub: false,
+                }),
                 Some(e) => {
                     if let Some(repo) = &e.repo {
                         let latest = active.entry(repo.clone()).or_insert(e.start_us);
                         *latest = (*latest).max(e.start_us);
                     }
                     let scrub = command && crate::redact::masked(&e.command);
+                    if let (EventKind::Edit, Source::Agent, Some(repo)) =
+                        (e.kind, e.source, &e.repo)
+                    {
+                        store::write::agent_saved(tx, repo, &e.command, e.start_us)?;
+                    }
                     Ok(Applied {
                         stored: store::write::insert(tx, &e)?,
                         scrub,
@@ -203,6 +212,17 @@ fn apply(
                 }),
             }
         }
+    }
+}
+
+/// The watcher's edit of a save a coding agent already reported: the
+/// agent's, stored once, as the agent's.
+fn agent_already_has(tx: &rusqlite::Transaction<'_>, e: &NewEvent) -> Result<bool> {
+    match (e.kind, e.source, &e.repo) {
+        (EventKind::Edit, Source::Watch, Some(repo)) => {
+            store::write::saved_by_agent(tx, repo, &e.command, e.start_us)
+        }
+        _ => Ok(false),
     }
 }
 
@@ -261,6 +281,7 @@ fn started(s: Start, filters: &Filters) -> Option<Parts> {
         command: display_command(&argv),
         argv: Some(argv.join(&0u8)),
         source: s.source,
+        agent: s.agent,
         kind: EventKind::Command,
         pid: Some(s.pid),
         ..NewEvent::default()
@@ -282,7 +303,10 @@ fn hooked(h: Hook, filters: &Filters) -> Option<Parts> {
     // moved HEAD itself, that is the branch it moved to, so look for the
     // move inside the run. bash and zsh read it at the prompt before: a
     // switch made elsewhere since is in the reflog.
-    let during = if !h.head_after {
+    // An agent's environment reads it as its command starts.
+    let during = if h.agent.is_some() && !h.head_after {
+        HeadRead::Written
+    } else if !h.head_after {
         HeadRead::Prompt { start_us: start }
     } else if command.contains("git") {
         HeadRead::RunEnd {
@@ -297,7 +321,12 @@ fn hooked(h: Hook, filters: &Filters) -> Option<Parts> {
         session: h.session,
         start_us: start,
         command,
-        source: Source::Hook,
+        source: if h.agent.is_some() {
+            Source::Agent
+        } else {
+            Source::Hook
+        },
+        agent: h.agent,
         kind: EventKind::Command,
         finish: Some(Finish {
             end_us: end,
@@ -321,7 +350,12 @@ fn edited(w: Edit, filters: &Filters) -> Option<Parts> {
         uid: w.id,
         start_us: w.time.micros(),
         command: path,
-        source: Source::Watch,
+        source: if w.agent.is_some() {
+            Source::Agent
+        } else {
+            Source::Watch
+        },
+        agent: w.agent,
         kind: EventKind::Edit,
         untracked: w.untracked,
         finish: Some(Finish {

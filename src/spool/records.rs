@@ -38,6 +38,7 @@ mod key {
     pub const COMMAND: &str = "cmd";
     pub const PATH: &str = "path";
     pub const UNTRACKED: &str = "new";
+    pub const AGENT: &str = "agent";
 }
 
 /// Where a record was written: the directory, and the worktree root, HEAD
@@ -107,6 +108,8 @@ pub struct Start {
     pub phase: Option<Phase>,
     pub tool: Option<String>,
     pub argv: Vec<Vec<u8>>,
+    /// With source `agent`: the agent's name.
+    pub agent: Option<String>,
 }
 
 /// How an `mt exec` run ended.
@@ -140,6 +143,8 @@ pub struct Hook {
     pub command: Vec<u8>,
     /// HEAD was read after the command, not at its prompt (fish).
     pub head_after: bool,
+    /// Run by a coding agent (its name): `src=agent agent=NAME`.
+    pub agent: Option<String>,
 }
 
 /// `mt phase P`: time counts to P from here.
@@ -164,6 +169,8 @@ pub struct Edit {
     /// git did not track the file when it was written: if a command of
     /// the tree was running then, the file is that run's output.
     pub untracked: bool,
+    /// Written by a coding agent that reported it (its name).
+    pub agent: Option<String>,
 }
 
 /// One record of any kind.
@@ -199,8 +206,10 @@ impl Spooled {
                 source: match r.get(key::SOURCE) {
                     Some(b"ci") => Source::Ci,
                     Some(b"typed") => Source::Typed,
+                    Some(b"agent") => Source::Agent,
                     _ => Source::Exec,
                 },
+                agent: r.text(key::AGENT).filter(|a| !a.is_empty()),
                 place: Place::decode(r),
                 session: r.text(key::SESSION),
                 phase: phase(r),
@@ -231,6 +240,9 @@ impl Spooled {
                 place: Place::decode(r),
                 command: r.get(key::COMMAND).unwrap_or_default().to_vec(),
                 head_after: r.get(key::HEAD_AFTER) == Some(b"1"),
+                agent: (r.get(key::SOURCE) == Some(b"agent"))
+                    .then(|| r.text(key::AGENT).filter(|a| !a.is_empty()))
+                    .map(|a| a.unwrap_or_else(|| "agent".to_owned())),
                 id,
                 time,
             }),
@@ -238,6 +250,8 @@ impl Spooled {
                 place: Place::decode(r),
                 path: r.get(key::PATH).filter(|p| !p.is_empty())?.to_vec(),
                 untracked: r.get(key::UNTRACKED) == Some(b"1"),
+                agent: (r.get(key::SOURCE) == Some(b"agent"))
+                    .then(|| r.text(key::AGENT).unwrap_or_else(|| "agent".to_owned())),
                 id,
                 time,
             }),
@@ -280,6 +294,9 @@ impl Start {
         }
         if let Some(t) = &self.tool {
             b.field(key::TOOL, t);
+        }
+        if let Some(a) = &self.agent {
+            b.field(key::AGENT, a);
         }
         self.place.encode(&mut b);
         for arg in &self.argv {
@@ -334,6 +351,9 @@ impl Hook {
         if self.head_after {
             b.field(key::HEAD_AFTER, "1");
         }
+        if let Some(agent) = &self.agent {
+            b.field(key::SOURCE, "agent").field(key::AGENT, agent);
+        }
         b.finish()
     }
 }
@@ -358,6 +378,9 @@ impl Edit {
         b.field(key::PATH, &self.path);
         if self.untracked {
             b.field(key::UNTRACKED, b"1");
+        }
+        if let Some(agent) = &self.agent {
+            b.field(key::SOURCE, "agent").field(key::AGENT, agent);
         }
         self.place.encode(&mut b);
         b.finish()
@@ -395,6 +418,19 @@ mod tests {
             phase: Some(Phase::Validation),
             tool: Some("pytest".into()),
             argv: vec![b"echo".to_vec(), b"\t\n\\".to_vec(), vec![]],
+            agent: None,
+        }));
+        round_trip(Spooled::Start(Start {
+            id: "1-3".into(),
+            time: Timestamp::from_micros(8),
+            pid: 43,
+            source: Source::Agent,
+            place: place(),
+            session: None,
+            phase: None,
+            tool: None,
+            argv: vec![b"make".to_vec()],
+            agent: Some("codex".into()),
         }));
         round_trip(Spooled::End(End {
             id: "1-2".into(),
@@ -422,6 +458,7 @@ mod tests {
             place: place(),
             command: b"make test".to_vec(),
             head_after: true,
+            agent: Some("claude-code".into()),
         }));
         round_trip(Spooled::Marker(Marker {
             id: "p1".into(),
@@ -436,6 +473,7 @@ mod tests {
             place: place(),
             path: b"src/a b.rs".to_vec(),
             untracked: false,
+            agent: Some("claude-code".into()),
         }));
         round_trip(Spooled::Edit(Edit {
             id: "w2".into(),
@@ -443,6 +481,7 @@ mod tests {
             place: place(),
             path: b"coverage.xml".to_vec(),
             untracked: true,
+            agent: None,
         }));
     }
 

@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_worktrees.sql"),
     include_str!("migrations/0011_commit_paths.sql"),
     include_str!("migrations/0012_edits_and_one_timeline.sql"),
+    include_str!("migrations/0013_agents.sql"),
 ];
 
 /// The schema version this mt writes.

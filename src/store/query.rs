@@ -79,7 +79,7 @@ const NEXT_SQL: &str =
 /// What `event` reads, but the milestone (`MILESTONE_COLUMN` after it).
 const COLUMNS: &str =
     "id, source, kind, argv, command, cwd, repo, branch, head, session, start_us, end_us,
-    exit_code, signal, pipestatus, state, phase, tool, user_us, sys_us, maxrss_kib";
+    exit_code, signal, pipestatus, state, phase, tool, user_us, sys_us, maxrss_kib, agent";
 
 fn ms(us: Option<i64>) -> Option<f64> {
     us.map(|v| v as f64 / 1000.0)
@@ -127,7 +127,8 @@ fn event(row: &Row<'_>) -> rusqlite::Result<Event> {
         user_ms: ms(row.get(18)?),
         sys_ms: ms(row.get(19)?),
         max_rss_kib: row.get(20)?,
-        milestone: row.get(21)?,
+        agent: row.get(21)?,
+        milestone: row.get(22)?,
         start_us,
         end_us,
     })
@@ -496,6 +497,16 @@ impl Store {
             out.push((start, end, r.get(3)?));
         }
         Ok(())
+    }
+
+    /// Commands and edits of each coding agent since `since_us`.
+    pub fn agent_counts(&self, since_us: i64) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT COALESCE(agent, 'agent'), COUNT(*) FROM events INDEXED BY events_by_time
+             WHERE start_us > ?1 AND source = 'agent' GROUP BY 1 ORDER BY 2 DESC",
+        )?;
+        let rows = stmt.query_map([since_us], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Worktree roots with something recorded since `since_us`, with the

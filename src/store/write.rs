@@ -24,6 +24,8 @@ pub struct NewEvent {
     pub pid: Option<i64>,
     /// An edit of a file git did not track (see migration 0012).
     pub untracked: bool,
+    /// The coding agent that ran it (source `agent`).
+    pub agent: Option<String>,
     /// Present when the record arrives complete (hooks, markers).
     pub finish: Option<Finish>,
 }
@@ -49,9 +51,9 @@ pub fn insert(tx: &Transaction<'_>, e: &NewEvent) -> Result<bool> {
         .prepare_cached(
             "INSERT OR IGNORE INTO events (uid, source, kind, argv, command, cwd, repo, branch, head,
                 session, phase, tool, start_us, end_us, exit_code, signal, core_dumped, pipestatus,
-                user_us, sys_us, maxrss_kib, state, pid, untracked)
+                user_us, sys_us, maxrss_kib, state, pid, untracked, agent)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
         )?
         .execute(params![
             e.uid,
@@ -78,8 +80,36 @@ pub fn insert(tx: &Transaction<'_>, e: &NewEvent) -> Result<bool> {
             if done { RunState::Done } else { RunState::Running },
             e.pid,
             e.untracked.then_some(1),
+            e.agent,
         ])?;
     Ok(n == 1)
+}
+
+/// How far apart an agent's report of a write and the watcher's edit of
+/// that file may be and still be one save: the hook runs as the tool call
+/// ends, the watcher's edit waits for the file to go quiet.
+const AGENT_SAVE_US: i64 = 3_000_000;
+
+const AGENT_SAVE_SQL: &str = "FROM events INDEXED BY events_by_time
+     WHERE start_us BETWEEN ?3 - ?4 AND ?3 + ?4
+       AND kind = 'edit' AND repo = ?1 AND command = ?2";
+
+/// A coding agent reported writing `path` in `repo` at `at_us`: the
+/// watcher's edit of that save is the agent's, not the person's.
+pub fn agent_saved(tx: &Transaction<'_>, repo: &str, path: &str, at_us: i64) -> Result<()> {
+    tx.prepare_cached(&format!("DELETE {AGENT_SAVE_SQL} AND source = 'watch'"))?
+        .execute(params![repo, path, at_us, AGENT_SAVE_US])?;
+    Ok(())
+}
+
+/// Whether an agent reported the save the watcher saw (`path` in `repo`
+/// at `at_us`).
+pub fn saved_by_agent(tx: &Transaction<'_>, repo: &str, path: &str, at_us: i64) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(&format!(
+            "SELECT EXISTS (SELECT 1 {AGENT_SAVE_SQL} AND source = 'agent')"
+        ))?
+        .query_row(params![repo, path, at_us, AGENT_SAVE_US], |r| r.get(0))?)
 }
 
 /// Complete a running command; `false` when no start was stored for `uid`

@@ -695,6 +695,7 @@ fn edit_record(root: &Path, path: &Path, p: &Pending, untracked: bool) -> Vec<u8
         place: Place::read(root),
         path: rel.as_os_str().as_bytes().to_vec(),
         untracked,
+        agent: None,
     })
     .encode()
 }

@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# mt's agent environment for bash (`mt init agent` puts it at BASH_ENV).
+#
+# A coding agent runs each command as `bash -c CMD` (or `bash -lc`): bash
+# reads this file first. It records that one command line — text, start,
+# duration, exit status, pipe statuses, cwd, branch — with builtins only,
+# from an EXIT trap, so nothing is forked. BASH_ENV is unset at once: the
+# scripts the command runs are not the agent's commands.
+
+unset BASH_ENV
+# Interactive shells have the hook of `mt init bash`; a shell started by
+# another shell (a login profile's `bash -c`, a person's nested shell) is
+# not an agent's command. /proc tells the parent with one read, no fork.
+[[ $- == *i* || -n ${MT_DISABLE-} && $MT_DISABLE != 0 ]] && return 0
+__mt_pc=
+{ IFS= read -r __mt_pc </proc/$PPID/comm; } 2>/dev/null
+case $__mt_pc in bash | zsh | sh | dash | fish | ksh | mksh | busybox) return 0 ;; esac
+
+__mt_spool=@MT_SPOOL@
+__mt_start=${EPOCHREALTIME//[^0-9]/}
+[[ -n $__mt_start ]] || return 0
+# Which agent: MT_AGENT if the user named it, else what each agent sets in
+# the shells it starts (docs/agents.md).
+if [[ -n ${MT_AGENT-} ]]; then __mt_agent=$MT_AGENT
+elif [[ -n ${CLAUDE_CODE_CHILD_SESSION-}${CLAUDECODE-} ]]; then __mt_agent=claude-code
+elif [[ -n ${CODEX_THREAD_ID-}${CODEX_SANDBOX-}${CODEX_CI-}${CODEX_SANDBOX_NETWORK_DISABLED-} ]]; then __mt_agent=codex
+elif [[ -n ${GEMINI_CLI-} ]]; then __mt_agent=gemini-cli
+elif [[ -n ${CURSOR_AGENT-} || ${CURSOR_EXTENSION_HOST_ROLE-} == agent-exec ]]; then __mt_agent=cursor
+elif [[ -n ${AI_AGENT-} ]]; then __mt_agent=$AI_AGENT
+else __mt_agent=agent
+fi
+# An `mt exec` this shell runs itself is the agent's run.
+export MT_AGENT_SHELL=$$ MT_AGENT_NAME=$__mt_agent
+@MT_COMMON@
+__mt_pwd=
+{ __mt_prompt_state; } 2>/dev/null
+
+__mt_agent_ended() {
+    # shellcheck disable=SC2124 # joined with spaces whatever IFS is
+    local st=$? ps="${PIPESTATUS[@]}"
+    {
+        # Claude Code's hooks record its commands exactly: not twice.
+        [[ -z ${MT_AGENT_HOOKED-} ]] || return 0
+        local t=${EPOCHREALTIME//[^0-9]/} name=$__mt_agent sid cmd
+        # `exit N` leaves the statuses of the pipeline before it.
+        [[ ${ps##* } == "$st" ]] || ps=$st
+        sid=${CLAUDE_CODE_SESSION_ID:-${CODEX_THREAD_ID:-${GEMINI_SESSION_ID:-$name-$PPID}}}
+        __mt_esc "$name"; name=$__mt_e
+        __mt_esc "$sid"; sid=$__mt_e
+        __mt_esc "${BASH_EXECUTION_STRING-}"; cmd=$__mt_e
+        printf 'mt1\tH\tid=a%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\tsrc=agent\tagent=%s\tcwd=%s%s\tcmd=%s\t.\n' \
+            "$$" "$__mt_start" "$sid" "$$" "$__mt_start" "$((t - __mt_start))" "$st" "$ps" "$name" "$__mt_cwd" "$__mt_git" "$cmd" \
+            >>"$__mt_spool/h-a$$-$__mt_start.log"
+    } 2>/dev/null
+    return "$st"
+}
+trap __mt_agent_ended EXIT

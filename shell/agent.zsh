@@ -1,0 +1,73 @@
+# mt's agent environment for zsh (`mt init agent` points ZDOTDIR at the
+# directory holding this file as .zshenv).
+#
+# Every zsh reads $ZDOTDIR/.zshenv, `zsh -c CMD` included: this one puts
+# the user's ZDOTDIR back first (so their own startup files are read, and
+# the shells the command starts never come here), then, for a command an
+# agent runs, records it — text, start, duration, exit status, pipe
+# statuses, cwd, branch — with builtins only, from an EXIT trap.
+
+# (Never this directory again: an environment set up twice would loop.)
+if [[ -n ${__MT_ZDOTDIR-} && $__MT_ZDOTDIR != @MT_ZDOT@ ]]; then
+    export ZDOTDIR=$__MT_ZDOTDIR
+else
+    unset ZDOTDIR
+fi
+unset __MT_ZDOTDIR
+
+__mt_agent_record() {
+    [[ -o interactive || -z ${ZSH_EXECUTION_STRING-} ]] && return 1
+    [[ -n ${MT_DISABLE-} && $MT_DISABLE != 0 ]] && return 1
+    local pc=
+    { IFS= read -r pc </proc/$PPID/comm; } 2>/dev/null
+    case $pc in bash | zsh | sh | dash | fish | ksh | mksh | busybox) return 1 ;; esac
+    return 0
+}
+
+if __mt_agent_record; then
+    zmodload zsh/datetime 2>/dev/null
+    __mt_spool=@MT_SPOOL@
+    __mt_a_now() {
+        local e=$EPOCHREALTIME
+        local f=${e#*[.,]}000000
+        REPLY=${e%%[.,]*}${f[1,6]}
+    }
+    __mt_a_now
+    __mt_start=$REPLY
+    if [[ -n ${MT_AGENT-} ]]; then __mt_agent=$MT_AGENT
+    elif [[ -n ${CLAUDE_CODE_CHILD_SESSION-}${CLAUDECODE-} ]]; then __mt_agent=claude-code
+    elif [[ -n ${CODEX_THREAD_ID-}${CODEX_SANDBOX-}${CODEX_CI-}${CODEX_SANDBOX_NETWORK_DISABLED-} ]]; then __mt_agent=codex
+    elif [[ -n ${GEMINI_CLI-} ]]; then __mt_agent=gemini-cli
+    elif [[ -n ${CURSOR_AGENT-} || ${CURSOR_EXTENSION_HOST_ROLE-} == agent-exec ]]; then __mt_agent=cursor
+    elif [[ -n ${AI_AGENT-} ]]; then __mt_agent=$AI_AGENT
+    else __mt_agent=agent
+    fi
+    export MT_AGENT_SHELL=$$ MT_AGENT_NAME=$__mt_agent
+@MT_COMMON@
+    __mt_pwd=
+    { __mt_prompt_state; } 2>/dev/null
+
+    __mt_agent_ended() {
+        local st=$? ps=${(j: :)pipestatus[@]}
+        emulate -L zsh
+        {
+            [[ -z ${MT_AGENT_HOOKED-} ]] || return 0
+            [[ ${ps##* } == "$st" ]] || ps=$st
+            __mt_a_now
+            local t=$REPLY name=$__mt_agent sid cmd
+            sid=${CLAUDE_CODE_SESSION_ID:-${CODEX_THREAD_ID:-${GEMINI_SESSION_ID:-$name-$PPID}}}
+            __mt_esc "$name"; name=$__mt_e
+            __mt_esc "$sid"; sid=$__mt_e
+            __mt_esc "$ZSH_EXECUTION_STRING"; cmd=$__mt_e
+            print -rn -- "mt1"$'\t'"H"$'\t'"id=a$$:$__mt_start"$'\t'"sid=$sid"$'\t'"pid=$$"$'\t'"t=$__mt_start"$'\t'"dur=$((t - __mt_start))"$'\t'"exit=$st"$'\t'"ps=$ps"$'\t'"src=agent"$'\t'"agent=$name"$'\t'"cwd=$__mt_cwd$__mt_git"$'\t'"cmd=$cmd"$'\t'"."$'\n' \
+                >>"$__mt_spool/h-a$$-$__mt_start.log"
+        } 2>/dev/null
+        return $st
+    }
+    trap __mt_agent_ended EXIT
+fi
+unfunction __mt_agent_record
+
+if [[ -f ${ZDOTDIR:-$HOME}/.zshenv ]]; then
+    source "${ZDOTDIR:-$HOME}/.zshenv"
+fi
