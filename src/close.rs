@@ -20,7 +20,7 @@ use crate::milestone::kinds::{Level, Priority, WorkType};
 use crate::milestone::render::{self, Evidence};
 use crate::milestone::{
     self, CaughtRow, Complexity, ComplexitySource, EditedRow, FlakyRow, FrontMatter, LikeRow,
-    Measured, Parameters, ToolRow, baseline, infer,
+    Measured, Parameters, ToolRow, WorkRow, baseline, infer,
 };
 use crate::proc::Cmd;
 use crate::store::{Filing, OpenSpan, SpanRow, Store};
@@ -328,7 +328,10 @@ pub fn compute(
         caught: caught_rows(&figures, &shape_in(&inputs.root)),
         consistency: figures.consistency.share,
         flaky: flaky_rows(&figures, &shape_in(&inputs.root)),
-        like_for_like: like_row(&figures, &shape_in(&inputs.root)),
+        like_for_like: like_row(&figures.like_for_like, &shape_in(&inputs.root)),
+        work: work_rows(&figures),
+        agents: agent_names(&finished),
+        agent_like_for_like: like_row(&figures.agent_like_for_like, &shape_in(&inputs.root)),
         integration: milestone::integration::classify(
             inputs.diff.as_ref().map(|d| d.paths.as_slice()),
             &config.integration,
@@ -530,6 +533,7 @@ impl<'a> Classes<'a> {
                     tool: class.tool.as_deref(),
                     manual_steps: class.manual_steps,
                     head: r.head.as_deref(),
+                    who: r.source.who(),
                 }
             })
             .collect()
@@ -563,6 +567,7 @@ fn markers_and_edits(
                 phase: p.to_string(),
             })),
             EventKind::Edit => edits.push(Edit {
+                who: r.source.who(),
                 at_us: r.start_us,
                 phase: edit_rules.phase(&r.command).map(str::to_owned),
                 path: r.command.to_string(),
@@ -758,8 +763,7 @@ fn flaky_rows(f: &metrics::Figures, shape: &impl Fn(&str) -> String) -> Vec<Flak
         .collect()
 }
 
-fn like_row(f: &metrics::Figures, shape: &impl Fn(&str) -> String) -> LikeRow {
-    let l = &f.like_for_like;
+fn like_row(l: &metrics::quality::LikeForLike, shape: &impl Fn(&str) -> String) -> LikeRow {
     LikeRow {
         classes: l.classes.iter().map(|c| shape(c)).collect(),
         errors_automated: l.errors_automated,
@@ -767,6 +771,38 @@ fn like_row(f: &metrics::Figures, shape: &impl Fn(&str) -> String) -> LikeRow {
         first_attempt_automated: l.first_attempt_automated,
         first_attempt_manual: l.first_attempt_manual,
     }
+}
+
+/// The four-way split in whole ms; the active times add up to the span's
+/// (the same cumulative rounding as the phases).
+fn work_rows(f: &metrics::Figures) -> std::collections::BTreeMap<String, WorkRow> {
+    let us: std::collections::BTreeMap<String, i64> = (f.work.iter())
+        .map(|(who, w)| (who.as_str().to_owned(), w.active_us))
+        .collect();
+    let ms = split_ms(&us);
+    (f.work.iter())
+        .map(|(who, w)| {
+            let name = who.as_str().to_owned();
+            let row = WorkRow {
+                active_ms: ms.get(&name).copied().unwrap_or(0),
+                runs: w.runs,
+                failures: w.failures,
+                first_attempt: w.first_attempt,
+            };
+            (name, row)
+        })
+        .collect()
+}
+
+/// The agents whose commands or edits are in the span, by name.
+fn agent_names(rows: &[&SpanRow]) -> Vec<String> {
+    let mut names: Vec<String> = (rows.iter())
+        .filter(|r| r.source == crate::event::Source::Agent)
+        .map(|r| r.agent.as_deref().unwrap_or("agent").to_owned())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// The branch's own change against where it began: the files it touched
@@ -839,6 +875,7 @@ mod tests {
             tool: None,
             head: None,
             untracked: false,
+            agent: None,
         }
     }
 

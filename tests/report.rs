@@ -150,7 +150,7 @@ fn dashboards_are_rendered_and_honest() {
     assert!(out.status.success(), "{}", err(&out));
     let dir = repo.join("milestones/dashboards");
     let trends = fs::read_to_string(dir.join("performance-trends.md")).unwrap();
-    assert_eq!(check_mermaid(&trends), 4);
+    assert_eq!(check_mermaid(&trends), 5);
     let adv = fs::read_to_string(dir.join("competitive-advantages.md")).unwrap();
     assert!(adv.contains("| bug | total | 2.0x | 2 of 3 | declared, self-baseline (median of earlier milestones) |"), "{adv}");
     assert!(
@@ -266,13 +266,13 @@ fn a_month_without_data_is_a_gap_not_a_zero() {
     env.ok(&repo, ["report", "dashboards"]);
     let trends =
         fs::read_to_string(repo.join("milestones/dashboards/performance-trends.md")).unwrap();
-    assert_eq!(check_mermaid(&trends), 4);
+    assert_eq!(check_mermaid(&trends), 5);
     assert!(!trends.contains("\"2026-09\""), "2026-09 has no bar");
     assert_eq!(
         trends
             .matches("No data in 2026-09 (no bar, not drawn as zero).")
             .count(),
-        4
+        5
     );
     assert!(trends.contains("| 2026-09 | no data |"), "{trends}");
 }
@@ -317,8 +317,8 @@ fn dashboards_render_in_real_mermaid_with_axes_from_zero() {
     let trends = repo.join("milestones/dashboards/performance-trends.md");
     for theme in ["default", "dark"] {
         let svgs = render(&env, &trends, theme);
-        assert_eq!(svgs.len(), 4, "{theme}");
-        for (i, (svg, unit)) in svgs.iter().zip(["minutes", "%", "%", "%"]).enumerate() {
+        assert_eq!(svgs.len(), 5, "{theme}");
+        for (i, (svg, unit)) in svgs.iter().zip(["minutes", "%", "%", "%", "%"]).enumerate() {
             check_axes(i, svg, unit);
             assert_eq!(bars(svg), 2, "{theme} chart {i}: a visible bar a month");
         }

@@ -416,7 +416,7 @@ fn a_store_of_the_previous_schema_opens_and_migrates() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 12, "every migration applied");
+    assert_eq!(version, 13, "every migration applied");
     let filings: i64 = db
         .query_row(
             "SELECT COUNT(*) FROM sqlite_master WHERE name = 'filings'",

@@ -6,6 +6,8 @@ pub mod timeline;
 
 use timeline::{Mark, Signal};
 
+use crate::event::Who;
+
 /// The default idle timeout, for the tables below (callers pass the
 /// configured one: `Config::idle_timeout_us`).
 #[cfg(test)]
@@ -89,6 +91,8 @@ pub struct Run<'a> {
     pub manual_steps: Option<u32>,
     /// The commit checked out when it ran, if known.
     pub head: Option<&'a str>,
+    /// A person, a script, an agent or CI.
+    pub who: Who,
 }
 
 /// `mt phase P` at a time.
@@ -105,6 +109,8 @@ pub struct Edit {
     pub at_us: i64,
     pub path: String,
     pub phase: Option<String>,
+    /// The person's save, or one an agent reported.
+    pub who: Who,
 }
 
 /// One edited file: how often it was saved and the time counted up to its
@@ -170,6 +176,23 @@ pub struct Figures {
     pub caught: Vec<quality::Caught>,
     pub consistency: quality::Consistency,
     pub like_for_like: quality::LikeForLike,
+    /// The work split by who did it (docs/metrics.md, "Who did the work"):
+    /// the active times add up to `active_us`.
+    pub work: std::collections::BTreeMap<Who, Work>,
+    /// An agent's runs against a person's, over commands both ran.
+    pub agent_like_for_like: quality::LikeForLike,
+}
+
+/// One side of the four-way split.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Work {
+    /// Moments of the timeline its signals brought (their own time and
+    /// the gaps they ended or began).
+    pub active_us: i64,
+    pub runs: u64,
+    pub failures: u64,
+    /// Over its distinct commands, the share whose first run succeeded.
+    pub first_attempt: Share,
 }
 
 /// What one span is measured from: its own signals, and the intervals of
@@ -197,6 +220,7 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
         *f.phase_us.entry(phase.clone()).or_default() += us;
     }
     f.active_us = share.active_us();
+    f.work = work(span, &share);
     f.edited = edited(
         span.edits,
         &share.credit_us[span.runs.len() + span.markers.len()..],
@@ -266,6 +290,7 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
     f.caught = quality::caught(&runs);
     f.consistency = quality::consistency(&runs, span.edits);
     f.like_for_like = quality::like_for_like(&runs);
+    f.agent_like_for_like = agent_like_for_like(&runs);
     f.tools = tools
         .into_iter()
         .map(|(name, (runs, failures, mut ms))| ToolFigures {
@@ -326,6 +351,46 @@ fn signals(span: Span<'_>) -> Vec<Signal<'_>> {
     runs.chain(markers).chain(edits).chain(elsewhere).collect()
 }
 
+/// The span's work by who did it: each signal's credit (its own time and
+/// the gaps it ended or began) to its author — runs to their source, edits
+/// to the person or the agent that reported them, markers to the person.
+fn work(span: Span<'_>, share: &timeline::Share) -> std::collections::BTreeMap<Who, Work> {
+    let mut out: std::collections::BTreeMap<Who, Work> = std::collections::BTreeMap::new();
+    let whos = (span.runs.iter().map(|r| r.who))
+        .chain(span.markers.iter().map(|_| Who::Person))
+        .chain(span.edits.iter().map(|e| e.who));
+    for (i, who) in whos.enumerate() {
+        out.entry(who).or_default().active_us += share.credit_us[i] + share.after_us[i];
+    }
+    let mut runs: Vec<&Run> = span.runs.iter().collect();
+    runs.sort_by_key(|r| (r.start_us, r.end_us));
+    let mut seen: foldhash::HashSet<(Who, &str)> = Default::default();
+    for r in runs {
+        let w = out.entry(r.who).or_default();
+        w.runs += 1;
+        w.failures += u64::from(!r.ok);
+        if seen.insert((r.who, r.command)) {
+            w.first_attempt.whole += 1;
+            w.first_attempt.part += u64::from(r.ok);
+        }
+    }
+    out
+}
+
+/// An agent's runs against a person's, like for like: the automated side
+/// is the agent's.
+fn agent_like_for_like(runs: &[&Run<'_>]) -> quality::LikeForLike {
+    let pair: Vec<Run> = (runs.iter())
+        .filter(|r| matches!(r.who, Who::Agent | Who::Person))
+        .map(|r| Run {
+            automated: r.who == Who::Agent,
+            ..**r
+        })
+        .collect();
+    let refs: Vec<&Run> = pair.iter().collect();
+    quality::like_for_like(&refs)
+}
+
 /// Edits grouped by file, with the time each edit's gap brought.
 fn edited(edits: &[Edit], credit_us: &[i64]) -> Vec<EditedFile> {
     let mut by: std::collections::BTreeMap<&str, (u64, i64)> = Default::default();
@@ -379,6 +444,7 @@ mod figure_tests {
             tool: None,
             manual_steps: None,
             head: None,
+            who: if automated { Who::Script } else { Who::Person },
         }
     }
 

@@ -210,6 +210,11 @@ mod tests {
             tool: None,
             manual_steps: None,
             head: Some(head),
+            who: if automated {
+                crate::event::Who::Script
+            } else {
+                crate::event::Who::Person
+            },
         }
     }
 
@@ -218,6 +223,7 @@ mod tests {
             at_us: t * S,
             path: "src/a.rs".into(),
             phase: None,
+            who: crate::event::Who::Person,
         }
     }
 

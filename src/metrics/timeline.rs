@@ -98,6 +98,10 @@ pub struct Share {
     /// Per input signal (same order), the µs it brought: a gap it ended
     /// plus its own uncovered interval. 0 for `Elsewhere`.
     pub credit_us: Vec<i64>,
+    /// Per input signal, the gap it began that stayed with this branch as
+    /// the person moved to another repository (see `Owner`). With
+    /// `credit_us`, every counted µs is some signal's.
+    pub after_us: Vec<i64>,
 }
 
 impl Share {
@@ -216,7 +220,10 @@ pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
     let mut out = Share {
         phase_us: BTreeMap::new(),
         credit_us: vec![0; signals.len()],
+        after_us: vec![0; signals.len()],
     };
+    // The signal of ours that reached furthest: it began the next gap.
+    let mut reached: Option<usize> = None;
     let mut state = State {
         phase: "other",
         explicit: false,
@@ -228,12 +235,19 @@ pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
             end_us: end,
             mark: signals[i].mark,
         };
+        let before = cursor.covered_us;
         let step = cursor.step(start_us, end, s.mark.owner(), idle_us);
         let gap = if step.gap_ours { step.gap_us } else { 0 };
         if let Mark::Elsewhere { .. } = s.mark {
             // A gap that stays with this branch as the person moves on.
             add(&mut out.phase_us, state.phase, gap);
+            if let Some(r) = reached.filter(|_| gap > 0) {
+                out.after_us[r] += gap;
+            }
             continue;
+        }
+        if before.is_none_or(|c| end >= c) {
+            reached = Some(i);
         }
         let own = step.own_us;
         let (gap_phase, own_phase) = match s.mark {

@@ -9,6 +9,7 @@ pub mod integration;
 pub mod kinds;
 pub mod render;
 pub mod sections;
+pub mod work;
 
 use std::collections::BTreeMap;
 
@@ -120,6 +121,18 @@ pub struct Measured {
     /// Automated vs manual over command classes run both ways.
     #[serde(default)]
     pub like_for_like: LikeRow,
+    /// The work split by who did it: person, script, agent, ci (absent
+    /// in milestones written before the split; active times add up to
+    /// `active_ms`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub work: BTreeMap<String, WorkRow>,
+    /// The coding agents that worked on the branch, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<String>,
+    /// An agent's runs against a person's over commands both ran
+    /// (`automated` is the agent's side).
+    #[serde(default, skip_serializing_if = "LikeRow::is_empty")]
+    pub agent_like_for_like: LikeRow,
     /// What the diff touched, by kind (files against the merge base).
     #[serde(default)]
     pub integration: Integration,
@@ -194,6 +207,21 @@ pub struct LikeRow {
     pub errors_manual: Share,
     pub first_attempt_automated: Share,
     pub first_attempt_manual: Share,
+}
+
+impl LikeRow {
+    pub fn is_empty(&self) -> bool {
+        self.classes.is_empty()
+    }
+}
+
+/// One side of the four-way split of a milestone's work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkRow {
+    pub active_ms: u64,
+    pub runs: u64,
+    pub failures: u64,
+    pub first_attempt: Share,
 }
 
 /// A rate's baseline: the median over earlier milestones of the same type
@@ -509,6 +537,28 @@ pub(crate) mod tests {
                     first_attempt_automated: Share { part: 0, whole: 1 },
                     first_attempt_manual: Share { part: 0, whole: 1 },
                 },
+                work: BTreeMap::from([
+                    (
+                        "person".to_owned(),
+                        WorkRow {
+                            active_ms: 2_400_000,
+                            runs: 5,
+                            failures: 2,
+                            first_attempt: Share { part: 2, whole: 3 },
+                        },
+                    ),
+                    (
+                        "agent".to_owned(),
+                        WorkRow {
+                            active_ms: 300_000,
+                            runs: 6,
+                            failures: 1,
+                            first_attempt: Share { part: 1, whole: 2 },
+                        },
+                    ),
+                ]),
+                agents: vec!["claude-code".into()],
+                agent_like_for_like: LikeRow::default(),
                 rate_baselines: BTreeMap::from([(
                     "success_rate".to_owned(),
                     RateBaseline {

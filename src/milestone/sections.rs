@@ -22,6 +22,9 @@ pub struct Sections {
     consistency: String,
     flaky: Vec<FlakyView>,
     automation_level: String,
+    work: Vec<super::work::WorkView>,
+    agent: String,
+    agent_share: String,
     documentation: String,
     updated_systems: Vec<Check>,
     knowledge_capture: Vec<Check>,
@@ -111,6 +114,9 @@ pub fn build(m: &Measured) -> Sections {
             })
             .collect(),
         automation_level: automation_level(m),
+        work: super::work::rows(m),
+        agent: super::work::agent_line(m),
+        agent_share: super::work::agent_share(m),
         documentation: match (m.integration.measured, m.integration.docs.len()) {
             (false, _) => "not measured (no diff against a merge base)".to_owned(),
             (true, 0) => "no documentation changed".to_owned(),

@@ -32,6 +32,11 @@ pub struct MonthFigures {
     /// Runs through `mt exec` ÷ all runs.
     pub automation: Share,
     pub validation_automated: Share,
+    /// A coding agent's share of active time, and of runs, over the
+    /// milestones that split their work (docs/metrics.md, "Who did the
+    /// work"); older files do not count on either side.
+    pub agent_time: Share,
+    pub agent_runs: Share,
     pub tools: Vec<ToolMonth>,
 }
 
@@ -92,6 +97,25 @@ pub fn month(all: &[FrontMatter], month: &str) -> MonthFigures {
             },
         );
         add(&mut f.validation_automated, t.validation_automated);
+        if !t.work.is_empty() {
+            let agent = t.work.get("agent").copied().unwrap_or_default();
+            let (time, runs) =
+                (t.work.values()).fold((0, 0), |(a, r), w| (a + w.active_ms, r + w.runs));
+            add(
+                &mut f.agent_time,
+                Share {
+                    part: agent.active_ms,
+                    whole: time,
+                },
+            );
+            add(
+                &mut f.agent_runs,
+                Share {
+                    part: agent.runs,
+                    whole: runs,
+                },
+            );
+        }
         for tool in &t.tools {
             let e = tools.entry(tool.name.clone()).or_default();
             e.0 += tool.runs;

@@ -16,6 +16,21 @@ fn pct(s: Share) -> String {
     )
 }
 
+/// A share of time: `12.5% (5m00s of 40m00s)`.
+fn time_share(s: Share) -> String {
+    s.ratio().map_or_else(
+        || format!("{NOT} (no split of the work)"),
+        |r| {
+            format!(
+                "{:.1}% ({} of {})",
+                r * 100.0,
+                human_ms(s.part as f64),
+                human_ms(s.whole as f64)
+            )
+        },
+    )
+}
+
 fn pp(v: Option<f64>, previous: &str) -> String {
     v.map_or_else(
         || format!("{NOT} (no runs to compare in {previous})"),
@@ -126,10 +141,19 @@ pub fn month(f: &MonthFigures, before: &MonthFigures, idle_note: &str) -> String
             f.validation_automated,
             before.validation_automated,
         ),
+        ("Runs by an agent", f.agent_runs, before.agent_runs),
     ] {
         let change = change_pp(now, then).map_or_else(|| NOT.to_owned(), |d| format!("{d:+.1} pp"));
         let _ = writeln!(s, "| {label} | {} | {} | {change} |", pct(now), pct(then));
     }
+    let change = change_pp(f.agent_time, before.agent_time)
+        .map_or_else(|| NOT.to_owned(), |d| format!("{d:+.1} pp"));
+    let _ = writeln!(
+        s,
+        "| Active time that was an agent's | {} | {} | {change} |",
+        time_share(f.agent_time),
+        time_share(before.agent_time)
+    );
     let _ = writeln!(
         s,
         "\n## Tools by use\n\n| Tool | Runs | Failed | Success |\n|------|-----:|-------:|--------:|"
@@ -283,24 +307,31 @@ pub fn trends(series: &[MonthFigures]) -> String {
             true,
             rate(|f| f.automation),
         ),
+        (
+            "Agent share of active time",
+            "%",
+            true,
+            rate(|f| f.agent_time),
+        ),
     ] {
         let _ = writeln!(s, "## {title}\n\n{}", chart(title, unit, is_rate, &points));
     }
     let _ = writeln!(
         s,
-        "## Table\n\n| Month | Milestones | Median resolution | Error rate | First-attempt success | Automated runs |\n|---|---:|---:|---:|---:|---:|"
+        "## Table\n\n| Month | Milestones | Median resolution | Error rate | First-attempt success | Automated runs | Agent's time |\n|---|---:|---:|---:|---:|---:|---:|"
     );
     for f in series {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             f.month,
             f.milestones,
             f.active_median_ms
                 .map_or_else(|| NOT.to_owned(), |m| human_ms(m as f64)),
             pct(f.errors),
             pct(f.first_attempt),
-            pct(f.automation)
+            pct(f.automation),
+            time_share(f.agent_time)
         );
     }
     s

@@ -60,7 +60,7 @@ static HAS_OPEN_WORK_SQL: LazyLock<String> =
 static SPAN_SQL: LazyLock<String> = LazyLock::new(|| {
     open_span_sql(
         "id, source, kind, command, start_us, end_us, exit_code, signal, state, phase, tool, head,
-        untracked",
+        untracked, agent",
         "1",
     )
 });
@@ -252,6 +252,8 @@ pub struct SpanRow {
     pub head: Option<Rc<str>>,
     /// An edit of a file git did not track (a run's output, if one ran).
     pub untracked: bool,
+    /// The coding agent, for source `agent`.
+    pub agent: Option<Rc<str>>,
 }
 
 /// One copy of each text a span's rows repeat: a branch of 100,000 runs
@@ -446,6 +448,7 @@ impl Store {
                 tool: text(10)?,
                 head: text(11)?,
                 untracked: r.get::<_, Option<i64>>(12)? == Some(1),
+                agent: text(13)?,
             })
         })?;
         let mut rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
