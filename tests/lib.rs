@@ -4,6 +4,7 @@
 mod harness;
 mod term;
 
+mod agents;
 mod branch;
 mod budget;
 mod close;
