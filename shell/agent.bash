@@ -3,9 +3,10 @@
 #
 # A coding agent runs each command as `bash -c CMD` (or `bash -lc`): bash
 # reads this file first. It records that one command line — text, start,
-# duration, exit status, pipe statuses, cwd, branch — with builtins only,
-# from an EXIT trap, so nothing is forked. BASH_ENV is unset at once: the
-# scripts the command runs are not the agent's commands.
+# duration, exit status, pipe statuses, cwd — with builtins only, from an
+# EXIT trap, so nothing is forked; the daemon finds the branch from the cwd
+# and the worktree's HEAD reflog at the command's start. BASH_ENV is unset
+# at once: the scripts the command runs are not the agent's commands.
 
 unset BASH_ENV
 # Interactive shells have the hook of `mt init bash`; a shell started by
@@ -15,10 +16,9 @@ unset BASH_ENV
 __mt_pc=
 { IFS= read -r __mt_pc </proc/$PPID/comm; } 2>/dev/null
 case $__mt_pc in bash | zsh | sh | dash | fish | ksh | mksh | busybox) return 0 ;; esac
-
-__mt_spool=@MT_SPOOL@
 __mt_start=${EPOCHREALTIME//[^0-9]/}
 [[ -n $__mt_start ]] || return 0
+__mt_cwd=$PWD
 # Which agent: MT_AGENT if the user named it, else what each agent sets in
 # the shells it starts (docs/agents.md).
 if [[ -n ${MT_AGENT-} ]]; then __mt_agent=$MT_AGENT
@@ -31,27 +31,27 @@ else __mt_agent=agent
 fi
 # An `mt exec` this shell runs itself is the agent's run.
 export MT_AGENT_SHELL=$$ MT_AGENT_NAME=$__mt_agent
-@MT_COMMON@
-__mt_pwd=
-{ __mt_prompt_state; } 2>/dev/null
 
+# The record, written as the shell exits: backslash, TAB, LF and CR are
+# escaped as the spool format says (docs/spool-format.md).
 __mt_agent_ended() {
     # shellcheck disable=SC2124 # joined with spaces whatever IFS is
     local st=$? ps="${PIPESTATUS[@]}"
-    {
-        # Claude Code's hooks record its commands exactly: not twice.
-        [[ -z ${MT_AGENT_HOOKED-} ]] || return 0
-        local t=${EPOCHREALTIME//[^0-9]/} name=$__mt_agent sid cmd
-        # `exit N` leaves the statuses of the pipeline before it.
-        [[ ${ps##* } == "$st" ]] || ps=$st
-        sid=${CLAUDE_CODE_SESSION_ID:-${CODEX_THREAD_ID:-${GEMINI_SESSION_ID:-$name-$PPID}}}
-        __mt_esc "$name"; name=$__mt_e
-        __mt_esc "$sid"; sid=$__mt_e
-        __mt_esc "${BASH_EXECUTION_STRING-}"; cmd=$__mt_e
-        printf 'mt1\tH\tid=a%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\tsrc=agent\tagent=%s\tcwd=%s%s\tcmd=%s\t.\n' \
-            "$$" "$__mt_start" "$sid" "$$" "$__mt_start" "$((t - __mt_start))" "$st" "$ps" "$name" "$__mt_cwd" "$__mt_git" "$cmd" \
-            >>"$__mt_spool/h-a$$-$__mt_start.log"
-    } 2>/dev/null
+    [[ -z ${MT_AGENT_HOOKED-} ]] || return "$st"
+    local t=${EPOCHREALTIME//[^0-9]/} f v
+    # `exit N` leaves the statuses of the pipeline before it.
+    [[ ${ps##* } == "$st" ]] || ps=$st
+    local -a out=("${CLAUDE_CODE_SESSION_ID:-${CODEX_THREAD_ID:-${GEMINI_SESSION_ID:-$__mt_agent-$PPID}}}" "$__mt_agent" "$__mt_cwd" "${BASH_EXECUTION_STRING-}")
+    for f in 0 1 2 3; do
+        v=${out[f]}
+        if [[ $v == *[$'\\\t\n\r']* ]]; then
+            v=${v//\\/\\\\} v=${v//$'\t'/\\t} v=${v//$'\n'/\\n} v=${v//$'\r'/\\r}
+            out[f]=$v
+        fi
+    done
+    printf 'mt1\tH\tid=a%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\tsrc=agent\tagent=%s\tcwd=%s\tcmd=%s\t.\n' \
+        "$$" "$__mt_start" "${out[0]}" "$$" "$__mt_start" "$((t - __mt_start))" "$st" "$ps" "${out[1]}" "${out[2]}" "${out[3]}" \
+        2>/dev/null >>@MT_SPOOL@/"h-$$-a$__mt_start.log"
     return "$st"
 }
 trap __mt_agent_ended EXIT

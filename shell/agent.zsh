@@ -5,7 +5,8 @@
 # the user's ZDOTDIR back first (so their own startup files are read, and
 # the shells the command starts never come here), then, for a command an
 # agent runs, records it — text, start, duration, exit status, pipe
-# statuses, cwd, branch — with builtins only, from an EXIT trap.
+# statuses, cwd — with builtins only, from an EXIT trap. The daemon finds
+# the branch from the cwd and the worktree's HEAD reflog.
 
 # (Never this directory again: an environment set up twice would loop.)
 if [[ -n ${__MT_ZDOTDIR-} && $__MT_ZDOTDIR != @MT_ZDOT@ ]]; then
@@ -26,7 +27,6 @@ __mt_agent_record() {
 
 if __mt_agent_record; then
     zmodload zsh/datetime 2>/dev/null
-    __mt_spool=@MT_SPOOL@
     __mt_a_now() {
         local e=$EPOCHREALTIME
         local f=${e#*[.,]}000000
@@ -34,6 +34,7 @@ if __mt_agent_record; then
     }
     __mt_a_now
     __mt_start=$REPLY
+    __mt_cwd=$PWD
     if [[ -n ${MT_AGENT-} ]]; then __mt_agent=$MT_AGENT
     elif [[ -n ${CLAUDE_CODE_CHILD_SESSION-}${CLAUDECODE-} ]]; then __mt_agent=claude-code
     elif [[ -n ${CODEX_THREAD_ID-}${CODEX_SANDBOX-}${CODEX_CI-}${CODEX_SANDBOX_NETWORK_DISABLED-} ]]; then __mt_agent=codex
@@ -43,25 +44,24 @@ if __mt_agent_record; then
     else __mt_agent=agent
     fi
     export MT_AGENT_SHELL=$$ MT_AGENT_NAME=$__mt_agent
-@MT_COMMON@
-    __mt_pwd=
-    { __mt_prompt_state; } 2>/dev/null
 
     __mt_agent_ended() {
         local st=$? ps=${(j: :)pipestatus[@]}
         emulate -L zsh
-        {
-            [[ -z ${MT_AGENT_HOOKED-} ]] || return 0
-            [[ ${ps##* } == "$st" ]] || ps=$st
-            __mt_a_now
-            local t=$REPLY name=$__mt_agent sid cmd
-            sid=${CLAUDE_CODE_SESSION_ID:-${CODEX_THREAD_ID:-${GEMINI_SESSION_ID:-$name-$PPID}}}
-            __mt_esc "$name"; name=$__mt_e
-            __mt_esc "$sid"; sid=$__mt_e
-            __mt_esc "$ZSH_EXECUTION_STRING"; cmd=$__mt_e
-            print -rn -- "mt1"$'\t'"H"$'\t'"id=a$$:$__mt_start"$'\t'"sid=$sid"$'\t'"pid=$$"$'\t'"t=$__mt_start"$'\t'"dur=$((t - __mt_start))"$'\t'"exit=$st"$'\t'"ps=$ps"$'\t'"src=agent"$'\t'"agent=$name"$'\t'"cwd=$__mt_cwd$__mt_git"$'\t'"cmd=$cmd"$'\t'"."$'\n' \
-                >>"$__mt_spool/h-a$$-$__mt_start.log"
-        } 2>/dev/null
+        [[ -z ${MT_AGENT_HOOKED-} ]] || return $st
+        [[ ${ps##* } == "$st" ]] || ps=$st
+        __mt_a_now
+        local t=$REPLY v i
+        local -a out=("${CLAUDE_CODE_SESSION_ID:-${CODEX_THREAD_ID:-${GEMINI_SESSION_ID:-$__mt_agent-$PPID}}}" "$__mt_agent" "$__mt_cwd" "$ZSH_EXECUTION_STRING")
+        for i in 1 2 3 4; do
+            v=${out[i]}
+            if [[ $v == *[$'\\\t\n\r']* ]]; then
+                v=${v//\\/\\\\}; v=${v//$'\t'/\\t}; v=${v//$'\n'/\\n}; v=${v//$'\r'/\\r}
+                out[i]=$v
+            fi
+        done
+        print -rn -- "mt1"$'\t'"H"$'\t'"id=a$$:$__mt_start"$'\t'"sid=${out[1]}"$'\t'"pid=$$"$'\t'"t=$__mt_start"$'\t'"dur=$((t - __mt_start))"$'\t'"exit=$st"$'\t'"ps=$ps"$'\t'"src=agent"$'\t'"agent=${out[2]}"$'\t'"cwd=${out[3]}"$'\t'"cmd=${out[4]}"$'\t'"."$'\n' \
+            2>/dev/null >>@MT_SPOOL@/"h-$$-a$__mt_start.log"
         return $st
     }
     trap __mt_agent_ended EXIT

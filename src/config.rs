@@ -158,8 +158,10 @@ impl Config {
 
     /// How long a repository stays watched after its last recorded
     /// activity (`watch_days`).
+    /// Between 1 day and 10 years, whatever the file says (0 would watch
+    /// nothing; a huge figure would overflow the clock).
     pub fn watch_keep(&self) -> Duration {
-        Duration::from_secs(self.watch_days.unwrap_or(7) * 86_400)
+        Duration::from_secs(self.watch_days.unwrap_or(7).clamp(1, 3650) * 86_400)
     }
 
     /// Whether working trees are watched for edits.

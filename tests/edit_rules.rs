@@ -425,3 +425,44 @@ fn a_config_change_applies_without_a_restart() {
         v["trees"].as_array()?.is_empty().then_some(())
     });
 }
+
+/// A save made a moment before the daemon stops (inside its quiet
+/// period) is spooled as it stops, and stored.
+#[test]
+fn a_save_just_before_the_daemon_stops_is_kept() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.git(&repo, &["switch", "-qc", "feat/9-stop"]);
+    env.start_daemon();
+    env.ok(&repo, ["exec", "true"]);
+    wait_watched(&env, &repo);
+    fs::write(repo.join("last-save.rs"), "").unwrap();
+    env.ok(env.dir.path(), ["daemon", "stop"]);
+    let got = wait_edit_of(&env, &repo, "last-save.rs");
+    assert_eq!(got.len(), 1, "{got:?}");
+}
+
+/// A repository's `.mt.toml` turning watching off, then on again: the
+/// tree is dropped, then watched again, without a command or a restart.
+/// `watch_days = 0` is read as one day, not as "watch nothing".
+#[test]
+fn a_repository_turned_off_and_on_again_is_watched_again() {
+    let env = Env::new();
+    fs::create_dir_all(env.mt_home.join("config")).unwrap();
+    fs::write(env.mt_home.join("config/config.toml"), "watch_days = 0\n").unwrap();
+    let repo = env.repo("r");
+    env.start_daemon();
+    env.ok(&repo, ["exec", "true"]);
+    wait_watched(&env, &repo);
+    let trees = || -> usize {
+        let text = fs::read(env.mt_home.join("state/watch.json")).unwrap_or_default();
+        let v: Value = serde_json::from_slice(&text).unwrap_or_default();
+        v["trees"].as_array().map_or(0, Vec::len)
+    };
+    fs::write(repo.join(".mt.toml"), "watch = false\n").unwrap();
+    wait_for("the tree to be dropped", || (trees() == 0).then_some(()));
+    fs::write(repo.join(".mt.toml"), "watch = true\n").unwrap();
+    wait_watched(&env, &repo);
+    fs::write(repo.join("back.rs"), "").unwrap();
+    wait_edit_of(&env, &repo, "back.rs");
+}

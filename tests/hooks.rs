@@ -44,6 +44,13 @@ fn scripts_are_clean_and_silent_under_strict_modes() {
     check("bash", &["-n", bash.to_str().unwrap()]);
     check("zsh", &["-n", zsh.to_str().unwrap()]);
     check("fish", &["--no-execute", fish.to_str().unwrap()]);
+    // The agent environment's files, as `mt init agent` writes them.
+    init(&env, "agent");
+    let agent = env.mt_home.join("state/agent");
+    let bash_env = agent.join("bash_env");
+    check("shellcheck", &["-s", "bash", bash_env.to_str().unwrap()]);
+    check("bash", &["-n", bash_env.to_str().unwrap()]);
+    check("zsh", &["-n", agent.join("zsh/.zshenv").to_str().unwrap()]);
     // Sourced by non-interactive shells under strict modes: silent, no hook.
     let probe =
         "[ -z \"${PROMPT_COMMAND-}\" ] && [ -z \"${PS0-}\" ] && ! type __mt_precmd >/dev/null 2>&1";

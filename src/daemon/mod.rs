@@ -322,6 +322,10 @@ fn ingest_loop(mut store: Store, io: &Io<'_>) {
                 Job::Stop => stop = true,
             }
         }
+        // A save made just before a stop is spooled now, drained below.
+        if let (true, Some(w)) = (stop, edits) {
+            w.flush();
+        }
         let result = ingest::drain(&mut store, spool, filters.borrow_mut().get());
         ingest::sweep_scratch(runtime);
         let reply = match result {

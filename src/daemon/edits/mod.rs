@@ -72,6 +72,9 @@ fn meta_mask() -> WatchMask {
 enum Message {
     /// Worktree roots with the latest time something was recorded there.
     Active(BTreeMap<String, i64>),
+    /// Spool every pending edit now, quiet or not, then say so: the daemon
+    /// is stopping and drains the spool once more.
+    Flush(mpsc::Sender<()>),
     Stop,
 }
 
@@ -124,6 +127,17 @@ impl Watcher {
     /// Trees with nothing recorded this long are not watched.
     pub fn keep(&self) -> Duration {
         self.keep
+    }
+
+    /// Spool the edits still waiting for their quiet period, and wait (up
+    /// to a second) until they are: a save made just before the daemon
+    /// stops is not lost.
+    pub fn flush(&self) {
+        let (tx, rx) = mpsc::channel();
+        if self.tx.send(Message::Flush(tx)).is_ok() {
+            poke(&self.wake);
+            let _ = rx.recv_timeout(Duration::from_secs(1));
+        }
     }
 
     /// Something was recorded in these worktrees (root → latest µs).
@@ -182,6 +196,8 @@ enum Watched {
     GitDir { root: PathBuf },
     /// The directory of the user's config file.
     Config,
+    /// The root of a tree its `.mt.toml` turned off.
+    RepoConfig { root: PathBuf },
 }
 
 /// An edit waiting for its file to go quiet.
@@ -198,6 +214,7 @@ enum Seen {
     DirMade(WatchDescriptor, std::ffi::OsString, bool),
     Lock(WatchDescriptor, bool),
     Config(std::ffi::OsString),
+    RepoConfig(PathBuf),
     Gone(WatchDescriptor),
 }
 
@@ -252,6 +269,12 @@ impl Trees {
                 for message in rx.try_iter() {
                     match message {
                         Message::Active(roots) => self.activate(roots),
+                        Message::Flush(done) => {
+                            // Nonblocking: whatever the kernel holds now.
+                            self.read(&mut buf);
+                            self.flush(Instant::now() + QUIET);
+                            let _ = done.send(());
+                        }
                         Message::Stop => return,
                     }
                 }
@@ -405,6 +428,7 @@ impl Trees {
                 Seen::DirMade(wd, name, made) => self.dir_made(&wd, name, made, at, now),
                 Seen::Lock(wd, held) => self.git_lock(&wd, held),
                 Seen::Config(name) => self.config_event(&name),
+                Seen::RepoConfig(root) => self.reload(&[root]),
                 Seen::Gone(wd) => self.gone(&wd),
             }
         }
@@ -417,6 +441,9 @@ impl Trees {
         let name = ev.name?.to_owned();
         match self.watched.get(&ev.wd)? {
             Watched::Config => Some(Seen::Config(name)),
+            Watched::RepoConfig { root } => {
+                (name == ".mt.toml").then(|| Seen::RepoConfig(root.clone()))
+            }
             Watched::GitDir { .. } => (name == INDEX_LOCK).then(|| {
                 let taken = ev.mask.intersects(EventMask::CREATE | EventMask::MOVED_TO);
                 Seen::Lock(ev.wd, taken)
@@ -532,6 +559,15 @@ impl Trees {
         self.report();
     }
 
+    /// A tree its `.mt.toml` turned off: its root stays watched for that
+    /// file alone, so turning it on again (or removing the file) applies.
+    fn watch_for_config(&mut self, root: &Path) {
+        if let Ok(wd) = self.inotify.watches().add(root, meta_mask()) {
+            let root = root.to_path_buf();
+            self.watched.insert(wd, Watched::RepoConfig { root });
+        }
+    }
+
     /// Watch the directory of the user's config file, so that a change
     /// (`watch = false`, `watch_ignore`) applies at once.
     fn watch_config(&mut self) {
@@ -547,6 +583,8 @@ impl Trees {
 
     fn config_event(&mut self, name: &std::ffi::OsStr) {
         if self.settings.config.file_name() == Some(name) {
+            let config = Config::load(&self.settings.config).unwrap_or_default();
+            self.settings.keep = config.watch_keep();
             let roots: Vec<PathBuf> = self.known.keys().cloned().collect();
             self.reload(&roots);
         }
@@ -559,6 +597,7 @@ impl Trees {
             let config = Config::effective(&self.settings.config, Some(root)).unwrap_or_default();
             if !config.watches() {
                 self.drop_tree(root);
+                self.watch_for_config(root);
             } else if let Some(t) = self.trees.get_mut(root) {
                 t.ignore = walk::ignore_set(&config.watch_ignore);
             } else if self.known.contains_key(root) {

@@ -8,13 +8,16 @@ use std::sync::{Arc, Mutex};
 
 /// Editors' temp and backup files, and mt's own writes: milestones,
 /// drafts, the generated log and templates are never the branch's work.
-const NOISE: [&str; 7] = [
+const NOISE: [&str; 9] = [
     "*.swp",
     "*.swx",
     "*~",
     ".#*",
     "#*#",
     "4913",
+    // JetBrains' "safe write": the new text, then the old file set aside.
+    "*___jb_tmp___",
+    "*___jb_old___",
     "milestones/**",
 ];
 
