@@ -3,10 +3,10 @@
 #
 # A coding agent runs each command as `bash -c CMD` (or `bash -lc`): bash
 # reads this file first. It records that one command line — text, start,
-# duration, exit status, pipe statuses, cwd — with builtins only, from an
-# EXIT trap, so nothing is forked; the daemon finds the branch from the cwd
-# and the worktree's HEAD reflog at the command's start. BASH_ENV is unset
-# at once: the scripts the command runs are not the agent's commands.
+# duration, exit status, pipe statuses, cwd, and the worktree and HEAD as
+# the command starts — with builtins only, from an EXIT trap, so nothing is
+# forked. BASH_ENV is unset at once: the scripts the command runs are not
+# the agent's commands.
 
 unset BASH_ENV
 # Interactive shells have the hook of `mt init bash`; a shell started by
@@ -19,6 +19,24 @@ case $__mt_pc in bash | zsh | sh | dash | fish | ksh | mksh | busybox) return 0 
 __mt_start=${EPOCHREALTIME//[^0-9]/}
 [[ -n $__mt_start ]] || return 0
 __mt_cwd=$PWD
+# The worktree and HEAD now, from .git (a `git switch` the agent ran a
+# moment ago is in HEAD, not yet in a second of the reflog of its own).
+__mt_root='' __mt_head=''
+__mt_d=$PWD
+while [[ -n $__mt_d ]]; do
+    if [[ -e $__mt_d/.git ]]; then
+        __mt_g=$__mt_d/.git
+        if [[ -f $__mt_g ]]; then
+            { IFS= read -r __mt_g <"$__mt_g"; } 2>/dev/null
+            __mt_g=${__mt_g#gitdir: }
+            [[ $__mt_g == /* ]] || __mt_g=$__mt_d/$__mt_g
+        fi
+        { IFS= read -r __mt_head <"$__mt_g/HEAD"; } 2>/dev/null
+        __mt_root=${__mt_d:-/}
+        break
+    fi
+    __mt_d=${__mt_d%/*}
+done
 # Which agent: MT_AGENT if the user named it, else what each agent sets in
 # the shells it starts (docs/agents.md).
 if [[ -n ${MT_AGENT-} ]]; then __mt_agent=$MT_AGENT
@@ -41,16 +59,18 @@ __mt_agent_ended() {
     local t=${EPOCHREALTIME//[^0-9]/} f v
     # `exit N` leaves the statuses of the pipeline before it.
     [[ ${ps##* } == "$st" ]] || ps=$st
-    local -a out=("${CLAUDE_CODE_SESSION_ID:-${CODEX_THREAD_ID:-${GEMINI_SESSION_ID:-$__mt_agent-$PPID}}}" "$__mt_agent" "$__mt_cwd" "${BASH_EXECUTION_STRING-}")
-    for f in 0 1 2 3; do
+    local -a out=("${CLAUDE_CODE_SESSION_ID:-${CODEX_THREAD_ID:-${GEMINI_SESSION_ID:-$__mt_agent-$PPID}}}" "$__mt_agent" "$__mt_cwd" "${BASH_EXECUTION_STRING-}" "$__mt_root" "$__mt_head")
+    for f in 0 1 2 3 4 5; do
         v=${out[f]}
         if [[ $v == *[$'\\\t\n\r']* ]]; then
             v=${v//\\/\\\\} v=${v//$'\t'/\\t} v=${v//$'\n'/\\n} v=${v//$'\r'/\\r}
             out[f]=$v
         fi
     done
-    printf 'mt1\tH\tid=a%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\tsrc=agent\tagent=%s\tcwd=%s\tcmd=%s\t.\n' \
-        "$$" "$__mt_start" "${out[0]}" "$$" "$__mt_start" "$((t - __mt_start))" "$st" "$ps" "${out[1]}" "${out[2]}" "${out[3]}" \
+    local git=
+    [[ -z $__mt_root ]] || git=$'\troot='${out[4]}$'\thead='${out[5]}
+    printf 'mt1\tH\tid=a%s:%s\tsid=%s\tpid=%s\tt=%s\tdur=%s\texit=%s\tps=%s\tsrc=agent\tagent=%s\tcwd=%s%s\tcmd=%s\t.\n' \
+        "$$" "$__mt_start" "${out[0]}" "$$" "$__mt_start" "$((t - __mt_start))" "$st" "$ps" "${out[1]}" "${out[2]}" "$git" "${out[3]}" \
         2>/dev/null >>@MT_SPOOL@/"h-$$-a$__mt_start.log"
     return "$st"
 }

@@ -35,6 +35,26 @@ if __mt_agent_record; then
     __mt_a_now
     __mt_start=$REPLY
     __mt_cwd=$PWD
+    # The worktree and HEAD now, from .git (a `git switch` the agent ran a
+    # moment ago is in HEAD, not yet in a second of the reflog of its own).
+    __mt_root= __mt_head=
+    () {
+        local d=$PWD g
+        while [[ -n $d ]]; do
+            if [[ -e $d/.git ]]; then
+                g=$d/.git
+                if [[ -f $g ]]; then
+                    { IFS= read -r g <"$g"; } 2>/dev/null
+                    g=${g#gitdir: }
+                    [[ $g == /* ]] || g=$d/$g
+                fi
+                { IFS= read -r __mt_head <"$g/HEAD"; } 2>/dev/null
+                __mt_root=${d:-/}
+                return
+            fi
+            d=${d%/*}
+        done
+    }
     if [[ -n ${MT_AGENT-} ]]; then __mt_agent=$MT_AGENT
     elif [[ -n ${CLAUDE_CODE_CHILD_SESSION-}${CLAUDECODE-} ]]; then __mt_agent=claude-code
     elif [[ -n ${CODEX_THREAD_ID-}${CODEX_SANDBOX-}${CODEX_CI-}${CODEX_SANDBOX_NETWORK_DISABLED-} ]]; then __mt_agent=codex
@@ -52,15 +72,17 @@ if __mt_agent_record; then
         [[ ${ps##* } == "$st" ]] || ps=$st
         __mt_a_now
         local t=$REPLY v i
-        local -a out=("${CLAUDE_CODE_SESSION_ID:-${CODEX_THREAD_ID:-${GEMINI_SESSION_ID:-$__mt_agent-$PPID}}}" "$__mt_agent" "$__mt_cwd" "$ZSH_EXECUTION_STRING")
-        for i in 1 2 3 4; do
+        local -a out=("${CLAUDE_CODE_SESSION_ID:-${CODEX_THREAD_ID:-${GEMINI_SESSION_ID:-$__mt_agent-$PPID}}}" "$__mt_agent" "$__mt_cwd" "$ZSH_EXECUTION_STRING" "$__mt_root" "$__mt_head")
+        for i in 1 2 3 4 5 6; do
             v=${out[i]}
             if [[ $v == *[$'\\\t\n\r']* ]]; then
                 v=${v//\\/\\\\}; v=${v//$'\t'/\\t}; v=${v//$'\n'/\\n}; v=${v//$'\r'/\\r}
                 out[i]=$v
             fi
         done
-        print -rn -- "mt1"$'\t'"H"$'\t'"id=a$$:$__mt_start"$'\t'"sid=${out[1]}"$'\t'"pid=$$"$'\t'"t=$__mt_start"$'\t'"dur=$((t - __mt_start))"$'\t'"exit=$st"$'\t'"ps=$ps"$'\t'"src=agent"$'\t'"agent=${out[2]}"$'\t'"cwd=${out[3]}"$'\t'"cmd=${out[4]}"$'\t'"."$'\n' \
+        local git=
+        [[ -z $__mt_root ]] || git=$'\t'"root=${out[5]}"$'\t'"head=${out[6]}"
+        print -rn -- "mt1"$'\t'"H"$'\t'"id=a$$:$__mt_start"$'\t'"sid=${out[1]}"$'\t'"pid=$$"$'\t'"t=$__mt_start"$'\t'"dur=$((t - __mt_start))"$'\t'"exit=$st"$'\t'"ps=$ps"$'\t'"src=agent"$'\t'"agent=${out[2]}"$'\t'"cwd=${out[3]}$git"$'\t'"cmd=${out[4]}"$'\t'"."$'\n' \
             2>/dev/null >>@MT_SPOOL@/"h-$$-a$__mt_start.log"
         return $st
     }

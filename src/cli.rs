@@ -63,7 +63,8 @@ pub enum Cmd {
     /// post-merge hook (git); write milestones/ and its templates
     /// (milestones); install the systemd user units (systemd); print the
     /// environment that records a coding agent's commands (agent); or
-    /// install Claude Code's hooks (claude-code).
+    /// install Claude Code's or Gemini CLI's hooks (claude-code,
+    /// gemini-cli).
     Init {
         #[arg(value_enum)]
         target: InitTarget,
@@ -78,11 +79,12 @@ pub enum Cmd {
         /// variables each agent sets).
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
-        /// claude-code: your user settings (~/.claude/settings.json), not
-        /// this project's (.claude/settings.json).
+        /// claude-code, gemini-cli: your user settings (~/.claude/ or
+        /// ~/.gemini/settings.json), not this project's.
         #[arg(long)]
         user: bool,
-        /// claude-code: take mt's hooks out again, leaving the rest.
+        /// claude-code, gemini-cli: take mt's hooks out again, leaving the
+        /// rest.
         #[arg(long)]
         remove: bool,
     },
@@ -116,12 +118,14 @@ pub enum InitTarget {
     Systemd,
     Agent,
     ClaudeCode,
+    GeminiCli,
 }
 
 /// Agents whose own hooks mt reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HookedAgent {
     ClaudeCode,
+    GeminiCli,
 }
 
 #[derive(Debug, Args)]

@@ -319,7 +319,7 @@ fn claude_code_settings_are_merged_kept_and_restored() {
         "a second install changes nothing"
     );
     let doctor = crate::harness::text(&env.mt(&repo, ["doctor"]));
-    assert!(doctor.contains("Claude Code's hooks in"), "{doctor}");
+    assert!(doctor.contains("claude-code's hooks in"), "{doctor}");
     env.ok(&repo, ["init", "claude-code", "--remove"]);
     let back: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(back, theirs);
@@ -376,4 +376,82 @@ fn a_mixed_session_splits_into_person_script_and_agent() {
         text.contains("- **Agent**: 1 run, error rate 0.0% (0 of 1)"),
         "{text}"
     );
+}
+
+/// Gemini CLI: `mt init gemini-cli` merges an AfterTool hook (its timeout
+/// in milliseconds, its handler named) into `.gemini/settings.json`; the
+/// file its `write_file` tool writes is one edit, the agent's.
+#[test]
+fn gemini_clis_file_writes_are_the_agents() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    fs::create_dir_all(repo.join(".gemini")).unwrap();
+    let theirs = json!({"theme": "GitHub", "hooks": {"BeforeTool": [{"matcher": "run_shell_command", "hooks": [{"name": "guard", "type": "command", "command": "./guard.sh", "timeout": 1000}]}]}});
+    let path = repo.join(".gemini/settings.json");
+    fs::write(&path, theirs.to_string()).unwrap();
+    env.ok(&repo, ["init", "gemini-cli"]);
+    let merged: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(merged["theme"], "GitHub");
+    assert_eq!(merged["hooks"]["BeforeTool"], theirs["hooks"]["BeforeTool"]);
+    let ours = &merged["hooks"]["AfterTool"][0];
+    assert_eq!(ours["matcher"], "write_file|replace");
+    assert_eq!(
+        ours["hooks"][0]["timeout"], 5000,
+        "Gemini CLI counts milliseconds"
+    );
+    assert_eq!(ours["hooks"][0]["name"], "mt");
+    env.git(&repo, &["switch", "-qc", "feat/4-gemini"]);
+    env.start_daemon();
+    env.ok(&repo, ["exec", "true"]);
+    wait_for("the tree to be watched", || {
+        let text = fs::read(env.mt_home.join("state/watch.json")).ok()?;
+        let v: Value = serde_json::from_slice(&text).ok()?;
+        (v["trees"].as_array()?.len() == 1).then_some(())
+    });
+    let file = repo.join("gen.py");
+    fs::write(&file, "x = 1\n").unwrap();
+    let payload = json!({
+        "session_id": "g-1", "transcript_path": "/tmp/t", "cwd": repo.to_str().unwrap(),
+        "hook_event_name": "AfterTool", "timestamp": "2026-12-07T10:00:00Z",
+        "tool_name": "write_file", "tool_input": {"file_path": file.to_str().unwrap(), "content": "x = 1\n"},
+        "tool_response": {"llmContent": "ok", "returnDisplay": "ok", "error": null}
+    });
+    let mut child = env
+        .mt_cmd(&repo, ["agent-hook", "gemini-cli"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.to_string().as_bytes())
+        .unwrap();
+    assert!(wait_for("the hook to end", || child.try_wait().unwrap()).success());
+    fs::write(repo.join("mine.py"), "").unwrap();
+    let edits = wait_for("both saves stored", || {
+        env.ok(&repo, ["log", "--limit", "1"]);
+        let db = rusqlite::Connection::open(env.db()).unwrap();
+        let mut stmt = db
+            .prepare("SELECT command, source, COALESCE(agent, '') FROM events WHERE kind = 'edit' ORDER BY command")
+            .unwrap();
+        let rows: Vec<(String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows.iter().any(|(p, ..)| p == "mine.py").then_some(rows)
+    });
+    let s = |a: &str, b: &str, c: &str| (a.to_owned(), b.to_owned(), c.to_owned());
+    assert_eq!(
+        edits,
+        [
+            s("gen.py", "agent", "gemini-cli"),
+            s("mine.py", "watch", "")
+        ]
+    );
+    env.ok(&repo, ["init", "gemini-cli", "--remove"]);
+    let back: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(back, theirs);
 }

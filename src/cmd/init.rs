@@ -55,7 +55,7 @@ pub fn run(target: InitTarget, print: bool, in_pr: bool) -> Result<u8> {
         InitTarget::Milestones => return write_milestones(),
         InitTarget::Systemd => return crate::cmd::systemd::run(print),
         // `cmd::agent` serves these (see `cmd::run`).
-        InitTarget::Agent | InitTarget::ClaudeCode => {
+        InitTarget::Agent | InitTarget::ClaudeCode | InitTarget::GeminiCli => {
             anyhow::bail!("mt init agent and claude-code are not shell hooks; run them as they are")
         }
         InitTarget::Bash | InitTarget::Zsh | InitTarget::Fish => {

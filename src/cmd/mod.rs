@@ -45,11 +45,12 @@ pub fn run(cmd: Cmd) -> Result<u8> {
             ..
         } => agent::init(name.as_deref()),
         Cmd::Init {
-            target: crate::cli::InitTarget::ClaudeCode,
+            target:
+                target @ (crate::cli::InitTarget::ClaudeCode | crate::cli::InitTarget::GeminiCli),
             user,
             remove,
             ..
-        } => agent::install_claude_code(user, remove),
+        } => agent::install(target, user, remove),
         Cmd::Init {
             target,
             print,
