@@ -183,10 +183,10 @@ pub fn run(argv: &[OsString]) -> Result<Outcome, SpawnError> {
     }
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
+    let closed_stdio = CLOSED_STDIO.load(Ordering::Relaxed);
     // SAFETY: the closure only calls sigaction, which is async-signal-safe.
     // Having a pre_exec hook also makes std use fork+execvp, whose ENOEXEC
     // fallback runs shebang-less scripts with /bin/sh as `env` does.
-    let closed_stdio = CLOSED_STDIO.load(Ordering::Relaxed);
     unsafe {
         cmd.pre_exec(move || {
             if ignore_int {

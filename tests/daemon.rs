@@ -191,6 +191,7 @@ fn symlinked_or_foreign_dirs_are_refused() {
     assert_eq!(env.log().len(), 1);
 
     // A spool dir owned by someone else: refused by writer and reader alike.
+    // SAFETY: geteuid takes nothing and cannot fail.
     if unsafe { libc::geteuid() } == 0 {
         let env = Env::new();
         fs::create_dir_all(env.spool()).unwrap();
@@ -208,6 +209,7 @@ fn symlinked_or_foreign_dirs_are_refused() {
 #[test]
 fn another_uid_is_refused() {
     crate::require!("setpriv");
+    // SAFETY: geteuid takes nothing and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return; // needs root to become another user
     }

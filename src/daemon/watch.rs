@@ -107,9 +107,9 @@ impl Exits {
             let fd = PidFd(unsafe { OwnedFd::from_raw_fd(fd) });
             tokio::spawn(async move {
                 // SAFETY: PidFd owns the descriptor for as long as the AsyncFd lives.
-                if let Ok(afd) =
-                    unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
-                {
+                let registered =
+                    unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) };
+                if let Ok(afd) = registered {
                     let _ = afd.readable().await;
                 }
                 let _ = tx.send(pid);
