@@ -56,12 +56,53 @@ pub enum Managed {
     Auto,
 }
 
+/// Why the daemon said no, for the code that branches on it (the message
+/// is for people).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailKind {
+    /// SQLite says the database file is damaged or not a database.
+    DamagedStore,
+    /// The database stayed locked past the busy timeout.
+    Busy,
+    /// Anything else: a failed ingest, a foreign uid, a bad request, a
+    /// daemon shutting down.
+    #[default]
+    #[serde(other)]
+    Refused,
+}
+
+impl FailKind {
+    /// The kind of an ingest failure, from SQLite's own error code.
+    pub fn of(err: &anyhow::Error) -> FailKind {
+        let codes = err.chain().filter_map(|e| {
+            e.downcast_ref::<rusqlite::Error>()
+                .and_then(rusqlite::Error::sqlite_error_code)
+        });
+        for code in codes {
+            match code {
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase => {
+                    return FailKind::DamagedStore;
+                }
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                    return FailKind::Busy;
+                }
+                _ => {}
+            }
+        }
+        FailKind::Refused
+    }
+}
+
 /// What the daemon answers.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Reply {
     pub ok: bool,
     #[serde(default)]
     pub error: Option<String>,
+    /// With `error`: its kind (absent from older daemons: `Refused`).
+    #[serde(default)]
+    pub kind: FailKind,
     #[serde(default)]
     pub pid: u32,
     #[serde(default)]
@@ -107,7 +148,7 @@ pub fn request(socket: &Path, verb: Verb, timeout: Duration) -> Result<Reply> {
     let reply: Reply = serde_json::from_str(&line).context("the daemon's answer is not valid")?;
     if !reply.ok {
         let reason = reply.error.unwrap_or_else(|| "the daemon refused".into());
-        return Err(Refused(reason).into());
+        return Err(Refused(reason, reply.kind).into());
     }
     Ok(reply)
 }
@@ -115,7 +156,7 @@ pub fn request(socket: &Path, verb: Verb, timeout: Duration) -> Result<Reply> {
 /// The daemon answered, and said no (a failed ingest, a foreign uid): a
 /// reader must report that, not wait for a daemon that is there.
 #[derive(Debug)]
-pub struct Refused(pub String);
+pub struct Refused(pub String, pub FailKind);
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -177,4 +218,29 @@ fn send(stream: &UnixStream, mut buf: &[u8]) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kind travels with a refusal; a daemon of an older build sends
+    /// none, and a kind this build does not know is a plain refusal.
+    #[test]
+    fn a_refusals_kind_crosses_the_socket() {
+        let sent = Reply {
+            ok: false,
+            error: Some("ingest failed: database disk image is malformed".into()),
+            kind: FailKind::DamagedStore,
+            ..Reply::default()
+        };
+        let line = serde_json::to_string(&sent).unwrap();
+        assert!(line.contains("\"kind\":\"damaged_store\""), "{line}");
+        let got: Reply = serde_json::from_str(&line).unwrap();
+        assert_eq!(got.kind, FailKind::DamagedStore);
+        let old: Reply = serde_json::from_str(r#"{"ok":false,"error":"no"}"#).unwrap();
+        assert_eq!(old.kind, FailKind::Refused);
+        let newer: Reply = serde_json::from_str(r#"{"ok":false,"kind":"quota"}"#).unwrap();
+        assert_eq!(newer.kind, FailKind::Refused);
+    }
 }

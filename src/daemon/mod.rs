@@ -33,7 +33,7 @@ use crate::store::Store;
 /// Work for the ingest thread.
 enum Job {
     /// Read the spool; answer when committed, if someone waits.
-    Ingest(Option<oneshot::Sender<Result<(), String>>>),
+    Ingest(Option<oneshot::Sender<Result<(), (control::FailKind, String)>>>),
     /// Drain once more, then end.
     Stop,
 }
@@ -354,7 +354,7 @@ fn ingest_loop(mut store: Store, io: &Io<'_>) {
                     (d * 2).min(std::time::Duration::from_secs(60))
                 }));
                 last_error.clone_from(&message);
-                Err(message)
+                Err((control::FailKind::of(&e), message))
             }
         };
         for w in waiters {

@@ -15,7 +15,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::watch::{Exits, SpoolWatch};
 use super::{Job, Stats};
-use crate::control::{Reply, Verb};
+use crate::control::{FailKind, Reply, Verb};
 use crate::secure;
 
 /// How long after a spool change its pass starts: a start and an end
@@ -84,6 +84,7 @@ fn reply(stats: &Stats) -> Reply {
     Reply {
         ok: true,
         error: None,
+        kind: FailKind::default(),
         pid: std::process::id(),
         version: crate::control::VERSION.to_owned(),
         uptime_s: stats.started.elapsed().as_secs(),
@@ -94,9 +95,14 @@ fn reply(stats: &Stats) -> Reply {
 }
 
 fn refusal(error: String) -> Reply {
+    failure(error, FailKind::Refused)
+}
+
+fn failure(error: String, kind: FailKind) -> Reply {
     Reply {
         ok: false,
         error: Some(error),
+        kind,
         ..Reply::default()
     }
 }
@@ -166,7 +172,7 @@ async fn answer(conn: &mut UnixStream, jobs: Sender<Job>, stats: &Stats) -> (Rep
             }
             match rx.await {
                 Ok(Ok(())) => reply(stats),
-                Ok(Err(e)) => refusal(format!("ingest failed: {e}")),
+                Ok(Err((kind, e))) => failure(format!("ingest failed: {e}"), kind),
                 Err(_) => refusal("the daemon is shutting down; try again".into()),
             }
         }

@@ -118,17 +118,13 @@ impl Store {
 }
 
 /// Is this error SQLite saying the file is damaged (or not a database)?
-/// Also true for a daemon's refusal that carries SQLite's words for it.
+/// Also true for a daemon's refusal of that kind.
 pub fn damaged(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        let code = e
-            .downcast_ref::<rusqlite::Error>()
-            .and_then(rusqlite::Error::sqlite_error_code);
-        matches!(
-            code,
-            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
-        ) || e.to_string().contains("database disk image is malformed")
-    })
+    crate::control::FailKind::of(err) == crate::control::FailKind::DamagedStore
+        || err.chain().any(|e| {
+            e.downcast_ref::<crate::control::Refused>()
+                .is_some_and(|r| r.1 == crate::control::FailKind::DamagedStore)
+        })
 }
 
 /// SQLite's plan for `sql` on a fresh store, a line per step: what the
