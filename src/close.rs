@@ -426,6 +426,28 @@ fn baseline_arg(spec: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Everything `mt close` compiles from a configuration — the filters'
+/// regexes, the classification rules and their phases, `edit_phases`, the
+/// declared baselines' keys and durations, the `[integration]` globs — so
+/// that `mt doctor` accepts and rejects exactly the files close does. The
+/// error names the key and what to write instead.
+pub fn check_config(config: &Config) -> Result<()> {
+    crate::redact::Filters::new(config)?;
+    Classifier::new(&config.rules)?;
+    EditRules::new(&config.edit_phases)?;
+    for (key, text) in &config.baselines {
+        if !baseline::KEYS.contains(&key.as_str()) {
+            anyhow::bail!(
+                "baselines.{key} is not a phase mt compares; use one of {}",
+                baseline::KEYS.join(", ")
+            );
+        }
+        baseline::parse_duration(text).with_context(|| format!("baselines.{key}"))?;
+    }
+    milestone::integration::classify(Some(&[]), &config.integration)?;
+    Ok(())
+}
+
 /// The baselines this milestone is compared with: the declared ones
 /// (flags, then configuration), self-baselines from earlier milestones of
 /// the same kind, and the velocity of those.

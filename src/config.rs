@@ -181,11 +181,32 @@ impl Config {
                 .span()
                 .map(|s| text[..s.start].matches('\n').count() + 1)
                 .unwrap_or(0);
+            // The key, unless the message names it already.
+            let key = key_at(&text, line)
+                .filter(|k| !e.message().contains(k.rsplit('.').next().unwrap_or(k)))
+                .map_or(String::new(), |k| format!("{k}: "));
             anyhow::anyhow!(
-                "{}:{line}: {}; fix that line or remove it",
+                "{}:{line}: {key}{}; fix that line or remove it",
                 path.display(),
                 e.message()
             )
         })
     }
+}
+
+/// The key set on `line` (1-based) of a TOML text, with the table it is
+/// in (`baselines.validation`): what an error about that line names.
+fn key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let here = lines.get(line.checked_sub(1)?)?;
+    let key = here.split_once('=')?.0.trim().trim_matches('"');
+    let table = lines[..line - 1].iter().rev().find_map(|l| {
+        let t = l.trim();
+        t.starts_with('[')
+            .then(|| t.trim_matches(|c| c == '[' || c == ']').to_owned())
+    });
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_owned(),
+    })
 }

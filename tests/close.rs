@@ -505,3 +505,52 @@ fn a_milestone_shows_command_shapes_never_their_values() {
             .any(|e| e["command"].as_str().unwrap().contains("sh -c"))
     );
 }
+
+/// `mt doctor` and `mt close` accept and reject the same configuration
+/// files: each bad one below fails both, naming its key; a good one passes
+/// both.
+#[test]
+fn doctor_and_close_agree_on_every_config() {
+    let bad = [
+        ("[edit_phases]\n\"tests/**\" = \"testing\"\n", "edit_phases"),
+        (
+            "[baselines]\nvalidation = \"2 hours\"\n",
+            "baselines.validation",
+        ),
+        ("[baselines]\ntesting = \"2h\"\n", "baselines.testing"),
+        ("[integration]\nci = [\"[bad\"]\n", "[integration]"),
+        ("[[rules]]\nmatch = '('\nphase = 'validation'\n", "("),
+        ("redact = ['(']\n", "("),
+        ("idle_timeout_minutes = \"soon\"\n", "idle_timeout_minutes"),
+    ];
+    for (text, key) in bad {
+        let env = Env::new();
+        let repo = env.repo("r");
+        env.git(&repo, &["switch", "-qc", "feat/1-config"]);
+        env.ok(&repo, ["exec", "true"]);
+        fs::write(repo.join(".mt.toml"), text).unwrap();
+        let doctor = crate::harness::text(&env.mt(&repo, ["doctor"]));
+        let line = doctor
+            .lines()
+            .find(|l| l.contains(".mt.toml") || l.contains(key))
+            .unwrap_or_default();
+        assert!(
+            line.starts_with("FAIL") && doctor.contains(key),
+            "doctor on {text:?}:\n{doctor}"
+        );
+        let close = env.mt(&repo, ["close", "--dry-run"]);
+        let err = crate::harness::err(&close);
+        assert!(!close.status.success(), "close accepted {text:?}");
+        assert!(err.contains(key), "close on {text:?}: {err}");
+    }
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.git(&repo, &["switch", "-qc", "feat/1-config"]);
+    env.ok(&repo, ["exec", "true"]);
+    let good =
+        "[edit_phases]\n\"tests/**\" = \"validation\"\n[baselines]\nvalidation = \"1h30m\"\n";
+    fs::write(repo.join(".mt.toml"), good).unwrap();
+    let doctor = crate::harness::text(&env.mt(&repo, ["doctor"]));
+    assert!(doctor.contains(".mt.toml is valid"), "{doctor}");
+    assert!(env.mt(&repo, ["close", "--dry-run"]).status.success());
+}

@@ -100,6 +100,8 @@ fn close(args: &CloseArgs) -> Result<u8> {
     )?;
     let paths = Paths::from_env();
     let config = Config::effective(&paths.config, Some(&repo.root))?;
+    // What doctor checks, the same way: a file one accepts, both accept.
+    crate::close::check_config(&config)?;
     if args.hook {
         // A git hook gives up within its budget and leaves the work for
         // the next `mt close`; the git command is never held up longer.

@@ -16,7 +16,6 @@ use crate::control;
 use crate::display::safe;
 use crate::git;
 use crate::paths::Paths;
-use crate::redact::Filters;
 use crate::secure;
 use crate::spool;
 use crate::store::{SCHEMA_VERSION, Store};
@@ -212,10 +211,8 @@ pub fn checks(paths: &Paths) -> Vec<Check> {
         configs.push(r.root.join(".mt.toml"));
     }
     for path in configs {
-        match Config::load(&path)
-            .and_then(|c| Filters::new(&c).map(|_| c))
-            .and_then(|c| crate::classify::Classifier::new(&c.rules))
-        {
+        // What `mt close` compiles from it, checked the same way.
+        match Config::load(&path).and_then(|c| crate::close::check_config(&c)) {
             Ok(_) if path.exists() => report(true, format!("config {} is valid", path.display())),
             Ok(_) => report(
                 true,
