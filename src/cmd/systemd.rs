@@ -5,7 +5,6 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
 
@@ -71,12 +70,11 @@ pub fn run(print: bool) -> Result<u8> {
         dir.display(),
         bin.display()
     );
-    let reloaded = Command::new("systemctl")
+    let reloaded = crate::proc::Cmd::new("systemctl")
         .args(["--user", "daemon-reload"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+        .limit(std::time::Duration::from_secs(10))
+        .check()
+        .unwrap_or(false);
     if !reloaded {
         println!(
             "systemd's user manager did not answer; once it runs: systemctl --user daemon-reload"
@@ -108,13 +106,11 @@ pub(crate) fn check() -> Option<(bool, String)> {
     let Some(bin) = installed_bin(&service) else {
         return Some((false, format!("{} has no ExecStart; {fix}", path.display())));
     };
-    let version = Command::new(&bin)
+    let version = crate::proc::Cmd::new(&bin)
         .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+        .limit(std::time::Duration::from_secs(5))
+        .text()
+        .ok();
     let ours = format!("mt {}", crate::control::VERSION);
     Some(match version {
         None => (
