@@ -64,207 +64,232 @@ pub fn run(json: bool) -> Result<u8> {
 /// Every check, in the order a reader fixes things: shell, daemon, spool,
 /// store, configuration, repository.
 pub fn checks(paths: &Paths) -> Vec<Check> {
-    let mut checks = Vec::new();
-    let mut report = |ok: bool, what: String| {
-        checks.push(Check {
+    let mut checks: Vec<Check> = [shell_check(paths)]
+        .into_iter()
+        .chain(daemon_checks(paths))
+        .chain([spool_check(paths)])
+        .chain(crate::cmd::systemd::check())
+        .chain(watch_checks(paths))
+        .chain(crate::cmd::agent::checks(paths))
+        .chain(odd_spool_checks(paths))
+        .chain(store_checks(paths))
+        .map(|(ok, what)| Check {
             ok,
             warn: false,
             what,
         })
-    };
+        .collect();
+    let repo = std::env::current_dir().ok().and_then(|d| git::find(&d));
+    checks.extend(
+        config_checks(paths, repo.as_ref())
+            .into_iter()
+            .map(|(ok, what)| Check {
+                ok,
+                warn: false,
+                what,
+            }),
+    );
+    if let Some(r) = &repo {
+        checks.extend(repo_checks(r, paths));
+    }
+    checks
+}
 
+fn shell_check(paths: &Paths) -> (bool, String) {
     match super::shell_check::this_shell(paths) {
-        Hook::Recording { session } => report(
+        Hook::Recording { session } => (
             true,
             format!("shell hook recorded this shell's last command (session {session})"),
         ),
-        Hook::Loaded { session } => report(
+        Hook::Loaded { session } => (
             true,
             format!(
                 "shell hook loaded in this shell (session {session}); nothing ran before this command to check"
             ),
         ),
-        Hook::Missing(why) | Hook::Stopped(why) => report(false, why),
+        Hook::Missing(why) | Hook::Stopped(why) => (false, why),
     }
+}
 
+fn daemon_checks(paths: &Paths) -> Vec<(bool, String)> {
     match control::request(&paths.socket, control::Verb::Status, Duration::from_secs(5)) {
-        Ok(r) => {
-            let how = r.how();
-            report(
+        Ok(r) => vec![
+            (
                 true,
                 format!(
-                    "daemon {} answers on {} (pid {}, {how})",
+                    "daemon {} answers on {} (pid {}, {})",
                     r.version,
                     paths.socket.display(),
-                    r.pid
+                    r.pid,
+                    r.how()
                 ),
-            );
-            report(
+            ),
+            (
                 r.version == control::VERSION,
                 format!(
                     "daemon version {} (this mt: {}); `mt daemon start` replaces an old one",
                     r.version,
                     control::VERSION
                 ),
-            );
-        }
-        Err(e) => report(
+            ),
+        ],
+        Err(e) => vec![(
             false,
             format!(
                 "no daemon answers on {} ({e:#}): run `mt daemon start`, or `systemctl --user enable --now mt.socket mt.path`",
                 paths.socket.display()
             ),
-        ),
+        )],
     }
+}
 
+fn spool_check(paths: &Paths) -> (bool, String) {
     match secure::check(&paths.spool) {
-        Ok(()) => report(true, format!("spool {} is private", paths.spool.display())),
-        Err(_) if !paths.spool.exists() => report(
+        Ok(()) => (true, format!("spool {} is private", paths.spool.display())),
+        Err(_) if !paths.spool.exists() => (
             true,
             format!(
                 "spool {} not created yet (made on first record)",
                 paths.spool.display()
             ),
         ),
-        Err(e) => report(false, format!("{e:#}")),
+        Err(e) => (false, format!("{e:#}")),
     }
+}
 
-    if let Some((ok, what)) = crate::cmd::systemd::check() {
-        report(ok, what);
-    }
-
-    for (ok, what) in watch_checks(paths) {
-        report(ok, what);
-    }
-
-    for (ok, what) in crate::cmd::agent::checks(paths) {
-        report(ok, what);
-    }
-
-    for (path, kind) in odd_spool_entries(&paths.spool) {
-        report(
-            false,
-            format!(
-                "spool entry {} is a {kind}, not a record file, and is skipped: remove it (rm -r {})",
-                path.display(),
-                path.display()
-            ),
-        );
-    }
-
-    let sizes = spool::sizes(&paths.spool);
-    match Store::open(&paths.db) {
-        Ok(store) => {
-            let version = store.version().unwrap_or(-1);
-            let check = store.quick_check().unwrap_or_else(|e| format!("{e:#}"));
-            if check == "ok" {
-                report(
-                    true,
-                    format!(
-                        "store {} integrity: ok; schema version {version} (this mt: {SCHEMA_VERSION})",
-                        paths.db.display()
-                    ),
-                );
-            } else {
-                report(false, damaged_store(&paths.db, &check));
-            }
-            let read: HashMap<String, u64> =
-                store.offsets().unwrap_or_default().into_iter().collect();
-            let backlog: u64 = sizes
-                .iter()
-                .map(|(n, len)| len.saturating_sub(*read.get(n).unwrap_or(&0)))
-                .sum();
-            report(
-                backlog < 1 << 20,
+fn odd_spool_checks(paths: &Paths) -> Vec<(bool, String)> {
+    (odd_spool_entries(&paths.spool).into_iter())
+        .map(|(path, kind)| {
+            (
+                false,
                 format!(
-                    "spool backlog {backlog} bytes in {} files (a running daemon drains it as it arrives)",
-                    sizes.len()
+                    "spool entry {} is a {kind}, not a record file, and is skipped: remove it (rm -r {})",
+                    path.display(),
+                    path.display()
                 ),
-            );
-            let aside = store.set_aside_count().unwrap_or(0);
-            // Only the newest set-aside lines are kept (a bound on garbage).
-            let aside = if aside as i64 >= crate::store::write::SET_ASIDE_KEPT {
-                format!("at least {aside}")
-            } else {
-                aside.to_string()
-            };
-            report(
-                true,
-                format!(
-                    "{} commands stored, {aside} malformed spool lines set aside",
-                    store.count().unwrap_or(0)
-                ),
-            );
-        }
+            )
+        })
+        .collect()
+}
+
+/// The store's integrity and schema, the spool's backlog, what is stored.
+fn store_checks(paths: &Paths) -> Vec<(bool, String)> {
+    let store = match Store::open(&paths.db) {
+        Ok(store) => store,
         Err(e) if crate::store::damaged(&e) => {
-            report(false, damaged_store(&paths.db, &format!("{e:#}")))
+            return vec![(false, damaged_store(&paths.db, &format!("{e:#}")))];
         }
-        Err(e) => report(
-            false,
-            format!("{e:#}; move the file aside and mt starts a new one"),
-        ),
-    }
-
-    let repo = std::env::current_dir().ok().and_then(|d| git::find(&d));
-    let mut configs = vec![paths.config.clone()];
-    if let Some(r) = &repo {
-        configs.push(r.root.join(".mt.toml"));
-    }
-    for path in configs {
-        // What `mt close` compiles from it, checked the same way.
-        match Config::load(&path).and_then(|c| crate::close::check_config(&c)) {
-            Ok(_) if path.exists() => report(true, format!("config {} is valid", path.display())),
-            Ok(_) => report(
-                true,
-                format!("no config at {} (built-in rules in force)", path.display()),
-            ),
-            Err(e) => report(false, format!("{e:#}")),
+        Err(e) => {
+            return vec![(
+                false,
+                format!("{e:#}; move the file aside and mt starts a new one"),
+            )];
         }
-    }
-
-    if let Some(r) = &repo {
-        report(
+    };
+    let mut out = Vec::new();
+    let version = store.version().unwrap_or(-1);
+    let check = store.quick_check().unwrap_or_else(|e| format!("{e:#}"));
+    out.push(if check == "ok" {
+        (
             true,
-            match git::ref_storage(r) {
-                git::RefStorage::Files => format!(
-                    "git refs of {} read from .git directly (files)",
-                    r.root.display()
-                ),
-                git::RefStorage::Other(kind) => format!(
-                    "git refs of {} are in {kind}: the daemon and readers ask git for the branch; hooks and mt exec leave it to them",
-                    r.root.display()
-                ),
-            },
-        );
-        let (ok, what) = default_branch_check(r, paths);
-        report(ok, what);
-        let dir = hooks_dir(r);
-        let missing: Vec<&str> = HOOKS
-            .iter()
-            .map(|(name, _)| *name)
-            .filter(|name| !std::fs::read_to_string(dir.join(name)).is_ok_and(|t| t.contains(MARK)))
-            .collect();
-        // A repository you never meant to track has no mt hooks, and that
-        // is fine: a warning, not a failure.
-        checks.push(Check {
-            ok: true,
-            warn: !missing.is_empty(),
-            what: if missing.is_empty() {
-                format!(
-                    "git hooks in {} close finished branches after merges and pulls",
-                    dir.display()
-                )
-            } else {
-                format!(
-                    "no mt {} hook in {}: run `mt init git` so merges and pulls write milestones",
-                    missing.join(" and "),
-                    dir.display()
-                )
-            },
-        });
-    }
+            format!(
+                "store {} integrity: ok; schema version {version} (this mt: {SCHEMA_VERSION})",
+                paths.db.display()
+            ),
+        )
+    } else {
+        (false, damaged_store(&paths.db, &check))
+    });
+    let sizes = spool::sizes(&paths.spool);
+    let read: HashMap<String, u64> = store.offsets().unwrap_or_default().into_iter().collect();
+    let backlog: u64 = (sizes.iter())
+        .map(|(n, len)| len.saturating_sub(*read.get(n).unwrap_or(&0)))
+        .sum();
+    out.push((
+        backlog < 1 << 20,
+        format!(
+            "spool backlog {backlog} bytes in {} files (a running daemon drains it as it arrives)",
+            sizes.len()
+        ),
+    ));
+    let aside = store.set_aside_count().unwrap_or(0);
+    // Only the newest set-aside lines are kept (a bound on garbage).
+    let aside = if aside as i64 >= crate::store::write::SET_ASIDE_KEPT {
+        format!("at least {aside}")
+    } else {
+        aside.to_string()
+    };
+    out.push((
+        true,
+        format!(
+            "{} commands stored, {aside} malformed spool lines set aside",
+            store.count().unwrap_or(0)
+        ),
+    ));
+    out
+}
 
-    checks
+/// The user's config and the repository's `.mt.toml`, checked as `mt
+/// close` compiles them.
+fn config_checks(paths: &Paths, repo: Option<&git::Repo>) -> Vec<(bool, String)> {
+    let configs =
+        std::iter::once(paths.config.clone()).chain(repo.map(|r| r.root.join(".mt.toml")));
+    configs
+        .map(
+            |path| match Config::load(&path).and_then(|c| crate::close::check_config(&c)) {
+                Ok(()) if path.exists() => (true, format!("config {} is valid", path.display())),
+                Ok(()) => (
+                    true,
+                    format!("no config at {} (built-in rules in force)", path.display()),
+                ),
+                Err(e) => (false, format!("{e:#}")),
+            },
+        )
+        .collect()
+}
+
+/// How refs are read, the default branch, mt's git hooks.
+fn repo_checks(r: &git::Repo, paths: &Paths) -> Vec<Check> {
+    let refs = match git::ref_storage(r) {
+        git::RefStorage::Files => format!(
+            "git refs of {} read from .git directly (files)",
+            r.root.display()
+        ),
+        git::RefStorage::Other(kind) => format!(
+            "git refs of {} are in {kind}: the daemon and readers ask git for the branch; hooks and mt exec leave it to them",
+            r.root.display()
+        ),
+    };
+    let (ok, default) = default_branch_check(r, paths);
+    let dir = hooks_dir(r);
+    let missing: Vec<&str> = (HOOKS.iter())
+        .map(|(name, _)| *name)
+        .filter(|name| !std::fs::read_to_string(dir.join(name)).is_ok_and(|t| t.contains(MARK)))
+        .collect();
+    // A repository you never meant to track has no mt hooks, and that is
+    // fine: a warning, not a failure.
+    let hooks = Check {
+        ok: true,
+        warn: !missing.is_empty(),
+        what: if missing.is_empty() {
+            format!(
+                "git hooks in {} close finished branches after merges and pulls",
+                dir.display()
+            )
+        } else {
+            format!(
+                "no mt {} hook in {}: run `mt init git` so merges and pulls write milestones",
+                missing.join(" and "),
+                dir.display()
+            )
+        },
+    };
+    let plain = |ok, what| Check {
+        ok,
+        warn: false,
+        what,
+    };
+    vec![plain(true, refs), plain(ok, default), hooks]
 }
 
 /// Can finished work be found here: is the default branch known?
