@@ -234,11 +234,32 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
         .min();
     f.elapsed_us = first.map_or(0, |t| (close_us - t).max(0));
 
+    f.tools = tally_runs(&runs, &mut f);
+    f.automation_runs = Share {
+        part: f.runs_automated,
+        whole: f.runs_automated + f.runs_manual,
+    };
+    let ms = |r: &&Run| ((r.end_us - r.start_us).max(0) / 1000) as u64;
+    f.automation_time_ms = Share {
+        part: runs.iter().filter(|r| r.automated).map(ms).sum(),
+        whole: runs.iter().map(ms).sum(),
+    };
+    f.caught = quality::caught(&runs);
+    f.consistency = quality::consistency(&runs, span.edits);
+    f.like_for_like = quality::like_for_like(&runs);
+    f.agent_like_for_like = agent_like_for_like(&runs);
+    f
+}
+
+/// The runs' counts by side (automated or typed), first-attempt success
+/// per distinct command, validation coverage, manual steps replaced; and
+/// the figures of each named tool.
+fn tally_runs(runs: &[&Run<'_>], f: &mut Figures) -> Vec<ToolFigures> {
     let mut seen_auto: foldhash::HashSet<&str> = Default::default();
     let mut seen_manual: foldhash::HashSet<&str> = Default::default();
     let mut seen_any: foldhash::HashSet<&str> = Default::default();
     let mut tools: std::collections::BTreeMap<&str, (u64, u64, Vec<f64>)> = Default::default();
-    for r in &runs {
+    for r in runs {
         let (errors, first, seen) = if r.automated {
             f.runs_automated += 1;
             (
@@ -278,20 +299,7 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
             e.2.push((r.end_us - r.start_us) as f64 / 1000.0);
         }
     }
-    f.automation_runs = Share {
-        part: f.runs_automated,
-        whole: f.runs_automated + f.runs_manual,
-    };
-    let ms = |r: &&Run| ((r.end_us - r.start_us).max(0) / 1000) as u64;
-    f.automation_time_ms = Share {
-        part: runs.iter().filter(|r| r.automated).map(ms).sum(),
-        whole: runs.iter().map(ms).sum(),
-    };
-    f.caught = quality::caught(&runs);
-    f.consistency = quality::consistency(&runs, span.edits);
-    f.like_for_like = quality::like_for_like(&runs);
-    f.agent_like_for_like = agent_like_for_like(&runs);
-    f.tools = tools
+    tools
         .into_iter()
         .map(|(name, (runs, failures, mut ms))| ToolFigures {
             name: name.to_owned(),
@@ -300,8 +308,7 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
             median_ms: median(&mut ms),
             total_ms: ms.iter().sum(),
         })
-        .collect();
-    f
+        .collect()
 }
 
 pub use crate::classify::normalize;
