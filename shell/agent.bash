@@ -5,17 +5,24 @@
 # reads this file first. It records that one command line — text, start,
 # duration, exit status, pipe statuses, cwd, and the worktree and HEAD as
 # the command starts — with builtins only, from an EXIT trap, so nothing is
-# forked. BASH_ENV is unset at once: the scripts the command runs are not
-# the agent's commands.
+# forked.
 
-unset BASH_ENV
-# Interactive shells have the hook of `mt init bash`; a shell started by
-# another shell (a login profile's `bash -c`, a person's nested shell) is
-# not an agent's command. /proc tells the parent with one read, no fork.
+# Interactive shells have the hook of `mt init bash`. A shell started by
+# another shell — a login profile's `bash -c`, a person's nested shell, a
+# bash launcher (a version manager's shim) on the way to the agent — is not
+# an agent's command, and leaves the environment to the agent it may start.
+# /proc tells the parent, one read.
 [[ $- == *i* || -n ${MT_DISABLE-} && $MT_DISABLE != 0 ]] && return 0
 __mt_pc=
 { IFS= read -r __mt_pc </proc/$PPID/comm; } 2>/dev/null
 case $__mt_pc in bash | zsh | sh | dash | fish | ksh | mksh | busybox) return 0 ;; esac
+# Started by the agent (or another program): what this shell runs is not
+# the agent's own command, so its shells get the user's environment back.
+unset BASH_ENV
+if [[ -n ${__MT_ZDOTDIR-} ]]; then export ZDOTDIR=$__MT_ZDOTDIR; else unset ZDOTDIR; fi
+unset __MT_ZDOTDIR
+# A script run without `-c` is no command line.
+[[ -n ${BASH_EXECUTION_STRING+set} ]] || return 0
 __mt_start=${EPOCHREALTIME//[^0-9]/}
 [[ -n $__mt_start ]] || return 0
 __mt_cwd=$PWD
@@ -57,8 +64,9 @@ __mt_agent_ended() {
     local st=$? ps="${PIPESTATUS[@]}"
     [[ -z ${MT_AGENT_HOOKED-} ]] || return "$st"
     local t=${EPOCHREALTIME//[^0-9]/} f v
-    # `exit N` leaves the statuses of the pipeline before it.
-    [[ ${ps##* } == "$st" ]] || ps=$st
+    # `exit N` leaves the statuses of the pipeline before it (under
+    # pipefail the status may be any of them, not the last).
+    [[ " $ps " == *" $st "* ]] || ps=$st
     local -a out=("${CLAUDE_CODE_SESSION_ID:-${CODEX_THREAD_ID:-${GEMINI_SESSION_ID:-$__mt_agent-$PPID}}}" "$__mt_agent" "$__mt_cwd" "${BASH_EXECUTION_STRING-}" "$__mt_root" "$__mt_head")
     for f in 0 1 2 3 4 5; do
         v=${out[f]}

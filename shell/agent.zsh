@@ -26,6 +26,8 @@ __mt_agent_record() {
 }
 
 if __mt_agent_record; then
+    # What the command runs is not the agent's own command.
+    unset BASH_ENV
     zmodload zsh/datetime 2>/dev/null
     __mt_a_now() {
         local e=$EPOCHREALTIME
@@ -69,7 +71,9 @@ if __mt_agent_record; then
         local st=$? ps=${(j: :)pipestatus[@]}
         emulate -L zsh
         [[ -z ${MT_AGENT_HOOKED-} ]] || return $st
-        [[ ${ps##* } == "$st" ]] || ps=$st
+        # What the parent sees of `exit 300`: 44.
+        local seen=$(( st & 255 ))
+        [[ " $ps " == *" $st "* ]] || ps=$seen
         __mt_a_now
         local t=$REPLY v i
         local -a out=("${CLAUDE_CODE_SESSION_ID:-${CODEX_THREAD_ID:-${GEMINI_SESSION_ID:-$__mt_agent-$PPID}}}" "$__mt_agent" "$__mt_cwd" "$ZSH_EXECUTION_STRING" "$__mt_root" "$__mt_head")
@@ -82,7 +86,7 @@ if __mt_agent_record; then
         done
         local git=
         [[ -z $__mt_root ]] || git=$'\t'"root=${out[5]}"$'\t'"head=${out[6]}"
-        print -rn -- "mt1"$'\t'"H"$'\t'"id=a$$:$__mt_start"$'\t'"sid=${out[1]}"$'\t'"pid=$$"$'\t'"t=$__mt_start"$'\t'"dur=$((t - __mt_start))"$'\t'"exit=$st"$'\t'"ps=$ps"$'\t'"src=agent"$'\t'"agent=${out[2]}"$'\t'"cwd=${out[3]}$git"$'\t'"cmd=${out[4]}"$'\t'"."$'\n' \
+        print -rn -- "mt1"$'\t'"H"$'\t'"id=a$$:$__mt_start"$'\t'"sid=${out[1]}"$'\t'"pid=$$"$'\t'"t=$__mt_start"$'\t'"dur=$((t - __mt_start))"$'\t'"exit=$seen"$'\t'"ps=$ps"$'\t'"src=agent"$'\t'"agent=${out[2]}"$'\t'"cwd=${out[3]}$git"$'\t'"cmd=${out[4]}"$'\t'"."$'\n' \
             2>/dev/null >>@MT_SPOOL@/"h-$$-a$__mt_start.log"
         return $st
     }

@@ -455,3 +455,141 @@ fn gemini_clis_file_writes_are_the_agents() {
     let back: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(back, theirs);
 }
+
+/// What a second tester found: a repository reached through a symlink is
+/// one repository; `exit 300` is what the parent sees (44); pipe statuses
+/// survive `pipefail`; a script started without `-c` is no command line.
+#[test]
+fn agent_records_hold_across_symlinks_odd_statuses_and_scripts() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.git(&repo, &["switch", "-qc", "feat/5-odd"]);
+    use std::os::unix::fs::PermissionsExt;
+    let link = env.path("link");
+    std::os::unix::fs::symlink(&repo, &link).unwrap();
+    fs::write(repo.join("s.sh"), "true\n").unwrap();
+    let vars = agent_env(&env, Some("tester"));
+    let mut n = 0;
+    let mut shells = vec!["bash"];
+    if crate::harness::installed("zsh") {
+        shells.push("zsh");
+    }
+    for shell in shells {
+        let (code, _) = agent_runs(&env, &vars, &link, shell, "exit 300");
+        assert_eq!(code, 44);
+        n += 1;
+        let r = records(&env, n).pop().unwrap();
+        assert_eq!(r["exit_code"], 44, "{shell}");
+        assert_eq!(
+            r["repo"],
+            repo.to_str().unwrap(),
+            "{shell}: one name for one repository"
+        );
+        assert_eq!(r["branch"], "feat/5-odd");
+        let line = if shell == "bash" {
+            "set -o pipefail; true | false | true"
+        } else {
+            "setopt pipefail; true | false | true"
+        };
+        agent_runs(&env, &vars, &link, shell, line);
+        n += 1;
+        let r = records(&env, n).pop().unwrap();
+        assert_eq!(r["exit_code"], 1, "{shell}");
+        assert_eq!(r["pipestatus"], json!([0, 1, 0]), "{shell}");
+    }
+    // `bash s.sh` started by the agent program: a script, not a command
+    // line; nothing recorded (the count stays).
+    let mut cmd = Command::new("bash");
+    env.apply(&mut cmd)
+        .current_dir(&repo)
+        .arg("s.sh")
+        .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    assert!(cmd.status().unwrap().success());
+    agent_runs(&env, &vars, &repo, "bash", "true last");
+    n += 1;
+    let log = records(&env, n);
+    assert_eq!(log.len(), n);
+    assert_eq!(log.last().unwrap()["command"], "true last");
+    // An agent started through a bash launcher (a version manager's shim)
+    // from a person's shell: the launcher leaves the environment to the
+    // agent (here `timeout`, a program that starts `bash -c`).
+    let launcher = env.path("launcher");
+    fs::write(
+        &launcher,
+        "#!/bin/bash\nexec timeout 30 bash -c 'true via a launcher'\n",
+    )
+    .unwrap();
+    fs::set_permissions(&launcher, fs::Permissions::from_mode(0o755)).unwrap();
+    let line = launcher.to_str().unwrap().to_owned();
+    agent_runs(&env, &vars, &repo, "sh", &line);
+    n += 1;
+    let r = records(&env, n).pop().unwrap();
+    assert_eq!(r["command"], "true via a launcher");
+}
+
+/// Settings a user shaped their own way are left alone with one sentence;
+/// a symlinked settings file stays a link, its mode kept; the hook does
+/// nothing under MT_DISABLE=1, and appends to CLAUDE_ENV_FILE on a line of
+/// its own.
+#[test]
+fn claude_code_settings_of_every_shape_are_respected() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    fs::create_dir_all(repo.join(".claude")).unwrap();
+    let path = repo.join(".claude/settings.json");
+    for shape in [
+        r#"{"hooks": []}"#,
+        r#"{"hooks": {"PostToolUse": {"x": 1}}}"#,
+    ] {
+        fs::write(&path, shape).unwrap();
+        let out = env.mt(&repo, ["init", "claude-code"]);
+        assert!(!out.status.success(), "{shape}");
+        let err = crate::harness::err(&out);
+        assert!(err.contains("so mt left the file alone"), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), shape);
+    }
+    fs::remove_file(&path).unwrap();
+    let real = env.path("dotfiles-settings.json");
+    fs::write(&real, "{}").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&real, fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink(&real, &path).unwrap();
+    env.ok(&repo, ["init", "claude-code"]);
+    assert!(
+        fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let written: Value = serde_json::from_str(&fs::read_to_string(&real).unwrap()).unwrap();
+    assert!(written["hooks"]["PreToolUse"].is_array());
+    assert_eq!(
+        fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // The hook itself.
+    let env_file = env.path("claude-env.sh");
+    fs::write(&env_file, "export FOO=1").unwrap();
+    let run = |disable: bool| {
+        let mut cmd = env.mt_cmd(&repo, ["agent-hook", "claude-code"]);
+        cmd.env("CLAUDE_ENV_FILE", &env_file).stdin(Stdio::piped());
+        if disable {
+            cmd.env("MT_DISABLE", "1");
+        }
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(br#"{"hook_event_name":"SessionStart","session_id":"s"}"#)
+            .unwrap();
+        assert!(wait_for("the hook", || child.try_wait().unwrap()).success());
+    };
+    run(true);
+    assert_eq!(fs::read_to_string(&env_file).unwrap(), "export FOO=1");
+    run(false);
+    assert_eq!(
+        fs::read_to_string(&env_file).unwrap(),
+        "export FOO=1\nexport MT_AGENT_HOOKED=1\n"
+    );
+}

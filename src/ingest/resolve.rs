@@ -49,6 +49,8 @@ pub(super) struct Resolver {
     /// Worktree root → the filters of its `.mt.toml` (`redact`, `ignore`),
     /// when it has any; read once a pass.
     own_filters: HashMap<String, Option<crate::redact::Filters>>,
+    /// A directory as a shell spelled it → the real path (no symlink).
+    reals: HashMap<PathBuf, PathBuf>,
 }
 
 impl Resolver {
@@ -86,6 +88,16 @@ impl Resolver {
         entry
     }
 
+    /// `dir` without symlinks: a shell's `$PWD` keeps the link it came
+    /// through, `mt exec` and the watcher see the real path, and one
+    /// repository must have one name. As given when it is gone.
+    fn real(&mut self, dir: &Path) -> PathBuf {
+        self.reals
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()))
+            .clone()
+    }
+
     fn repo(&mut self, dir: &Path) -> Option<Repo> {
         self.repos
             .entry(dir.to_path_buf())
@@ -103,6 +115,7 @@ impl Resolver {
         read: HeadRead,
     ) -> Place {
         let mut written = None;
+        let cwd = &self.real(cwd);
         let (repo, head) = match hint {
             Some(Hint {
                 root,
@@ -111,6 +124,7 @@ impl Resolver {
             }) => {
                 let head = text.as_deref().and_then(Head::parse);
                 written = head.clone().zip(commit);
+                let root = &self.real(root);
                 let repo = self.repo(root);
                 if repo.is_none() {
                     // The tree is gone since; what the writer saw still holds.

@@ -46,11 +46,18 @@ fn hooked_session() -> Result<()> {
     let Some(file) = std::env::var_os("CLAUDE_ENV_FILE") else {
         return Ok(());
     };
+    // On a line of its own, whatever another hook left unterminated.
+    let ends_open = std::fs::read(&file).is_ok_and(|t| !t.is_empty() && !t.ends_with(b"\n"));
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&file)?;
-    f.write_all(b"export MT_AGENT_HOOKED=1\n")?;
+    let line: &[u8] = if ends_open {
+        b"\nexport MT_AGENT_HOOKED=1\n"
+    } else {
+        b"export MT_AGENT_HOOKED=1\n"
+    };
+    f.write_all(line)?;
     Ok(())
 }
 

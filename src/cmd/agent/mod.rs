@@ -66,6 +66,24 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("could not write {}", path.display()))
 }
 
+/// Write a settings file in place of the old one: through a symlink to
+/// the file it points at (a dotfiles manager's link stays a link), with
+/// the old file's permissions.
+fn write_settings(path: &Path, text: &str) -> Result<()> {
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if let Some(dir) = target.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("could not create {}", dir.display()))?;
+    }
+    let mode = std::fs::metadata(&target).ok().map(|m| m.permissions());
+    write_file(&target, text)?;
+    if let Some(mode) = mode {
+        std::fs::set_permissions(&target, mode)
+            .with_context(|| format!("could not keep the permissions of {}", target.display()))?;
+    }
+    Ok(())
+}
+
 fn integration(target: InitTarget) -> Option<&'static Integration> {
     match target {
         InitTarget::ClaudeCode => Some(&CLAUDE_CODE),
@@ -89,6 +107,7 @@ pub fn install(target: InitTarget, user: bool, remove: bool) -> Result<u8> {
         it.remove(&mut value)
     } else {
         it.add(&mut value, &command)
+            .with_context(|| path.display().to_string())?
     };
     let shown = path.to_string_lossy().into_owned();
     let shown = crate::display::safe(&shown);
@@ -99,11 +118,7 @@ pub fn install(target: InitTarget, user: bool, remove: bool) -> Result<u8> {
         }
         return Ok(0);
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("could not create {}", dir.display()))?;
-    }
-    write_file(&path, &(serde_json::to_string_pretty(&value)? + "\n"))?;
+    write_settings(&path, &(serde_json::to_string_pretty(&value)? + "\n"))?;
     if remove {
         println!("mt: took mt's hooks out of {shown}; the others are as they were");
     } else {
@@ -198,6 +213,9 @@ fn recent_agents(paths: &Paths) -> Option<String> {
 /// shows a SessionStart hook's output to the model, Gemini CLI parses it as
 /// JSON) and exits 0.
 pub fn hook(agent: HookedAgent) -> Result<u8> {
+    if crate::paths::disabled() {
+        return Ok(0);
+    }
     let mut input = Vec::new();
     let _ = std::io::stdin().take(16 << 20).read_to_end(&mut input);
     let paths = Paths::from_env();

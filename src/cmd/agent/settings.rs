@@ -61,6 +61,7 @@ impl Integration {
     pub fn path(&self, user: bool) -> Result<PathBuf> {
         if user {
             let home = std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
                 .context("HOME is not set; set it, or install in the project without --user")?;
             return Ok(PathBuf::from(home).join(self.settings));
         }
@@ -81,23 +82,29 @@ impl Integration {
     }
 
     /// Add mt's hook to each event that has none yet; whether anything
-    /// changed.
-    pub fn add(&self, settings: &mut Value, command: &str) -> bool {
+    /// changed. A `hooks` that is not an object, or an event that is not a
+    /// list, is the user's own shape: an error, and nothing changed.
+    pub fn add(&self, settings: &mut Value, command: &str) -> Result<bool> {
         let Some(root) = settings.as_object_mut() else {
-            return false;
+            return Ok(false);
         };
         let hooks = root
             .entry("hooks")
             .or_insert_with(|| Value::Object(Map::new()));
-        if !hooks.is_object() {
-            *hooks = Value::Object(Map::new());
+        let Some(hooks) = hooks.as_object_mut() else {
+            bail!("its \"hooks\" is not an object, so mt left the file alone; make it one");
+        };
+        if let Some((event, _)) =
+            (self.events.iter()).find(|(e, _)| hooks.get(*e).is_some_and(|v| !v.is_array()))
+        {
+            bail!("its hooks.{event} is not a list, so mt left the file alone; make it one");
         }
         let mut changed = false;
         for &(event, matcher) in self.events {
             let groups = hooks
-                .as_object_mut()
-                .map(|h| h.entry(event).or_insert_with(|| Value::Array(Vec::new())));
-            let Some(Value::Array(groups)) = groups else {
+                .entry(event)
+                .or_insert_with(|| Value::Array(Vec::new()));
+            let Value::Array(groups) = groups else {
                 continue;
             };
             let present = groups.iter().any(|g| {
@@ -110,7 +117,7 @@ impl Integration {
                 changed = true;
             }
         }
-        changed
+        Ok(changed)
     }
 
     fn group(&self, matcher: Option<&str>, command: &str) -> Value {
