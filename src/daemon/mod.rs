@@ -278,89 +278,103 @@ struct Io<'a> {
     edits: Option<&'a edits::Watcher>,
 }
 
+/// Jobs gathered for one pass: who waits for it, and whether it is the
+/// last.
+struct Batch {
+    waiters: Vec<oneshot::Sender<Result<(), (control::FailKind, String)>>>,
+    stop: bool,
+}
+
+/// After a failed pass (the database busy past its timeout, say), try
+/// again even if nothing new arrives: the records wait in the spool. The
+/// wait doubles while the same failure repeats (a damaged database does
+/// not heal in a second), and the log says each failure once.
+#[derive(Default)]
+struct Retry {
+    after: Option<std::time::Duration>,
+    last_error: String,
+}
+
+impl Retry {
+    /// The next batch: every job queued now, or a retry when the wait
+    /// runs out; `None` when the daemon's side has gone.
+    fn next(&self, jobs: &mpsc::Receiver<Job>) -> Option<Batch> {
+        let first = match self.after {
+            Some(after) => match jobs.recv_timeout(after) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => Job::Ingest(None),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+            },
+            None => jobs.recv().ok()?,
+        };
+        let mut batch = Batch {
+            waiters: Vec::new(),
+            stop: false,
+        };
+        for job in std::iter::once(first).chain(jobs.try_iter()) {
+            match job {
+                Job::Ingest(Some(w)) => batch.waiters.push(w),
+                Job::Ingest(None) => {}
+                Job::Stop => batch.stop = true,
+            }
+        }
+        Some(batch)
+    }
+
+    fn succeeded(&mut self) {
+        self.after = None;
+        self.last_error.clear();
+    }
+
+    fn failed(&mut self, e: &anyhow::Error) -> (control::FailKind, String) {
+        let message = format!("{e:#}");
+        if message != self.last_error {
+            crate::log_line!("mt daemon: ingest failed: {message} (retrying; said once)");
+        }
+        self.after = Some(self.after.map_or(std::time::Duration::from_secs(1), |d| {
+            (d * 2).min(std::time::Duration::from_secs(60))
+        }));
+        self.last_error.clone_from(&message);
+        (control::FailKind::of(e), message)
+    }
+}
+
 fn ingest_loop(mut store: Store, io: &Io<'_>) {
-    let Io {
-        spool,
-        runtime,
-        filters,
-        jobs,
-        watch,
-        stats,
-        edits,
-    } = *io;
-    if let Some(w) = edits {
+    if let Some(w) = io.edits {
         let since = crate::clock::now().minus(w.keep()).micros();
         w.active(store.recent_repos(since).unwrap_or_default());
     }
-    // After a failed pass (the database busy past its timeout, say), try
-    // again even if nothing new arrives: the records wait in the spool. The
-    // wait doubles while the same failure repeats (a damaged database does
-    // not heal in a second), and the log says each failure once.
-    let mut retry: Option<std::time::Duration> = None;
-    let mut last_error = String::new();
+    let mut retry = Retry::default();
     let mut watched: Vec<i32> = Vec::new();
-    loop {
-        let first = if let Some(after) = retry {
-            match jobs.recv_timeout(after) {
-                Ok(job) => job,
-                Err(mpsc::RecvTimeoutError::Timeout) => Job::Ingest(None),
-                Err(mpsc::RecvTimeoutError::Disconnected) => return,
-            }
-        } else {
-            match jobs.recv() {
-                Ok(job) => job,
-                Err(_) => return,
-            }
-        };
-        // Everything queued meanwhile is served by the same pass.
-        let mut waiters = Vec::new();
-        let mut stop = false;
-        for job in std::iter::once(first).chain(jobs.try_iter()) {
-            match job {
-                Job::Ingest(Some(w)) => waiters.push(w),
-                Job::Ingest(None) => {}
-                Job::Stop => stop = true,
-            }
-        }
+    while let Some(batch) = retry.next(io.jobs) {
         // A save made just before a stop is spooled now, drained below.
-        if let (true, Some(w)) = (stop, edits) {
+        if let (true, Some(w)) = (batch.stop, io.edits) {
             w.flush();
         }
-        let result = ingest::drain(&mut store, spool, filters.borrow_mut().get());
-        ingest::sweep_scratch(runtime);
+        let result = ingest::drain(&mut store, io.spool, io.filters.borrow_mut().get());
+        ingest::sweep_scratch(io.runtime);
         let reply = match result {
             Ok(s) => {
-                stats.stored.fetch_add(s.stored, Ordering::Relaxed);
-                stats.set_aside.fetch_add(s.set_aside, Ordering::Relaxed);
+                io.stats.stored.fetch_add(s.stored, Ordering::Relaxed);
+                io.stats.set_aside.fetch_add(s.set_aside, Ordering::Relaxed);
                 // The event loop is told only of a change (a wake-up less
                 // per pass).
                 if s.watch != watched {
                     watched.clone_from(&s.watch);
-                    let _ = watch.send(s.watch);
+                    let _ = io.watch.send(s.watch);
                 }
-                if let Some(w) = edits {
+                if let Some(w) = io.edits {
                     w.active(s.active);
                 }
-                retry = None;
-                last_error.clear();
+                retry.succeeded();
                 Ok(())
             }
-            Err(e) => {
-                let message = format!("{e:#}");
-                if message != last_error {
-                    crate::log_line!("mt daemon: ingest failed: {message} (retrying; said once)");
-                }
-                retry = Some(retry.map_or(std::time::Duration::from_secs(1), |d| {
-                    (d * 2).min(std::time::Duration::from_secs(60))
-                }));
-                last_error.clone_from(&message);
-                Err((control::FailKind::of(&e), message))
-            }
+            Err(e) => Err(retry.failed(&e)),
         };
-        for w in waiters {
+        for w in batch.waiters {
             let _ = w.send(reply.clone());
         }
-        if stop {
+        if batch.stop {
             return;
         }
     }
