@@ -71,21 +71,9 @@ pub fn run(paths: &Paths) -> Result<()> {
         return Ok(());
     };
     crate::autostart::sign_lock(&mut lock);
-    // A socket systemd made is systemd's: used as it is, never unlinked.
-    let owned = inherited.is_none();
-    let listener = match inherited {
-        Some(l) => {
-            l.set_nonblocking(true)?;
-            l
-        }
-        None => bind(paths)?,
-    };
+    let (listener, socket_inode) = listen(paths, inherited)?;
+    let owned = socket_inode.is_some();
     drop(starting);
-    let socket_inode = if owned {
-        fs::metadata(&paths.socket)?.ino()
-    } else {
-        0
-    };
     let store = Store::open(&paths.db)?;
     let filters = std::cell::RefCell::new(catchup::LiveFilters::new(paths));
     let stats = Arc::new(Stats {
@@ -129,11 +117,29 @@ pub fn run(paths: &Paths) -> Result<()> {
     let _ = jobs.send(Job::Stop);
     let _ = ingester.join();
     // Remove the socket only if it is still the one we bound.
-    if owned && fs::metadata(&paths.socket).is_ok_and(|m| m.ino() == socket_inode) {
+    if owned && fs::metadata(&paths.socket).is_ok_and(|m| Some(m.ino()) == socket_inode) {
         let _ = fs::remove_file(&paths.socket);
     }
     drop(lock);
     served
+}
+
+/// The socket to serve: the one systemd passed (systemd's: used as it is,
+/// never unlinked, so no inode), else one bound here, with its inode.
+fn listen(
+    paths: &Paths,
+    inherited: Option<std::os::unix::net::UnixListener>,
+) -> Result<(std::os::unix::net::UnixListener, Option<u64>)> {
+    match inherited {
+        Some(l) => {
+            l.set_nonblocking(true)?;
+            Ok((l, None))
+        }
+        None => {
+            let l = bind(paths)?;
+            Ok((l, Some(fs::metadata(&paths.socket)?.ino())))
+        }
+    }
 }
 
 /// How long a starting daemon waits for the ingest lock while no daemon
