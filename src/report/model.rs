@@ -53,6 +53,19 @@ fn add(a: &mut Share, b: Share) {
     a.whole += b.whole;
 }
 
+/// The agent's share of a milestone's active time and runs, when the
+/// milestone split its work (older files count on neither side).
+fn add_agent_share(f: &mut MonthFigures, t: &crate::milestone::Measured) {
+    if t.work.is_empty() {
+        return;
+    }
+    let agent = t.work.get("agent").copied().unwrap_or_default();
+    let (time, runs) = (t.work.values()).fold((0, 0), |(a, r), w| (a + w.active_ms, r + w.runs));
+    let share = |part, whole| Share { part, whole };
+    add(&mut f.agent_time, share(agent.active_ms, time));
+    add(&mut f.agent_runs, share(agent.runs, runs));
+}
+
 /// The month (`YYYY-MM`) a milestone belongs to.
 pub fn month_of(m: &FrontMatter) -> &str {
     m.date.get(..7).unwrap_or(&m.date)
@@ -97,25 +110,7 @@ pub fn month(all: &[FrontMatter], month: &str) -> MonthFigures {
             },
         );
         add(&mut f.validation_automated, t.validation_automated);
-        if !t.work.is_empty() {
-            let agent = t.work.get("agent").copied().unwrap_or_default();
-            let (time, runs) =
-                (t.work.values()).fold((0, 0), |(a, r), w| (a + w.active_ms, r + w.runs));
-            add(
-                &mut f.agent_time,
-                Share {
-                    part: agent.active_ms,
-                    whole: time,
-                },
-            );
-            add(
-                &mut f.agent_runs,
-                Share {
-                    part: agent.runs,
-                    whole: runs,
-                },
-            );
-        }
+        add_agent_share(&mut f, t);
         for tool in &t.tools {
             let e = tools.entry(tool.name.clone()).or_default();
             e.0 += tool.runs;
