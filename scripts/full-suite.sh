@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(cmark-gfm zsh fish shellcheck tmux strace systemd procps util-linux bsdutils git python3 python3-venv direnv zoxide fzf chromium zsh-autosuggestions zsh-syntax-highlighting zsh-theme-powerlevel9k)
+apt_packages=(cmark-gfm zsh fish shellcheck shfmt tmux strace systemd procps util-linux bsdutils git python3 python3-venv direnv zoxide fzf chromium zsh-autosuggestions zsh-syntax-highlighting zsh-theme-powerlevel9k)
 dnf_packages=(zsh fish ShellCheck tmux strace systemd procps-ng util-linux git python3 direnv zoxide fzf chromium)
 # Node.js and npm only where missing: a machine with NodeSource's nodejs
 # (which bundles npm) conflicts with Debian's npm package.
@@ -14,7 +14,7 @@ if ! command -v npm >/dev/null; then
     apt_packages+=(nodejs npm)
     dnf_packages+=(nodejs npm)
 fi
-brew_packages=(cmark-gfm zsh fish shellcheck tmux git python3 direnv zoxide fzf)
+brew_packages=(cmark-gfm zsh fish shellcheck shfmt tmux git python3 direnv zoxide fzf)
 
 sudo=()
 if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then sudo=(sudo); fi

@@ -14,8 +14,11 @@
 # /proc tells the parent, one read.
 [[ $- == *i* || -n ${MT_DISABLE-} && $MT_DISABLE != 0 ]] && return 0
 __mt_pc=
-{ IFS= read -r __mt_pc </proc/$PPID/comm; } 2>/dev/null
-case $__mt_pc in bash | zsh | sh | dash | fish | ksh | mksh | busybox) return 0 ;; esac
+{ IFS= read -r __mt_pc <"/proc/$PPID/comm"; } 2>/dev/null
+case $__mt_pc in
+bash | zsh | sh | dash | fish | ksh | mksh | busybox) return 0 ;;
+*) ;;
+esac
 # Started by the agent (or another program): what this shell runs is not
 # the agent's own command, so its shells get the user's environment back.
 unset BASH_ENV
@@ -46,13 +49,20 @@ while [[ -n $__mt_d ]]; do
 done
 # Which agent: MT_AGENT if the user named it, else what each agent sets in
 # the shells it starts (docs/agents.md).
-if [[ -n ${MT_AGENT-} ]]; then __mt_agent=$MT_AGENT
-elif [[ -n ${CLAUDE_CODE_CHILD_SESSION-}${CLAUDECODE-} ]]; then __mt_agent=claude-code
-elif [[ -n ${CODEX_THREAD_ID-}${CODEX_SANDBOX-}${CODEX_CI-}${CODEX_SANDBOX_NETWORK_DISABLED-} ]]; then __mt_agent=codex
-elif [[ -n ${GEMINI_CLI-} ]]; then __mt_agent=gemini-cli
-elif [[ -n ${CURSOR_AGENT-} || ${CURSOR_EXTENSION_HOST_ROLE-} == agent-exec ]]; then __mt_agent=cursor
-elif [[ -n ${AI_AGENT-} ]]; then __mt_agent=$AI_AGENT
-else __mt_agent=agent
+if [[ -n ${MT_AGENT-} ]]; then
+    __mt_agent=$MT_AGENT
+elif [[ -n ${CLAUDE_CODE_CHILD_SESSION-}${CLAUDECODE-} ]]; then
+    __mt_agent=claude-code
+elif [[ -n ${CODEX_THREAD_ID-}${CODEX_SANDBOX-}${CODEX_CI-}${CODEX_SANDBOX_NETWORK_DISABLED-} ]]; then
+    __mt_agent=codex
+elif [[ -n ${GEMINI_CLI-} ]]; then
+    __mt_agent=gemini-cli
+elif [[ -n ${CURSOR_AGENT-} || ${CURSOR_EXTENSION_HOST_ROLE-} == agent-exec ]]; then
+    __mt_agent=cursor
+elif [[ -n ${AI_AGENT-} ]]; then
+    __mt_agent=$AI_AGENT
+else
+    __mt_agent=agent
 fi
 # An `mt exec` this shell runs itself is the agent's run.
 export MT_AGENT_SHELL=$$ MT_AGENT_NAME=$__mt_agent

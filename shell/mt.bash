@@ -55,7 +55,10 @@ __mt_prompt_state 2>/dev/null
 # a command, writing in place 0.013 ms. (It grows to the longest entry.)
 __mt_last_history() {
     __mt_h=
-    { builtin fc -l -1 || return 0; printf '\0'; } 1<>"$__mt_tmp"
+    {
+        builtin fc -l -1 || return 0
+        printf '\0'
+    } 1<>"$__mt_tmp"
     IFS= read -r -d '' __mt_h <"$__mt_tmp" || :
 }
 __mt_last_history 2>/dev/null
@@ -114,7 +117,7 @@ __mt_ended() {
             local hn cmd
             # __mt_note_private, inline: a call costs as much as the test.
             [[ -n $__mt_private_space || ${HISTCONTROL-} != *ignore[sb][po]* ]] || __mt_private_space=1
-            if [[ ${3+set} ]]; then
+            if [[ -n ${3+set} ]]; then
                 # ble.sh hands over the line exactly as typed.
                 __mt_line_as_typed "$3"
                 cmd=$__mt_e hn=$__mt_hn
@@ -247,7 +250,7 @@ __mt_precmd() {
         # first prompt): its copies are the real statuses.
         # shellcheck disable=SC2199 # [@] joins with spaces here, whatever IFS is
         if [[ -n ${STARSHIP_CMD_STATUS-} && " ${FUNCNAME[@]} " == *" starship_precmd "* ]]; then
-            # shellcheck disable=SC2124 # space-joined, as above
+            # shellcheck disable=SC2124,SC2154 # space-joined, as above; starship sets it
             __mt_st=$STARSHIP_CMD_STATUS __mt_ps="${STARSHIP_PIPE_STATUS[@]}"
         fi
         __mt_ended "$__mt_st" "$__mt_ps"

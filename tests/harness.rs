@@ -321,6 +321,8 @@ const INSTALL: &[(&str, &str)] = &[
     ("tmux", "apt-get install tmux"),
     ("strace", "apt-get install strace"),
     ("shellcheck", "apt-get install shellcheck"),
+    ("shfmt", "apt-get install shfmt"),
+    ("fish_indent", "apt-get install fish"),
     ("systemd-analyze", "apt-get install systemd"),
     ("systemd-socket-activate", "apt-get install systemd"),
     ("python3", "apt-get install python3"),

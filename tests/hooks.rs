@@ -700,3 +700,64 @@ fn unusual_shell_options_change_nothing() {
         );
     }
 }
+
+/// Every script `mt init` writes, under the strictest linters: shellcheck
+/// with every optional check, shfmt, fish_indent, zsh's parser. One
+/// exception, named: SC2250 (braces around every variable reference) — the
+/// hooks run at every prompt and keep bash's plain `$var` style.
+#[test]
+fn every_generated_script_passes_strict_linters() {
+    crate::require!("shellcheck", "shfmt", "fish_indent", "zsh", "fish");
+    let env = Env::new();
+    let run = |prog: &str, args: &[&str]| {
+        let mut cmd = Command::new("timeout");
+        let out = env
+            .apply(&mut cmd)
+            .arg("60")
+            .arg(prog)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stdout.is_empty(),
+            "{prog} {args:?}:\n{}{}",
+            text(&out),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let strict = ["--enable=all", "--exclude=SC2250"];
+    // bash, zsh, fish: what `eval "$(mt init SHELL)"` runs.
+    for shell in ["bash", "zsh", "fish"] {
+        let file = env.path(&format!("hook.{shell}"));
+        fs::write(&file, init(&env, shell)).unwrap();
+        let f = file.to_str().unwrap();
+        match shell {
+            "bash" => {
+                run("shellcheck", &[strict[0], strict[1], "-s", "bash", f]);
+                run("shfmt", &["-ln", "bash", "-i", "4", "-d", f]);
+            }
+            "zsh" => run("zsh", &["-n", f]),
+            _ => {
+                run("fish_indent", &["--check", f]);
+                run("fish", &["--no-execute", f]);
+            }
+        }
+    }
+    // agent: the files `mt init agent` writes.
+    init(&env, "agent");
+    let agent = env.mt_home.join("state/agent");
+    let bash_env = agent.join("bash_env");
+    let b = bash_env.to_str().unwrap();
+    run("shellcheck", &[strict[0], strict[1], "-s", "bash", b]);
+    run("shfmt", &["-ln", "bash", "-i", "4", "-d", b]);
+    run("zsh", &["-n", agent.join("zsh/.zshenv").to_str().unwrap()]);
+    // git: the hooks `mt init git` installs.
+    let repo = env.repo("r");
+    env.ok(&repo, ["init", "git", "--in-pr"]);
+    for hook in ["post-merge", "post-rewrite", "pre-push"] {
+        let h = repo.join(".git/hooks").join(hook);
+        let h = h.to_str().unwrap();
+        run("shellcheck", &[strict[0], strict[1], "-s", "sh", h]);
+        run("shfmt", &["-ln", "posix", "-i", "4", "-d", h]);
+    }
+}

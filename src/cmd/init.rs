@@ -93,7 +93,13 @@ pub(super) fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// Quoted only when it must be, as `fish_indent` writes it.
 fn fish_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && (s.bytes()).all(|b| b.is_ascii_alphanumeric() || b"/_.-+:,@%=".contains(&b));
+    if plain {
+        return s.to_owned();
+    }
     format!("'{}'", s.replace('\\', r"\\").replace('\'', r"\'"))
 }
 
