@@ -159,7 +159,42 @@ fn header_value(value: &str) -> Option<usize> {
 
 /// The masks for one simple command, `words[0]` being its first word.
 fn command(words: &[&str], masks: &mut Vec<(usize, Mask)>, base: usize) {
-    // Leading NAME=value assignments, then wrappers, then the program.
+    let p = program_at(words, masks, base);
+    let Some(&program) = words.get(p) else { return };
+    // A line of a here-doc or a config echoed in: `api_key: VALUE`.
+    if let Some(name) = program.strip_suffix(':')
+        && secret_name(name)
+        && p + 1 < words.len()
+    {
+        masks.push((base + p + 1, Mask::Whole));
+        return;
+    }
+    let tool = tool(program, words);
+    let mut i = p + 1;
+    while i < words.len() {
+        let before = masks.len();
+        if tool_rule(tool, words, i, base, masks) {
+            i += 2;
+            continue;
+        }
+        if masks.len() == before {
+            generic(words, i, base, masks);
+        }
+        i += 1;
+    }
+    if tool == Tool::Htpasswd
+        && words[p + 1..]
+            .iter()
+            .any(|w| w.starts_with('-') && !w.starts_with("--") && w.contains('b'))
+        && let Some(last) = words.len().checked_sub(1).filter(|&l| l > p)
+    {
+        masks.push((base + last, Mask::Whole));
+    }
+}
+
+/// Past the leading NAME=value assignments (masking a secret one) and the
+/// wrappers: where the program is.
+fn program_at(words: &[&str], masks: &mut Vec<(usize, Mask)>, base: usize) -> usize {
     let mut p = 0;
     while p < words.len() {
         let w = words[p];
@@ -177,98 +212,78 @@ fn command(words: &[&str], masks: &mut Vec<(usize, Mask)>, base: usize) {
             break;
         }
     }
-    let Some(&program) = words.get(p) else { return };
-    // A line of a here-doc or a config echoed in: `api_key: VALUE`.
-    if let Some(name) = program.strip_suffix(':')
-        && secret_name(name)
-        && p + 1 < words.len()
-    {
-        masks.push((base + p + 1, Mask::Whole));
-        return;
-    }
-    let tool = tool(program, words);
-    let mut i = p + 1;
-    while i < words.len() {
-        let w = words[i];
-        let next = i + 1 < words.len();
-        let mask_next = |masks: &mut Vec<(usize, Mask)>| masks.push((base + i + 1, Mask::Whole));
-        let before = masks.len();
-        match (tool, w) {
-            (Tool::Mysql, w) if w.starts_with("-p") && w.len() > 2 && !w.starts_with("--") => {
-                masks.push((base + i, Mask::From(2)));
-            }
-            (Tool::PasswordOption(options), w) if next && options.contains(&w) => mask_next(masks),
-            (Tool::SevenZip, w) if w.starts_with("-p") && w.len() > 2 => {
-                masks.push((base + i, Mask::From(2)))
-            }
-            (Tool::Shell, "-c")
-            | (Tool::Mysql | Tool::Sql, "-c" | "-e" | "--command" | "--execute")
-                if next && script_holds_secret(tool, words[i + 1]) =>
-            {
-                mask_next(masks)
-            }
-            (Tool::Vault, w)
-                if !w.starts_with('-') && !w.contains('=') && words[i - 1] == "login" =>
-            {
-                masks.push((base + i, Mask::Whole))
-            }
-            (Tool::Aws, name) if next && words[i - 1] == "set" && secret_name(name) => {
-                mask_next(masks)
-            }
-            (Tool::Curl, "-b" | "--cookie") if next && words[i + 1].contains('=') => {
-                mask_next(masks)
-            }
-            (Tool::Sshpass | Tool::Login | Tool::Mongo, "-p")
-            | (Tool::Redis, "-a")
-            | (Tool::Ldap, "-w")
-                if next =>
-            {
-                mask_next(masks)
-            }
-            (Tool::Sshpass, w) if w.starts_with("-p") && w.len() > 2 => {
-                masks.push((base + i, Mask::From(2)))
-            }
-            (Tool::Curl, "-u" | "--user" | "-U" | "--proxy-user") if next => {
-                if let Some(c) = words[i + 1].find(':') {
-                    masks.push((base + i + 1, Mask::From(c + 1)));
-                }
-            }
-            (Tool::Curl, w) if w.starts_with("-u") && !w.starts_with("--") => {
-                if let Some(c) = w.find(':') {
-                    masks.push((base + i, Mask::From(c + 1)));
-                }
-            }
-            (Tool::Smb, "-U" | "--user") if next => {
-                if let Some(c) = words[i + 1].find('%') {
-                    masks.push((base + i + 1, Mask::From(c + 1)));
-                }
-            }
-            (Tool::Openssl, "-pass" | "-passin" | "-passout" | "-k") if next => {
-                // pass:SECRET is one; env:VAR, file:PATH, fd:N and stdin name one.
-                let v = words[i + 1];
-                match v.split_once(':') {
-                    Some(("pass", _)) => masks.push((base + i + 1, Mask::From(5))),
-                    _ if w == "-k" => mask_next(masks),
-                    _ => {}
-                }
-                i += 2;
-                continue;
-            }
-            _ => {}
+    p
+}
+
+/// The rule of `tool` for `words[i]`, if it has one (masks pushed); true
+/// when it took the next word as its value and nothing else applies to it.
+fn tool_rule(
+    tool: Tool,
+    words: &[&str],
+    i: usize,
+    base: usize,
+    masks: &mut Vec<(usize, Mask)>,
+) -> bool {
+    let w = words[i];
+    let next = i + 1 < words.len();
+    let mask_next = |masks: &mut Vec<(usize, Mask)>| masks.push((base + i + 1, Mask::Whole));
+    match (tool, w) {
+        (Tool::Mysql, w) if w.starts_with("-p") && w.len() > 2 && !w.starts_with("--") => {
+            masks.push((base + i, Mask::From(2)));
         }
-        if masks.len() == before {
-            generic(words, i, base, masks);
+        (Tool::PasswordOption(options), w) if next && options.contains(&w) => mask_next(masks),
+        (Tool::SevenZip, w) if w.starts_with("-p") && w.len() > 2 => {
+            masks.push((base + i, Mask::From(2)))
         }
-        i += 1;
+        (Tool::Shell, "-c")
+        | (Tool::Mysql | Tool::Sql, "-c" | "-e" | "--command" | "--execute")
+            if next && script_holds_secret(tool, words[i + 1]) =>
+        {
+            mask_next(masks)
+        }
+        (Tool::Vault, w) if !w.starts_with('-') && !w.contains('=') && words[i - 1] == "login" => {
+            masks.push((base + i, Mask::Whole))
+        }
+        (Tool::Aws, name) if next && words[i - 1] == "set" && secret_name(name) => mask_next(masks),
+        (Tool::Curl, "-b" | "--cookie") if next && words[i + 1].contains('=') => mask_next(masks),
+        (Tool::Sshpass | Tool::Login | Tool::Mongo, "-p")
+        | (Tool::Redis, "-a")
+        | (Tool::Ldap, "-w")
+            if next =>
+        {
+            mask_next(masks)
+        }
+        (Tool::Sshpass, w) if w.starts_with("-p") && w.len() > 2 => {
+            masks.push((base + i, Mask::From(2)))
+        }
+        (Tool::Curl, "-u" | "--user" | "-U" | "--proxy-user") if next => {
+            if let Some(c) = words[i + 1].find(':') {
+                masks.push((base + i + 1, Mask::From(c + 1)));
+            }
+        }
+        (Tool::Curl, w) if w.starts_with("-u") && !w.starts_with("--") => {
+            if let Some(c) = w.find(':') {
+                masks.push((base + i, Mask::From(c + 1)));
+            }
+        }
+        (Tool::Smb, "-U" | "--user") if next => {
+            if let Some(c) = words[i + 1].find('%') {
+                masks.push((base + i + 1, Mask::From(c + 1)));
+            }
+        }
+        (Tool::Openssl, "-pass" | "-passin" | "-passout" | "-k") if next => {
+            // pass:SECRET is one; env:VAR, file:PATH, fd:N and stdin name one.
+            let v = words[i + 1];
+            match v.split_once(':') {
+                Some(("pass", _)) => masks.push((base + i + 1, Mask::From(5))),
+                _ if w == "-k" => mask_next(masks),
+                _ => {}
+            }
+            return true;
+        }
+        _ => {}
     }
-    if tool == Tool::Htpasswd
-        && words[p + 1..]
-            .iter()
-            .any(|w| w.starts_with('-') && !w.starts_with("--") && w.contains('b'))
-        && let Some(last) = words.len().checked_sub(1).filter(|&l| l > p)
-    {
-        masks.push((base + last, Mask::Whole));
-    }
+    false
 }
 
 /// Where the command a wrapper runs begins, if `words[p]` is a wrapper:
