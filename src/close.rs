@@ -271,11 +271,8 @@ pub fn compute(
         .collect();
     let classes = Classes::of(&commands, &classifier);
     let runs = classes.runs(&commands);
-    let changed: std::collections::HashSet<&str> = (inputs.diff.iter())
-        .flat_map(|d| d.paths.iter().map(String::as_str))
-        .collect();
     let edit_rules = EditRules::new(&config.edit_phases)?;
-    let (markers, edits) = markers_and_edits(&finished, &edit_rules, &changed);
+    let (markers, edits) = markers_and_edits(&finished, &edit_rules, &changed_paths(inputs));
     let runs = reproductions(runs, &commands, &edits);
     let span = metrics::Span {
         runs: &runs,
@@ -300,15 +297,7 @@ pub fn compute(
         branch: inputs.branch.clone(),
         first_event: finished.first().map(|r| rfc3339(r.start_us)),
         closed: rfc3339(req.now_us),
-        parameters: Parameters {
-            idle_timeout_minutes: config.idle_timeout_minutes(),
-            classification: classifier.describe(),
-            unfinished_runs: finished
-                .iter()
-                .filter(|r| r.state == RunState::Unfinished)
-                .count() as u64,
-            running_runs_excluded: (inputs.rows.len() - finished.len()) as u64,
-        },
+        parameters: parameters(inputs, config, &classifier, &finished),
         active_ms: ms(figures.active_us),
         elapsed_ms: ms(figures.elapsed_us),
         phases_ms: split_ms(&figures.phase_us),
@@ -341,17 +330,27 @@ pub fn compute(
         baselines: baselines_for(inputs, config, req, &kind)?,
     };
     let front = front_matter(inputs, req, finish, kind, complexity, measured);
-    let (template_name, template) = &inputs.template;
     let evidence = evidence(&runs, &shape_in(&inputs.root));
-    let view = render::view(&front, &evidence, req.declared.note.as_deref());
-    let body = render::render(template_name, template, &view)?;
-    let text = milestone::file_text(&front, &body)?;
+    let text = file_text(inputs, req, &front, &evidence)?;
     Ok(Prepared {
         front,
         text,
         path: inputs.path.clone(),
         filing: Filing::of(&inputs.root, &inputs.branch, &inputs.rows),
     })
+}
+
+/// The milestone file: the template rendered, the figures after it.
+fn file_text(
+    inputs: &Inputs,
+    req: &Request,
+    front: &FrontMatter,
+    evidence: &[Evidence],
+) -> Result<String> {
+    let (template_name, template) = &inputs.template;
+    let view = render::view(front, evidence, req.declared.note.as_deref());
+    let body = render::render(template_name, template, &view)?;
+    milestone::file_text(front, &body)
 }
 
 /// The span's rows that have ended (a run still going is left for the next
@@ -424,6 +423,30 @@ fn baseline_arg(spec: &str) -> Result<String, String> {
     baseline::parse_flag(spec)
         .map(|_| spec.to_owned())
         .map_err(|e| e.to_string())
+}
+
+/// What the figures depend on, as the milestone states it.
+fn parameters(
+    inputs: &Inputs,
+    config: &Config,
+    classifier: &Classifier,
+    finished: &[&SpanRow],
+) -> Parameters {
+    Parameters {
+        idle_timeout_minutes: config.idle_timeout_minutes(),
+        classification: classifier.describe(),
+        unfinished_runs: (finished.iter())
+            .filter(|r| r.state == RunState::Unfinished)
+            .count() as u64,
+        running_runs_excluded: (inputs.rows.len() - finished.len()) as u64,
+    }
+}
+
+/// The files the branch's own change touched.
+fn changed_paths(inputs: &Inputs) -> std::collections::HashSet<&str> {
+    (inputs.diff.iter())
+        .flat_map(|d| d.paths.iter().map(String::as_str))
+        .collect()
 }
 
 /// Everything `mt close` compiles from a configuration — the filters'
