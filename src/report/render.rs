@@ -81,32 +81,8 @@ fn signed_ms(ms: i64) -> String {
     }
 }
 
-/// `milestones/YYYY-MM/monthly-summary.md`.
-pub fn month(f: &MonthFigures, before: &MonthFigures, idle_note: &str) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "# Monthly summary: {}\n", f.month);
-    for line in headline(f, before) {
-        let _ = writeln!(s, "- {line}");
-    }
-    let _ = writeln!(
-        s,
-        "\n## Issues resolved by type\n\n| Type | Milestones |\n|------|-----------:|"
-    );
-    for (kind, n) in &f.by_type {
-        let _ = writeln!(s, "| {kind} | {n} |");
-    }
-    let _ = writeln!(s, "\n## Time\n");
-    let _ = writeln!(
-        s,
-        "- Active time, total: {}",
-        human_ms(f.active_total_ms as f64)
-    );
-    let _ = writeln!(
-        s,
-        "- Active time, median per milestone: {}",
-        f.active_median_ms
-            .map_or_else(|| NOT.to_owned(), |m| human_ms(m as f64))
-    );
+/// The month's rates against the month before, with the change in points.
+fn quality(s: &mut String, f: &MonthFigures, before: &MonthFigures) {
     let _ = writeln!(
         s,
         "\n## Quality\n\n| Figure | {} | {} | Change |\n|---|---|---|---|",
@@ -154,6 +130,35 @@ pub fn month(f: &MonthFigures, before: &MonthFigures, idle_note: &str) -> String
         time_share(f.agent_time),
         time_share(before.agent_time)
     );
+}
+
+/// `milestones/YYYY-MM/monthly-summary.md`.
+pub fn month(f: &MonthFigures, before: &MonthFigures, idle_note: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Monthly summary: {}\n", f.month);
+    for line in headline(f, before) {
+        let _ = writeln!(s, "- {line}");
+    }
+    let _ = writeln!(
+        s,
+        "\n## Issues resolved by type\n\n| Type | Milestones |\n|------|-----------:|"
+    );
+    for (kind, n) in &f.by_type {
+        let _ = writeln!(s, "| {kind} | {n} |");
+    }
+    let _ = writeln!(s, "\n## Time\n");
+    let _ = writeln!(
+        s,
+        "- Active time, total: {}",
+        human_ms(f.active_total_ms as f64)
+    );
+    let _ = writeln!(
+        s,
+        "- Active time, median per milestone: {}",
+        f.active_median_ms
+            .map_or_else(|| NOT.to_owned(), |m| human_ms(m as f64))
+    );
+    quality(&mut s, f, before);
     let _ = writeln!(
         s,
         "\n## Tools by use\n\n| Tool | Runs | Failed | Success |\n|------|-----:|-------:|--------:|"
