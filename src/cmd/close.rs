@@ -312,6 +312,26 @@ fn close_one(ctx: &mut Ctx, args: &CloseArgs, branch: &str, mode: Mode) -> Resul
     write_milestone(ctx, args, branch, &facts, mode)
 }
 
+/// File the span (and those of the names the branch had before) under the
+/// milestone, and regenerate the log. Not for drafts: a generated index
+/// changed on every branch would conflict in every merge; the default
+/// branch regenerates it.
+fn file_spans(
+    ctx: &mut Ctx,
+    prepared: &close::Prepared,
+    facts: &BranchFacts,
+    earlier: &[(String, String, Vec<crate::store::SpanRow>)],
+) -> Result<()> {
+    let mut filing = prepared.filing.clone();
+    filing.tip = facts.tip.clone();
+    let id = &prepared.front.milestone_id;
+    ctx.store.close_span(&filing, id)?;
+    for (root, name, r) in earlier {
+        ctx.store.close_span(&Filing::of(root, name, r), id)?;
+    }
+    crate::report::write_log(&ctx.repo.root)
+}
+
 fn write_milestone(
     ctx: &mut Ctx,
     args: &CloseArgs,
@@ -365,18 +385,7 @@ fn write_milestone(
     fs::write(&full, &prepared.text)
         .with_context(|| format!("could not write {}", full.display()))?;
     if mode != Mode::Draft {
-        let mut filing = prepared.filing.clone();
-        filing.tip = facts.tip.clone();
-        ctx.store
-            .close_span(&filing, &prepared.front.milestone_id)?;
-        for (root, name, r) in &earlier {
-            let filing = Filing::of(root, name, r);
-            ctx.store
-                .close_span(&filing, &prepared.front.milestone_id)?;
-        }
-        // Not for drafts: a generated index changed on every branch would
-        // conflict in every merge; the default branch regenerates it.
-        crate::report::write_log(&ctx.repo.root)?;
+        file_spans(ctx, &prepared, facts, &earlier)?;
     }
     if args.json {
         return Ok(());
