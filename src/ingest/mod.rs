@@ -135,17 +135,29 @@ pub fn pass(store: &mut Store, spool: &Path, filters: &Filters) -> Result<Summar
     }
     tx.commit()?;
     files::scrub(spool, &scrub);
-    for read in &reads {
+    remove_finished(store, spool, &reads, &mut listing.logs)?;
+    summary.watch = watch_list(store, &listing.logs, &listing.scratch)?;
+    remove_dead_scratch(spool, &listing.scratch);
+    Ok(summary)
+}
+
+/// Remove the files read to their end whose writers can add no more (the
+/// shared file is locked by each writer): they leave the listing too.
+fn remove_finished(
+    store: &mut Store,
+    spool: &Path,
+    reads: &[files::FileRead],
+    logs: &mut Vec<String>,
+) -> Result<()> {
+    for read in reads {
         if read.drained
             && (read.writer_gone || read.name == SHARED)
             && remove_drained(store, spool, &read.name, read.inode, read.end)?
         {
-            listing.logs.retain(|n| *n != read.name);
+            logs.retain(|n| *n != read.name);
         }
     }
-    summary.watch = watch_list(store, &listing.logs, &listing.scratch)?;
-    remove_dead_scratch(spool, &listing.scratch);
-    Ok(summary)
+    Ok(())
 }
 
 /// What storing one record did.
