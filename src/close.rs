@@ -282,10 +282,7 @@ pub fn compute(
     };
     let figures = metrics::compute(span, config.idle_timeout_us(), req.now_us);
     let kind = kind_of(req, &inputs.branch).as_str().to_owned();
-    let totals = inputs
-        .diff
-        .as_ref()
-        .map(|d| (d.paths.len() as u64, d.insertions, d.deletions));
+    let totals = (inputs.diff.as_ref()).map(|d| (d.paths.len() as u64, d.insertions, d.deletions));
     let (complexity, measured_complexity) = complexity(req.declared.complexity, totals);
     let measured = Measured {
         version: 1,
