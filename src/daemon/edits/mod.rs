@@ -444,10 +444,22 @@ impl Trees {
             Watched::RepoConfig { root } => {
                 (name == ".mt.toml").then(|| Seen::RepoConfig(root.clone()))
             }
-            Watched::GitDir { .. } => (name == INDEX_LOCK).then(|| {
-                let taken = ev.mask.intersects(EventMask::CREATE | EventMask::MOVED_TO);
-                Seen::Lock(ev.wd, taken)
-            }),
+            // Taken when made; released when renamed over the index or
+            // removed. Its close after git wrote the new index changes
+            // nothing: git still holds it.
+            Watched::GitDir { .. } if name == INDEX_LOCK => {
+                if ev.mask.intersects(EventMask::CREATE | EventMask::MOVED_TO) {
+                    Some(Seen::Lock(ev.wd, true))
+                } else if ev
+                    .mask
+                    .intersects(EventMask::MOVED_FROM | EventMask::DELETE)
+                {
+                    Some(Seen::Lock(ev.wd, false))
+                } else {
+                    None
+                }
+            }
+            Watched::GitDir { .. } => None,
             Watched::Dir { .. } if ev.mask.contains(EventMask::ISDIR) => {
                 let made = ev.mask.contains(EventMask::CREATE);
                 Some(Seen::DirMade(ev.wd, name, made))
