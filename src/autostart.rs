@@ -19,7 +19,7 @@ use crate::secure;
 
 /// Does anything accept connections on the socket? One `connect`, no
 /// round trip (after `mt exec`, only when the ingest lock is free).
-pub fn listening(paths: &Paths) -> bool {
+pub(crate) fn listening(paths: &Paths) -> bool {
     UnixStream::connect(&paths.socket).is_ok()
 }
 
@@ -38,7 +38,7 @@ fn lock_holder(paths: &Paths) -> Option<String> {
 
 /// Write this build into the ingest lock the daemon holds, so `mt exec`
 /// can tell a daemon of another build without asking it.
-pub fn sign_lock(lock: &mut File) {
+pub(crate) fn sign_lock(lock: &mut File) {
     use std::io::Write;
     let _ = lock.set_len(0);
     let _ = lock.write_all(crate::control::VERSION.as_bytes());
@@ -47,7 +47,7 @@ pub fn sign_lock(lock: &mut File) {
 /// Is a daemon on its way? One holds the start lock from its spawn until
 /// its socket listens, which can take seconds when it must first wait for
 /// a catch-up's ingest lock.
-pub fn starting(paths: &Paths) -> bool {
+pub(crate) fn starting(paths: &Paths) -> bool {
     held(&paths.start_lock())
 }
 
@@ -76,7 +76,7 @@ fn held_open(lock: &std::path::Path) -> Option<File> {
 /// the lock) is replaced: ours retires it as it starts, the old one drains
 /// the spool as it stops, so no record is lost and the next one is stored
 /// under this build's rules.
-pub fn ensure(paths: &Paths) -> Result<()> {
+pub(crate) fn ensure(paths: &Paths) -> Result<()> {
     if paths::no_autostart() {
         return Ok(());
     }
@@ -100,7 +100,7 @@ enum Listening {
 }
 
 /// Start a detached daemon now (under the start lock); returns at once.
-pub fn spawn(paths: &Paths) -> Result<()> {
+pub(crate) fn spawn(paths: &Paths) -> Result<()> {
     start(paths, Listening::Keep)
 }
 

@@ -17,7 +17,7 @@ use crate::store::Store;
 
 /// Open the store with every finished command in it. A damaged database
 /// is named as such, with where to look for the fix.
-pub fn current_store(paths: &Paths) -> Result<Store> {
+pub(crate) fn current_store(paths: &Paths) -> Result<Store> {
     current(paths).map_err(|e| {
         if crate::store::damaged(&e) {
             let db = paths.db.display();
@@ -34,7 +34,7 @@ pub fn current_store(paths: &Paths) -> Result<Store> {
 /// brought up to date, or, when that fails (a full disk, say) but the
 /// database is sound, what was stored before, with a warning. A command
 /// that writes from the store (`mt close`) uses [`current_store`] and stops.
-pub fn readable_store(paths: &Paths) -> Result<Store> {
+pub(crate) fn readable_store(paths: &Paths) -> Result<Store> {
     match current_store(paths) {
         Ok(store) => Ok(store),
         Err(e) if crate::store::damaged(&e) => Err(e),
@@ -99,14 +99,14 @@ fn ingest_here(paths: &Paths) -> Result<Option<Store>> {
 /// (its modification time, size or inode: one stat a pass), so an edit of
 /// `redact` or `ignore` applies to the next record stored, and `mt doctor`
 /// tells the truth about what is in force.
-pub struct LiveFilters {
+pub(crate) struct LiveFilters {
     paths: Paths,
     stamp: Option<(i64, i64, u64, u64)>,
     filters: Filters,
 }
 
 impl LiveFilters {
-    pub fn new(paths: &Paths) -> LiveFilters {
+    pub(crate) fn new(paths: &Paths) -> LiveFilters {
         let mut live = LiveFilters {
             paths: paths.clone(),
             stamp: None,
@@ -117,7 +117,7 @@ impl LiveFilters {
         live
     }
 
-    pub fn get(&mut self) -> &Filters {
+    pub(crate) fn get(&mut self) -> &Filters {
         use std::os::unix::fs::MetadataExt;
         let stamp = std::fs::metadata(&self.paths.config)
             .ok()
@@ -130,7 +130,7 @@ impl LiveFilters {
     }
 }
 
-pub fn filters(paths: &Paths) -> Filters {
+pub(crate) fn filters(paths: &Paths) -> Filters {
     match Config::load(&paths.config).and_then(|c| Filters::new(&c)) {
         Ok(f) => f,
         Err(e) => {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a client asks the daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verb {
+pub(crate) enum Verb {
     /// Are you there? (answers with the daemon's figures)
     Ping,
     /// Ingest everything spooled, then answer.
@@ -27,9 +27,9 @@ pub enum Verb {
 }
 
 impl Verb {
-    pub const ALL: [Verb; 4] = [Verb::Ping, Verb::Flush, Verb::Status, Verb::Stop];
+    pub(crate) const ALL: [Verb; 4] = [Verb::Ping, Verb::Flush, Verb::Status, Verb::Stop];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verb::Ping => "ping",
             Verb::Flush => "flush",
@@ -39,7 +39,7 @@ impl Verb {
     }
 
     /// The verb a request line names, if any.
-    pub fn parse(line: &str) -> Option<Verb> {
+    pub(crate) fn parse(line: &str) -> Option<Verb> {
         Verb::ALL.into_iter().find(|v| v.as_str() == line.trim())
     }
 }
@@ -47,7 +47,7 @@ impl Verb {
 /// Who started the daemon.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Managed {
+pub(crate) enum Managed {
     /// systemd passed the socket or waits for READY.
     Systemd,
     /// mt started it on demand.
@@ -60,7 +60,7 @@ pub enum Managed {
 /// is for people).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum FailKind {
+pub(crate) enum FailKind {
     /// SQLite says the database file is damaged or not a database.
     DamagedStore,
     /// The database stayed locked past the busy timeout.
@@ -74,7 +74,7 @@ pub enum FailKind {
 
 impl FailKind {
     /// The kind of an ingest failure, from SQLite's own error code.
-    pub fn of(err: &anyhow::Error) -> FailKind {
+    pub(crate) fn of(err: &anyhow::Error) -> FailKind {
         let codes = err.chain().filter_map(|e| {
             e.downcast_ref::<rusqlite::Error>()
                 .and_then(rusqlite::Error::sqlite_error_code)
@@ -96,7 +96,7 @@ impl FailKind {
 
 /// What the daemon answers.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub ok: bool,
     #[serde(default)]
     pub error: Option<String>,
@@ -122,7 +122,7 @@ pub struct Reply {
 
 impl Reply {
     /// How the daemon runs, as people read it.
-    pub fn how(&self) -> &'static str {
+    pub(crate) fn how(&self) -> &'static str {
         if self.managed == Managed::Systemd {
             "managed by systemd"
         } else {
@@ -132,7 +132,7 @@ impl Reply {
 }
 
 /// Send `verb` and wait up to `timeout` for the answer.
-pub fn request(socket: &Path, verb: Verb, timeout: Duration) -> Result<Reply> {
+pub(crate) fn request(socket: &Path, verb: Verb, timeout: Duration) -> Result<Reply> {
     let stream = UnixStream::connect(socket)
         .with_context(|| format!("could not connect to the daemon at {}", socket.display()))?;
     stream.set_read_timeout(Some(timeout))?;
@@ -156,7 +156,7 @@ pub fn request(socket: &Path, verb: Verb, timeout: Duration) -> Result<Reply> {
 /// The daemon answered, and said no (a failed ingest, a foreign uid): a
 /// reader must report that, not wait for a daemon that is there.
 #[derive(Debug)]
-pub struct Refused(pub String, pub FailKind);
+pub(crate) struct Refused(pub String, pub FailKind);
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -169,19 +169,19 @@ impl std::error::Error for Refused {}
 /// This binary's version and build (`0.1.0+` a hash of what it was built
 /// from, build.rs): a daemon of another build is replaced, even of the same
 /// version.
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("MT_BUILD"));
+pub(crate) const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("MT_BUILD"));
 
 /// Ask a daemon of another version to stop, and wait (≤ 10 s) until it
 /// has. Records wait in the spool meanwhile, so nothing is lost; the caller
 /// then starts or becomes the new writer.
-pub fn retire(socket: &Path) -> Result<()> {
+pub(crate) fn retire(socket: &Path) -> Result<()> {
     let stopped = request(socket, Verb::Stop, Duration::from_secs(30))?;
     wait_gone(&stopped)
 }
 
 /// Wait (≤ 10 s) until the daemon that sent `reply` has exited. Not "until
 /// the socket stops answering": under systemd the socket outlives it.
-pub fn wait_gone(reply: &Reply) -> Result<()> {
+pub(crate) fn wait_gone(reply: &Reply) -> Result<()> {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let gone = || {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", reply.pid));

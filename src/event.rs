@@ -166,12 +166,12 @@ text_enum! {
 /// A run succeeded: it finished (not running, not unfinished), was not
 /// killed by a signal, and exited 0. The one definition behind every
 /// error rate and success figure (`mt status` applies it in SQL).
-pub fn succeeded(state: RunState, exit_code: Option<i32>, signal: Option<i32>) -> bool {
+pub(crate) fn succeeded(state: RunState, exit_code: Option<i32>, signal: Option<i32>) -> bool {
     state == RunState::Done && signal.is_none() && exit_code == Some(0)
 }
 
 /// Join argv for display the way a shell would read it back.
-pub fn display_command(argv: &[Vec<u8>]) -> String {
+pub(crate) fn display_command(argv: &[Vec<u8>]) -> String {
     let mut out = String::new();
     for (i, arg) in argv.iter().enumerate() {
         if i > 0 {
@@ -191,14 +191,14 @@ fn quote(arg: &str) -> String {
 }
 
 /// Microseconds since the epoch as RFC 3339 UTC.
-pub fn rfc3339(us: i64) -> String {
+pub(crate) fn rfc3339(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default()
 }
 
 /// A duration the way people read it: 850ms, 12.3s, 4m05s, 1h02m.
-pub fn human_ms(ms: f64) -> String {
+pub(crate) fn human_ms(ms: f64) -> String {
     if ms < 1000.0 {
         format!("{ms:.0}ms")
     } else if ms < 60_000.0 {

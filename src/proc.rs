@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 /// The limit of one child when its caller names none: generous for git
 /// plumbing on a large repository, short enough that nothing hangs.
-pub const DEFAULT_LIMIT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_LIMIT: Duration = Duration::from_secs(30);
 
 /// How much of a child's stderr is kept for the message.
 const STDERR_KEPT: usize = 4096;
@@ -31,13 +31,13 @@ const STDERR_KEPT: usize = 4096;
 static DEADLINE: OnceLock<Instant> = OnceLock::new();
 
 /// From now on no child runs past `budget` from now (the first call wins).
-pub fn set_budget(budget: Duration) {
+pub(crate) fn set_budget(budget: Duration) {
     let _ = DEADLINE.set(Instant::now() + budget);
 }
 
 /// Why a child gave nothing usable.
 #[derive(Debug)]
-pub enum Error {
+pub(crate) enum Error {
     /// It could not be started (not installed, not executable).
     Spawn {
         program: String,
@@ -83,7 +83,7 @@ impl std::error::Error for Error {}
 
 /// What a finished child gave.
 #[derive(Debug)]
-pub struct Output {
+pub(crate) struct Output {
     pub status: ExitStatus,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
@@ -91,13 +91,13 @@ pub struct Output {
 
 impl Output {
     /// Its stdout as text, trimmed.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).trim().to_owned()
     }
 }
 
 /// A child to run: a program, its arguments, its input and its limit.
-pub struct Cmd {
+pub(crate) struct Cmd {
     name: String,
     command: Command,
     input: Option<Vec<u8>>,
@@ -105,7 +105,7 @@ pub struct Cmd {
 }
 
 impl Cmd {
-    pub fn new(program: impl AsRef<OsStr>) -> Cmd {
+    pub(crate) fn new(program: impl AsRef<OsStr>) -> Cmd {
         let program = program.as_ref();
         Cmd {
             name: program.to_string_lossy().into_owned(),
@@ -116,7 +116,7 @@ impl Cmd {
     }
 
     /// `git` run in `root`, its prompts off (a hook has no terminal).
-    pub fn git(root: &Path) -> Cmd {
+    pub(crate) fn git(root: &Path) -> Cmd {
         let mut cmd = Cmd::new("git");
         cmd.command
             .current_dir(root)
@@ -125,12 +125,12 @@ impl Cmd {
         cmd
     }
 
-    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Cmd {
+    pub(crate) fn arg(mut self, arg: impl AsRef<OsStr>) -> Cmd {
         self.command.arg(arg);
         self
     }
 
-    pub fn args<I, S>(mut self, args: I) -> Cmd
+    pub(crate) fn args<I, S>(mut self, args: I) -> Cmd
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -140,13 +140,13 @@ impl Cmd {
     }
 
     /// Bytes for its stdin, written while its output is read.
-    pub fn input(mut self, bytes: Vec<u8>) -> Cmd {
+    pub(crate) fn input(mut self, bytes: Vec<u8>) -> Cmd {
         self.input = Some(bytes);
         self
     }
 
     /// A time limit of its own (the default is `DEFAULT_LIMIT`).
-    pub fn limit(mut self, limit: Duration) -> Cmd {
+    pub(crate) fn limit(mut self, limit: Duration) -> Cmd {
         self.limit = limit;
         self
     }
@@ -161,7 +161,7 @@ impl Cmd {
     }
 
     /// Run it to the end (or its limit), whatever its status.
-    pub fn output(self) -> Result<Output, Error> {
+    pub(crate) fn output(self) -> Result<Output, Error> {
         let limit = self.effective_limit();
         let Cmd {
             name,
@@ -190,7 +190,7 @@ impl Cmd {
     }
 
     /// Run it; its stdout, trimmed, when it exits 0.
-    pub fn text(self) -> Result<String, Error> {
+    pub(crate) fn text(self) -> Result<String, Error> {
         let name = self.name.clone();
         let out = self.output()?;
         succeeded(&name, &out)?;
@@ -198,14 +198,14 @@ impl Cmd {
     }
 
     /// Did it exit 0? A failure to run is an error; a non-zero exit a no.
-    pub fn check(self) -> Result<bool, Error> {
+    pub(crate) fn check(self) -> Result<bool, Error> {
         self.output().map(|o| o.status.success())
     }
 }
 
 /// `a | b`: `a`'s stdout feeds `b`'s stdin directly (mt holds neither),
 /// under one limit for both; `b`'s output. An `a` that failed fails it.
-pub fn pipe(a: Cmd, b: Cmd) -> Result<Output, Error> {
+pub(crate) fn pipe(a: Cmd, b: Cmd) -> Result<Output, Error> {
     let limit = a.effective_limit().min(b.effective_limit());
     let (a_name, mut a_cmd) = (a.name, a.command);
     let (b_name, mut b_cmd) = (b.name, b.command);

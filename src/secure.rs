@@ -10,12 +10,12 @@ use std::path::Path;
 use anyhow::{Result, bail};
 
 /// The effective uid of this process.
-pub fn uid() -> u32 {
+pub(crate) fn uid() -> u32 {
     nix::unistd::geteuid().as_raw()
 }
 
 /// Create `dir` (and its parents) with mode 0700 when missing, then check it.
-pub fn private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn private_dir(dir: &Path) -> Result<()> {
     match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             if let Some(parent) = dir.parent() {
@@ -35,7 +35,7 @@ pub fn private_dir(dir: &Path) -> Result<()> {
 }
 
 /// Check an existing directory without changing it.
-pub fn check(dir: &Path) -> Result<()> {
+pub(crate) fn check(dir: &Path) -> Result<()> {
     let meta = fs::symlink_metadata(dir)?;
     let shown = dir.display();
     if meta.file_type().is_symlink() {
@@ -60,7 +60,7 @@ pub fn check(dir: &Path) -> Result<()> {
 /// Take the exclusive lock on the private lock file `path` without waiting:
 /// the file, held until it is dropped, or `None` when another process holds
 /// it. The one lock helper behind the start and ingest locks.
-pub fn try_lock(path: &Path, what: &str) -> Result<Option<fs::File>> {
+pub(crate) fn try_lock(path: &Path, what: &str) -> Result<Option<fs::File>> {
     use anyhow::Context;
     use std::os::unix::fs::OpenOptionsExt;
     let file = fs::OpenOptions::new()

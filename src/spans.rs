@@ -14,7 +14,7 @@ use crate::store::{DISCARDED, Filing, OpenSpan, Store};
 
 /// What tidying did to one branch's span, to say in one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Dropped {
+pub(crate) enum Dropped {
     /// Runs from before the branch of this name was created.
     EarlierBranch { branch: String, runs: usize },
     /// The branch was deleted, its upstream is gone, its work is in no
@@ -25,7 +25,7 @@ pub enum Dropped {
 }
 
 impl Dropped {
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let safe = crate::display::safe;
         match self {
             Dropped::EarlierBranch { branch, runs } => format!(
@@ -46,7 +46,7 @@ impl Dropped {
 
 /// Split off each span's runs from before its branch was created (an
 /// earlier branch of the same name): filed under no milestone.
-pub fn split_recreated(
+pub(crate) fn split_recreated(
     store: &mut Store,
     checker: &Checker,
     spans: &[OpenSpan],
@@ -85,14 +85,14 @@ pub fn split_recreated(
 
 /// Is `span`'s branch abandoned (deleted, no upstream; the caller knows its
 /// work is in no default branch) and quiet for longer than `after_us`?
-pub fn abandoned(checker: &Checker, span: &OpenSpan, now_us: i64, after_us: i64) -> bool {
+pub(crate) fn abandoned(checker: &Checker, span: &OpenSpan, now_us: i64, after_us: i64) -> bool {
     let last = span.intervals.iter().map(|i| i.1).max().unwrap_or(0);
     checker.is_gone(&span.branch) && now_us - last > after_us
 }
 
 /// Was the branch's work already filed under a milestone at `tip` (or a
 /// commit after it)?
-pub fn no_new_change(
+pub(crate) fn no_new_change(
     store: &Store,
     repo: &Repo,
     span: &OpenSpan,
@@ -105,7 +105,7 @@ pub fn no_new_change(
 }
 
 /// File `span` under no milestone, noting the tip it had.
-pub fn discard(store: &mut Store, span: &OpenSpan, tip: Option<String>) -> Result<()> {
+pub(crate) fn discard(store: &mut Store, span: &OpenSpan, tip: Option<String>) -> Result<()> {
     let rows = store.span(&span.repo, &span.branch)?;
     let mut filing = Filing::of(&span.repo, &span.branch, &rows);
     filing.tip = tip;

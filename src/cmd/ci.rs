@@ -10,7 +10,7 @@ use crate::paths::Paths;
 use crate::report::ci;
 use crate::store::BranchFilter;
 
-pub fn run() -> Result<u8> {
+pub(super) fn run() -> Result<u8> {
     // No daemon runs in CI: this ingests the spool itself.
     let store = catchup::readable_store(&Paths::from_env())?;
     let events = store.log(&BranchFilter::default(), usize::MAX >> 1)?;

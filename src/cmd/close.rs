@@ -71,7 +71,7 @@ impl Ctx {
     }
 }
 
-pub fn run(args: &CloseArgs) -> Result<u8> {
+pub(super) fn run(args: &CloseArgs) -> Result<u8> {
     let quiet = args.hook || args.refresh_draft;
     match close(args) {
         Ok(code) => Ok(code),

@@ -10,7 +10,7 @@ use crate::control;
 use crate::daemon;
 use crate::paths::Paths;
 
-pub fn run(action: DaemonCmd) -> Result<u8> {
+pub(super) fn run(action: DaemonCmd) -> Result<u8> {
     let paths = Paths::from_env();
     match action {
         DaemonCmd::Run => daemon::run(&paths).map(|()| 0),

@@ -23,7 +23,7 @@ use crate::store::{SCHEMA_VERSION, Store};
 /// One thing doctor looked at: whether it is right, and what it says
 /// (for a problem, how to fix it).
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Check {
+pub(super) struct Check {
     pub ok: bool,
     /// Worth knowing, not wrong: never makes doctor fail.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -31,7 +31,7 @@ pub struct Check {
     pub what: String,
 }
 
-pub fn run(json: bool) -> Result<u8> {
+pub(super) fn run(json: bool) -> Result<u8> {
     let checks = checks(&Paths::from_env());
     let problems = checks.iter().filter(|c| !c.ok).count();
     let mut out = std::io::stdout().lock();
@@ -63,7 +63,7 @@ pub fn run(json: bool) -> Result<u8> {
 
 /// Every check, in the order a reader fixes things: shell, daemon, spool,
 /// store, configuration, repository.
-pub fn checks(paths: &Paths) -> Vec<Check> {
+pub(super) fn checks(paths: &Paths) -> Vec<Check> {
     let mut checks: Vec<Check> = [shell_check(paths)]
         .into_iter()
         .chain(daemon_checks(paths))

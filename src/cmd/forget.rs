@@ -13,7 +13,7 @@ use crate::catchup;
 use crate::display::count;
 use crate::paths::Paths;
 
-pub fn run(pattern: Option<&str>, reapply: bool) -> Result<u8> {
+pub(super) fn run(pattern: Option<&str>, reapply: bool) -> Result<u8> {
     let paths = Paths::from_env();
     // Flush first, so nothing still in the spool escapes the rewrite.
     let mut store = catchup::current_store(&paths)?;

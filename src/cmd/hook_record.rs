@@ -14,7 +14,7 @@ use crate::paths::{self, Paths};
 use crate::spool::records::{Hook, Place, Spooled};
 use crate::spool::writer;
 
-pub fn run(args: &HookRecordArgs) -> Result<u8> {
+pub(super) fn run(args: &HookRecordArgs) -> Result<u8> {
     if paths::disabled() {
         return Ok(0);
     }

@@ -41,7 +41,7 @@ pub(crate) const HOOKS: [(&str, &str); 2] = [
 /// `--in-pr`: before a push, the branch's draft is refreshed.
 const PRE_PUSH: (&str, &str) = ("pre-push", "@MT_BIN@ close --refresh-draft </dev/null");
 
-pub fn run(target: InitTarget, print: bool, in_pr: bool) -> Result<u8> {
+pub(crate) fn run(target: InitTarget, print: bool, in_pr: bool) -> Result<u8> {
     if print && target != InitTarget::Systemd {
         anyhow::bail!("--print applies to mt init systemd only; drop it");
     }

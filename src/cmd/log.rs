@@ -11,7 +11,7 @@ use crate::event::{Event, RunState, human_ms};
 use crate::paths::Paths;
 use crate::store::BranchFilter;
 
-pub fn run(args: &LogArgs) -> Result<u8> {
+pub(super) fn run(args: &LogArgs) -> Result<u8> {
     let paths = Paths::from_env();
     let store = catchup::readable_store(&paths)?;
     let filter = BranchFilter {

@@ -10,7 +10,7 @@ use crate::paths::{self, Paths};
 use crate::spool::records::{Marker, Place, Spooled};
 use crate::spool::writer;
 
-pub fn run(phase: Phase) -> Result<u8> {
+pub(super) fn run(phase: Phase) -> Result<u8> {
     if paths::disabled() {
         return Ok(0);
     }

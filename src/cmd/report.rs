@@ -11,7 +11,7 @@ use crate::git;
 use crate::paths::Paths;
 use crate::report::{files, model, render};
 
-pub fn run(what: ReportCmd) -> Result<u8> {
+pub(super) fn run(what: ReportCmd) -> Result<u8> {
     let cwd = std::env::current_dir().context("could not read the current directory")?;
     let repo = git::find(&cwd)
         .context("this directory is not in a git repository; run mt report inside the repository that holds milestones/")?;

@@ -9,7 +9,7 @@ use crate::paths::Paths;
 
 /// What the check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Hook {
+pub(super) enum Hook {
     /// The previous command was recorded by this shell's hook.
     Recording { session: String },
     /// The hook is loaded but nothing ran before this command yet.
@@ -22,7 +22,7 @@ pub enum Hook {
 }
 
 /// Check the shell that started this `mt` (its parent process).
-pub fn this_shell(paths: &Paths) -> Hook {
+pub(super) fn this_shell(paths: &Paths) -> Hook {
     let Some(session) = std::env::var("MT_SESSION").ok().filter(|s| !s.is_empty()) else {
         return Hook::Missing(
             "no mt hook in this shell: add `eval \"$(mt init bash)\"` to ~/.bashrc (zsh: `eval \"$(mt init zsh)\"`, fish: `mt init fish | source`)".into(),

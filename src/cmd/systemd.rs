@@ -44,7 +44,7 @@ fn units(bin: &Path) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-pub fn run(print: bool) -> Result<u8> {
+pub(crate) fn run(print: bool) -> Result<u8> {
     let bin = crate::paths::front_exe()
         .and_then(fs::canonicalize)
         .context(

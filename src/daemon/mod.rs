@@ -51,7 +51,7 @@ struct Stats {
 const SUN_PATH_MAX: usize = 107;
 
 /// Run the daemon in the foreground until `stop` or SIGTERM.
-pub fn run(paths: &Paths) -> Result<()> {
+pub(crate) fn run(paths: &Paths) -> Result<()> {
     // First, before any thread: it edits the environment.
     let inherited = systemd::inherited_listener();
     let managed = if inherited.is_some() || std::env::var_os("NOTIFY_SOCKET").is_some() {

@@ -30,7 +30,7 @@ use crate::secure;
 /// status`, `mt log`) is served at once.
 const SETTLE: Duration = Duration::from_millis(20);
 
-pub async fn serve(
+pub(super) async fn serve(
     listener: std::os::unix::net::UnixListener,
     spool: &Path,
     jobs: Sender<Job>,

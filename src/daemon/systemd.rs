@@ -13,7 +13,7 @@ const SD_LISTEN_FDS_START: RawFd = 3;
 /// The listening socket systemd passed to this process, if any. A
 /// `LISTEN_PID` that is not ours (inherited by accident) is ignored. The
 /// variables are removed so that nothing we start inherits them.
-pub fn inherited_listener() -> Option<UnixListener> {
+pub(super) fn inherited_listener() -> Option<UnixListener> {
     let pid_ok = env::var("LISTEN_PID").ok()?.parse::<u32>().ok()? == std::process::id();
     let fds: i32 = env::var("LISTEN_FDS").ok()?.parse().ok()?;
     // SAFETY: called before any thread starts (the daemon calls it first).
@@ -34,7 +34,7 @@ pub fn inherited_listener() -> Option<UnixListener> {
 }
 
 /// Tell systemd we are ready (no-op when not started by systemd).
-pub fn notify_ready() {
+pub(super) fn notify_ready() {
     let Some(path) = env::var_os("NOTIFY_SOCKET") else {
         return;
     };

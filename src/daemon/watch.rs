@@ -13,13 +13,13 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// Resolves each time something was written to or moved into the spool.
-pub struct SpoolWatch {
+pub(super) struct SpoolWatch {
     fd: AsyncFd<Inotify>,
     buf: Vec<u8>,
 }
 
 impl SpoolWatch {
-    pub fn new(spool: &Path) -> Result<SpoolWatch> {
+    pub(super) fn new(spool: &Path) -> Result<SpoolWatch> {
         let inotify = Inotify::init().context("could not start inotify")?;
         inotify
             .watches()
@@ -42,7 +42,7 @@ impl SpoolWatch {
     }
 
     /// Drop the events queued now, without waiting.
-    pub fn discard(&mut self) -> io::Result<()> {
+    pub(super) fn discard(&mut self) -> io::Result<()> {
         loop {
             match self.fd.get_mut().read_events(&mut self.buf) {
                 Ok(_) => {}
@@ -53,7 +53,7 @@ impl SpoolWatch {
     }
 
     /// Wait for the next batch of file events (all queued ones are consumed).
-    pub async fn changed(&mut self) -> io::Result<()> {
+    pub(super) async fn changed(&mut self) -> io::Result<()> {
         loop {
             let mut guard = self.fd.readable_mut().await?;
             match guard.get_inner_mut().read_events(&mut self.buf) {
@@ -74,13 +74,13 @@ impl AsRawFd for PidFd {
 }
 
 /// Tracks which pids are watched; each exit is sent on `exited`.
-pub struct Exits {
+pub(super) struct Exits {
     watched: HashSet<i32>,
     exited: UnboundedSender<i32>,
 }
 
 impl Exits {
-    pub fn new(exited: UnboundedSender<i32>) -> Exits {
+    pub(super) fn new(exited: UnboundedSender<i32>) -> Exits {
         Exits {
             watched: HashSet::new(),
             exited,
@@ -89,7 +89,7 @@ impl Exits {
 
     /// Watch every pid in `pids` not watched yet, and forget those no longer
     /// listed. A pid stays watched (and so fires once) while it is listed.
-    pub fn watch(&mut self, pids: Vec<i32>) {
+    pub(super) fn watch(&mut self, pids: Vec<i32>) {
         self.watched.retain(|p| pids.contains(p));
         for pid in pids {
             if !self.watched.insert(pid) {

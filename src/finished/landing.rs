@@ -19,7 +19,7 @@ const MAX_DEPTH: usize = 3;
 
 /// The commit that brought the work in, and what it says.
 #[derive(Debug, Clone)]
-pub struct Found {
+pub(super) struct Found {
     pub commit: String,
     pub how: How,
     pub pr: Option<u64>,
@@ -34,20 +34,20 @@ struct Step {
     parents: Vec<String>,
 }
 
-pub struct Landing<'a> {
+pub(super) struct Landing<'a> {
     root: &'a Path,
     refs: &'a HashMap<String, String>,
 }
 
 impl<'a> Landing<'a> {
-    pub fn new(root: &'a Path, refs: &'a HashMap<String, String>) -> Landing<'a> {
+    pub(super) fn new(root: &'a Path, refs: &'a HashMap<String, String>) -> Landing<'a> {
         Landing { root, refs }
     }
 
     /// Where `tip` (a branch tip, or a commit equal to its newest) came
     /// into `target`. `ancestry`: only reachability counts (a rebase's
     /// equal commit), else content too.
-    pub fn find(&self, tip: &str, target: &str, ancestry: bool) -> Result<Found> {
+    pub(super) fn find(&self, tip: &str, target: &str, ancestry: bool) -> Result<Found> {
         let ancestor = ancestry || is_ancestor(self.root, tip, target)?;
         let base = if ancestor {
             tip.to_owned()
@@ -256,7 +256,7 @@ impl Probe<'_> {
 
 /// The pull/merge request number and title a commit message carries, in
 /// GitHub's, GitLab's and Bitbucket's forms.
-pub fn pull_request(message: &str) -> (Option<u64>, Option<String>) {
+pub(crate) fn pull_request(message: &str) -> (Option<u64>, Option<String>) {
     let mut lines = message.lines();
     let subject = lines.next().unwrap_or("").trim();
     let body_first = || {

@@ -26,7 +26,7 @@ mod commits;
 mod landing;
 mod reflog;
 
-pub use landing::pull_request;
+pub(crate) use landing::pull_request;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -623,14 +623,14 @@ pub(crate) fn git_opt(root: &Path, args: &[&str]) -> Result<Option<String>, proc
 }
 
 /// Is `a` an ancestor of (or equal to) `b`?
-pub fn is_ancestor(root: &Path, a: &str, b: &str) -> Result<bool, proc::Error> {
+pub(crate) fn is_ancestor(root: &Path, a: &str, b: &str) -> Result<bool, proc::Error> {
     Cmd::git(root)
         .args(["merge-base", "--is-ancestor", a, b])
         .check()
 }
 
 /// The best common ancestor of `a` and `b`.
-pub fn merge_base(root: &Path, a: &str, b: &str) -> Result<Option<String>, proc::Error> {
+pub(crate) fn merge_base(root: &Path, a: &str, b: &str) -> Result<Option<String>, proc::Error> {
     git_opt(root, &["merge-base", a, b])
 }
 

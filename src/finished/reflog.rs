@@ -11,7 +11,7 @@ use std::path::Path;
 /// A branch's newest tip seen in a HEAD reflog, and when; and when HEAD
 /// was first on a branch of that name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seen {
+pub(super) struct Seen {
     pub commit: String,
     /// Seconds since the epoch (the reflog entry's time).
     pub at: i64,
@@ -21,11 +21,11 @@ pub struct Seen {
 /// Per branch, its newest tip in any worktree's HEAD reflog; and the
 /// renames HEAD saw (`git branch -m` of the branch checked out).
 #[derive(Debug, Default)]
-pub struct Tips(HashMap<String, Seen>, HashMap<String, String>);
+pub(super) struct Tips(HashMap<String, Seen>, HashMap<String, String>);
 
 impl Tips {
     /// Read `logs/HEAD` of the main worktree and of each linked one.
-    pub fn read(common: &Path) -> Tips {
+    pub(super) fn read(common: &Path) -> Tips {
         let mut tips = Tips::default();
         tips.add_log(&common.join("logs/HEAD"));
         if let Ok(dirs) = fs::read_dir(common.join("worktrees")) {
@@ -36,12 +36,12 @@ impl Tips {
         tips
     }
 
-    pub fn get(&self, branch: &str) -> Option<&Seen> {
+    pub(super) fn get(&self, branch: &str) -> Option<&Seen> {
         self.0.get(branch)
     }
 
     /// The name `branch` was renamed to, if HEAD saw it renamed.
-    pub fn renamed(&self, branch: &str) -> Option<&str> {
+    pub(super) fn renamed(&self, branch: &str) -> Option<&str> {
         self.1.get(branch).map(String::as_str)
     }
 

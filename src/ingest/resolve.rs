@@ -57,7 +57,7 @@ impl Resolver {
     /// The filters a repository's own `.mt.toml` adds, if it names any
     /// `redact` or `ignore` pattern (a file that does not parse adds none;
     /// `mt doctor` names it).
-    pub fn repo_filters(&mut self, root: &str) -> Option<&crate::redact::Filters> {
+    pub(super) fn repo_filters(&mut self, root: &str) -> Option<&crate::redact::Filters> {
         self.own_filters
             .entry(root.to_owned())
             .or_insert_with(|| {

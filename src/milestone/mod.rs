@@ -3,13 +3,13 @@
 //! then every measured figure in a collapsed `mt:` block at the end. Pure:
 //! data in, text out.
 
-pub mod baseline;
-pub mod infer;
-pub mod integration;
-pub mod kinds;
-pub mod render;
-pub mod sections;
-pub mod work;
+pub(crate) mod baseline;
+pub(crate) mod infer;
+pub(crate) mod integration;
+pub(crate) mod kinds;
+pub(crate) mod render;
+pub(crate) mod sections;
+pub(crate) mod work;
 
 use std::collections::BTreeMap;
 
@@ -361,7 +361,7 @@ impl Baseline {
 
 /// A whole milestone file: the front matter, `body`, then mt's figures
 /// collapsed at the end.
-pub fn file_text(front: &FrontMatter, body: &str) -> Result<String> {
+pub(crate) fn file_text(front: &FrontMatter, body: &str) -> Result<String> {
     let head = serde_saphyr::to_string(front).context("could not write the front matter")?;
     let figures = Figures {
         mt: front.mt.clone(),
@@ -391,7 +391,7 @@ fn ensure_newline(mut s: String) -> String {
 }
 
 /// Read the front matter of a milestone file.
-pub fn parse(text: &str) -> Result<FrontMatter> {
+pub(crate) fn parse(text: &str) -> Result<FrontMatter> {
     let Some(rest) = text.strip_prefix("---\n") else {
         bail!("no front matter (the file does not start with ---)");
     };
@@ -428,7 +428,7 @@ fn figures(text: &str) -> Result<Measured> {
 pub(crate) mod tests {
     use super::*;
 
-    pub fn sample() -> FrontMatter {
+    pub(crate) fn sample() -> FrontMatter {
         let mut phases = BTreeMap::new();
         for (p, ms) in [
             ("diagnosis", 600_000),

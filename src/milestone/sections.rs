@@ -14,7 +14,7 @@ use crate::metrics::quality::MIN_RUNS;
 
 /// Template variables these sections add.
 #[derive(Debug, Serialize)]
-pub struct Sections {
+pub(crate) struct Sections {
     error_prevention: String,
     caught: Vec<CaughtView>,
     error_rate_like: String,
@@ -81,7 +81,7 @@ pub(super) fn share_text(s: Share) -> String {
     }
 }
 
-pub fn build(m: &Measured) -> Sections {
+pub(crate) fn build(m: &Measured) -> Sections {
     let (error_rate_like, first_attempt_like) = like_for_like(m);
     Sections {
         error_prevention: match m.caught.len() {

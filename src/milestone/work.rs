@@ -13,7 +13,7 @@ use crate::metrics::quality::MIN_RUNS;
 
 /// One row of the split, as the template shows it.
 #[derive(Debug, Serialize)]
-pub struct WorkView {
+pub(crate) struct WorkView {
     who: String,
     active: String,
     runs: u64,
@@ -22,7 +22,7 @@ pub struct WorkView {
 }
 
 /// The split's rows, person first; none for a milestone written before it.
-pub fn rows(m: &Measured) -> Vec<WorkView> {
+pub(crate) fn rows(m: &Measured) -> Vec<WorkView> {
     let order = [Who::Person, Who::Script, Who::Agent, Who::Ci];
     order
         .iter()
@@ -64,7 +64,7 @@ fn agent_row(m: &Measured) -> Option<&WorkRow> {
 /// Automation Metrics' Agent line: its runs, failures, first-attempt
 /// success and time, and how it fares against a person on the same
 /// commands (like for like, with n on both sides).
-pub fn agent_line(m: &Measured) -> String {
+pub(crate) fn agent_line(m: &Measured) -> String {
     let Some(a) = agent_row(m) else {
         return not_recorded(m);
     };
@@ -102,7 +102,7 @@ fn against_a_person(m: &Measured) -> String {
 }
 
 /// Developer Experience's Agent line: the agent's share of the work.
-pub fn agent_share(m: &Measured) -> String {
+pub(crate) fn agent_share(m: &Measured) -> String {
     let Some(a) = agent_row(m) else {
         return not_recorded(m);
     };

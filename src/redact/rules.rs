@@ -5,7 +5,7 @@
 
 /// What to hide of one word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mask {
+pub(super) enum Mask {
     /// The whole word.
     Whole,
     /// Everything from this byte offset of its value on.
@@ -77,7 +77,7 @@ fn tool(program: &str, words: &[&str]) -> Tool {
 /// Does an option or variable name say it holds a secret? (`--password`,
 /// `--http-passwd`, `--passphrase`, `--auth-token`, `--client-secret`,
 /// `--api-key`, `GITHUB_TOKEN`, `MYSQL_PWD`; not `--author`, `--key-file`.)
-pub fn secret_name(name: &str) -> bool {
+pub(super) fn secret_name(name: &str) -> bool {
     let parts = name_parts(name.trim_start_matches('-'));
     let Some(last) = parts.last() else {
         return false;
@@ -439,7 +439,7 @@ fn generic(words: &[&str], i: usize, base: usize, masks: &mut Vec<(usize, Mask)>
 }
 
 /// Masks for a typed line split into words (`words::split`).
-pub fn line_masks(words: &[super::words::Word]) -> Vec<(usize, Mask)> {
+pub(super) fn line_masks(words: &[super::words::Word]) -> Vec<(usize, Mask)> {
     let values: Vec<&str> = words.iter().map(|w| w.value.as_str()).collect();
     let operators: Vec<bool> = words.iter().map(|w| w.operator).collect();
     masks(&values, &operators)
@@ -447,7 +447,7 @@ pub fn line_masks(words: &[super::words::Word]) -> Vec<(usize, Mask)> {
 
 /// Masks for a whole line of words, sorted by word; `operators[i]` says
 /// word i ends a simple command.
-pub fn masks(words: &[&str], operators: &[bool]) -> Vec<(usize, Mask)> {
+pub(super) fn masks(words: &[&str], operators: &[bool]) -> Vec<(usize, Mask)> {
     let mut out = Vec::new();
     let mut start = 0;
     for i in 0..=words.len() {

@@ -7,7 +7,7 @@ use std::ops::Range;
 
 /// One word: where it is in the text, and its value with quotes removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Word {
+pub(super) struct Word {
     pub span: Range<usize>,
     pub value: String,
     /// `;`, `&&`, `||`, `|`, `&` or a newline outside quotes: it ends a
@@ -16,7 +16,7 @@ pub struct Word {
 }
 
 /// The words of `text`. Unbalanced quotes run to the end of the text.
-pub fn split(text: &str) -> Vec<Word> {
+pub(super) fn split(text: &str) -> Vec<Word> {
     let bytes = text.as_bytes();
     let mut words = Vec::new();
     let mut i = 0;

@@ -9,7 +9,7 @@ use crate::event::{EventKind, Source};
 use crate::metrics::Share;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Step {
+pub(crate) struct Step {
     pub command: String,
     pub duration_ms: u64,
     pub exit_code: Option<i32>,
@@ -19,7 +19,7 @@ pub struct Step {
 
 /// What `milestone_metrics.yaml` holds.
 #[derive(Debug, Clone, Serialize)]
-pub struct CiSummary {
+pub(crate) struct CiSummary {
     /// First step's start → last step's end.
     pub workflow_duration_ms: u64,
     pub workflow_duration: String,
@@ -31,7 +31,7 @@ pub struct CiSummary {
 }
 
 /// Figures of the CI steps among `events` (any order).
-pub fn summarize(events: &[Event]) -> CiSummary {
+pub(crate) fn summarize(events: &[Event]) -> CiSummary {
     let mut ci: Vec<&Event> = events
         .iter()
         .filter(|e| e.source == Source::Ci && e.kind == EventKind::Command)
@@ -72,7 +72,7 @@ pub fn summarize(events: &[Event]) -> CiSummary {
 }
 
 /// Markdown for `$GITHUB_STEP_SUMMARY`.
-pub fn markdown(s: &CiSummary) -> String {
+pub(crate) fn markdown(s: &CiSummary) -> String {
     let rate = s.success_rate.map_or_else(
         || "not measured (no step ran through mt exec)".to_owned(),
         |r| format!("{:.1}%", r * 100.0),

@@ -39,7 +39,7 @@ fn pp(v: Option<f64>, previous: &str) -> String {
 }
 
 /// The seed's four report lines.
-pub fn headline(f: &MonthFigures, before: &MonthFigures) -> Vec<String> {
+pub(crate) fn headline(f: &MonthFigures, before: &MonthFigures) -> Vec<String> {
     let over = format!(
         "over {} of {} with a baseline",
         f.with_baseline,
@@ -133,7 +133,7 @@ fn quality(s: &mut String, f: &MonthFigures, before: &MonthFigures) {
 }
 
 /// `milestones/YYYY-MM/monthly-summary.md`.
-pub fn month(f: &MonthFigures, before: &MonthFigures, idle_note: &str) -> String {
+pub(crate) fn month(f: &MonthFigures, before: &MonthFigures, idle_note: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Monthly summary: {}\n", f.month);
     for line in headline(f, before) {
@@ -184,7 +184,7 @@ pub fn month(f: &MonthFigures, before: &MonthFigures, idle_note: &str) -> String
 }
 
 /// `dashboards/competitive-advantages.md`.
-pub fn advantages(rows: &[Advantage]) -> String {
+pub(crate) fn advantages(rows: &[Advantage]) -> String {
     let mut s = String::from(
         "# Competitive advantages\n\nImprovement factors against the baselines recorded in the milestones: declared by the team (`--baseline`, config) or measured (median of earlier milestones of the same type). Rows without a baseline say so; nothing is compared with an invented figure.\n\n| Type | Phase | Improvement | Milestones with a baseline | Baseline source |\n|------|-------|------------:|---------------------------:|-----------------|\n",
     );
@@ -278,7 +278,7 @@ fn nice_ceiling(max: f64) -> f64 {
 }
 
 /// `dashboards/performance-trends.md`.
-pub fn trends(series: &[MonthFigures]) -> String {
+pub(crate) fn trends(series: &[MonthFigures]) -> String {
     let rate = |pick: fn(&MonthFigures) -> Share| -> Vec<(String, Option<f64>)> {
         series
             .iter()
@@ -343,7 +343,7 @@ pub fn trends(series: &[MonthFigures]) -> String {
 }
 
 /// `dashboards/roi-analysis.md`.
-pub fn roi(series: &[MonthFigures], hourly_rate: Option<f64>) -> String {
+pub(crate) fn roi(series: &[MonthFigures], hourly_rate: Option<f64>) -> String {
     let mut s = String::from(
         "# ROI analysis (estimate)\n\nHours saved are counted only over milestones whose total time has a declared or measured baseline; value = hours saved × the configured `hourly_rate`. This is an estimate, not an accounting figure.\n\n",
     );
@@ -392,7 +392,7 @@ pub fn roi(series: &[MonthFigures], hourly_rate: Option<f64>) -> String {
 
 /// `MILESTONE_LOG.md`: one row per milestone, oldest first, each linking
 /// its file (relative to `milestones/`).
-pub fn log(loaded: &super::files::Loaded, dir: &std::path::Path) -> String {
+pub(crate) fn log(loaded: &super::files::Loaded, dir: &std::path::Path) -> String {
     let mut rows: Vec<(&crate::milestone::FrontMatter, String)> = loaded
         .milestones
         .iter()

@@ -14,31 +14,31 @@ use crate::event::Source;
 
 /// The keys, by meaning.
 mod key {
-    pub const ID: &str = "id";
-    pub const TIME: &str = "t";
-    pub const PID: &str = "pid";
-    pub const SOURCE: &str = "src";
-    pub const CWD: &str = "cwd";
-    pub const SESSION: &str = "sid";
-    pub const PHASE: &str = "phase";
-    pub const TOOL: &str = "tool";
-    pub const ROOT: &str = "root";
-    pub const HEAD: &str = "head";
-    pub const COMMIT: &str = "commit";
-    pub const HEAD_AFTER: &str = "hend";
-    pub const ARG: &str = "a";
-    pub const EXIT: &str = "exit";
-    pub const SIGNAL: &str = "sig";
-    pub const CORE: &str = "core";
-    pub const USER: &str = "ut";
-    pub const SYSTEM: &str = "st";
-    pub const RSS: &str = "rss";
-    pub const DURATION: &str = "dur";
-    pub const PIPESTATUS: &str = "ps";
-    pub const COMMAND: &str = "cmd";
-    pub const PATH: &str = "path";
-    pub const UNTRACKED: &str = "new";
-    pub const AGENT: &str = "agent";
+    pub(super) const ID: &str = "id";
+    pub(super) const TIME: &str = "t";
+    pub(super) const PID: &str = "pid";
+    pub(super) const SOURCE: &str = "src";
+    pub(super) const CWD: &str = "cwd";
+    pub(super) const SESSION: &str = "sid";
+    pub(super) const PHASE: &str = "phase";
+    pub(super) const TOOL: &str = "tool";
+    pub(super) const ROOT: &str = "root";
+    pub(super) const HEAD: &str = "head";
+    pub(super) const COMMIT: &str = "commit";
+    pub(super) const HEAD_AFTER: &str = "hend";
+    pub(super) const ARG: &str = "a";
+    pub(super) const EXIT: &str = "exit";
+    pub(super) const SIGNAL: &str = "sig";
+    pub(super) const CORE: &str = "core";
+    pub(super) const USER: &str = "ut";
+    pub(super) const SYSTEM: &str = "st";
+    pub(super) const RSS: &str = "rss";
+    pub(super) const DURATION: &str = "dur";
+    pub(super) const PIPESTATUS: &str = "ps";
+    pub(super) const COMMAND: &str = "cmd";
+    pub(super) const PATH: &str = "path";
+    pub(super) const UNTRACKED: &str = "new";
+    pub(super) const AGENT: &str = "agent";
 }
 
 /// Where a record was written: the directory, and the worktree root, HEAD

@@ -44,7 +44,7 @@ pub struct Finish {
 }
 
 /// Insert unless `uid` is already stored (re-reading a spool is harmless).
-pub fn insert(tx: &Transaction<'_>, e: &NewEvent) -> Result<bool> {
+pub(crate) fn insert(tx: &Transaction<'_>, e: &NewEvent) -> Result<bool> {
     let f = e.finish.clone().unwrap_or_default();
     let done = e.finish.is_some();
     let n = tx
@@ -96,7 +96,7 @@ const AGENT_SAVE_SQL: &str = "FROM events INDEXED BY events_by_time
 
 /// A coding agent reported writing `path` in `repo` at `at_us`: the
 /// watcher's edit of that save is the agent's, not the person's.
-pub fn agent_saved(tx: &Transaction<'_>, repo: &str, path: &str, at_us: i64) -> Result<()> {
+pub(crate) fn agent_saved(tx: &Transaction<'_>, repo: &str, path: &str, at_us: i64) -> Result<()> {
     tx.prepare_cached(&format!("DELETE {AGENT_SAVE_SQL} AND source = 'watch'"))?
         .execute(params![repo, path, at_us, AGENT_SAVE_US])?;
     Ok(())
@@ -104,7 +104,12 @@ pub fn agent_saved(tx: &Transaction<'_>, repo: &str, path: &str, at_us: i64) -> 
 
 /// Whether an agent reported the save the watcher saw (`path` in `repo`
 /// at `at_us`).
-pub fn saved_by_agent(tx: &Transaction<'_>, repo: &str, path: &str, at_us: i64) -> Result<bool> {
+pub(crate) fn saved_by_agent(
+    tx: &Transaction<'_>,
+    repo: &str,
+    path: &str,
+    at_us: i64,
+) -> Result<bool> {
     Ok(tx
         .prepare_cached(&format!(
             "SELECT EXISTS (SELECT 1 {AGENT_SAVE_SQL} AND source = 'agent')"
@@ -114,7 +119,7 @@ pub fn saved_by_agent(tx: &Transaction<'_>, repo: &str, path: &str, at_us: i64) 
 
 /// Complete a running command; `false` when no start was stored for `uid`
 /// (it was ignored by a filter).
-pub fn finish(tx: &Transaction<'_>, uid: &str, f: &Finish) -> Result<bool> {
+pub(crate) fn finish(tx: &Transaction<'_>, uid: &str, f: &Finish) -> Result<bool> {
     let n = tx
         .prepare_cached(
             "UPDATE events SET end_us = ?2, exit_code = ?3, signal = ?4, core_dumped = ?5,
@@ -136,7 +141,7 @@ pub fn finish(tx: &Transaction<'_>, uid: &str, f: &Finish) -> Result<bool> {
 
 /// Remember which repository each worktree root resolved this pass
 /// belongs to.
-pub fn worktrees(
+pub(crate) fn worktrees(
     tx: &Transaction<'_>,
     commons: &std::collections::HashMap<String, String>,
 ) -> Result<()> {
@@ -149,7 +154,7 @@ pub fn worktrees(
 }
 
 /// Close commands whose wrapper died without an end record.
-pub fn mark_unfinished(tx: &Transaction<'_>, ids: &[i64]) -> Result<()> {
+pub(crate) fn mark_unfinished(tx: &Transaction<'_>, ids: &[i64]) -> Result<()> {
     let mut stmt = tx.prepare_cached(
         "UPDATE events SET state = 'unfinished', pid = NULL WHERE id = ?1 AND state = 'running'",
     )?;
@@ -160,7 +165,7 @@ pub fn mark_unfinished(tx: &Transaction<'_>, ids: &[i64]) -> Result<()> {
 }
 
 /// Count a line that could not be parsed.
-pub fn set_aside(
+pub(crate) fn set_aside(
     tx: &Transaction<'_>,
     at_us: i64,
     file: &str,
@@ -177,10 +182,10 @@ pub fn set_aside(
 
 /// How many set-aside lines are remembered; older ones are dropped, so a
 /// spool full of garbage cannot grow the database without bound.
-pub const SET_ASIDE_KEPT: i64 = 10_000;
+pub(crate) const SET_ASIDE_KEPT: i64 = 10_000;
 
 /// Keep only the newest `SET_ASIDE_KEPT` set-aside rows.
-pub fn prune_set_aside(tx: &Transaction<'_>) -> Result<()> {
+pub(crate) fn prune_set_aside(tx: &Transaction<'_>) -> Result<()> {
     tx.execute(
         "DELETE FROM set_aside WHERE id <= (SELECT max(id) FROM set_aside) - ?1",
         params![SET_ASIDE_KEPT],
@@ -189,7 +194,7 @@ pub fn prune_set_aside(tx: &Transaction<'_>) -> Result<()> {
 }
 
 /// Record how far `file` has been read.
-pub fn put_offset(tx: &Transaction<'_>, file: &str, inode: u64, offset: u64) -> Result<()> {
+pub(crate) fn put_offset(tx: &Transaction<'_>, file: &str, inode: u64, offset: u64) -> Result<()> {
     tx.prepare_cached(
         "INSERT OR REPLACE INTO spool_offsets (file, inode, offset) VALUES (?1, ?2, ?3)",
     )?
@@ -198,7 +203,7 @@ pub fn put_offset(tx: &Transaction<'_>, file: &str, inode: u64, offset: u64) -> 
 }
 
 /// Forget a file that is about to be removed.
-pub fn drop_offset(tx: &Transaction<'_>, file: &str) -> Result<()> {
+pub(crate) fn drop_offset(tx: &Transaction<'_>, file: &str) -> Result<()> {
     tx.prepare_cached("DELETE FROM spool_offsets WHERE file = ?1")?
         .execute([file])?;
     Ok(())

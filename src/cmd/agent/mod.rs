@@ -29,7 +29,7 @@ const INTEGRATIONS: [&Integration; 2] = [&CLAUDE_CODE, &GEMINI_CLI];
 
 /// `mt init agent`: write the shims under the state dir and print the
 /// variables that point bash and zsh at them.
-pub fn init(name: Option<&str>) -> Result<u8> {
+pub(super) fn init(name: Option<&str>) -> Result<u8> {
     let paths = Paths::from_env();
     secure::private_dir(&paths.spool)?;
     let dir = paths.state.join("agent");
@@ -93,7 +93,7 @@ fn integration(target: InitTarget) -> Option<&'static Integration> {
 }
 
 /// `mt init claude-code|gemini-cli [--user] [--remove]`.
-pub fn install(target: InitTarget, user: bool, remove: bool) -> Result<u8> {
+pub(super) fn install(target: InitTarget, user: bool, remove: bool) -> Result<u8> {
     let it = integration(target).context("not an agent mt installs hooks for")?;
     let path = it.path(user)?;
     let mut value = settings::read(&path, it.name)?;
@@ -133,7 +133,7 @@ pub fn install(target: InitTarget, user: bool, remove: bool) -> Result<u8> {
 /// `mt doctor`'s lines on agents: each settings file with mt's hooks (and
 /// whether the mt they run is there), the agent environment of this shell,
 /// and what agents were recorded in the last 7 days.
-pub fn checks(paths: &Paths) -> Vec<(bool, String)> {
+pub(super) fn checks(paths: &Paths) -> Vec<(bool, String)> {
     let mut out = Vec::new();
     for it in INTEGRATIONS {
         for user in [false, true] {
@@ -212,7 +212,7 @@ fn recent_agents(paths: &Paths) -> Option<String> {
 /// Never fails the agent's tool call: prints nothing on stdout (Claude Code
 /// shows a SessionStart hook's output to the model, Gemini CLI parses it as
 /// JSON) and exits 0.
-pub fn hook(agent: HookedAgent) -> Result<u8> {
+pub(super) fn hook(agent: HookedAgent) -> Result<u8> {
     if crate::paths::disabled() {
         return Ok(0);
     }

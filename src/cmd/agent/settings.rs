@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 
 /// Where an agent keeps its hooks and which of them mt installs.
-pub struct Integration {
+pub(super) struct Integration {
     /// The name in `mt agent-hook NAME` and in milestones.
     pub name: &'static str,
     /// Relative to the project's root, and to the home directory.
@@ -22,7 +22,7 @@ pub struct Integration {
     pub named: bool,
 }
 
-pub const CLAUDE_CODE: Integration = Integration {
+pub(super) const CLAUDE_CODE: Integration = Integration {
     name: "claude-code",
     settings: ".claude/settings.json",
     events: &[
@@ -39,7 +39,7 @@ pub const CLAUDE_CODE: Integration = Integration {
     named: false,
 };
 
-pub const GEMINI_CLI: Integration = Integration {
+pub(super) const GEMINI_CLI: Integration = Integration {
     name: "gemini-cli",
     settings: ".gemini/settings.json",
     // Its shell commands come through the agent environment (`bash -c`
@@ -53,12 +53,12 @@ pub const GEMINI_CLI: Integration = Integration {
 
 impl Integration {
     /// The part of a hook's command line that marks it as mt's.
-    pub fn mark(&self) -> String {
+    pub(super) fn mark(&self) -> String {
         format!("agent-hook {}", self.name)
     }
 
     /// The user's settings file, or the project's.
-    pub fn path(&self, user: bool) -> Result<PathBuf> {
+    pub(super) fn path(&self, user: bool) -> Result<PathBuf> {
         if user {
             let home = std::env::var_os("HOME")
                 .filter(|h| !h.is_empty())
@@ -84,7 +84,7 @@ impl Integration {
     /// Add mt's hook to each event that has none yet; whether anything
     /// changed. A `hooks` that is not an object, or an event that is not a
     /// list, is the user's own shape: an error, and nothing changed.
-    pub fn add(&self, settings: &mut Value, command: &str) -> Result<bool> {
+    pub(super) fn add(&self, settings: &mut Value, command: &str) -> Result<bool> {
         let Some(root) = settings.as_object_mut() else {
             return Ok(false);
         };
@@ -138,7 +138,7 @@ impl Integration {
 
     /// Take mt's handlers out, and the groups and events left empty by
     /// that; whether anything changed.
-    pub fn remove(&self, settings: &mut Value) -> bool {
+    pub(super) fn remove(&self, settings: &mut Value) -> bool {
         let Some(hooks) = settings.get_mut("hooks").and_then(Value::as_object_mut) else {
             return false;
         };
@@ -166,7 +166,7 @@ impl Integration {
     }
 
     /// The command lines of mt's hooks in the file at `path`, if any.
-    pub fn installed_in(&self, path: &Path) -> Option<Vec<String>> {
+    pub(super) fn installed_in(&self, path: &Path) -> Option<Vec<String>> {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
         let commands: Vec<String> = v["hooks"]
             .as_object()?
@@ -184,7 +184,7 @@ impl Integration {
 
 /// The settings as JSON: `{}` when the file does not exist; an error, and
 /// the file left alone, when it is not a JSON object.
-pub fn read(path: &Path, name: &str) -> Result<Value> {
+pub(super) fn read(path: &Path, name: &str) -> Result<Value> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(json!({})),

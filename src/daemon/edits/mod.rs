@@ -79,7 +79,7 @@ enum Message {
 }
 
 /// The watcher thread, as its owner holds it.
-pub struct Watcher {
+pub(crate) struct Watcher {
     keep: Duration,
     tx: mpsc::Sender<Message>,
     wake: UnixStream,
@@ -88,7 +88,7 @@ pub struct Watcher {
 
 /// Where a watcher writes and what it may spend.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     pub spool: PathBuf,
     /// `watch.json` in the state dir: what is watched, for `mt doctor`.
     pub report: PathBuf,
@@ -103,7 +103,7 @@ pub struct Settings {
 }
 
 impl Watcher {
-    pub fn start(settings: Settings) -> Result<Watcher> {
+    pub(crate) fn start(settings: Settings) -> Result<Watcher> {
         let inotify = Inotify::init().context("could not start inotify")?;
         let (wake, woken) = UnixStream::pair()?;
         woken.set_nonblocking(true)?;
@@ -125,14 +125,14 @@ impl Watcher {
     }
 
     /// Trees with nothing recorded this long are not watched.
-    pub fn keep(&self) -> Duration {
+    pub(crate) fn keep(&self) -> Duration {
         self.keep
     }
 
     /// Spool the edits still waiting for their quiet period, and wait (up
     /// to a second) until they are: a save made just before the daemon
     /// stops is not lost.
-    pub fn flush(&self) {
+    pub(crate) fn flush(&self) {
         let (tx, rx) = mpsc::channel();
         if self.tx.send(Message::Flush(tx)).is_ok() {
             poke(&self.wake);
@@ -141,7 +141,7 @@ impl Watcher {
     }
 
     /// Something was recorded in these worktrees (root → latest µs).
-    pub fn active(&self, roots: BTreeMap<String, i64>) {
+    pub(crate) fn active(&self, roots: BTreeMap<String, i64>) {
         if !roots.is_empty() && self.tx.send(Message::Active(roots)).is_ok() {
             poke(&self.wake);
         }
@@ -777,7 +777,7 @@ fn tracked<'a>(root: &Path, paths: impl Iterator<Item = &'a Path>) -> Option<Has
 /// Where the watch limit comes from, for `mt doctor`'s advice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum LimitFrom {
+pub(crate) enum LimitFrom {
     /// `MT_WATCH_LIMIT` in the daemon's environment.
     Env,
     /// The kernel's `fs.inotify.max_user_watches`.
@@ -788,14 +788,14 @@ pub enum LimitFrom {
 
 /// The most directories one daemon watches.
 #[derive(Debug, Clone, Copy)]
-pub struct Limit {
+pub(crate) struct Limit {
     pub count: usize,
     pub from: LimitFrom,
 }
 
 /// `watch.json`: the daemon's watched trees.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub limit: usize,
     #[serde(default = "kernel_from")]
     pub limit_from: LimitFrom,
@@ -808,7 +808,7 @@ fn kernel_from() -> LimitFrom {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct TreeReport {
+pub(crate) struct TreeReport {
     pub root: String,
     pub dirs: usize,
     /// Set when the tree needs more watches than allowed: not watched.
@@ -816,7 +816,7 @@ pub struct TreeReport {
 }
 
 /// `fs.inotify.max_user_watches`, if readable.
-pub fn kernel_limit() -> Option<usize> {
+pub(crate) fn kernel_limit() -> Option<usize> {
     std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
         .ok()?
         .trim()
@@ -826,7 +826,7 @@ pub fn kernel_limit() -> Option<usize> {
 
 /// The most directories one daemon watches: `MT_WATCH_LIMIT` when set
 /// (a lower cap, e.g. on a shared machine), else the kernel's limit.
-pub fn limit() -> Limit {
+pub(crate) fn limit() -> Limit {
     if let Some(count) = std::env::var("MT_WATCH_LIMIT")
         .ok()
         .and_then(|v| v.parse().ok())
