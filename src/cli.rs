@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use mt_record::domain::Phase;
 
 /// Measure how software work actually goes: record every command, attribute
 /// it to its git branch, write milestones from what was measured.
@@ -45,7 +46,7 @@ pub enum Cmd {
     },
     /// Mark that time from now on counts to a phase.
     Phase {
-        #[arg(value_enum)]
+        #[arg(value_parser = work_phase())]
         phase: Phase,
     },
     /// Run, start, stop or query the recording daemon.
@@ -149,7 +150,7 @@ pub struct HookRecordArgs {
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Count this run to a phase, whatever the classification rules say.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = work_phase())]
     pub phase: Option<Phase>,
     /// Name the tool this run is (as in the milestone's "Tools Used").
     #[arg(long, value_name = "NAME")]
@@ -252,62 +253,22 @@ pub enum DaemonCmd {
     Status,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Phase {
-    Diagnosis,
-    Implementation,
-    Validation,
+/// The phases a person declares, as clap offers them: the domain's
+/// [`Phase::WORK`], one list.
+fn work_phase() -> impl clap::builder::TypedValueParser<Value = Phase> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
+    PossibleValuesParser::new(Phase::WORK.map(|p| PossibleValue::new(p.as_str())))
+        .map(|text| Phase::parse_work(&text).expect("clap offered only the work phases"))
 }
 
-impl Phase {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Diagnosis => "diagnosis",
-            Phase::Implementation => "implementation",
-            Phase::Validation => "validation",
+impl From<ExecArgs> for mt_record::exec::Args {
+    fn from(args: ExecArgs) -> Self {
+        mt_record::exec::Args {
+            phase: args.phase,
+            tool: args.tool,
+            command: args.command,
         }
     }
-}
-
-/// Parse `mt exec`'s arguments without clap, for the plain forms only:
-/// `[--phase P | --phase=P] [--tool N | --tool=N] [--] CMD [ARG…]`.
-/// `None` means "let clap parse it" (help, unknown flags, bad values).
-pub fn fast_exec(args: &[OsString]) -> Option<ExecArgs> {
-    let mut out = ExecArgs {
-        phase: None,
-        tool: None,
-        command: Vec::new(),
-    };
-    let mut i = 0;
-    while i < args.len() {
-        let arg = args[i].to_str();
-        let (flag, inline) = match arg {
-            Some("--") => {
-                i += 1;
-                break;
-            }
-            Some(a) if a.starts_with('-') => match a.split_once('=') {
-                Some((f, v)) => (f, Some(v.to_owned())),
-                None => (a, None),
-            },
-            _ => break,
-        };
-        let value = match inline {
-            Some(v) => v,
-            None => {
-                i += 1;
-                args.get(i)?.to_str()?.to_owned()
-            }
-        };
-        match flag {
-            "--phase" => out.phase = Some(Phase::from_str(&value, false).ok()?),
-            "--tool" => out.tool = Some(value),
-            _ => return None,
-        }
-        i += 1;
-    }
-    out.command = args.get(i..)?.to_vec();
-    (!out.command.is_empty()).then_some(out)
 }
 
 /// A month exactly as `YYYY-MM` (2026-11); `2026-1` or `2026-13` is a
@@ -346,7 +307,7 @@ mod tests {
         ];
         for args in cases {
             let os: Vec<OsString> = args.iter().map(OsString::from).collect();
-            let fast = fast_exec(&os).expect("plain form");
+            let fast = mt_record::exec::Args::parse_plain(&os).expect("plain form");
             let full =
                 Cli::try_parse_from(["mt", "exec"].iter().map(OsString::from).chain(os.clone()))
                     .unwrap();
@@ -366,7 +327,10 @@ mod tests {
             &[],
         ] {
             let os: Vec<OsString> = args.iter().map(OsString::from).collect();
-            assert!(fast_exec(&os).is_none(), "{args:?} must go to clap");
+            assert!(
+                mt_record::exec::Args::parse_plain(&os).is_none(),
+                "{args:?} must go to clap"
+            );
         }
     }
 }

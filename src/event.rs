@@ -2,121 +2,40 @@
 
 use serde::Serialize;
 
-/// An enum stored as its text: the names serde prints, SQL compares and
-/// `store/` reads back are one list, written once.
-macro_rules! text_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+ }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-        pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
-        }
+pub(crate) use mt_record::domain::{EventKind, RunState, Source, Text, Who};
 
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)+
-                }
-            }
-        }
+/// A domain value ([`Text`]) as SQL and serde see it: its text. The enums
+/// live in `mt-record`, which knows neither SQLite nor serde; this is the
+/// one place their text meets both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stored<T>(pub T);
 
-        impl rusqlite::types::FromSql for $name {
-            fn column_result(
-                v: rusqlite::types::ValueRef<'_>,
-            ) -> rusqlite::types::FromSqlResult<Self> {
-                match v.as_str()? {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(rusqlite::types::FromSqlError::InvalidType),
-                }
-            }
-        }
-
-        impl rusqlite::types::ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                Ok(self.as_str().into())
-            }
-        }
-    };
-}
-
-text_enum! {
-    /// Where a command was seen.
-    #[derive(Default)]
-    pub enum Source {
-        /// Run through `mt exec` by a program — a script, a make target, a
-        /// git hook, another tool: automated. (Before `typed` existed, every
-        /// `mt exec` run was stored as this.)
-        #[default]
-        Exec => "exec",
-        /// `mt exec` typed at a prompt by a person: a manual run.
-        Typed => "typed",
-        /// Seen only by a shell hook: a manual run.
-        Hook => "hook",
-        /// `mt exec` under `CI=true`.
-        Ci => "ci",
-        /// The daemon's working-tree watcher (an edit).
-        Watch => "watch",
-        /// A coding agent: a command it ran through a shell (its
-        /// environment from `mt init agent`, or its own hooks), or a file
-        /// it reported writing.
-        Agent => "agent",
+impl<T: Text> rusqlite::types::FromSql for Stored<T> {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        T::parse(v.as_str()?)
+            .map(Stored)
+            .ok_or(rusqlite::types::FromSqlError::InvalidType)
     }
 }
 
-impl Source {
-    /// Not typed by a person — a script, make, a git hook, CI, an agent:
-    /// the automated side of every comparison.
-    pub fn by_program(self) -> bool {
-        !matches!(self, Source::Typed | Source::Hook | Source::Watch)
-    }
-
-    /// Who did the work, for the milestone's four-way split.
-    pub fn who(self) -> Who {
-        match self {
-            Source::Typed | Source::Hook | Source::Watch => Who::Person,
-            Source::Exec => Who::Script,
-            Source::Agent => Who::Agent,
-            Source::Ci => Who::Ci,
-        }
+impl<T: Text> rusqlite::types::ToSql for Stored<T> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.0.as_str().into())
     }
 }
 
-text_enum! {
-    /// Who ran a command or made an edit (docs/metrics.md, "Who did the
-    /// work").
-    #[derive(Default, PartialOrd, Ord)]
-    pub enum Who {
-        /// Typed by a person, or a save of theirs.
-        #[default]
-        Person => "person",
-        /// Run by a script or tool through `mt exec`.
-        Script => "script",
-        /// Run by a coding agent.
-        Agent => "agent",
-        /// Run under CI.
-        Ci => "ci",
-    }
-}
-
-text_enum! {
-    /// What a stored event is.
-    #[derive(Default)]
-    pub enum EventKind {
-        /// A command that ran (through `mt exec` or seen by a hook).
-        #[default]
-        Command => "command",
-        /// `mt phase P`: a point on the timeline, no duration.
-        Marker => "marker",
-        /// A file of the working tree written (its path in `command`).
-        Edit => "edit",
-    }
+/// `#[serde(serialize_with = "text")]`: a domain value as its text.
+pub(crate) fn text<T: Text, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.as_str())
 }
 
 /// One stored row of `events`, ready to print.
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub id: i64,
+    #[serde(serialize_with = "text")]
     pub source: Source,
+    #[serde(serialize_with = "text")]
     pub kind: EventKind,
     pub argv: Vec<String>,
     /// The exact argv bytes (arguments joined by NUL), base64: `argv` and
@@ -135,6 +54,7 @@ pub struct Event {
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     pub pipestatus: Option<Vec<i32>>,
+    #[serde(serialize_with = "text")]
     pub state: RunState,
     pub phase: Option<String>,
     pub tool: Option<String>,
@@ -149,18 +69,6 @@ pub struct Event {
     pub start_us: i64,
     #[serde(skip)]
     pub end_us: Option<i64>,
-}
-
-text_enum! {
-    /// Where a stored command is in its life (SQL in `store/` reads these
-    /// texts too).
-    pub enum RunState {
-        /// Started (an `mt exec` start record), not ended yet.
-        Running => "running",
-        Done => "done",
-        /// Its wrapper or shell died without an end record.
-        Unfinished => "unfinished",
-    }
 }
 
 /// A run succeeded: it finished (not running, not unfinished), was not

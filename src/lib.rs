@@ -25,10 +25,10 @@ pub(crate) use log_line;
 pub mod cli;
 pub mod cmd;
 
-// Writers: `mt exec` runs the command as if bare and appends records.
-pub(crate) mod autostart;
-pub mod spool;
-pub(crate) mod wrapper;
+// Writers: `mt exec` runs the command as if bare and appends records
+// (the `mt-record` crate, which the front binary is).
+pub(crate) use mt_record::autostart;
+pub use mt_record::spool;
 
 // The daemon and its control socket; readers catch up through it.
 pub(crate) mod catchup;
@@ -59,9 +59,9 @@ pub(crate) mod milestone;
 pub mod store;
 
 // Ground: configuration, paths, private directories.
-pub(crate) mod clock;
+pub(crate) use mt_record::clock;
 pub mod config;
 pub(crate) mod display;
-pub mod paths;
+pub use mt_record::paths;
 pub(crate) mod proc;
-pub(crate) mod secure;
+pub(crate) use mt_record::secure;

@@ -1,4 +1,4 @@
-//! `mt-core`: every subcommand. The `mt` front (src/main.rs) runs `mt exec`
+//! `mt-core`: every subcommand. The `mt` front (`mt_record::front`) runs `mt exec`
 //! itself and hands everything else here with `execv`, `argv[0]` = `mt`,
 //! so help and errors name `mt`. Parse, dispatch, turn the result into an
 //! exit status.
@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     // `mt exec` is on every wrapped command's path: skip building the whole
     // clap tree when its arguments are the plain forms. Anything else
     // (help, a typo) goes through clap, which stays the one definition.
-    if is_exec && let Some(exec) = mt::cli::fast_exec(&args[2..]) {
+    if is_exec && let Some(exec) = mt_record::exec::Args::parse_plain(&args[2..]) {
         mt::cmd::exec(exec);
     }
     let cli = match Cli::try_parse_from(&args) {

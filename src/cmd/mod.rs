@@ -5,7 +5,6 @@ mod ci;
 mod close;
 mod daemon;
 mod doctor;
-mod exec;
 mod forget;
 mod hook_record;
 pub(crate) mod init;
@@ -20,14 +19,16 @@ use anyhow::Result;
 
 use crate::cli::Cmd;
 
-/// For the front binary, which starts at C's `main` (src/main.rs).
-pub use crate::wrapper::runtime_defaults;
-pub use exec::run as exec;
+/// `mt exec` under this build's identity (a daemon of another build is
+/// replaced): the front binary's path, also taken by `mt-core exec`.
+pub fn exec(args: mt_record::exec::Args) -> ! {
+    mt_record::exec::run(args, crate::control::VERSION)
+}
 
 /// Run a subcommand; the result is the exit status.
 pub fn run(cmd: Cmd) -> Result<u8> {
     match cmd {
-        Cmd::Exec(args) => exec::run(args),
+        Cmd::Exec(args) => exec(args.into()),
         Cmd::Log(args) => log::run(&args),
         Cmd::Close(args) => close::run(&args),
         Cmd::Report { what } => report::run(what),

@@ -70,7 +70,7 @@ pub(crate) fn run(paths: &Paths) -> Result<()> {
         );
         return Ok(());
     };
-    crate::autostart::sign_lock(&mut lock);
+    crate::autostart::sign_lock(&mut lock, crate::control::VERSION);
     let (listener, socket_inode) = listen(paths, inherited)?;
     let owned = socket_inode.is_some();
     drop(starting);

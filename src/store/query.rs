@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::Store;
 use super::filing::{MILESTONE_COLUMN, open_span_sql};
-use crate::event::{Event, EventKind, RunState, Source, rfc3339};
+use crate::event::{Event, EventKind, RunState, Source, Stored, rfc3339};
 
 /// Which commands `log` returns.
 #[derive(Debug, Clone, Default)]
@@ -92,8 +92,8 @@ fn event(row: &Row<'_>) -> rusqlite::Result<Event> {
     let pipestatus: Option<String> = row.get(14)?;
     Ok(Event {
         id: row.get(0)?,
-        source: row.get(1)?,
-        kind: row.get(2)?,
+        source: row.get::<_, Stored<_>>(1)?.0,
+        kind: row.get::<_, Stored<_>>(2)?.0,
         argv_b64: argv.as_ref().map(|a| {
             use base64::Engine;
             base64::engine::general_purpose::STANDARD.encode(a)
@@ -121,7 +121,7 @@ fn event(row: &Row<'_>) -> rusqlite::Result<Event> {
                 .filter_map(|s| s.parse().ok())
                 .collect()
         }),
-        state: row.get(15)?,
+        state: row.get::<_, Stored<_>>(15)?.0,
         phase: row.get(16)?,
         tool: row.get(17)?,
         user_ms: ms(row.get(18)?),
@@ -436,14 +436,14 @@ impl Store {
             let mut text = |i| Ok::<_, rusqlite::Error>(texts.get(r.get_ref(i)?.as_str_or_null()?));
             Ok(SpanRow {
                 id: r.get(0)?,
-                source: r.get(1)?,
-                kind: r.get(2)?,
+                source: r.get::<_, Stored<_>>(1)?.0,
+                kind: r.get::<_, Stored<_>>(2)?.0,
                 command: text(3)?.unwrap_or_default(),
                 start_us: r.get(4)?,
                 end_us: r.get(5)?,
                 exit_code: r.get(6)?,
                 signal: r.get(7)?,
-                state: r.get(8)?,
+                state: r.get::<_, Stored<_>>(8)?.0,
                 phase: text(9)?,
                 tool: text(10)?,
                 head: text(11)?,

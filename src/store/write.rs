@@ -3,7 +3,7 @@
 use anyhow::Result;
 use rusqlite::{Transaction, params};
 
-use crate::event::{EventKind, RunState, Source};
+use crate::event::{EventKind, RunState, Source, Stored};
 
 /// A command (or phase marker) as ingest hands it to the store.
 #[derive(Debug, Clone, Default)]
@@ -57,8 +57,8 @@ pub(crate) fn insert(tx: &Transaction<'_>, e: &NewEvent) -> Result<bool> {
         )?
         .execute(params![
             e.uid,
-            e.source,
-            e.kind,
+            Stored(e.source),
+            Stored(e.kind),
             e.argv,
             e.command,
             e.cwd,
@@ -77,7 +77,7 @@ pub(crate) fn insert(tx: &Transaction<'_>, e: &NewEvent) -> Result<bool> {
             f.user_us,
             f.sys_us,
             f.maxrss_kib,
-            if done { RunState::Done } else { RunState::Running },
+            Stored(if done { RunState::Done } else { RunState::Running }),
             e.pid,
             e.untracked.then_some(1),
             e.agent,

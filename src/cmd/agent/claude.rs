@@ -110,7 +110,8 @@ fn ran(v: &Value, paths: &Paths) -> Result<()> {
         head_after: true,
         agent: Some(NAME.to_owned()),
     });
-    crate::spool::writer::append(&paths.spool, &record.encode())
+    crate::spool::writer::append(&paths.spool, &record.encode())?;
+    Ok(())
 }
 
 /// The command's exit status as Claude Code tells it: 0 after PostToolUse

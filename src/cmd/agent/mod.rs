@@ -251,5 +251,6 @@ fn wrote(file: &str, call: &str, agent: &str, paths: &Paths) -> Result<()> {
         untracked: false,
         agent: Some(agent.to_owned()),
     });
-    crate::spool::writer::append(&paths.spool, &record.encode())
+    crate::spool::writer::append(&paths.spool, &record.encode())?;
+    Ok(())
 }

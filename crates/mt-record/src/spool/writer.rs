@@ -15,13 +15,14 @@ use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::error::Result;
 use crate::secure;
 
 /// The file all wrappers share.
 pub const SHARED: &str = "exec.log";
 
 /// Append one encoded record to the shared spool file in `dir`.
-pub fn append(dir: &Path, record: &[u8]) -> anyhow::Result<()> {
+pub fn append(dir: &Path, record: &[u8]) -> Result<()> {
     Appender::new(dir).append(record)
 }
 
@@ -47,7 +48,7 @@ impl Appender {
         }
     }
 
-    pub fn append(&mut self, record: &[u8]) -> anyhow::Result<()> {
+    pub fn append(&mut self, record: &[u8]) -> Result<()> {
         let _guard = NoSigxfsz::new();
         if !self.dir_checked {
             secure::private_dir(&self.dir)?;
@@ -144,14 +145,14 @@ impl Drop for NoSigxfsz {
 
 /// Append to a shell session's own file (`h-<pid>-<sid>.log`); no lock:
 /// the daemon leaves it alone while that shell lives.
-pub fn append_session(dir: &Path, name: &str, record: &[u8]) -> anyhow::Result<()> {
+pub fn append_session(dir: &Path, name: &str, record: &[u8]) -> Result<()> {
     secure::private_dir(dir)?;
     append_to(&dir.join(name), record)
 }
 
 /// A file only this process writes: `x-<pid>-<nanos>.log`. The daemon
 /// drains it and removes it once the process is gone.
-fn append_private(dir: &Path, record: &[u8]) -> anyhow::Result<()> {
+fn append_private(dir: &Path, record: &[u8]) -> Result<()> {
     let nanos = crate::clock::since_epoch().as_nanos();
     let path = dir.join(format!("x-{}-{nanos}.log", std::process::id()));
     append_to(&path, record)
@@ -159,7 +160,7 @@ fn append_private(dir: &Path, record: &[u8]) -> anyhow::Result<()> {
 
 /// Append `record` to the file at `path`, a file only this writer appends
 /// to (no lock).
-fn append_to(path: &Path, record: &[u8]) -> anyhow::Result<()> {
+fn append_to(path: &Path, record: &[u8]) -> Result<()> {
     let (file, len) = open(path)?;
     write_record(&file, len, record)?;
     Ok(())

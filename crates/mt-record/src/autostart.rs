@@ -12,14 +12,14 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 
 use crate::paths::{self, Paths};
 use crate::secure;
 
 /// Does anything accept connections on the socket? One `connect`, no
 /// round trip (after `mt exec`, only when the ingest lock is free).
-pub(crate) fn listening(paths: &Paths) -> bool {
+pub fn listening(paths: &Paths) -> bool {
     UnixStream::connect(&paths.socket).is_ok()
 }
 
@@ -38,16 +38,16 @@ fn lock_holder(paths: &Paths) -> Option<String> {
 
 /// Write this build into the ingest lock the daemon holds, so `mt exec`
 /// can tell a daemon of another build without asking it.
-pub(crate) fn sign_lock(lock: &mut File) {
+pub fn sign_lock(lock: &mut File, build: &str) {
     use std::io::Write;
     let _ = lock.set_len(0);
-    let _ = lock.write_all(crate::control::VERSION.as_bytes());
+    let _ = lock.write_all(build.as_bytes());
 }
 
 /// Is a daemon on its way? One holds the start lock from its spawn until
 /// its socket listens, which can take seconds when it must first wait for
 /// a catch-up's ingest lock.
-pub(crate) fn starting(paths: &Paths) -> bool {
+pub fn starting(paths: &Paths) -> bool {
     held(&paths.start_lock())
 }
 
@@ -75,13 +75,14 @@ fn held_open(lock: &std::path::Path) -> Option<File> {
 /// A daemon of another build (an upgrade installed while it ran; it signed
 /// the lock) is replaced: ours retires it as it starts, the old one drains
 /// the spool as it stops, so no record is lost and the next one is stored
-/// under this build's rules.
-pub(crate) fn ensure(paths: &Paths) -> Result<()> {
+/// under this build's rules. `ours` is this build's identity
+/// (`mt --version`'s text).
+pub fn ensure(paths: &Paths, ours: &str) -> Result<()> {
     if paths::no_autostart() {
         return Ok(());
     }
     match lock_holder(paths) {
-        Some(build) if build.is_empty() || build == crate::control::VERSION => Ok(()),
+        Some(build) if build.is_empty() || build == ours => Ok(()),
         // Ours retires it as it starts (`daemon::run`); the front asks
         // nothing of the socket itself.
         Some(_) => start(paths, Listening::Replace),
@@ -100,7 +101,7 @@ enum Listening {
 }
 
 /// Start a detached daemon now (under the start lock); returns at once.
-pub(crate) fn spawn(paths: &Paths) -> Result<()> {
+pub fn spawn(paths: &Paths) -> Result<()> {
     start(paths, Listening::Keep)
 }
 

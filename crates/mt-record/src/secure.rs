@@ -7,15 +7,15 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use crate::error::{Context, Error, Result};
 
 /// The effective uid of this process.
-pub(crate) fn uid() -> u32 {
+pub fn uid() -> u32 {
     nix::unistd::geteuid().as_raw()
 }
 
 /// Create `dir` (and its parents) with mode 0700 when missing, then check it.
-pub(crate) fn private_dir(dir: &Path) -> Result<()> {
+pub fn private_dir(dir: &Path) -> Result<()> {
     match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             if let Some(parent) = dir.parent() {
@@ -35,20 +35,24 @@ pub(crate) fn private_dir(dir: &Path) -> Result<()> {
 }
 
 /// Check an existing directory without changing it.
-pub(crate) fn check(dir: &Path) -> Result<()> {
+pub fn check(dir: &Path) -> Result<()> {
     let meta = fs::symlink_metadata(dir)?;
     let shown = dir.display();
     if meta.file_type().is_symlink() {
-        bail!("{shown} is a symlink; remove it so that mt can create a private directory there");
+        return Err(Error::new(format!(
+            "{shown} is a symlink; remove it so that mt can create a private directory there"
+        )));
     }
     if !meta.is_dir() {
-        bail!("{shown} is not a directory; remove it or point mt elsewhere");
+        return Err(Error::new(format!(
+            "{shown} is not a directory; remove it or point mt elsewhere"
+        )));
     }
     if meta.uid() != uid() {
-        bail!(
+        return Err(Error::new(format!(
             "{shown} belongs to uid {}, not to you; remove it or point mt elsewhere",
             meta.uid()
-        );
+        )));
     }
     if meta.mode() & 0o077 != 0 {
         // Ours, merely too open (e.g. made by hand): tighten rather than refuse.
@@ -60,8 +64,7 @@ pub(crate) fn check(dir: &Path) -> Result<()> {
 /// Take the exclusive lock on the private lock file `path` without waiting:
 /// the file, held until it is dropped, or `None` when another process holds
 /// it. The one lock helper behind the start and ingest locks.
-pub(crate) fn try_lock(path: &Path, what: &str) -> Result<Option<fs::File>> {
-    use anyhow::Context;
+pub fn try_lock(path: &Path, what: &str) -> Result<Option<fs::File>> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = fs::OpenOptions::new()
         .create(true)

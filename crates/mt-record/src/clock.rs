@@ -29,19 +29,19 @@ impl Timestamp {
 }
 
 /// Now, by the system clock (the clock users compare with).
-pub(crate) fn now() -> Timestamp {
+pub fn now() -> Timestamp {
     Timestamp(since_epoch().as_micros() as i64)
 }
 
 /// Now as a `Duration` since the epoch, for ids that want nanoseconds.
-pub(crate) fn since_epoch() -> Duration {
+pub fn since_epoch() -> Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
 }
 
 /// A duration in whole microseconds (saturating at i64::MAX).
-pub(crate) fn micros(d: Duration) -> i64 {
+pub fn micros(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 

@@ -8,9 +8,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use super::record::{Builder, Kind, Record};
-use crate::cli::Phase;
 use crate::clock::Timestamp;
-use crate::event::Source;
+use crate::domain::{Phase, Source};
 
 /// The keys, by meaning.
 mod key {
@@ -58,12 +57,13 @@ pub struct Place {
 impl Place {
     /// `cwd`, with its repository and HEAD read from `.git` now (no fork).
     pub fn read(cwd: &Path) -> Place {
-        let repo = crate::git::find(cwd);
+        let repo = crate::gitdir::find(cwd);
         let head = (repo.as_ref())
-            .and_then(|r| crate::git::read_head_text(&r.gitdir))
+            .and_then(|r| crate::gitdir::read_head_text(&r.gitdir))
             .map(|h| h.trim().to_owned());
-        let commit = (repo.as_ref().zip(head.as_deref()))
-            .and_then(|(r, text)| crate::git::loose_commit(r, &crate::git::Head::parse(text)?));
+        let commit = (repo.as_ref().zip(head.as_deref())).and_then(|(r, text)| {
+            crate::gitdir::loose_commit(r, &crate::gitdir::Head::parse(text)?)
+        });
         Place {
             cwd: cwd.as_os_str().as_bytes().to_vec(),
             head,
@@ -271,8 +271,7 @@ fn int32(r: &Record, k: &str) -> Option<i32> {
 }
 
 fn phase(r: &Record) -> Option<Phase> {
-    use clap::ValueEnum;
-    Phase::from_str(&r.text(key::PHASE)?, false).ok()
+    Phase::parse_work(&r.text(key::PHASE)?)
 }
 
 fn common(b: &mut Builder, id: &str, time: Timestamp) {

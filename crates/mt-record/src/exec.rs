@@ -7,15 +7,68 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use crate::autostart;
-use crate::cli::ExecArgs;
 use crate::clock::{self, Timestamp};
-use crate::event::Source;
+use crate::domain::{Phase, Source};
 use crate::paths::{self, Paths};
 use crate::spool::records::{End, Place, Spooled, Start};
 use crate::spool::writer;
 use crate::wrapper::{self, Exit};
 
-pub fn run(args: ExecArgs) -> ! {
+/// What `mt exec` was asked to run: `[--phase P] [--tool N] [--] CMD [ARG…]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub phase: Option<Phase>,
+    pub tool: Option<String>,
+    pub command: Vec<OsString>,
+}
+
+impl Args {
+    /// Parse the plain forms without clap: `[--phase P | --phase=P]
+    /// [--tool N | --tool=N] [--] CMD [ARG…]`. `None` means "let the full
+    /// command line parse it" (help, unknown flags, bad values), which
+    /// then says what is wrong.
+    pub fn parse_plain(args: &[OsString]) -> Option<Args> {
+        let mut out = Args {
+            phase: None,
+            tool: None,
+            command: Vec::new(),
+        };
+        let mut i = 0;
+        while i < args.len() {
+            let arg = args[i].to_str();
+            let (flag, inline) = match arg {
+                Some("--") => {
+                    i += 1;
+                    break;
+                }
+                Some(a) if a.starts_with('-') => match a.split_once('=') {
+                    Some((f, v)) => (f, Some(v.to_owned())),
+                    None => (a, None),
+                },
+                _ => break,
+            };
+            let value = match inline {
+                Some(v) => v,
+                None => {
+                    i += 1;
+                    args.get(i)?.to_str()?.to_owned()
+                }
+            };
+            match flag {
+                "--phase" => out.phase = Some(Phase::parse_work(&value)?),
+                "--tool" => out.tool = Some(value),
+                _ => return None,
+            }
+            i += 1;
+        }
+        out.command = args.get(i..)?.to_vec();
+        (!out.command.is_empty()).then_some(out)
+    }
+}
+
+/// Run `args.command` as if bare and record it; exits as the command did.
+/// `build` is this build's identity, which a running daemon must match.
+pub fn run(args: Args, build: &str) -> ! {
     if paths::disabled() {
         run_bare(&args.command);
     }
@@ -58,7 +111,7 @@ pub fn run(args: ExecArgs) -> ! {
         }
     };
     rec.append(Spooled::End(end).encode());
-    if let Err(e) = autostart::ensure(&rec.paths) {
+    if let Err(e) = autostart::ensure(&rec.paths, build) {
         rec.warn(&e);
     }
     wrapper::exit_like(exit)
@@ -102,7 +155,7 @@ fn agent_command() -> Option<String> {
     })
 }
 
-fn start_record(id: &str, time: Timestamp, args: &ExecArgs) -> Vec<u8> {
+fn start_record(id: &str, time: Timestamp, args: &Args) -> Vec<u8> {
     let agent = agent_command();
     let cwd = std::env::current_dir()
         .or_else(|_| std::env::var_os("PWD").map(PathBuf::from).ok_or(()))
@@ -146,11 +199,11 @@ impl Recorder {
     }
 
     /// At most one line per run, whatever goes wrong.
-    fn warn(&mut self, err: &anyhow::Error) {
+    fn warn(&mut self, err: &crate::error::Error) {
         if !self.warned {
             self.warned = true;
             eprintln!(
-                "mt: warning: this run was not recorded ({err:#}); the command itself is unaffected"
+                "mt: warning: this run was not recorded ({err}); the command itself is unaffected"
             );
         }
     }

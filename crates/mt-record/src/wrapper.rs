@@ -136,14 +136,14 @@ extern "C" fn forward(sig: libc::c_int) {
 
 /// How the child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Exit {
+pub enum Exit {
     Code(i32),
     Signal { signal: i32, core_dumped: bool },
 }
 
 /// What running the command gave.
 #[derive(Debug, Clone)]
-pub(crate) struct Outcome {
+pub struct Outcome {
     pub exit: Exit,
     pub wall: Duration,
     pub user: Duration,
@@ -153,13 +153,13 @@ pub(crate) struct Outcome {
 
 /// The command could not be started; `code` is what the caller must see.
 #[derive(Debug)]
-pub(crate) struct SpawnError {
+pub struct SpawnError {
     pub code: i32,
     pub message: String,
 }
 
 /// Run `argv` and wait for it.
-pub(crate) fn run(argv: &[OsString]) -> Result<Outcome, SpawnError> {
+pub fn run(argv: &[OsString]) -> Result<Outcome, SpawnError> {
     let ignore_int = !is_ignored(libc::SIGINT);
     let ignore_quit = !is_ignored(libc::SIGQUIT);
     let pipe_ignored = PIPE_IGNORED.load(Ordering::Relaxed);
@@ -313,7 +313,7 @@ fn strerror(errno: i32, err: &io::Error) -> String {
 }
 
 /// Leave the way the child left: its exit code, or death by its signal.
-pub(crate) fn exit_like(exit: Exit) -> ! {
+pub fn exit_like(exit: Exit) -> ! {
     match exit {
         Exit::Code(code) => std::process::exit(code),
         Exit::Signal { signal, .. } => {

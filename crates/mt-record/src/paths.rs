@@ -1,6 +1,6 @@
 //! Where mt keeps things: database, spool, control socket, config, locks.
 //!
-//! Every path has a default from the XDG/`directories` conventions, a
+//! Every path has a default from the XDG base directory conventions, a
 //! per-path override (`MT_DB`, `MT_SPOOL`, `MT_SOCKET`, `MT_CONFIG`) and one
 //! root (`MT_HOME`) that puts all of them under a single directory, which is
 //! what tests use. Nothing here touches the file system.
@@ -80,19 +80,10 @@ impl Paths {
 }
 
 fn default_dirs() -> (PathBuf, PathBuf, PathBuf, PathBuf) {
-    let home = var("HOME").unwrap_or_else(|| PathBuf::from("/"));
-    let proj = directories::ProjectDirs::from("", "", "mt");
-    let data = proj
-        .as_ref()
-        .map(|p| p.data_dir().to_path_buf())
-        .unwrap_or_else(|| home.join(".local/share/mt"));
-    let state = var("XDG_STATE_HOME")
-        .map(|d| d.join("mt"))
-        .unwrap_or_else(|| home.join(".local/state/mt"));
-    let config = proj
-        .as_ref()
-        .map(|p| p.config_dir().to_path_buf())
-        .unwrap_or_else(|| home.join(".config/mt"));
+    let home = home();
+    let data = xdg("XDG_DATA_HOME", &home, ".local/share").join("mt");
+    let state = xdg("XDG_STATE_HOME", &home, ".local/state").join("mt");
+    let config = xdg("XDG_CONFIG_HOME", &home, ".config").join("mt");
     let runtime = match var("XDG_RUNTIME_DIR") {
         Some(dir) => dir.join("mt"),
         // Without a runtime dir, a per-user dir in /tmp, checked for owner and
@@ -100,6 +91,25 @@ fn default_dirs() -> (PathBuf, PathBuf, PathBuf, PathBuf) {
         None => PathBuf::from(format!("/tmp/mt-{}", nix::unistd::getuid())),
     };
     (data, state, runtime, config)
+}
+
+/// `$HOME`, else the home the password database names, else `/`.
+fn home() -> PathBuf {
+    var("HOME")
+        .or_else(|| {
+            let user = nix::unistd::User::from_uid(nix::unistd::getuid()).ok()??;
+            Some(user.dir)
+        })
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// An XDG base directory: the variable when it holds an absolute path (the
+/// specification says to ignore a relative one), else its default under
+/// the home directory.
+fn xdg(name: &str, home: &std::path::Path, default: &str) -> PathBuf {
+    var(name)
+        .filter(|d| d.is_absolute())
+        .unwrap_or_else(|| home.join(default))
 }
 
 /// True when `MT_DISABLE` is set to anything but "" or "0".
@@ -141,7 +151,7 @@ fn sibling(name: &str) -> Option<PathBuf> {
 
 /// The executable `name` on `PATH`, as `execvp` would find it (a file
 /// without an execute bit is passed over).
-pub(crate) fn on_path(name: &str) -> Option<PathBuf> {
+pub fn on_path(name: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     std::env::split_paths(&env::var_os("PATH")?)
         .map(|d| d.join(name))
