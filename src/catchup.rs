@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use crate::config::Config;
 use crate::control;
 use crate::ingest;
 use crate::paths::Paths;
@@ -131,7 +130,7 @@ impl LiveFilters {
 }
 
 pub(crate) fn filters(paths: &Paths) -> Filters {
-    match Config::load(&paths.config).and_then(|c| Filters::new(&c)) {
+    match crate::config::load(&paths.config).and_then(|c| Filters::new(&c)) {
         Ok(f) => f,
         Err(e) => {
             crate::log_line!("mt: warning: {e:#}; using the built-in filters until it is fixed");

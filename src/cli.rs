@@ -4,6 +4,7 @@ use std::ffi::OsString;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use mt_record::domain::Phase;
+use mt_record::domain::Text;
 
 /// Measure how software work actually goes: record every command, attribute
 /// it to its git branch, write milestones from what was measured.
@@ -46,7 +47,7 @@ pub enum Cmd {
     },
     /// Mark that time from now on counts to a phase.
     Phase {
-        #[arg(value_parser = work_phase())]
+        #[arg(value_parser = one_of(&Phase::WORK))]
         phase: Phase,
     },
     /// Run, start, stop or query the recording daemon.
@@ -150,7 +151,7 @@ pub struct HookRecordArgs {
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Count this run to a phase, whatever the classification rules say.
-    #[arg(long, value_parser = work_phase())]
+    #[arg(long, value_parser = one_of(&Phase::WORK))]
     pub phase: Option<Phase>,
     /// Name the tool this run is (as in the milestone's "Tools Used").
     #[arg(long, value_name = "NAME")]
@@ -253,12 +254,15 @@ pub enum DaemonCmd {
     Status,
 }
 
-/// The phases a person declares, as clap offers them: the domain's
-/// [`Phase::WORK`], one list.
-fn work_phase() -> impl clap::builder::TypedValueParser<Value = Phase> {
+/// A closed set of the domain as clap offers it: `values`' names are the
+/// possible values (listed in help and in a usage error), and the text
+/// parsed is the value. One list, the domain's ([`Text`]).
+pub(crate) fn one_of<T: Text + Clone + Send + Sync>(
+    values: &'static [T],
+) -> impl clap::builder::TypedValueParser<Value = T> {
     use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
-    PossibleValuesParser::new(Phase::WORK.map(|p| PossibleValue::new(p.as_str())))
-        .map(|text| Phase::parse_work(&text).expect("clap offered only the work phases"))
+    PossibleValuesParser::new(values.iter().map(|v| PossibleValue::new(v.as_str())))
+        .map(|text| T::parse(&text).expect("clap offered only these names"))
 }
 
 impl From<ExecArgs> for mt_record::exec::Args {

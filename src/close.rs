@@ -24,6 +24,7 @@ use crate::milestone::{
 };
 use crate::proc::Cmd;
 use crate::store::{Filing, OpenSpan, SpanRow, Store};
+use mt_record::domain::Text as _;
 
 /// What the user asked for (flags), before inference.
 #[derive(Debug, Default, Clone)]
@@ -44,7 +45,7 @@ pub struct Request {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Declared {
     /// The kind of work (default: from the branch name, else enhancement).
-    #[arg(long = "type", value_name = "TYPE", value_enum)]
+    #[arg(long = "type", value_name = "TYPE", value_parser = crate::cli::one_of(WorkType::ALL))]
     pub kind: Option<WorkType>,
     /// Issue number (default: from the branch name).
     #[arg(long)]
@@ -53,10 +54,10 @@ pub struct Declared {
     #[arg(long)]
     pub pr: Option<u64>,
     /// How urgent the work was (default: unset; it is judgement).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = crate::cli::one_of(Priority::ALL))]
     pub priority: Option<Priority>,
     /// How big the change was (default: from the diff size).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = crate::cli::one_of(Level::ALL))]
     pub complexity: Option<Level>,
     /// Title (default: from the branch name).
     #[arg(long)]

@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-pub(crate) use mt_record::domain::{EventKind, RunState, Source, Text, Who};
+pub(crate) use mt_model::display::human_ms;
+pub(crate) use mt_record::domain::{EventKind, RunState, Source, Text};
 
 /// A domain value ([`Text`]) as SQL and serde see it: its text. The enums
 /// live in `mt-record`, which knows neither SQLite nor serde; this is the
@@ -103,21 +104,6 @@ pub(crate) fn rfc3339(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default()
-}
-
-/// A duration the way people read it: 850ms, 12.3s, 4m05s, 1h02m.
-pub(crate) fn human_ms(ms: f64) -> String {
-    if ms < 1000.0 {
-        format!("{ms:.0}ms")
-    } else if ms < 60_000.0 {
-        format!("{:.1}s", ms / 1000.0)
-    } else if ms < 3_600_000.0 {
-        let s = (ms / 1000.0).round() as u64;
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        let m = (ms / 60_000.0).round() as u64;
-        format!("{}h{:02}m", m / 60, m % 60)
-    }
 }
 
 #[cfg(test)]

@@ -51,17 +51,17 @@ pub mod summary;
 
 // Store and the plain data and rules it holds (classify, metrics and
 // milestone are pure: data in, data out).
-pub(crate) mod classify;
+pub(crate) use mt_model::classify;
 pub(crate) mod event;
 pub mod git;
-pub(crate) mod metrics;
-pub(crate) mod milestone;
+pub(crate) use mt_model::metrics;
+pub(crate) use mt_model::milestone;
 pub mod store;
 
 // Ground: configuration, paths, private directories.
 pub(crate) use mt_record::clock;
 pub mod config;
-pub(crate) mod display;
+pub(crate) use mt_model::display;
 pub use mt_record::paths;
 pub(crate) mod proc;
 pub(crate) use mt_record::secure;

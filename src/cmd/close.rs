@@ -99,7 +99,7 @@ fn close(args: &CloseArgs) -> Result<u8> {
         "this directory is not in a git repository; run mt close inside the repository the branch was worked on",
     )?;
     let paths = Paths::from_env();
-    let config = Config::effective(&paths.config, Some(&repo.root))?;
+    let config = crate::config::effective(&paths.config, Some(&repo.root))?;
     // What doctor checks, the same way: a file one accepts, both accept.
     crate::close::check_config(&config)?;
     if args.hook {

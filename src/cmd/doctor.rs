@@ -11,7 +11,6 @@ use super::shell_check::Hook;
 use anyhow::Result;
 
 use crate::cmd::init::{HOOKS, MARK, hooks_dir};
-use crate::config::Config;
 use crate::control;
 use crate::display::safe;
 use crate::git;
@@ -236,7 +235,7 @@ fn config_checks(paths: &Paths, repo: Option<&git::Repo>) -> Vec<(bool, String)>
         std::iter::once(paths.config.clone()).chain(repo.map(|r| r.root.join(".mt.toml")));
     configs
         .map(
-            |path| match Config::load(&path).and_then(|c| crate::close::check_config(&c)) {
+            |path| match crate::config::load(&path).and_then(|c| crate::close::check_config(&c)) {
                 Ok(()) if path.exists() => (true, format!("config {} is valid", path.display())),
                 Ok(()) => (
                     true,
@@ -294,7 +293,7 @@ fn repo_checks(r: &git::Repo, paths: &Paths) -> Vec<Check> {
 
 /// Can finished work be found here: is the default branch known?
 fn default_branch_check(repo: &git::Repo, paths: &Paths) -> (bool, String) {
-    let configured = Config::effective(&paths.config, Some(&repo.root))
+    let configured = crate::config::effective(&paths.config, Some(&repo.root))
         .ok()
         .and_then(|c| c.default_branch);
     match crate::finished::Checker::new(repo, configured.as_deref()) {

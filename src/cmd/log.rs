@@ -50,7 +50,7 @@ pub(super) fn run(args: &LogArgs) -> Result<u8> {
 /// them now (the user's config, then the built-in rules), as `mt close`
 /// would: `--json` never shows `null` for what is already known.
 fn classify_so_far(paths: &Paths, events: &mut [Event]) {
-    let config = crate::config::Config::load(&paths.config).unwrap_or_default();
+    let config = crate::config::load(&paths.config).unwrap_or_default();
     let Ok(classifier) = crate::classify::Classifier::new(&config.rules) else {
         return;
     };

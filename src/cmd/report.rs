@@ -6,7 +6,6 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 use crate::cli::ReportCmd;
-use crate::config::Config;
 use crate::git;
 use crate::paths::Paths;
 use crate::report::{files, model, render};
@@ -22,7 +21,7 @@ pub(super) fn run(what: ReportCmd) -> Result<u8> {
         _ => None,
     };
     let all = &loaded.finished(checked_out.as_deref());
-    let config = Config::effective(&Paths::from_env().config, Some(&repo.root))?;
+    let config = crate::config::effective(&Paths::from_env().config, Some(&repo.root))?;
     crate::report::write_log(&repo.root)?;
     let mut out = std::io::stdout().lock();
     match what {

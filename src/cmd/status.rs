@@ -26,7 +26,7 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
         .branch();
     let root = repo.root.to_string_lossy().into_owned();
     let paths = Paths::from_env();
-    let config = Config::effective(&paths.config, Some(&repo.root))?;
+    let config = crate::config::effective(&paths.config, Some(&repo.root))?;
     let store = catchup::readable_store(&paths)?;
     // Said here as well as by `mt doctor`: a hook that stopped recording
     // loses every command from then on, without a sound otherwise.

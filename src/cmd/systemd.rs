@@ -18,7 +18,7 @@ const EXAMPLE_BIN: &str = "%h/.cargo/bin/mt";
 
 /// `~/.config/systemd/user`, or under `$XDG_CONFIG_HOME`.
 pub(crate) fn unit_dir() -> Option<PathBuf> {
-    directories::BaseDirs::new().map(|b| b.config_dir().join("systemd/user"))
+    Some(crate::paths::config_home().join("systemd/user"))
 }
 
 /// The units with `bin` in `ExecStart`.

@@ -252,7 +252,7 @@ fn start_watcher(paths: &Paths) -> Option<edits::Watcher> {
     if crate::paths::disabled() {
         return None;
     }
-    let config = crate::config::Config::load(&paths.config).unwrap_or_default();
+    let config = crate::config::load(&paths.config).unwrap_or_default();
     let settings = edits::Settings {
         spool: paths.spool.clone(),
         report: paths.state.join("watch.json"),

@@ -61,7 +61,7 @@ impl Resolver {
         self.own_filters
             .entry(root.to_owned())
             .or_insert_with(|| {
-                let config = crate::config::Config::load(&Path::new(root).join(".mt.toml")).ok()?;
+                let config = crate::config::load(&Path::new(root).join(".mt.toml")).ok()?;
                 if config.redact.is_empty() && config.ignore.is_empty() {
                     return None;
                 }

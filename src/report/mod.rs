@@ -1,18 +1,21 @@
 //! Reports built from the milestone files the team commits (README
 //! "Reports" and "CI"): the monthly summary, the dashboards, and a CI run's
-//! figures. `model` and `render` are pure; `files` reads and writes.
+//! figures. `model` and `render` are pure (`mt_model::report`); `files`
+//! reads and writes.
 
 pub(crate) mod ci;
 pub(crate) mod files;
-pub(crate) mod model;
-pub(crate) mod render;
+pub(crate) use mt_model::report::{model, render};
 
 /// Regenerate `milestones/MILESTONE_LOG.md` from the milestone files under
 /// `root`: read (`files`), render (`render`), write the generated file.
 pub(crate) fn write_log(root: &std::path::Path) -> anyhow::Result<()> {
     let loaded = files::read_all(root);
     let dir = root.join("milestones");
-    files::write_generated(&dir.join(files::LOG), &render::log(&loaded, &dir))?;
+    files::write_generated(
+        &dir.join(files::LOG),
+        &render::log(&loaded.milestones, &loaded.paths, &dir),
+    )?;
     keep_log_mergeable(&dir)
 }
 

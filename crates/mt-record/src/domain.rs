@@ -3,8 +3,6 @@
 //! life. Each is stored and printed as its text, one list written once
 //! ([`Text`]); the store and serde adapt that text in their own crates.
 
-use std::fmt;
-
 /// A closed set written as text: the names the spool, SQL, JSON and the
 /// milestone files use are the ones listed here.
 pub trait Text: Copy + Sized + 'static {
@@ -20,6 +18,10 @@ pub trait Text: Copy + Sized + 'static {
     }
 }
 
+/// A closed set and its names, written once: `Name => "text",` per value.
+/// Every crate's closed sets that are stored or typed use it, so the text
+/// a file holds and the text a flag accepts are one list.
+#[macro_export]
 macro_rules! text_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+ }) => {
         $(#[$meta])*
@@ -28,7 +30,7 @@ macro_rules! text_enum {
             $($(#[$vmeta])* $variant,)+
         }
 
-        impl Text for $name {
+        impl $crate::domain::Text for $name {
             const ALL: &'static [Self] = &[$($name::$variant,)+];
 
             fn as_str(self) -> &'static str {
@@ -41,12 +43,12 @@ macro_rules! text_enum {
         impl $name {
             /// The value's name (the [`Text`] list's).
             pub fn as_str(self) -> &'static str {
-                Text::as_str(self)
+                $crate::domain::Text::as_str(self)
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
@@ -169,7 +171,7 @@ text_enum! {
 mod tests {
     use super::*;
 
-    fn round_trips<T: Text + PartialEq + fmt::Debug>() {
+    fn round_trips<T: Text + PartialEq + std::fmt::Debug>() {
         for v in T::ALL {
             assert_eq!(T::parse(v.as_str()), Some(*v));
         }

@@ -83,7 +83,7 @@ fn default_dirs() -> (PathBuf, PathBuf, PathBuf, PathBuf) {
     let home = home();
     let data = xdg("XDG_DATA_HOME", &home, ".local/share").join("mt");
     let state = xdg("XDG_STATE_HOME", &home, ".local/state").join("mt");
-    let config = xdg("XDG_CONFIG_HOME", &home, ".config").join("mt");
+    let config = config_home().join("mt");
     let runtime = match var("XDG_RUNTIME_DIR") {
         Some(dir) => dir.join("mt"),
         // Without a runtime dir, a per-user dir in /tmp, checked for owner and
@@ -91,6 +91,12 @@ fn default_dirs() -> (PathBuf, PathBuf, PathBuf, PathBuf) {
         None => PathBuf::from(format!("/tmp/mt-{}", nix::unistd::getuid())),
     };
     (data, state, runtime, config)
+}
+
+/// `$XDG_CONFIG_HOME`, else `~/.config`: where mt's config and the
+/// systemd user units go.
+pub fn config_home() -> PathBuf {
+    xdg("XDG_CONFIG_HOME", &home(), ".config")
 }
 
 /// `$HOME`, else the home the password database names, else `/`.

@@ -30,7 +30,6 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{self, Timestamp};
-use crate::config::Config;
 use crate::spool::records::{Edit, Place, Spooled};
 
 /// Writes to one file closer together than this are one edit (an editor's
@@ -330,7 +329,8 @@ impl Trees {
     /// Watch the tree at `root` and the repositories nested in it, unless
     /// its configuration says not to.
     fn watch_tree(&mut self, root: PathBuf) {
-        let config = Config::effective(&self.settings.config, Some(&root)).unwrap_or_default();
+        let config =
+            crate::config::effective(&self.settings.config, Some(&root)).unwrap_or_default();
         let Some(repo) = crate::git::find(&root).filter(|r| r.root == root) else {
             return;
         };
@@ -595,7 +595,7 @@ impl Trees {
 
     fn config_event(&mut self, name: &std::ffi::OsStr) {
         if self.settings.config.file_name() == Some(name) {
-            let config = Config::load(&self.settings.config).unwrap_or_default();
+            let config = crate::config::load(&self.settings.config).unwrap_or_default();
             self.settings.keep = config.watch_keep();
             let roots: Vec<PathBuf> = self.known.keys().cloned().collect();
             self.reload(&roots);
@@ -606,7 +606,8 @@ impl Trees {
     /// watches, take new ignore globs, watch what it allows again.
     fn reload(&mut self, roots: &[PathBuf]) {
         for root in roots {
-            let config = Config::effective(&self.settings.config, Some(root)).unwrap_or_default();
+            let config =
+                crate::config::effective(&self.settings.config, Some(root)).unwrap_or_default();
             if !config.watches() {
                 self.drop_tree(root);
                 self.watch_for_config(root);

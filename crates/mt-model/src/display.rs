@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 /// `1 run`, `2 runs`: a count with its noun in the right number.
-pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
+pub fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
@@ -43,7 +43,7 @@ fn unsafe_char(c: char) -> bool {
 /// `text` for markdown prose, a heading, a list line, a table cell or link
 /// text: [`safe`], then every character markdown or HTML acts on escaped
 /// with a backslash, so `<img src=x>`, `[x](https://…)` or a `|` is text.
-pub(crate) fn markdown(text: &str) -> String {
+pub fn markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let chars: Vec<char> = safe(text).chars().collect();
     for (i, &c) in chars.iter().enumerate() {
@@ -73,14 +73,14 @@ pub(crate) fn markdown(text: &str) -> String {
 /// `text` inside a markdown code span in a table: [`safe`], with a
 /// backtick (which would end the span) and `|` (which would end the cell)
 /// made harmless.
-pub(crate) fn code_span(text: &str) -> String {
+pub fn code_span(text: &str) -> String {
     safe(text).replace('`', "'").replace('|', "\\|")
 }
 
 /// `text` with every control, bidi and zero-width character escaped
 /// (`\e`, `\n`, `\r`, `\t`, `\u{202e}`); a backslash before one of those
 /// stays as it is, so the form is unambiguous to read.
-pub(crate) fn safe(text: &str) -> Cow<'_, str> {
+pub fn safe(text: &str) -> Cow<'_, str> {
     if !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);
     }
@@ -105,11 +105,26 @@ pub(crate) fn safe(text: &str) -> Cow<'_, str> {
 
 /// A figure that is usually whole (minutes in a milestone's parameters):
 /// written as an integer when it is one, so files read as before.
-pub(crate) fn whole_if_whole<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+pub fn whole_if_whole<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         s.serialize_i64(*v as i64)
     } else {
         s.serialize_f64(*v)
+    }
+}
+
+/// A duration the way people read it: 850ms, 12.3s, 4m05s, 1h02m.
+pub fn human_ms(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else if ms < 60_000.0 {
+        format!("{:.1}s", ms / 1000.0)
+    } else if ms < 3_600_000.0 {
+        let s = (ms / 1000.0).round() as u64;
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        let m = (ms / 60_000.0).round() as u64;
+        format!("{}h{:02}m", m / 60, m % 60)
     }
 }
 

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 /// What a signal is, seen from the branch being measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mark<'a> {
+pub enum Mark<'a> {
     /// One of its commands, with its classified phase (`other` when none).
     Run { phase: &'a str },
     /// One of its edits, with the phase a path rule maps the file to.
@@ -84,7 +84,7 @@ impl Owner {
 
 /// A point (edit, marker) or interval (command) on the timeline, in µs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Signal<'a> {
+pub struct Signal<'a> {
     pub start_us: i64,
     pub end_us: i64,
     pub mark: Mark<'a>,
@@ -92,7 +92,7 @@ pub(crate) struct Signal<'a> {
 
 /// This branch's share of the timeline.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Share {
+pub struct Share {
     /// Counted µs by phase; the values sum to the branch's active time.
     pub phase_us: BTreeMap<String, i64>,
     /// Per input signal (same order), the µs it brought: a gap it ended
@@ -105,7 +105,7 @@ pub(crate) struct Share {
 }
 
 impl Share {
-    pub(crate) fn active_us(&self) -> i64 {
+    pub fn active_us(&self) -> i64 {
         self.phase_us.values().sum()
     }
 }
@@ -120,10 +120,7 @@ struct State<'a> {
 /// The stretch of the timeline that matters to a span whose signals are
 /// `spans` (start, end): from one idle timeout before its first start (what
 /// can end its first gap) to its last end. `None` for an empty span.
-pub(crate) fn window(
-    spans: impl IntoIterator<Item = (i64, i64)>,
-    idle_us: i64,
-) -> Option<(i64, i64)> {
+pub fn window(spans: impl IntoIterator<Item = (i64, i64)>, idle_us: i64) -> Option<(i64, i64)> {
     spans
         .into_iter()
         .map(|(s, e)| (s, e.max(s)))
@@ -134,7 +131,7 @@ pub(crate) fn window(
 /// The timeline's order: by start, then end (never before the start), the
 /// branch measured first at a tie. `share` and a resumed `Tally` both sweep
 /// in it, so that they agree.
-pub(crate) fn order_key(start_us: i64, end_us: i64, who: Owner) -> (i64, i64, u8) {
+pub fn order_key(start_us: i64, end_us: i64, who: Owner) -> (i64, i64, u8) {
     // Whose signal comes first at a tie decides whose the next gap is:
     // a fixed rank, so that a resumed sweep agrees with the whole one.
     (start_us, end_us.max(start_us), who as u8)
@@ -143,7 +140,7 @@ pub(crate) fn order_key(start_us: i64, end_us: i64, who: Owner) -> (i64, i64, u8
 /// Where a sweep stands: how far the timeline is covered so far, and
 /// whose signal reached that far. Signals must be fed in `order_key` order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Cursor {
+pub struct Cursor {
     pub covered_us: Option<i64>,
     pub covered_by: Owner,
 }
@@ -152,7 +149,7 @@ pub(crate) struct Cursor {
 /// is the measured branch's) and the part of its own interval nothing
 /// before it covered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Step {
+pub struct Step {
     pub gap_us: i64,
     pub gap_ours: bool,
     pub own_us: i64,
@@ -160,7 +157,7 @@ pub(crate) struct Step {
 
 impl Cursor {
     /// Take the signal `start_us..end_us` of `who`.
-    pub(crate) fn step(&mut self, start_us: i64, end_us: i64, who: Owner, idle_us: i64) -> Step {
+    pub fn step(&mut self, start_us: i64, end_us: i64, who: Owner, idle_us: i64) -> Step {
         let end = end_us.max(start_us);
         let gap = self.covered_us.map_or(0, |c| start_us - c);
         let gap = if (1..=idle_us).contains(&gap) { gap } else { 0 };
@@ -182,14 +179,14 @@ impl Cursor {
 /// so far and the cursor. `mt status` keeps one per branch (a checkpoint)
 /// so it sweeps only what is newer (docs/metrics.md, "mt status").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Tally {
+pub struct Tally {
     pub cursor: Cursor,
     pub ours_us: i64,
 }
 
 impl Tally {
     /// Take `keyed` (start, end, owner), sorted here into `order_key` order.
-    pub(crate) fn sweep(mut self, keyed: &mut [(i64, i64, Owner)], idle_us: i64) -> Tally {
+    pub fn sweep(mut self, keyed: &mut [(i64, i64, Owner)], idle_us: i64) -> Tally {
         keyed.sort_unstable_by_key(|&(s, e, who)| order_key(s, e, who));
         for &(s, e, who) in keyed.iter() {
             self.feed(s, e, who, idle_us);
@@ -198,7 +195,7 @@ impl Tally {
     }
 
     /// Take one signal of `who`.
-    pub(crate) fn feed(&mut self, start_us: i64, end_us: i64, who: Owner, idle_us: i64) {
+    pub fn feed(&mut self, start_us: i64, end_us: i64, who: Owner, idle_us: i64) {
         let step = self.cursor.step(start_us, end_us, who, idle_us);
         if step.gap_ours {
             self.ours_us += step.gap_us;
@@ -210,7 +207,7 @@ impl Tally {
 }
 
 /// Sweep `signals` (any order) with gaps up to `idle_us` counted.
-pub(crate) fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
+pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
     // Sorting the keys themselves (not indices into `signals`) keeps the
     // sort in cache; the index breaks what `order_key` leaves tied, so the
     // order is deterministic.

@@ -24,14 +24,14 @@ const TYPES: &[(&str, WorkType)] = &[
 
 /// What the branch name says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FromBranch {
+pub struct FromBranch {
     pub kind: Option<WorkType>,
     pub issue: Option<u64>,
     pub slug: String,
 }
 
 /// `fix/1234-coverage-masking` → bug, #1234, `coverage-masking`.
-pub(crate) fn from_branch(branch: &str) -> FromBranch {
+pub fn from_branch(branch: &str) -> FromBranch {
     let (prefixes, last) = match branch.rsplit_once('/') {
         Some((p, last)) => (p, last),
         None => ("", branch),
@@ -61,7 +61,7 @@ pub(crate) fn from_branch(branch: &str) -> FromBranch {
 }
 
 /// Lowercase words (letters and digits of any script) joined by `-`.
-pub(crate) fn slugify(text: &str) -> String {
+pub fn slugify(text: &str) -> String {
     let mut out = String::new();
     // Letters of every script stay (`feat/ünïcode` → `ünïcode`); the rest
     // becomes one dash.
@@ -83,7 +83,7 @@ pub(crate) fn slugify(text: &str) -> String {
 /// Complexity from the size of the diff (documented in README):
 /// simple ≤ 50 changed lines and ≤ 3 files; moderate ≤ 300 and ≤ 10;
 /// complex ≤ 1000; strategic beyond.
-pub(crate) fn complexity(files: u64, changed_lines: u64) -> Level {
+pub fn complexity(files: u64, changed_lines: u64) -> Level {
     if changed_lines <= 50 && files <= 3 {
         Level::Simple
     } else if changed_lines <= 300 && files <= 10 {
@@ -96,7 +96,7 @@ pub(crate) fn complexity(files: u64, changed_lines: u64) -> Level {
 }
 
 /// A title from the branch: `coverage-masking` → `Coverage masking`.
-pub(crate) fn title(slug: &str) -> String {
+pub fn title(slug: &str) -> String {
     let words = slug.replace('-', " ");
     let mut c = words.chars();
     c.next()

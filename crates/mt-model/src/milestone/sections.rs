@@ -8,13 +8,13 @@
 use serde::Serialize;
 
 use super::{Baseline, BaselineKind, Measured, RateBaseline};
-use crate::event::human_ms;
+use crate::display::human_ms;
 use crate::metrics::Share;
 use crate::metrics::quality::MIN_RUNS;
 
 /// Template variables these sections add.
 #[derive(Debug, Serialize)]
-pub(crate) struct Sections {
+pub struct Sections {
     error_prevention: String,
     caught: Vec<CaughtView>,
     error_rate_like: String,
@@ -81,7 +81,7 @@ pub(super) fn share_text(s: Share) -> String {
     }
 }
 
-pub(crate) fn build(m: &Measured) -> Sections {
+pub fn build(m: &Measured) -> Sections {
     let (error_rate_like, first_attempt_like) = like_for_like(m);
     Sections {
         error_prevention: match m.caught.len() {

@@ -67,7 +67,7 @@ fn set(configured: Option<&Vec<String>>, defaults: &[&str]) -> anyhow::Result<Gl
 }
 
 /// The diff's `paths` by kind; `None` paths (no diff read) is unmeasured.
-pub(crate) fn classify(
+pub fn classify(
     paths: Option<&[String]>,
     config: &IntegrationConfig,
 ) -> anyhow::Result<Integration> {

@@ -11,13 +11,13 @@ use super::{Baseline, BaselineKind, FrontMatter, RateBaseline};
 use crate::metrics::quantile;
 
 /// Phases that get a baseline row, plus the total.
-pub(crate) const KEYS: [&str; 4] = ["diagnosis", "implementation", "validation", "total"];
+pub const KEYS: [&str; 4] = ["diagnosis", "implementation", "validation", "total"];
 
 /// Fewest earlier milestones a self-baseline is computed from.
-pub(crate) const MIN_HISTORY: usize = 3;
+pub const MIN_HISTORY: usize = 3;
 
 /// `90s`, `45m`, `2h`, `1h30m`, `1.5h` → milliseconds.
-pub(crate) fn parse_duration(text: &str) -> Result<u64> {
+pub fn parse_duration(text: &str) -> Result<u64> {
     let mut total = 0.0;
     let mut number = String::new();
     let mut any = false;
@@ -46,7 +46,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<u64> {
 }
 
 /// `PHASE=DURATION` from `--baseline`.
-pub(crate) fn parse_flag(spec: &str) -> Result<(String, u64)> {
+pub fn parse_flag(spec: &str) -> Result<(String, u64)> {
     let Some((phase, dur)) = spec.split_once('=') else {
         bail!("--baseline {spec:?} needs PHASE=DURATION, like --baseline validation=2h");
     };
@@ -61,7 +61,7 @@ pub(crate) fn parse_flag(spec: &str) -> Result<(String, u64)> {
 }
 
 /// The baseline for each key.
-pub(crate) fn choose(
+pub fn choose(
     flags: &[(String, u64)],
     config: &BTreeMap<String, String>,
     history: &[FrontMatter],
@@ -103,7 +103,7 @@ pub(crate) fn choose(
 
 /// Self-baselines of the rates the summary compares: first-attempt success
 /// and the automated share of runs, over earlier milestones of `kind`.
-pub(crate) fn rates(history: &[FrontMatter], kind: &str) -> BTreeMap<String, RateBaseline> {
+pub fn rates(history: &[FrontMatter], kind: &str) -> BTreeMap<String, RateBaseline> {
     let same: Vec<&FrontMatter> = history.iter().filter(|m| m.kind == kind).collect();
     let rate = |get: fn(&FrontMatter) -> Option<f64>| {
         let mut values: Vec<f64> = same.iter().filter_map(|m| get(m)).collect();
@@ -132,7 +132,7 @@ pub(crate) fn rates(history: &[FrontMatter], kind: &str) -> BTreeMap<String, Rat
 
 /// The self-baseline of active time alone (never a declared one): what
 /// Developer Velocity compares with.
-pub(crate) fn velocity(history: &[FrontMatter], kind: &str) -> Baseline {
+pub fn velocity(history: &[FrontMatter], kind: &str) -> Baseline {
     let same: Vec<&FrontMatter> = history.iter().filter(|m| m.kind == kind).collect();
     self_baseline(&same, "total", kind)
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::model::{Advantage, MonthFigures, change_pp};
-use crate::event::human_ms;
+use crate::display::human_ms;
 use crate::metrics::Share;
 
 const NOT: &str = "not measured";
@@ -39,7 +39,7 @@ fn pp(v: Option<f64>, previous: &str) -> String {
 }
 
 /// The seed's four report lines.
-pub(crate) fn headline(f: &MonthFigures, before: &MonthFigures) -> Vec<String> {
+pub fn headline(f: &MonthFigures, before: &MonthFigures) -> Vec<String> {
     let over = format!(
         "over {} of {} with a baseline",
         f.with_baseline,
@@ -133,7 +133,7 @@ fn quality(s: &mut String, f: &MonthFigures, before: &MonthFigures) {
 }
 
 /// `milestones/YYYY-MM/monthly-summary.md`.
-pub(crate) fn month(f: &MonthFigures, before: &MonthFigures, idle_note: &str) -> String {
+pub fn month(f: &MonthFigures, before: &MonthFigures, idle_note: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Monthly summary: {}\n", f.month);
     for line in headline(f, before) {
@@ -184,7 +184,7 @@ pub(crate) fn month(f: &MonthFigures, before: &MonthFigures, idle_note: &str) ->
 }
 
 /// `dashboards/competitive-advantages.md`.
-pub(crate) fn advantages(rows: &[Advantage]) -> String {
+pub fn advantages(rows: &[Advantage]) -> String {
     let mut s = String::from(
         "# Competitive advantages\n\nImprovement factors against the baselines recorded in the milestones: declared by the team (`--baseline`, config) or measured (median of earlier milestones of the same type). Rows without a baseline say so; nothing is compared with an invented figure.\n\n| Type | Phase | Improvement | Milestones with a baseline | Baseline source |\n|------|-------|------------:|---------------------------:|-----------------|\n",
     );
@@ -278,7 +278,7 @@ fn nice_ceiling(max: f64) -> f64 {
 }
 
 /// `dashboards/performance-trends.md`.
-pub(crate) fn trends(series: &[MonthFigures]) -> String {
+pub fn trends(series: &[MonthFigures]) -> String {
     let rate = |pick: fn(&MonthFigures) -> Share| -> Vec<(String, Option<f64>)> {
         series
             .iter()
@@ -343,7 +343,7 @@ pub(crate) fn trends(series: &[MonthFigures]) -> String {
 }
 
 /// `dashboards/roi-analysis.md`.
-pub(crate) fn roi(series: &[MonthFigures], hourly_rate: Option<f64>) -> String {
+pub fn roi(series: &[MonthFigures], hourly_rate: Option<f64>) -> String {
     let mut s = String::from(
         "# ROI analysis (estimate)\n\nHours saved are counted only over milestones whose total time has a declared or measured baseline; value = hours saved × the configured `hourly_rate`. This is an estimate, not an accounting figure.\n\n",
     );
@@ -392,11 +392,14 @@ pub(crate) fn roi(series: &[MonthFigures], hourly_rate: Option<f64>) -> String {
 
 /// `MILESTONE_LOG.md`: one row per milestone, oldest first, each linking
 /// its file (relative to `milestones/`).
-pub(crate) fn log(loaded: &super::files::Loaded, dir: &std::path::Path) -> String {
-    let mut rows: Vec<(&crate::milestone::FrontMatter, String)> = loaded
-        .milestones
+pub fn log(
+    milestones: &[crate::milestone::FrontMatter],
+    paths: &[std::path::PathBuf],
+    dir: &std::path::Path,
+) -> String {
+    let mut rows: Vec<(&crate::milestone::FrontMatter, String)> = milestones
         .iter()
-        .zip(&loaded.paths)
+        .zip(paths)
         .map(|(m, p)| {
             let rel = p
                 .strip_prefix(dir)
@@ -422,7 +425,7 @@ pub(crate) fn log(loaded: &super::files::Loaded, dir: &std::path::Path) -> Strin
             cell(&m.title),
             number(m.issue_number.as_deref().unwrap_or("")),
             number(m.pr_number.as_deref().unwrap_or("")),
-            crate::event::human_ms(m.mt.active_ms as f64),
+            crate::display::human_ms(m.mt.active_ms as f64),
             m.status.as_deref().unwrap_or("finished"),
             cell(&m.milestone_id),
             rel.replace(' ', "%20"),

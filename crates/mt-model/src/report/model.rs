@@ -11,7 +11,7 @@ use crate::milestone::FrontMatter;
 
 /// One month's figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub(crate) struct MonthFigures {
+pub struct MonthFigures {
     pub month: String,
     pub milestones: u64,
     pub by_type: BTreeMap<String, u64>,
@@ -41,7 +41,7 @@ pub(crate) struct MonthFigures {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub(crate) struct ToolMonth {
+pub struct ToolMonth {
     pub name: String,
     pub runs: u64,
     pub failures: u64,
@@ -67,12 +67,12 @@ fn add_agent_share(f: &mut MonthFigures, t: &crate::milestone::Measured) {
 }
 
 /// The month (`YYYY-MM`) a milestone belongs to.
-pub(crate) fn month_of(m: &FrontMatter) -> &str {
+pub fn month_of(m: &FrontMatter) -> &str {
     m.date.get(..7).unwrap_or(&m.date)
 }
 
 /// Figures of the milestones dated in `month`.
-pub(crate) fn month(all: &[FrontMatter], month: &str) -> MonthFigures {
+pub fn month(all: &[FrontMatter], month: &str) -> MonthFigures {
     let ms: Vec<&FrontMatter> = all.iter().filter(|m| month_of(m) == month).collect();
     let mut f = MonthFigures {
         month: month.to_owned(),
@@ -140,7 +140,7 @@ pub(crate) fn month(all: &[FrontMatter], month: &str) -> MonthFigures {
 }
 
 /// The month before `YYYY-MM`.
-pub(crate) fn previous_month(month: &str) -> Option<String> {
+pub fn previous_month(month: &str) -> Option<String> {
     let (y, m) = month.split_once('-')?;
     let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
     if !(1..=12).contains(&m) {
@@ -154,14 +154,14 @@ pub(crate) fn previous_month(month: &str) -> Option<String> {
 }
 
 /// Change of a rate in percentage points, when both months measured it.
-pub(crate) fn change_pp(now: Share, before: Share) -> Option<f64> {
+pub fn change_pp(now: Share, before: Share) -> Option<f64> {
     Some((now.ratio()? - before.ratio()?) * 100.0)
 }
 
 /// Months that have milestones, oldest first.
 /// Every month from the first milestone's to the last one's, those
 /// without milestones included, so that a chart or table shows the gap.
-pub(crate) fn months(all: &[FrontMatter]) -> Vec<String> {
+pub fn months(all: &[FrontMatter]) -> Vec<String> {
     let mut seen: Vec<String> = all.iter().map(|m| month_of(m).to_owned()).collect();
     seen.sort();
     seen.dedup();
@@ -191,7 +191,7 @@ fn next_month(month: &str) -> Option<String> {
 
 /// Improvement of one (type, phase) over the milestones that have a baseline for it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub(crate) struct Advantage {
+pub struct Advantage {
     pub kind: String,
     pub phase: String,
     pub milestones: u64,
@@ -202,7 +202,7 @@ pub(crate) struct Advantage {
 }
 
 /// Per type and phase (and total).
-pub(crate) fn advantages(all: &[FrontMatter]) -> Vec<Advantage> {
+pub fn advantages(all: &[FrontMatter]) -> Vec<Advantage> {
     let mut kinds: Vec<String> = all.iter().map(|m| m.kind.clone()).collect();
     kinds.sort();
     kinds.dedup();

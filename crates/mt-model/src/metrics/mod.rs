@@ -1,12 +1,12 @@
 //! Figures computed from recorded commands and edits (docs/metrics.md).
 //! Pure: data in, numbers out.
 
-pub(crate) mod quality;
-pub(crate) mod timeline;
+pub mod quality;
+pub mod timeline;
 
 use timeline::{Mark, Signal};
 
-use crate::event::Who;
+use mt_record::domain::Who;
 
 /// The default idle timeout, for the tables below (callers pass the
 /// configured one: `Config::idle_timeout_us`).
@@ -17,7 +17,7 @@ const IDLE_TIMEOUT_US: i64 = crate::config::DEFAULT_IDLE_TIMEOUT.as_micros() as 
 /// gaps no longer than `idle_us` (unsorted input). The timeline's shares
 /// are tested against it: over all branches they must add up to this.
 #[cfg(test)]
-pub(crate) fn active_time(intervals: &[(i64, i64)], idle_us: i64) -> i64 {
+pub fn active_time(intervals: &[(i64, i64)], idle_us: i64) -> i64 {
     let mut sorted: Vec<(i64, i64)> = intervals.iter().map(|&(s, e)| (s, e.max(s))).collect();
     sorted.sort_unstable();
     let mut total = 0;
@@ -77,7 +77,7 @@ mod tests {
 /// text from the rows it was read from and from the span's classes: a
 /// span of 100,000 runs holds a few distinct commands.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Run<'a> {
+pub struct Run<'a> {
     pub start_us: i64,
     pub end_us: i64,
     pub ok: bool,
@@ -97,7 +97,7 @@ pub(crate) struct Run<'a> {
 
 /// `mt phase P` at a time.
 #[derive(Debug, Clone)]
-pub(crate) struct Marker {
+pub struct Marker {
     pub at_us: i64,
     pub phase: String,
 }
@@ -105,7 +105,7 @@ pub(crate) struct Marker {
 /// A file of the working tree written at a time (path relative to the
 /// root), with the phase a path rule maps it to.
 #[derive(Debug, Clone)]
-pub(crate) struct Edit {
+pub struct Edit {
     pub at_us: i64,
     pub path: String,
     pub phase: Option<String>,
@@ -116,7 +116,7 @@ pub(crate) struct Edit {
 /// One edited file: how often it was saved and the time counted up to its
 /// saves (the editing that led to them).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct EditedFile {
+pub struct EditedFile {
     pub path: String,
     pub saves: u64,
     pub edit_us: i64,
@@ -140,7 +140,7 @@ impl Share {
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct ToolFigures {
+pub struct ToolFigures {
     pub name: String,
     pub runs: u64,
     pub failures: u64,
@@ -150,7 +150,7 @@ pub(crate) struct ToolFigures {
 
 /// Every figure docs/metrics.md defines for one span.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Figures {
+pub struct Figures {
     pub active_us: i64,
     pub elapsed_us: i64,
     /// diagnosis, implementation, validation, other (sums to `active_us`).
@@ -185,7 +185,7 @@ pub(crate) struct Figures {
 
 /// One side of the four-way split.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Work {
+pub struct Work {
     /// Moments of the timeline its signals brought (their own time and
     /// the gaps they ended or began).
     pub active_us: i64,
@@ -199,7 +199,7 @@ pub(crate) struct Work {
 /// everything recorded elsewhere (other branches and repositories) around
 /// it, which take their own moments on the one timeline.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Span<'a> {
+pub struct Span<'a> {
     pub runs: &'a [Run<'a>],
     pub markers: &'a [Marker],
     pub edits: &'a [Edit],
@@ -208,7 +208,7 @@ pub(crate) struct Span<'a> {
 }
 
 /// The figures of a span closed at `close_us`.
-pub(crate) fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
+pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
     let mut runs: Vec<&Run> = span.runs.iter().collect();
     runs.sort_by_key(|r| (r.start_us, r.end_us));
     let mut f = Figures::default();
@@ -311,15 +311,15 @@ fn tally_runs(runs: &[&Run<'_>], f: &mut Figures) -> Vec<ToolFigures> {
         .collect()
 }
 
-pub(crate) use crate::classify::normalize;
+pub use crate::classify::normalize;
 
 /// Median of `v` (sorted in place); 0 for an empty slice.
-pub(crate) fn median(v: &mut [f64]) -> f64 {
+pub fn median(v: &mut [f64]) -> f64 {
     quantile(v, 0.5)
 }
 
 /// Linear-interpolated quantile of `v` (sorted in place); 0 when empty.
-pub(crate) fn quantile(v: &mut [f64], q: f64) -> f64 {
+pub fn quantile(v: &mut [f64], q: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }

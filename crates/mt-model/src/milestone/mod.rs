@@ -3,13 +3,13 @@
 //! then every measured figure in a collapsed `mt:` block at the end. Pure:
 //! data in, text out.
 
-pub(crate) mod baseline;
-pub(crate) mod infer;
-pub(crate) mod integration;
-pub(crate) mod kinds;
-pub(crate) mod render;
-pub(crate) mod sections;
-pub(crate) mod work;
+pub mod baseline;
+pub mod infer;
+pub mod integration;
+pub mod kinds;
+pub mod render;
+pub mod sections;
+pub mod work;
 
 use std::collections::BTreeMap;
 
@@ -40,7 +40,7 @@ pub struct FrontMatter {
     /// Read from the front matter in files written before the figures
     /// moved to the end; never written there now.
     #[serde(default, rename = "mt", skip_serializing)]
-    pub(crate) mt_in_front: Option<Measured>,
+    pub mt_in_front: Option<Measured>,
     #[serde(skip)]
     pub mt: Measured,
 }
@@ -361,7 +361,7 @@ impl Baseline {
 
 /// A whole milestone file: the front matter, `body`, then mt's figures
 /// collapsed at the end.
-pub(crate) fn file_text(front: &FrontMatter, body: &str) -> Result<String> {
+pub fn file_text(front: &FrontMatter, body: &str) -> Result<String> {
     let head = serde_saphyr::to_string(front).context("could not write the front matter")?;
     let figures = Figures {
         mt: front.mt.clone(),
@@ -391,7 +391,7 @@ fn ensure_newline(mut s: String) -> String {
 }
 
 /// Read the front matter of a milestone file.
-pub(crate) fn parse(text: &str) -> Result<FrontMatter> {
+pub fn parse(text: &str) -> Result<FrontMatter> {
     let Some(rest) = text.strip_prefix("---\n") else {
         bail!("no front matter (the file does not start with ---)");
     };
@@ -425,10 +425,10 @@ fn figures(text: &str) -> Result<Measured> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+pub mod tests {
     use super::*;
 
-    pub(crate) fn sample() -> FrontMatter {
+    pub fn sample() -> FrontMatter {
         let mut phases = BTreeMap::new();
         for (p, ms) in [
             ("diagnosis", 600_000),

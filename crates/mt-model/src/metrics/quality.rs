@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use super::{Edit, Run, Share};
 
 /// Fewer runs than this on one side of a comparison: insufficient data.
-pub(crate) const MIN_RUNS: u64 = 5;
+pub const MIN_RUNS: u64 = 5;
 
 /// A validation command that failed and later passed in the span.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Caught {
+pub struct Caught {
     pub command: String,
     /// End of its first failing run.
     pub failed_at_us: i64,
@@ -25,7 +25,7 @@ pub(crate) struct Caught {
 /// Validation commands whose run failed and a later run of the same
 /// command passed, in the order they were caught.
 /// `runs` in time order (as `compute` sorts them once for every figure).
-pub(crate) fn caught(runs: &[&Run]) -> Vec<Caught> {
+pub fn caught(runs: &[&Run]) -> Vec<Caught> {
     let mut open: BTreeMap<&str, Caught> = BTreeMap::new();
     let mut out = Vec::new();
     let mut fixed: foldhash::HashSet<&str> = Default::default();
@@ -62,7 +62,7 @@ pub(crate) fn caught(runs: &[&Run]) -> Vec<Caught> {
 
 /// Repeated runs of one command at one HEAD with nothing edited between.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Repeat {
+pub struct Repeat {
     pub command: String,
     pub head: String,
     /// Each run's start and whether it succeeded.
@@ -71,7 +71,7 @@ pub(crate) struct Repeat {
 
 impl Repeat {
     /// Every run had the same outcome.
-    pub(crate) fn consistent(&self) -> bool {
+    pub fn consistent(&self) -> bool {
         self.runs.windows(2).all(|w| w[0].1 == w[1].1)
     }
 }
@@ -79,7 +79,7 @@ impl Repeat {
 /// The seed's "X% reproducible results", measured: groups of runs of the
 /// same command at the same HEAD with no edit between consecutive ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Consistency {
+pub struct Consistency {
     /// Consistent groups out of groups of two or more runs.
     pub share: Share,
     /// The groups whose outcome flipped: possibly flaky.
@@ -87,7 +87,7 @@ pub(crate) struct Consistency {
 }
 
 /// `runs` in time order.
-pub(crate) fn consistency(runs: &[&Run], edits: &[Edit]) -> Consistency {
+pub fn consistency(runs: &[&Run], edits: &[Edit]) -> Consistency {
     let mut edit_times: Vec<i64> = edits.iter().map(|e| e.at_us).collect();
     edit_times.sort_unstable();
     let edited_between = |a: i64, b: i64| {
@@ -130,7 +130,7 @@ pub(crate) fn consistency(runs: &[&Run], edits: &[Edit]) -> Consistency {
 /// Automated against manual runs of the same command classes (a named
 /// tool, else the normalized command): only classes run both ways count.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct LikeForLike {
+pub struct LikeForLike {
     /// The classes run both ways.
     pub classes: Vec<String>,
     pub errors_automated: Share,
@@ -140,7 +140,7 @@ pub(crate) struct LikeForLike {
 }
 
 /// `runs` in time order.
-pub(crate) fn like_for_like(runs: &[&Run]) -> LikeForLike {
+pub fn like_for_like(runs: &[&Run]) -> LikeForLike {
     fn class<'a>(r: &Run<'a>) -> &'a str {
         r.tool.unwrap_or(r.command)
     }
@@ -211,9 +211,9 @@ mod tests {
             manual_steps: None,
             head: Some(head),
             who: if automated {
-                crate::event::Who::Script
+                mt_record::domain::Who::Script
             } else {
-                crate::event::Who::Person
+                mt_record::domain::Who::Person
             },
         }
     }
@@ -223,7 +223,7 @@ mod tests {
             at_us: t * S,
             path: "src/a.rs".into(),
             phase: None,
-            who: crate::event::Who::Person,
+            who: mt_record::domain::Who::Person,
         }
     }
 

@@ -5,7 +5,7 @@
 //! first words are looked up, the longest entry first.
 
 /// (the words that name the tool, its phase, the name shown).
-pub(crate) const TOOLS: &[(&str, &str, &str)] = &[
+pub const TOOLS: &[(&str, &str, &str)] = &[
     // Test runners.
     ("pytest", "validation", "pytest"),
     ("py.test", "validation", "pytest"),
@@ -180,7 +180,7 @@ const LAUNCHERS: &[&[&str]] = &[
 ];
 
 /// The tool `command` runs, if the table knows it: (phase, name).
-pub(crate) fn recognise(command: &str) -> Option<(&'static str, &'static str)> {
+pub fn recognise(command: &str) -> Option<(&'static str, &'static str)> {
     let words = program_words(command);
     let mut best: Option<(usize, &'static str, &'static str)> = None;
     for (spec, phase, name) in TOOLS {

@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use crate::config::RuleConfig;
 
-pub(crate) mod tools;
+pub mod tools;
 
-pub(crate) const PHASES: [&str; 4] = ["diagnosis", "implementation", "validation", "other"];
+pub const PHASES: [&str; 4] = ["diagnosis", "implementation", "validation", "other"];
 
 /// How a built-in rule names the tool a command ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +102,7 @@ fn matched_name(re: &Regex, command: &str) -> Option<String> {
 /// Path rules for edits (`edit_phases` in config): the first glob, in key
 /// order, that matches a path gives its phase.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct EditRules {
+pub struct EditRules {
     set: globset::GlobSet,
     phases: Vec<String>,
 }
@@ -110,9 +110,7 @@ pub(crate) struct EditRules {
 impl EditRules {
     /// Compile `edit_phases`; a bad glob or an unknown phase is an error
     /// naming it.
-    pub(crate) fn new(
-        edit_phases: &std::collections::BTreeMap<String, String>,
-    ) -> Result<EditRules> {
+    pub fn new(edit_phases: &std::collections::BTreeMap<String, String>) -> Result<EditRules> {
         let mut set = globset::GlobSetBuilder::new();
         let mut phases = Vec::new();
         for (glob, phase) in edit_phases {
@@ -133,7 +131,7 @@ impl EditRules {
         })
     }
 
-    pub(crate) fn phase(&self, path: &str) -> Option<&str> {
+    pub fn phase(&self, path: &str) -> Option<&str> {
         let first = self.set.matches(path).into_iter().min()?;
         Some(&self.phases[first])
     }
@@ -141,7 +139,7 @@ impl EditRules {
 
 /// Command lines that differ only in spacing are the same command. A line
 /// already in that form is borrowed, not copied: this runs per run.
-pub(crate) fn normalize(command: &str) -> std::borrow::Cow<'_, str> {
+pub fn normalize(command: &str) -> std::borrow::Cow<'_, str> {
     let bytes = command.as_bytes();
     let normal = !bytes.first().is_some_and(u8::is_ascii_whitespace)
         && !bytes.last().is_some_and(u8::is_ascii_whitespace)
@@ -160,7 +158,7 @@ pub(crate) fn normalize(command: &str) -> std::borrow::Cow<'_, str> {
 
 /// What a command counts as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct Class {
+pub struct Class {
     pub phase: String,
     pub tool: Option<String>,
     pub manual_steps: Option<u32>,
@@ -178,13 +176,13 @@ struct Rule {
 }
 
 #[derive(Debug)]
-pub(crate) struct Classifier {
+pub struct Classifier {
     rules: Vec<Rule>,
 }
 
 impl Classifier {
     /// `configured` rules (already in repo → user order) before the built-ins.
-    pub(crate) fn new(configured: &[RuleConfig]) -> Result<Classifier> {
+    pub fn new(configured: &[RuleConfig]) -> Result<Classifier> {
         let mut rules = Vec::new();
         for r in configured {
             if let Some(p) = &r.phase
@@ -223,7 +221,7 @@ impl Classifier {
     }
 
     /// Classify `command`; `phase`/`tool` are the `mt exec` hints.
-    pub(crate) fn classify(&self, command: &str, phase: Option<&str>, tool: Option<&str>) -> Class {
+    pub fn classify(&self, command: &str, phase: Option<&str>, tool: Option<&str>) -> Class {
         // Spacing never changes what a command is.
         let command = normalize(command);
         let command: &str = &command;
@@ -269,7 +267,7 @@ impl Classifier {
     }
 
     /// How many rules of each source are in force (printed with the figures).
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         let configured = self.rules.iter().filter(|r| r.source == "config").count();
         format!(
             "{configured} configured rules, then {} known tools, then {} built-in rules; first match wins",

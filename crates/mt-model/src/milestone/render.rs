@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use super::sections::{cell, share_text as pct};
 use super::{Baseline, BaselineKind, FrontMatter, Measured};
-use crate::event::human_ms;
+use crate::display::human_ms;
 
-pub(crate) const BUILTIN_TEMPLATE: &str = include_str!("templates/milestone.md");
+pub const BUILTIN_TEMPLATE: &str = include_str!("templates/milestone.md");
 
 /// The seed's "Tools Used" checklist.
 /// Evidence rows shown in the file; the rest are counted.
@@ -18,7 +18,7 @@ const EVIDENCE_ROWS: usize = 40;
 
 /// One command line's runs on the branch.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Evidence {
+pub struct Evidence {
     pub command: String,
     pub runs: u64,
     pub failures: u64,
@@ -53,7 +53,7 @@ struct EvidenceRow {
 
 /// Template variables (documented in docs/templates.md).
 #[derive(Debug, Serialize)]
-pub(crate) struct View {
+pub struct View {
     title: String,
     milestone_id: String,
     kind: String,
@@ -148,7 +148,7 @@ fn factor(b: &Baseline, measured_ms: u64) -> String {
 }
 
 /// Build the view of a milestone.
-pub(crate) fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> View {
+pub fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> View {
     let m = &front.mt;
     View {
         title: crate::display::markdown(&front.title),
@@ -343,7 +343,7 @@ fn parameters(m: &Measured) -> Vec<String> {
 }
 
 /// Render the body with `template` (named `name` in errors).
-pub(crate) fn render(name: &str, template: &str, view: &View) -> Result<String> {
+pub fn render(name: &str, template: &str, view: &View) -> Result<String> {
     let mut env = minijinja::Environment::new();
     let syntax = minijinja::syntax::SyntaxConfig::builder()
         .keep_trailing_newline(true)

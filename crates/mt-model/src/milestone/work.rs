@@ -7,13 +7,14 @@ use serde::Serialize;
 
 use super::sections::share_text;
 use super::{Measured, WorkRow};
-use crate::event::{Who, human_ms};
+use crate::display::human_ms;
 use crate::metrics::Share;
 use crate::metrics::quality::MIN_RUNS;
+use mt_record::domain::Who;
 
 /// One row of the split, as the template shows it.
 #[derive(Debug, Serialize)]
-pub(crate) struct WorkView {
+pub struct WorkView {
     who: String,
     active: String,
     runs: u64,
@@ -22,7 +23,7 @@ pub(crate) struct WorkView {
 }
 
 /// The split's rows, person first; none for a milestone written before it.
-pub(crate) fn rows(m: &Measured) -> Vec<WorkView> {
+pub fn rows(m: &Measured) -> Vec<WorkView> {
     let order = [Who::Person, Who::Script, Who::Agent, Who::Ci];
     order
         .iter()
@@ -64,7 +65,7 @@ fn agent_row(m: &Measured) -> Option<&WorkRow> {
 /// Automation Metrics' Agent line: its runs, failures, first-attempt
 /// success and time, and how it fares against a person on the same
 /// commands (like for like, with n on both sides).
-pub(crate) fn agent_line(m: &Measured) -> String {
+pub fn agent_line(m: &Measured) -> String {
     let Some(a) = agent_row(m) else {
         return not_recorded(m);
     };
@@ -102,7 +103,7 @@ fn against_a_person(m: &Measured) -> String {
 }
 
 /// Developer Experience's Agent line: the agent's share of the work.
-pub(crate) fn agent_share(m: &Measured) -> String {
+pub fn agent_share(m: &Measured) -> String {
     let Some(a) = agent_row(m) else {
         return not_recorded(m);
     };

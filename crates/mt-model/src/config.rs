@@ -1,0 +1,191 @@
+//! The configuration's shape and meaning (`config.toml`, `.mt.toml`):
+//! what each key holds, how a repository's file layers over the user's,
+//! and the text parsed into it. Reading the files is the caller's.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Regexes; a command line matching one is not stored at all.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// Regexes; what they match is replaced by `[REDACTED]` before storing.
+    #[serde(default)]
+    pub redact: Vec<String>,
+    /// Gaps between signals up to this many minutes count as work (a
+    /// fraction is allowed: `0.5` is 30 s).
+    #[serde(default)]
+    pub idle_timeout_minutes: Option<f64>,
+    /// What an hour of developer time costs, for ROI estimates.
+    #[serde(default)]
+    pub hourly_rate: Option<f64>,
+    /// Classification rules, tried before the built-in ones.
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
+    /// The branch finished work lands in, when the remote's HEAD does not
+    /// say (default: `origin/HEAD`'s branch, else main, master or trunk).
+    #[serde(default)]
+    pub default_branch: Option<String>,
+    /// An abandoned branch's span (branch deleted, upstream gone, work in
+    /// no default branch) is dropped without a milestone after this many
+    /// days since its last run (default 30).
+    #[serde(default)]
+    pub discard_abandoned_days: Option<u64>,
+    /// Declared baselines per phase (`diagnosis = "2h"`), labelled as declared.
+    #[serde(default)]
+    pub baselines: std::collections::BTreeMap<String, String>,
+    /// Watch working trees for edits (default: on).
+    #[serde(default)]
+    pub watch: Option<bool>,
+    /// A repository with nothing recorded for this many days is no longer
+    /// watched for edits (default 7).
+    #[serde(default)]
+    pub watch_days: Option<u64>,
+    /// Paths (gitignore-style globs, relative to the repository root) whose
+    /// edits are never recorded, beside what git ignores.
+    #[serde(default)]
+    pub watch_ignore: Vec<String>,
+    /// Edits of paths matching a glob count to its phase instead of
+    /// implementation (`"tests/**" = "validation"`).
+    #[serde(default)]
+    pub edit_phases: std::collections::BTreeMap<String, String>,
+    /// Globs that replace the built-in ones for Integration Points.
+    #[serde(default)]
+    pub integration: IntegrationConfig,
+}
+
+/// `[integration]`: each kind's globs, replacing the built-in list.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationConfig {
+    pub ci: Option<Vec<String>>,
+    pub docs: Option<Vec<String>>,
+    pub scripts: Option<Vec<String>>,
+    pub quality_gates: Option<Vec<String>>,
+}
+
+/// One `[[rules]]` entry: a regex on the command line and what it means.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    #[serde(rename = "match")]
+    pub pattern: String,
+    #[serde(default)]
+    pub phase: Option<String>,
+    #[serde(default)]
+    pub tool: Option<String>,
+    /// How many manual steps one automated run of this tool replaces.
+    #[serde(default)]
+    pub manual_steps: Option<u32>,
+}
+
+impl Config {
+    /// `self` with `over` layered on top: `over`'s rules come first, its
+    /// scalars and baselines win.
+    pub fn layered(mut self, over: Config) -> Config {
+        let mut rules = over.rules;
+        rules.append(&mut self.rules);
+        self.rules = rules;
+        self.ignore.extend(over.ignore);
+        self.redact.extend(over.redact);
+        self.idle_timeout_minutes = over.idle_timeout_minutes.or(self.idle_timeout_minutes);
+        self.discard_abandoned_days = over.discard_abandoned_days.or(self.discard_abandoned_days);
+        self.hourly_rate = over.hourly_rate.or(self.hourly_rate);
+        self.default_branch = over.default_branch.or(self.default_branch);
+        self.baselines.extend(over.baselines);
+        self.watch = over.watch.or(self.watch);
+        self.watch_days = over.watch_days.or(self.watch_days);
+        self.watch_ignore.extend(over.watch_ignore);
+        self.edit_phases.extend(over.edit_phases);
+        let (a, b) = (over.integration, self.integration);
+        self.integration = IntegrationConfig {
+            ci: a.ci.or(b.ci),
+            docs: a.docs.or(b.docs),
+            scripts: a.scripts.or(b.scripts),
+            quality_gates: a.quality_gates.or(b.quality_gates),
+        };
+        self
+    }
+}
+
+/// Gaps between signals up to this long count as work, unless configured.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+impl Config {
+    /// How long an abandoned span waits before it is dropped.
+    pub fn discard_abandoned_after_us(&self) -> i64 {
+        let days = self.discard_abandoned_days.unwrap_or(30) as i64;
+        days * 86_400 * 1_000_000
+    }
+
+    /// Gaps up to this long count as work (`idle_timeout_minutes`).
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout_minutes
+            .filter(|m| m.is_finite() && *m >= 0.0)
+            .map_or(DEFAULT_IDLE_TIMEOUT, |m| Duration::from_secs_f64(m * 60.0))
+    }
+
+    /// The idle timeout in the store's unit, microseconds.
+    pub fn idle_timeout_us(&self) -> i64 {
+        self.idle_timeout().as_micros() as i64
+    }
+
+    /// The idle timeout in minutes, as parameters are printed.
+    pub fn idle_timeout_minutes(&self) -> f64 {
+        self.idle_timeout().as_secs_f64() / 60.0
+    }
+
+    /// How long a repository stays watched after its last recorded
+    /// activity (`watch_days`).
+    /// Between 1 day and 10 years, whatever the file says (0 would watch
+    /// nothing; a huge figure would overflow the clock).
+    pub fn watch_keep(&self) -> Duration {
+        Duration::from_secs(self.watch_days.unwrap_or(7).clamp(1, 3650) * 86_400)
+    }
+
+    /// Whether working trees are watched for edits.
+    pub fn watches(&self) -> bool {
+        self.watch != Some(false)
+    }
+
+    /// Parse a configuration file's text; `name` is how errors call the
+    /// file. An error names its line and key, so `mt doctor` and `mt
+    /// close` say the same thing of the same file.
+    pub fn parse(text: &str, name: &str) -> Result<Config> {
+        toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start].matches('\n').count() + 1)
+                .unwrap_or(0);
+            // The key, unless the message names it already.
+            let key = key_at(text, line)
+                .filter(|k| !e.message().contains(k.rsplit('.').next().unwrap_or(k)))
+                .map_or(String::new(), |k| format!("{k}: "));
+            anyhow::anyhow!(
+                "{name}:{line}: {key}{}; fix that line or remove it",
+                e.message()
+            )
+        })
+    }
+}
+
+/// The key set on `line` (1-based) of a TOML text, with the table it is
+/// in (`baselines.validation`): what an error about that line names.
+fn key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let here = lines.get(line.checked_sub(1)?)?;
+    let key = here.split_once('=')?.0.trim().trim_matches('"');
+    let table = lines[..line - 1].iter().rev().find_map(|l| {
+        let t = l.trim();
+        t.starts_with('[')
+            .then(|| t.trim_matches(|c| c == '[' || c == ']').to_owned())
+    });
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_owned(),
+    })
+}
