@@ -138,25 +138,3 @@ fn mt_exec_sees_a_running_daemon_without_waking_it() {
     );
     assert_eq!(env.daemons().len(), 1, "still one daemon");
 }
-
-/// The front binary is `mt-record`, and that crate may depend on std,
-/// libc and nix alone: what it cannot depend on, `mt exec` cannot reach.
-/// Adding SQLite, tokio, clap or anything else there fails here, before
-/// any budget is counted.
-#[test]
-fn the_front_crate_depends_on_libc_and_nix_only() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let manifest = std::fs::read_to_string(format!("{root}/crates/mt-record/Cargo.toml")).unwrap();
-    let table: toml::Table = manifest.parse().unwrap();
-    let deps: Vec<&String> = table["dependencies"].as_table().unwrap().keys().collect();
-    assert_eq!(deps, ["libc", "nix"], "mt-record's dependencies");
-    let main = std::fs::read_to_string(format!("{root}/src/main.rs")).unwrap();
-    let code: String = main
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .collect();
-    assert!(
-        !code.contains("mt::") && code.contains("mt_record::front::main"),
-        "src/main.rs must run mt_record::front and nothing of the mt library"
-    );
-}

@@ -17,6 +17,7 @@ mod faults;
 mod finish;
 mod finish_matrix;
 mod hooks;
+mod layers;
 mod report;
 mod secrets;
 mod service;
