@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use crate::classify::EditRules;
 use crate::classify::{Class, Classifier};
 use crate::config::Config;
-use crate::event::{EventKind, RunState, rfc3339};
+use crate::event::{EventKind, Phase, RunState, rfc3339};
 use crate::finished::{self, Checker, Finish};
 use crate::git::Repo;
 use crate::metrics::{self, Edit, Marker, Run, timeline};
@@ -298,7 +298,7 @@ pub fn compute(
         parameters: parameters(inputs, config, &classifier, &finished),
         active_ms: ms(figures.active_us),
         elapsed_ms: ms(figures.elapsed_us),
-        phases_ms: split_ms(&figures.phase_us),
+        phases_ms: phase_names(&figures.phase_us),
         runs_automated: figures.runs_automated,
         runs_manual: figures.runs_manual,
         errors_automated: figures.errors_automated,
@@ -521,9 +521,9 @@ fn ms(us: i64) -> u64 {
 
 /// Phase times in whole ms that add up exactly to the total in whole ms
 /// (rounding cumulative sums, so no millisecond is lost or invented).
-fn split_ms(
-    phase_us: &std::collections::BTreeMap<String, i64>,
-) -> std::collections::BTreeMap<String, u64> {
+fn split_ms<K: Ord + Clone>(
+    phase_us: &std::collections::BTreeMap<K, i64>,
+) -> std::collections::BTreeMap<K, u64> {
     let mut cum = 0i64;
     let mut out = std::collections::BTreeMap::new();
     for (k, v) in phase_us {
@@ -532,6 +532,18 @@ fn split_ms(
         out.insert(k.clone(), ms(cum) - before);
     }
     out
+}
+
+/// The phase times in whole ms as the file names them, in the file's
+/// (alphabetical) order, so the cumulative rounding is the one every
+/// earlier milestone had.
+fn phase_names(
+    phase_us: &std::collections::BTreeMap<Phase, i64>,
+) -> std::collections::BTreeMap<String, u64> {
+    let named = (phase_us.iter())
+        .map(|(p, us)| (p.as_str().to_owned(), *us))
+        .collect();
+    split_ms(&named)
 }
 
 /// Each distinct (command line, phase hint, tool hint) of a span's
@@ -545,12 +557,12 @@ struct Classes<'a> {
 
 impl<'a> Classes<'a> {
     fn of(commands: &[&'a SpanRow], classifier: &Classifier) -> Classes<'a> {
-        type Key<'k> = (&'k str, Option<&'k str>, Option<&'k str>);
+        type Key<'k> = (&'k str, Option<Phase>, Option<&'k str>);
         let mut index: foldhash::HashMap<Key<'a>, usize> = Default::default();
         let mut distinct = Vec::new();
         let of = (commands.iter())
             .map(|r| {
-                let key = (&*r.command, r.phase.as_deref(), r.tool.as_deref());
+                let key = (&*r.command, r.phase, r.tool.as_deref());
                 *index.entry(key).or_insert_with(|| {
                     let class = classifier.classify(key.0, key.1, key.2);
                     distinct.push((metrics::normalize(key.0), class));
@@ -572,7 +584,7 @@ impl<'a> Classes<'a> {
                     ok: crate::event::succeeded(r.state, r.exit_code, r.signal),
                     automated: r.source.by_program(),
                     command,
-                    phase: &class.phase,
+                    phase: class.phase,
                     tool: class.tool.as_deref(),
                     manual_steps: class.manual_steps,
                     head: r.head.as_deref(),
@@ -605,14 +617,14 @@ fn markers_and_edits(
             continue; // a run's output, not the person's edit
         }
         match r.kind {
-            EventKind::Marker => markers.extend(r.phase.as_ref().map(|p| Marker {
+            EventKind::Marker => markers.extend(r.phase.map(|phase| Marker {
                 at_us: r.start_us,
-                phase: p.to_string(),
+                phase,
             })),
             EventKind::Edit => edits.push(Edit {
                 who: r.source.who(),
                 at_us: r.start_us,
-                phase: edit_rules.phase(&r.command).map(str::to_owned),
+                phase: edit_rules.phase(&r.command),
                 path: r.command.to_string(),
             }),
             EventKind::Command => {}
@@ -630,8 +642,8 @@ fn reproductions<'r>(mut runs: Vec<Run<'r>>, rows: &[&SpanRow], edits: &[Edit]) 
         return runs;
     };
     for (run, row) in runs.iter_mut().zip(rows) {
-        if run.phase == "validation" && row.phase.is_none() && run.start_us < first_edit {
-            run.phase = "diagnosis";
+        if run.phase == Phase::Validation && row.phase.is_none() && run.start_us < first_edit {
+            run.phase = Phase::Diagnosis;
         }
     }
     runs

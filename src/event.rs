@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-pub(crate) use mt_model::display::human_ms;
-pub(crate) use mt_record::domain::{EventKind, RunState, Source, Text};
+pub(crate) use mt_model::display::{human_ms, text, text_opt};
+pub(crate) use mt_record::domain::{EventKind, Phase, RunState, Source, Text};
 
 /// A domain value ([`Text`]) as SQL and serde see it: its text. The enums
 /// live in `mt-record`, which knows neither SQLite nor serde; this is the
@@ -23,11 +23,6 @@ impl<T: Text> rusqlite::types::ToSql for Stored<T> {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
         Ok(self.0.as_str().into())
     }
-}
-
-/// `#[serde(serialize_with = "text")]`: a domain value as its text.
-pub(crate) fn text<T: Text, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(v.as_str())
 }
 
 /// One stored row of `events`, ready to print.
@@ -57,7 +52,8 @@ pub struct Event {
     pub pipestatus: Option<Vec<i32>>,
     #[serde(serialize_with = "text")]
     pub state: RunState,
-    pub phase: Option<String>,
+    #[serde(serialize_with = "text_opt")]
+    pub phase: Option<Phase>,
     pub tool: Option<String>,
     pub user_ms: Option<f64>,
     pub sys_ms: Option<f64>,

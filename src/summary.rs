@@ -226,7 +226,9 @@ mod tests {
                 mark: if point {
                     Mark::Edit { phase: None }
                 } else {
-                    Mark::Run { phase: "other" }
+                    Mark::Run {
+                        phase: crate::event::Phase::Other,
+                    }
                 },
             })
             .collect();

@@ -285,7 +285,8 @@ fn doctor_names_each_fault_and_passes_a_good_setup() {
     for fault in [
         "FAIL no mt hook in this shell",
         "FAIL no daemon answers",
-        "FAIL rule \"x\" has phase \"testing\"",
+        // The file, the line and the key of the fault.
+        ":3: rules.phase: \"testing\" is not one of diagnosis,",
         // A repository without mt's git hooks is worth a warning, no more:
         // it may be one the user never meant to track.
         "warn no mt post-merge and post-rewrite hook",

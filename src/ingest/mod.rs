@@ -287,7 +287,7 @@ fn started(s: Start, filters: &Filters) -> Option<Parts> {
     let e = NewEvent {
         uid: s.id,
         session: s.session,
-        phase: s.phase.map(|p| p.as_str().to_owned()),
+        phase: s.phase,
         tool: s.tool,
         start_us: s.time.micros(),
         command: display_command(&argv),
@@ -383,7 +383,7 @@ fn marked(m: Marker) -> Parts {
     let e = NewEvent {
         uid: m.id,
         session: m.session,
-        phase: Some(m.phase.as_str().to_owned()),
+        phase: Some(m.phase),
         start_us: m.time.micros(),
         command: format!("mt phase {}", m.phase.as_str()),
         source: Source::Exec,

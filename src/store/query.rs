@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::Store;
 use super::filing::{MILESTONE_COLUMN, open_span_sql};
-use crate::event::{Event, EventKind, RunState, Source, Stored, rfc3339};
+use crate::event::{Event, EventKind, Phase, RunState, Source, Stored, rfc3339};
 
 /// Which commands `log` returns.
 #[derive(Debug, Clone, Default)]
@@ -122,7 +122,7 @@ fn event(row: &Row<'_>) -> rusqlite::Result<Event> {
                 .collect()
         }),
         state: row.get::<_, Stored<_>>(15)?.0,
-        phase: row.get(16)?,
+        phase: row.get_ref(16)?.as_str_or_null()?.and_then(Phase::parse),
         tool: row.get(17)?,
         user_ms: ms(row.get(18)?),
         sys_ms: ms(row.get(19)?),
@@ -246,7 +246,8 @@ pub struct SpanRow {
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     pub state: RunState,
-    pub phase: Option<Rc<str>>,
+    /// The phase given with the run (`--phase`) or the marker's.
+    pub phase: Option<Phase>,
     pub tool: Option<Rc<str>>,
     /// The commit checked out when it ran.
     pub head: Option<Rc<str>>,
@@ -444,7 +445,7 @@ impl Store {
                 exit_code: r.get(6)?,
                 signal: r.get(7)?,
                 state: r.get::<_, Stored<_>>(8)?.0,
-                phase: text(9)?,
+                phase: r.get_ref(9)?.as_str_or_null()?.and_then(Phase::parse),
                 tool: text(10)?,
                 head: text(11)?,
                 untracked: r.get::<_, Option<i64>>(12)? == Some(1),

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use rusqlite::{Transaction, params};
 
-use crate::event::{EventKind, RunState, Source, Stored};
+use crate::event::{EventKind, Phase, RunState, Source, Stored};
 
 /// A command (or phase marker) as ingest hands it to the store.
 #[derive(Debug, Clone, Default)]
@@ -18,7 +18,7 @@ pub struct NewEvent {
     pub branch: Option<String>,
     pub head: Option<String>,
     pub session: Option<String>,
-    pub phase: Option<String>,
+    pub phase: Option<Phase>,
     pub tool: Option<String>,
     pub start_us: i64,
     pub pid: Option<i64>,
@@ -66,7 +66,7 @@ pub(crate) fn insert(tx: &Transaction<'_>, e: &NewEvent) -> Result<bool> {
             e.branch,
             e.head,
             e.session,
-            e.phase,
+            e.phase.map(Stored),
             e.tool,
             e.start_us,
             done.then_some(f.end_us),

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use serde::Deserialize;
+use mt_record::domain::{Phase, Text};
+use serde::{Deserialize, Deserializer};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,8 +52,8 @@ pub struct Config {
     pub watch_ignore: Vec<String>,
     /// Edits of paths matching a glob count to its phase instead of
     /// implementation (`"tests/**" = "validation"`).
-    #[serde(default)]
-    pub edit_phases: std::collections::BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "phase_map")]
+    pub edit_phases: std::collections::BTreeMap<String, Phase>,
     /// Globs that replace the built-in ones for Integration Points.
     #[serde(default)]
     pub integration: IntegrationConfig,
@@ -74,8 +75,8 @@ pub struct IntegrationConfig {
 pub struct RuleConfig {
     #[serde(rename = "match")]
     pub pattern: String,
-    #[serde(default)]
-    pub phase: Option<String>,
+    #[serde(default, deserialize_with = "some_phase")]
+    pub phase: Option<Phase>,
     #[serde(default)]
     pub tool: Option<String>,
     /// How many manual steps one automated run of this tool replaces.
@@ -188,4 +189,37 @@ fn key_at(text: &str, line: usize) -> Option<String> {
         Some(t) => format!("{t}.{key}"),
         None => key.to_owned(),
     })
+}
+
+/// A phase as the file writes it; anything else is an error listing the
+/// phases. `Config::parse` adds the file, the line and, where the message
+/// does not name it, the key.
+fn phase<'de, D: Deserializer<'de>>(text: &str, glob: Option<&str>) -> Result<Phase, D::Error> {
+    Phase::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = Phase::ALL.iter().map(|p| p.as_str()).collect();
+        let names = names.join(", ");
+        serde::de::Error::custom(match glob {
+            // The whole table is the error's span: say which entry.
+            Some(glob) => {
+                format!("edit_phases maps {glob:?} to {text:?}, which is not one of {names}")
+            }
+            None => format!("{text:?} is not one of {names}"),
+        })
+    })
+}
+
+fn some_phase<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Phase>, D::Error> {
+    phase::<D>(&String::deserialize(d)?, None).map(Some)
+}
+
+fn phase_map<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<std::collections::BTreeMap<String, Phase>, D::Error> {
+    let texts = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+    let mut phases = std::collections::BTreeMap::new();
+    for (glob, text) in texts {
+        let p = phase::<D>(&text, Some(&glob))?;
+        phases.insert(glob, p);
+    }
+    Ok(phases)
 }

@@ -128,6 +128,28 @@ pub fn human_ms(ms: f64) -> String {
     }
 }
 
+/// `#[serde(serialize_with = "text")]`: a domain value ([`Text`]) as its
+/// name. The enums live in `mt-record`, which knows no serde.
+///
+/// [`Text`]: mt_record::domain::Text
+pub fn text<T: mt_record::domain::Text, S: serde::Serializer>(
+    v: &T,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.as_str())
+}
+
+/// [`text`] for an optional value: its name, or null.
+pub fn text_opt<T: mt_record::domain::Text, S: serde::Serializer>(
+    v: &Option<T>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_str(v.as_str()),
+        None => s.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{markdown, safe};

@@ -41,9 +41,14 @@ macro_rules! text_enum {
         }
 
         impl $name {
-            /// The value's name (the [`Text`] list's).
+            /// The value's name (the `Text` list's).
             pub fn as_str(self) -> &'static str {
                 $crate::domain::Text::as_str(self)
+            }
+
+            /// The value a name stands for (the `Text` list's).
+            pub fn parse(text: &str) -> Option<Self> {
+                <Self as $crate::domain::Text>::parse(text)
             }
         }
 

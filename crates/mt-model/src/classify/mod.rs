@@ -11,10 +11,9 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::config::RuleConfig;
+use mt_record::domain::Phase;
 
 pub mod tools;
-
-pub const PHASES: [&str; 4] = ["diagnosis", "implementation", "validation", "other"];
 
 /// How a built-in rule names the tool a command ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,29 +27,29 @@ enum Named {
 }
 
 /// Built-in rules: (regex, phase, tool, manual steps).
-const BUILTIN: &[(&str, &str, Named, Option<u32>)] = &[
+const BUILTIN: &[(&str, Phase, Named, Option<u32>)] = &[
     // The seed's "Tools Used" list.
     (
         r"enhanced_ci_failure_analyzer\.py",
-        "diagnosis",
+        Phase::Diagnosis,
         Named::As("CI Failure Analyzer"),
         None,
     ),
     (
         r"quick_validate\.sh",
-        "validation",
+        Phase::Validation,
         Named::As("Quick Validation"),
         None,
     ),
     (
         r"qc_pre_push\.sh",
-        "validation",
+        Phase::Validation,
         Named::As("QC Pre-Push"),
         None,
     ),
     (
         r"validate_ci_locally\.sh",
-        "validation",
+        Phase::Validation,
         Named::As("Targeted Testing"),
         None,
     ),
@@ -58,33 +57,33 @@ const BUILTIN: &[(&str, &str, Named, Option<u32>)] = &[
     // in the table, tools.rs).
     (
         r"(^|/)[\w.-]*(validate|check|qc_)[\w.-]*(\s|$)",
-        "validation",
+        Phase::Validation,
         Named::Matched,
         None,
     ),
     // Diagnosis: reading history, searching, logs.
     (
         r"^git (log|diff|show|blame|bisect|grep|status|reflog)\b",
-        "diagnosis",
+        Phase::Diagnosis,
         Named::No,
         None,
     ),
     (
         r"^(grep|rg|ag|ack|less|more|tail|head|cat|journalctl|dmesg|strace|ltrace|gdb|lldb|perf|top|htop|ps|lsof|find|fd|curl|jq)\b",
-        "diagnosis",
+        Phase::Diagnosis,
         Named::No,
         None,
     ),
     // Implementation: editors, builds, formatters, commits.
     (
         r"^(vim?|nvim|emacs|nano|code|hx|helix|micro|kak)\b",
-        "implementation",
+        Phase::Implementation,
         Named::No,
         None,
     ),
     (
         r"^git (add|commit|restore|stash|rebase|cherry-pick|am|apply|mv|rm)\b",
-        "implementation",
+        Phase::Implementation,
         Named::No,
         None,
     ),
@@ -104,26 +103,20 @@ fn matched_name(re: &Regex, command: &str) -> Option<String> {
 #[derive(Debug, Clone, Default)]
 pub struct EditRules {
     set: globset::GlobSet,
-    phases: Vec<String>,
+    phases: Vec<Phase>,
 }
 
 impl EditRules {
-    /// Compile `edit_phases`; a bad glob or an unknown phase is an error
-    /// naming it.
-    pub fn new(edit_phases: &std::collections::BTreeMap<String, String>) -> Result<EditRules> {
+    /// Compile `edit_phases`; a bad glob is an error naming it (a phase
+    /// that is none was refused as the file was parsed).
+    pub fn new(edit_phases: &std::collections::BTreeMap<String, Phase>) -> Result<EditRules> {
         let mut set = globset::GlobSetBuilder::new();
         let mut phases = Vec::new();
         for (glob, phase) in edit_phases {
-            if !PHASES.contains(&phase.as_str()) {
-                anyhow::bail!(
-                    "edit_phases maps {glob:?} to {phase:?}, which is not a phase; use one of {}",
-                    PHASES.join(", ")
-                );
-            }
             let g = globset::Glob::new(glob)
                 .with_context(|| format!("edit_phases has a bad glob {glob:?}; fix it"))?;
             set.add(g);
-            phases.push(phase.clone());
+            phases.push(*phase);
         }
         Ok(EditRules {
             set: set.build()?,
@@ -131,9 +124,9 @@ impl EditRules {
         })
     }
 
-    pub fn phase(&self, path: &str) -> Option<&str> {
+    pub fn phase(&self, path: &str) -> Option<Phase> {
         let first = self.set.matches(path).into_iter().min()?;
-        Some(&self.phases[first])
+        Some(self.phases[first])
     }
 }
 
@@ -159,7 +152,8 @@ pub fn normalize(command: &str) -> std::borrow::Cow<'_, str> {
 /// What a command counts as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Class {
-    pub phase: String,
+    #[serde(serialize_with = "crate::display::text")]
+    pub phase: Phase,
     pub tool: Option<String>,
     pub manual_steps: Option<u32>,
 }
@@ -167,7 +161,7 @@ pub struct Class {
 #[derive(Debug)]
 struct Rule {
     re: Regex,
-    phase: Option<String>,
+    phase: Option<Phase>,
     tool: Option<String>,
     /// Name the tool after what matched (built-in runners and builds).
     tool_is_match: bool,
@@ -185,19 +179,10 @@ impl Classifier {
     pub fn new(configured: &[RuleConfig]) -> Result<Classifier> {
         let mut rules = Vec::new();
         for r in configured {
-            if let Some(p) = &r.phase
-                && !PHASES.contains(&p.as_str())
-            {
-                anyhow::bail!(
-                    "rule {:?} has phase {p:?}; use one of {}",
-                    r.pattern,
-                    PHASES.join(", ")
-                );
-            }
             rules.push(Rule {
                 re: Regex::new(&r.pattern)
                     .with_context(|| format!("invalid rule pattern {:?}", r.pattern))?,
-                phase: r.phase.clone(),
+                phase: r.phase,
                 tool: r.tool.clone(),
                 tool_is_match: false,
                 manual_steps: r.manual_steps,
@@ -207,7 +192,7 @@ impl Classifier {
         for (re, phase, tool, steps) in BUILTIN {
             rules.push(Rule {
                 re: Regex::new(re).expect("built-in rule compiles"),
-                phase: Some((*phase).to_owned()),
+                phase: Some(*phase),
                 tool: match tool {
                     Named::As(name) => Some((*name).to_owned()),
                     Named::No | Named::Matched => None,
@@ -221,7 +206,7 @@ impl Classifier {
     }
 
     /// Classify `command`; `phase`/`tool` are the `mt exec` hints.
-    pub fn classify(&self, command: &str, phase: Option<&str>, tool: Option<&str>) -> Class {
+    pub fn classify(&self, command: &str, phase: Option<Phase>, tool: Option<&str>) -> Class {
         // Spacing never changes what a command is.
         let command = normalize(command);
         let command: &str = &command;
@@ -234,7 +219,7 @@ impl Classifier {
         {
             let tool = tool.unwrap_or(name).to_owned();
             return Class {
-                phase: phase.unwrap_or(known_phase).to_owned(),
+                phase: phase.unwrap_or(known_phase),
                 manual_steps: self.manual_steps_of(&tool),
                 tool: Some(tool),
             };
@@ -251,9 +236,8 @@ impl Classifier {
         let manual_steps = tool.as_deref().and_then(|t| self.manual_steps_of(t));
         Class {
             phase: phase
-                .map(str::to_owned)
-                .or_else(|| rule.and_then(|r| r.phase.clone()))
-                .unwrap_or_else(|| "other".to_owned()),
+                .or_else(|| rule.and_then(|r| r.phase))
+                .unwrap_or(Phase::Other),
             tool,
             manual_steps,
         }
@@ -303,7 +287,7 @@ mod tests {
             ("echo hi", "other"),
         ];
         for (cmd, phase) in cases {
-            assert_eq!(c.classify(cmd, None, None).phase, phase, "{cmd}");
+            assert_eq!(c.classify(cmd, None, None).phase.as_str(), phase, "{cmd}");
         }
         let qc = c.classify("bash scripts/qc_pre_push.sh --fast", None, None);
         assert_eq!(qc.tool.as_deref(), Some("QC Pre-Push"));
@@ -328,40 +312,37 @@ mod tests {
         let rules = vec![
             RuleConfig {
                 pattern: "^cargo test".into(),
-                phase: Some("diagnosis".into()),
+                phase: Some(Phase::Diagnosis),
                 tool: None,
                 manual_steps: None,
             },
             RuleConfig {
                 pattern: "deploy\\.sh".into(),
-                phase: Some("validation".into()),
+                phase: Some(Phase::Validation),
                 tool: Some("Deploy".into()),
                 manual_steps: Some(12),
             },
         ];
         let c = Classifier::new(&rules).unwrap();
-        assert_eq!(c.classify("cargo test", None, None).phase, "diagnosis");
+        assert_eq!(c.classify("cargo test", None, None).phase, Phase::Diagnosis);
         let d = c.classify("./deploy.sh prod", None, None);
         assert_eq!(
             (d.tool.as_deref(), d.manual_steps),
             (Some("Deploy"), Some(12))
         );
-        let hinted = c.classify("ls", Some("implementation"), Some("Deploy"));
+        let hinted = c.classify("ls", Some(Phase::Implementation), Some("Deploy"));
         assert_eq!(
             (hinted.phase.as_str(), hinted.manual_steps),
             ("implementation", Some(12))
         );
-        let bad = vec![RuleConfig {
-            pattern: "x".into(),
-            phase: Some("testing".into()),
-            tool: None,
-            manual_steps: None,
-        }];
+        // A phase that is none is refused where the file is read, with
+        // its line.
+        let text = "[[rules]]\nmatch = \"x\"\nphase = \"testing\"\n";
+        let bad = crate::config::Config::parse(text, "config.toml").unwrap_err();
+        let bad = bad.to_string();
         assert!(
-            Classifier::new(&bad)
-                .unwrap_err()
-                .to_string()
-                .contains("use one of")
+            bad.starts_with("config.toml:3: rules.phase:") && bad.contains("is not one of"),
+            "{bad}"
         );
     }
 }

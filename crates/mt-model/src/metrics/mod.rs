@@ -6,7 +6,7 @@ pub mod timeline;
 
 use timeline::{Mark, Signal};
 
-use mt_record::domain::Who;
+use mt_record::domain::{Phase, Text as _, Who};
 
 /// The default idle timeout, for the tables below (callers pass the
 /// configured one: `Config::idle_timeout_us`).
@@ -86,7 +86,7 @@ pub struct Run<'a> {
     /// The command line as `normalize` spells it: runs of one command
     /// compare equal however they were spaced.
     pub command: &'a str,
-    pub phase: &'a str,
+    pub phase: Phase,
     pub tool: Option<&'a str>,
     pub manual_steps: Option<u32>,
     /// The commit checked out when it ran, if known.
@@ -99,7 +99,7 @@ pub struct Run<'a> {
 #[derive(Debug, Clone)]
 pub struct Marker {
     pub at_us: i64,
-    pub phase: String,
+    pub phase: Phase,
 }
 
 /// A file of the working tree written at a time (path relative to the
@@ -108,7 +108,7 @@ pub struct Marker {
 pub struct Edit {
     pub at_us: i64,
     pub path: String,
-    pub phase: Option<String>,
+    pub phase: Option<Phase>,
     /// The person's save, or one an agent reported.
     pub who: Who,
 }
@@ -154,7 +154,7 @@ pub struct Figures {
     pub active_us: i64,
     pub elapsed_us: i64,
     /// diagnosis, implementation, validation, other (sums to `active_us`).
-    pub phase_us: std::collections::BTreeMap<String, i64>,
+    pub phase_us: std::collections::BTreeMap<Phase, i64>,
     pub runs_automated: u64,
     pub runs_manual: u64,
     pub errors_automated: Share,
@@ -212,12 +212,12 @@ pub fn compute(span: Span<'_>, idle_us: i64, close_us: i64) -> Figures {
     let mut runs: Vec<&Run> = span.runs.iter().collect();
     runs.sort_by_key(|r| (r.start_us, r.end_us));
     let mut f = Figures::default();
-    for p in crate::classify::PHASES {
-        f.phase_us.insert(p.to_owned(), 0);
+    for p in Phase::ALL {
+        f.phase_us.insert(*p, 0);
     }
     let share = timeline::share(&signals(span), idle_us);
     for (phase, us) in &share.phase_us {
-        *f.phase_us.entry(phase.clone()).or_default() += us;
+        *f.phase_us.entry(*phase).or_default() += us;
     }
     f.active_us = share.active_us();
     f.work = work(span, &share);
@@ -285,7 +285,7 @@ fn tally_runs(runs: &[&Run<'_>], f: &mut Figures) -> Vec<ToolFigures> {
             f.first_attempt.whole += 1;
             f.first_attempt.part += u64::from(r.ok);
         }
-        if r.phase == "validation" {
+        if r.phase == Phase::Validation {
             f.validation_automated.whole += 1;
             f.validation_automated.part += u64::from(r.automated);
         }
@@ -331,7 +331,7 @@ pub fn quantile(v: &mut [f64], q: f64) -> f64 {
 
 /// The span on the timeline: runs, then markers, then edits (the order
 /// `compute` reads credits back in), then everything elsewhere.
-fn signals(span: Span<'_>) -> Vec<Signal<'_>> {
+fn signals(span: Span<'_>) -> Vec<Signal> {
     let point = |at, mark| Signal {
         start_us: at,
         end_us: at,
@@ -345,9 +345,9 @@ fn signals(span: Span<'_>) -> Vec<Signal<'_>> {
     let markers = span
         .markers
         .iter()
-        .map(|m| point(m.at_us, Mark::Marker { phase: &m.phase }));
+        .map(|m| point(m.at_us, Mark::Marker { phase: m.phase }));
     let edits = span.edits.iter().map(|e| {
-        let phase = e.phase.as_deref();
+        let phase = e.phase;
         point(e.at_us, Mark::Edit { phase })
     });
     let elsewhere = span.elsewhere.iter().map(|&(s, e, here)| Signal {
@@ -447,7 +447,7 @@ mod figure_tests {
             ok,
             automated,
             command,
-            phase,
+            phase: Phase::parse(phase).unwrap(),
             tool: None,
             manual_steps: None,
             head: None,
@@ -485,10 +485,10 @@ mod figure_tests {
         ];
         let markers = vec![Marker {
             at_us: 2000 * S,
-            phase: "diagnosis".into(),
+            phase: Phase::Diagnosis,
         }];
         let f = compute(span(&runs, &markers), IDLE_TIMEOUT_US, 3000 * S);
-        let p = |k: &str| f.phase_us[k] / S;
+        let p = |k: &str| f.phase_us[&Phase::parse(k).unwrap()] / S;
         assert_eq!(
             (
                 p("diagnosis"),
@@ -522,8 +522,8 @@ mod figure_tests {
         let f = compute(span(&runs, &[]), IDLE_TIMEOUT_US, 20 * S);
         assert_eq!(
             (
-                f.phase_us["implementation"] / S,
-                f.phase_us["validation"] / S,
+                f.phase_us[&Phase::Implementation] / S,
+                f.phase_us[&Phase::Validation] / S,
                 f.active_us / S
             ),
             (10, 10, 20)

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use mt_record::domain::Phase;
+
 use super::{Edit, Run, Share};
 
 /// Fewer runs than this on one side of a comparison: insufficient data.
@@ -29,7 +31,7 @@ pub fn caught(runs: &[&Run]) -> Vec<Caught> {
     let mut open: BTreeMap<&str, Caught> = BTreeMap::new();
     let mut out = Vec::new();
     let mut fixed: foldhash::HashSet<&str> = Default::default();
-    for r in runs.iter().filter(|r| r.phase == "validation") {
+    for r in runs.iter().filter(|r| r.phase == Phase::Validation) {
         let key = r.command;
         if fixed.contains(key) {
             continue;
@@ -204,9 +206,7 @@ mod tests {
             ok,
             automated,
             command,
-            phase: (crate::classify::PHASES.iter())
-                .find(|p| **p == class.phase)
-                .unwrap(),
+            phase: class.phase,
             tool: None,
             manual_steps: None,
             head: Some(head),

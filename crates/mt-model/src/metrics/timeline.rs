@@ -16,22 +16,24 @@
 
 use std::collections::BTreeMap;
 
+use mt_record::domain::Phase;
+
 /// What a signal is, seen from the branch being measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mark<'a> {
+pub enum Mark {
     /// One of its commands, with its classified phase (`other` when none).
-    Run { phase: &'a str },
+    Run { phase: Phase },
     /// One of its edits, with the phase a path rule maps the file to.
-    Edit { phase: Option<&'a str> },
+    Edit { phase: Option<Phase> },
     /// One of its `mt phase` markers.
-    Marker { phase: &'a str },
+    Marker { phase: Phase },
     /// Anything on another branch (`here`: of the same repository) or in
     /// another repository: it takes its own moments and the gaps it ends,
     /// and tells nothing about this branch's phases.
     Elsewhere { here: bool },
 }
 
-impl Mark<'_> {
+impl Mark {
     fn owner(self) -> Owner {
         match self {
             Mark::Elsewhere { here: true } => Owner::Here,
@@ -84,17 +86,17 @@ impl Owner {
 
 /// A point (edit, marker) or interval (command) on the timeline, in µs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Signal<'a> {
+pub struct Signal {
     pub start_us: i64,
     pub end_us: i64,
-    pub mark: Mark<'a>,
+    pub mark: Mark,
 }
 
 /// This branch's share of the timeline.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Share {
     /// Counted µs by phase; the values sum to the branch's active time.
-    pub phase_us: BTreeMap<String, i64>,
+    pub phase_us: BTreeMap<Phase, i64>,
     /// Per input signal (same order), the µs it brought: a gap it ended
     /// plus its own uncovered interval. 0 for `Elsewhere`.
     pub credit_us: Vec<i64>,
@@ -111,8 +113,8 @@ impl Share {
 }
 
 /// The phase in force on the branch being measured.
-struct State<'a> {
-    phase: &'a str,
+struct State {
+    phase: Phase,
     /// Set by a marker: edits do not switch the gap's phase.
     explicit: bool,
 }
@@ -207,7 +209,7 @@ impl Tally {
 }
 
 /// Sweep `signals` (any order) with gaps up to `idle_us` counted.
-pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
+pub fn share(signals: &[Signal], idle_us: i64) -> Share {
     // Sorting the keys themselves (not indices into `signals`) keeps the
     // sort in cache; the index breaks what `order_key` leaves tied, so the
     // order is deterministic.
@@ -225,7 +227,7 @@ pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
     // The signal of ours that reached furthest: it began the next gap.
     let mut reached: Option<usize> = None;
     let mut state = State {
-        phase: "other",
+        phase: Phase::Other,
         explicit: false,
     };
     let mut cursor = Cursor::default();
@@ -252,11 +254,15 @@ pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
         let own = step.own_us;
         let (gap_phase, own_phase) = match s.mark {
             Mark::Edit { phase } if !state.explicit => {
-                (phase.unwrap_or("implementation"), state.phase)
+                (phase.unwrap_or(Phase::Implementation), state.phase)
             }
             Mark::Run { phase } => (
                 state.phase,
-                if phase == "other" { state.phase } else { phase },
+                if phase == Phase::Other {
+                    state.phase
+                } else {
+                    phase
+                },
             ),
             _ => (state.phase, state.phase),
         };
@@ -270,7 +276,7 @@ pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
                     explicit: true,
                 }
             }
-            Mark::Run { phase } if phase != "other" => {
+            Mark::Run { phase } if phase != Phase::Other => {
                 state = State {
                     phase,
                     explicit: false,
@@ -282,9 +288,9 @@ pub fn share<'a>(signals: &[Signal<'a>], idle_us: i64) -> Share {
     out
 }
 
-fn add(map: &mut BTreeMap<String, i64>, phase: &str, us: i64) {
+fn add(map: &mut BTreeMap<Phase, i64>, phase: Phase, us: i64) {
     if us > 0 {
-        *map.entry(phase.to_owned()).or_default() += us;
+        *map.entry(phase).or_default() += us;
     }
 }
 
@@ -295,14 +301,16 @@ mod tests {
     const S: i64 = 1_000_000;
     const IDLE: i64 = 15 * 60 * S;
 
-    fn run(a: i64, b: i64, phase: &str) -> Signal<'_> {
+    fn run(a: i64, b: i64, phase: &str) -> Signal {
         Signal {
             start_us: a * S,
             end_us: b * S,
-            mark: Mark::Run { phase },
+            mark: Mark::Run {
+                phase: Phase::parse(phase).unwrap(),
+            },
         }
     }
-    fn edit(t: i64) -> Signal<'static> {
+    fn edit(t: i64) -> Signal {
         Signal {
             start_us: t * S,
             end_us: t * S,
@@ -310,7 +318,7 @@ mod tests {
         }
     }
     /// Another branch of the same repository.
-    fn elsewhere(a: i64, b: i64) -> Signal<'static> {
+    fn elsewhere(a: i64, b: i64) -> Signal {
         Signal {
             start_us: a * S,
             end_us: b * S,
@@ -318,7 +326,7 @@ mod tests {
         }
     }
     /// Another repository.
-    fn away(a: i64, b: i64) -> Signal<'static> {
+    fn away(a: i64, b: i64) -> Signal {
         Signal {
             start_us: a * S,
             end_us: b * S,
@@ -344,7 +352,11 @@ mod tests {
         assert_eq!(s.active_us() / S, 5 + 2);
     }
     fn secs(s: &Share, phase: &str) -> i64 {
-        s.phase_us.get(phase).copied().unwrap_or(0) / S
+        s.phase_us
+            .get(&Phase::parse(phase).unwrap())
+            .copied()
+            .unwrap_or(0)
+            / S
     }
 
     /// The case: a diagnosis run, a failing test, 20 s of editing
@@ -377,13 +389,15 @@ mod tests {
         let m = Signal {
             start_us: 5 * S,
             end_us: 5 * S,
-            mark: Mark::Marker { phase: "diagnosis" },
+            mark: Mark::Marker {
+                phase: Phase::Diagnosis,
+            },
         };
         let rule = Signal {
             start_us: 40 * S,
             end_us: 40 * S,
             mark: Mark::Edit {
-                phase: Some("validation"),
+                phase: Some(Phase::Validation),
             },
         };
         let s = share(
@@ -462,7 +476,7 @@ mod tests {
                     (1, _) => Mark::Elsewhere { here: true },
                     (2, _) => Mark::Elsewhere { here: false },
                     (_, true) => Mark::Edit { phase: None },
-                    (_, false) => Mark::Run { phase: "other" },
+                    (_, false) => Mark::Run { phase: Phase::Other },
                 };
                 Signal { start_us: s, end_us: end, mark }
             }).collect();
