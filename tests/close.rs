@@ -507,23 +507,40 @@ fn a_milestone_shows_command_shapes_never_their_values() {
 }
 
 /// `mt doctor` and `mt close` accept and reject the same configuration
-/// files: each bad one below fails both, naming its key; a good one passes
+/// files: each bad one below fails both, naming its file, line and key; a
+/// good one passes
 /// both.
 #[test]
 fn doctor_and_close_agree_on_every_config() {
+    // (the file, what the error must name, the line it must name)
     let bad = [
-        ("[edit_phases]\n\"tests/**\" = \"testing\"\n", "edit_phases"),
+        (
+            "[edit_phases]\n\"tests/**\" = \"testing\"\n",
+            "edit_phases",
+            2,
+        ),
+        ("[edit_phases]\n\"[x\" = \"validation\"\n", "[x", 2),
         (
             "[baselines]\nvalidation = \"2 hours\"\n",
             "baselines.validation",
+            2,
         ),
-        ("[baselines]\ntesting = \"2h\"\n", "baselines.testing"),
-        ("[integration]\nci = [\"[bad\"]\n", "[integration]"),
-        ("[[rules]]\nmatch = '('\nphase = 'validation'\n", "("),
-        ("redact = ['(']\n", "("),
-        ("idle_timeout_minutes = \"soon\"\n", "idle_timeout_minutes"),
+        ("[baselines]\ntesting = \"2h\"\n", "baselines.testing", 2),
+        ("[integration]\nci = [\"[bad\"]\n", "[integration]", 2),
+        ("[[rules]]\nmatch = '('\nphase = 'validation'\n", "(", 2),
+        (
+            "[[rules]]\nmatch = 'x'\nphase = 'testing'\n",
+            "rules.phase",
+            3,
+        ),
+        ("redact = ['(']\n", "(", 1),
+        (
+            "idle_timeout_minutes = \"soon\"\n",
+            "idle_timeout_minutes",
+            1,
+        ),
     ];
-    for (text, key) in bad {
+    for (text, key, line_no) in bad {
         let env = Env::new();
         let repo = env.repo("r");
         env.git(&repo, &["switch", "-qc", "feat/1-config"]);
@@ -532,16 +549,20 @@ fn doctor_and_close_agree_on_every_config() {
         let doctor = crate::harness::text(&env.mt(&repo, ["doctor"]));
         let line = doctor
             .lines()
-            .find(|l| l.contains(".mt.toml") || l.contains(key))
+            .find(|l| l.contains(".mt.toml:"))
             .unwrap_or_default();
+        let at = format!(".mt.toml:{line_no}: ");
         assert!(
-            line.starts_with("FAIL") && doctor.contains(key),
+            line.starts_with("FAIL") && line.contains(key) && line.contains(&at),
             "doctor on {text:?}:\n{doctor}"
         );
         let close = env.mt(&repo, ["close", "--dry-run"]);
         let err = crate::harness::err(&close);
         assert!(!close.status.success(), "close accepted {text:?}");
-        assert!(err.contains(key), "close on {text:?}: {err}");
+        assert!(
+            err.contains(key) && err.contains(&at),
+            "close on {text:?}: {err}"
+        );
     }
     let env = Env::new();
     let repo = env.repo("r");

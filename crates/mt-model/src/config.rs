@@ -12,10 +12,10 @@ use serde::{Deserialize, Deserializer};
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Regexes; a command line matching one is not stored at all.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "regexes")]
     pub ignore: Vec<String>,
     /// Regexes; what they match is replaced by `[REDACTED]` before storing.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "regexes")]
     pub redact: Vec<String>,
     /// Gaps between signals up to this many minutes count as work (a
     /// fraction is allowed: `0.5` is 30 s).
@@ -37,8 +37,8 @@ pub struct Config {
     #[serde(default)]
     pub discard_abandoned_days: Option<u64>,
     /// Declared baselines per phase (`diagnosis = "2h"`), labelled as declared.
-    #[serde(default)]
-    pub baselines: std::collections::BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "baseline_map")]
+    pub baselines: std::collections::BTreeMap<String, Declared>,
     /// Watch working trees for edits (default: on).
     #[serde(default)]
     pub watch: Option<bool>,
@@ -63,9 +63,13 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationConfig {
+    #[serde(default, deserialize_with = "globs")]
     pub ci: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "globs")]
     pub docs: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "globs")]
     pub scripts: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "globs")]
     pub quality_gates: Option<Vec<String>>,
 }
 
@@ -73,7 +77,7 @@ pub struct IntegrationConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
-    #[serde(rename = "match")]
+    #[serde(rename = "match", deserialize_with = "regex")]
     pub pattern: String,
     #[serde(default, deserialize_with = "some_phase")]
     pub phase: Option<Phase>,
@@ -161,6 +165,7 @@ impl Config {
             let line = e
                 .span()
                 .map(|s| text[..s.start].matches('\n').count() + 1)
+                .map(|l| entry_named(text, l, e.message()).unwrap_or(l))
                 .unwrap_or(0);
             // The key, unless the message names it already.
             let key = key_at(text, line)
@@ -191,6 +196,27 @@ fn key_at(text: &str, line: usize) -> Option<String> {
     })
 }
 
+/// A table's entry that an error names: an error found checking a whole
+/// table (`[baselines]`, `[edit_phases]`) points at its header, and the
+/// message names the entry (`baselines.validation`, `"tests/**"`). The
+/// entry's line is the one to fix.
+fn entry_named(text: &str, header: usize, message: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let table = lines.get(header.checked_sub(1)?)?.trim();
+    let table = table.strip_prefix('[')?.strip_suffix(']')?;
+    let entries = lines.iter().enumerate().skip(header);
+    for (i, line) in entries.take_while(|(_, l)| !l.trim_start().starts_with('[')) {
+        let Some((key, _)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+        if message.contains(&format!("{table}.{key}")) || message.contains(&format!("{key:?}")) {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
 /// A phase as the file writes it; anything else is an error listing the
 /// phases. `Config::parse` adds the file, the line and, where the message
 /// does not name it, the key.
@@ -219,7 +245,77 @@ fn phase_map<'de, D: Deserializer<'de>>(
     let mut phases = std::collections::BTreeMap::new();
     for (glob, text) in texts {
         let p = phase::<D>(&text, Some(&glob))?;
+        check_glob::<D>(&glob, "edit_phases")?;
         phases.insert(glob, p);
     }
     Ok(phases)
+}
+
+/// A duration the configuration declares (`baselines.validation = "2h"`):
+/// its value and the text it was written as, which the milestone quotes
+/// where it says where a baseline came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    pub ms: u64,
+    pub text: String,
+}
+
+fn baseline_map<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<std::collections::BTreeMap<String, Declared>, D::Error> {
+    use crate::milestone::baseline;
+    let texts = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+    let mut out = std::collections::BTreeMap::new();
+    for (key, text) in texts {
+        if !baseline::KEYS.contains(&key.as_str()) {
+            return Err(serde::de::Error::custom(format!(
+                "baselines.{key} is not a phase mt compares; use one of {}",
+                baseline::KEYS.join(", ")
+            )));
+        }
+        let ms = baseline::parse_duration(&text)
+            .map_err(|e| serde::de::Error::custom(format!("baselines.{key}: {e}")))?;
+        out.insert(key, Declared { ms, text });
+    }
+    Ok(out)
+}
+
+/// A regex, checked where the file is read so the error has its line.
+fn check_regex<'de, D: Deserializer<'de>>(pattern: &str) -> Result<(), D::Error> {
+    regex::Regex::new(pattern).map(drop).map_err(|e| {
+        // regex's message draws the pattern over several lines; the last
+        // one says what is wrong.
+        let why = e.to_string();
+        let why = why.lines().last().unwrap_or_default().trim();
+        let why = why.trim_start_matches("error: ").to_owned();
+        serde::de::Error::custom(format!("{pattern:?} is not a valid regex ({why})"))
+    })
+}
+
+fn regex<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let pattern = String::deserialize(d)?;
+    check_regex::<D>(&pattern)?;
+    Ok(pattern)
+}
+
+fn regexes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let patterns = Vec::<String>::deserialize(d)?;
+    for p in &patterns {
+        check_regex::<D>(p)?;
+    }
+    Ok(patterns)
+}
+
+fn check_glob<'de, D: Deserializer<'de>>(glob: &str, table: &str) -> Result<(), D::Error> {
+    globset::Glob::new(glob)
+        .map(drop)
+        .map_err(|e| serde::de::Error::custom(format!("[{table}] has a bad glob {glob:?} ({e})")))
+}
+
+fn globs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let globs = Vec::<String>::deserialize(d)?;
+    for g in &globs {
+        check_glob::<D>(g, "integration")?;
+    }
+    Ok(Some(globs))
 }

@@ -63,7 +63,7 @@ pub fn parse_flag(spec: &str) -> Result<(String, u64)> {
 /// The baseline for each key.
 pub fn choose(
     flags: &[(String, u64)],
-    config: &BTreeMap<String, String>,
+    config: &BTreeMap<String, crate::config::Declared>,
     history: &[FrontMatter],
     kind: &str,
 ) -> Result<BTreeMap<String, Baseline>> {
@@ -77,13 +77,10 @@ pub fn choose(
             .map(|(_, ms)| (*ms, format!("declared with --baseline {key}=…")));
         let declared = match declared {
             Some(d) => Some(d),
-            None => match config.get(key) {
-                Some(text) => Some((
-                    parse_duration(text)?,
-                    format!("declared in config: baselines.{key} = {text:?}"),
-                )),
-                None => None,
-            },
+            None => config.get(key).map(|d| {
+                let source = format!("declared in config: baselines.{key} = {:?}", d.text);
+                (d.ms, source)
+            }),
         };
         let b = match declared {
             Some((ms, source)) => Baseline {
@@ -205,7 +202,11 @@ mod tests {
             history.push(m);
         }
         let mut config = BTreeMap::new();
-        config.insert("validation".to_owned(), "30m".to_owned());
+        let declared = crate::config::Declared {
+            ms: 1_800_000,
+            text: "30m".to_owned(),
+        };
+        config.insert("validation".to_owned(), declared);
         let flags = vec![("diagnosis".to_owned(), 60_000)];
         let b = choose(&flags, &config, &history, "bug").unwrap();
         assert_eq!(
