@@ -6,6 +6,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use mt_record::domain::Phase;
 use mt_record::domain::Text;
 
+use crate::milestone::kinds::{Level, Priority, WorkType};
+
 /// Measure how software work actually goes: record every command, attribute
 /// it to its git branch, write milestones from what was measured.
 #[derive(Debug, Parser)]
@@ -172,7 +174,7 @@ pub struct CloseArgs {
     /// on another branch, its draft milestone).
     pub branch: Option<String>,
     #[command(flatten)]
-    pub declared: crate::close::Declared,
+    pub declared: DeclaredArgs,
     /// Print the milestone; write nothing and close nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -191,6 +193,58 @@ pub struct CloseArgs {
     /// line if it changed, never fail.
     #[arg(long, hide = true, conflicts_with_all = ["branch", "dry_run", "json", "hook"])]
     pub refresh_draft: bool,
+}
+
+/// What the author declares about the work: each flag is optional and
+/// falls back to what is inferred from the branch or measured.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DeclaredArgs {
+    /// The kind of work (default: from the branch name, else enhancement).
+    #[arg(long = "type", value_name = "TYPE", value_parser = one_of(WorkType::ALL))]
+    pub kind: Option<WorkType>,
+    /// Issue number (default: from the branch name).
+    #[arg(long)]
+    pub issue: Option<u64>,
+    /// Pull request number.
+    #[arg(long)]
+    pub pr: Option<u64>,
+    /// How urgent the work was (default: unset; it is judgement).
+    #[arg(long, value_parser = one_of(Priority::ALL))]
+    pub priority: Option<Priority>,
+    /// How big the change was (default: from the diff size).
+    #[arg(long, value_parser = one_of(Level::ALL))]
+    pub complexity: Option<Level>,
+    /// Title (default: from the branch name).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// A declared baseline, PHASE=DURATION (e.g. validation=2h); repeatable.
+    #[arg(long = "baseline", value_name = "PHASE=DURATION", value_parser = baseline_arg)]
+    pub baselines: Vec<(String, u64)>,
+    /// Text for the problem statement.
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+impl From<DeclaredArgs> for crate::close::Declared {
+    fn from(a: DeclaredArgs) -> Self {
+        crate::close::Declared {
+            kind: a.kind,
+            issue: a.issue,
+            pr: a.pr,
+            priority: a.priority,
+            complexity: a.complexity,
+            title: a.title,
+            baselines: a.baselines,
+            note: a.note,
+        }
+    }
+}
+
+/// `--baseline` checked as it is parsed: a bad one is a usage error (exit
+/// 2, naming the phases and the duration form) whatever is waiting to be
+/// closed, never a silent success.
+fn baseline_arg(spec: &str) -> Result<(String, u64), String> {
+    crate::milestone::baseline::parse_flag(spec).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Args)]

@@ -24,7 +24,6 @@ use crate::milestone::{
 };
 use crate::proc::Cmd;
 use crate::store::{Filing, OpenSpan, SpanRow, Store};
-use mt_record::domain::Text as _;
 
 /// What the user asked for (flags), before inference.
 #[derive(Debug, Default, Clone)]
@@ -39,34 +38,20 @@ pub struct Request {
     pub now_us: i64,
 }
 
-/// What the author declares about the work (`mt close`'s flags, parsed
-/// by clap straight into this): each field is optional and falls back to
-/// what is inferred from the branch or measured.
-#[derive(Debug, Clone, Default, clap::Args)]
+/// What the author declares about the work (`mt close`'s flags): each
+/// field is optional and falls back to what is inferred from the branch or
+/// measured.
+#[derive(Debug, Clone, Default)]
 pub struct Declared {
-    /// The kind of work (default: from the branch name, else enhancement).
-    #[arg(long = "type", value_name = "TYPE", value_parser = crate::cli::one_of(WorkType::ALL))]
     pub kind: Option<WorkType>,
-    /// Issue number (default: from the branch name).
-    #[arg(long)]
     pub issue: Option<u64>,
-    /// Pull request number.
-    #[arg(long)]
     pub pr: Option<u64>,
-    /// How urgent the work was (default: unset; it is judgement).
-    #[arg(long, value_parser = crate::cli::one_of(Priority::ALL))]
     pub priority: Option<Priority>,
-    /// How big the change was (default: from the diff size).
-    #[arg(long, value_parser = crate::cli::one_of(Level::ALL))]
     pub complexity: Option<Level>,
-    /// Title (default: from the branch name).
-    #[arg(long)]
     pub title: Option<String>,
-    /// A declared baseline, PHASE=DURATION (e.g. validation=2h); repeatable.
-    #[arg(long = "baseline", value_name = "PHASE=DURATION", value_parser = baseline_arg)]
-    pub baselines: Vec<String>,
-    /// Text for the problem statement.
-    #[arg(long)]
+    /// (phase or `total`, milliseconds), in the order given: the last of
+    /// a phase wins.
+    pub baselines: Vec<(String, u64)>,
     pub note: Option<String>,
 }
 
@@ -414,15 +399,6 @@ fn front_matter(
     }
 }
 
-/// `--baseline` checked as it is parsed: a bad one is a usage error (exit
-/// 2, naming the phases and the duration form) whatever is waiting to be
-/// closed, never a silent success.
-fn baseline_arg(spec: &str) -> Result<String, String> {
-    baseline::parse_flag(spec)
-        .map(|_| spec.to_owned())
-        .map_err(|e| e.to_string())
-}
-
 /// What the figures depend on, as the milestone states it.
 fn parameters(
     inputs: &Inputs,
@@ -470,10 +446,8 @@ fn baselines_for(
     req: &Request,
     kind: &str,
 ) -> Result<std::collections::BTreeMap<String, milestone::Baseline>> {
-    let flags = (req.declared.baselines.iter())
-        .map(|b| baseline::parse_flag(b))
-        .collect::<Result<Vec<_>>>()?;
-    let mut baselines = baseline::choose(&flags, &config.baselines, &inputs.history, kind)?;
+    let flags = &req.declared.baselines;
+    let mut baselines = baseline::choose(flags, &config.baselines, &inputs.history, kind)?;
     baselines.insert("velocity".into(), baseline::velocity(&inputs.history, kind));
     Ok(baselines)
 }
@@ -963,7 +937,7 @@ mod tests {
         ];
         let req = Request {
             declared: Declared {
-                baselines: vec!["total=2m".into()],
+                baselines: vec![("total".into(), 120_000)],
                 ..Declared::default()
             },
             ..request(60)

@@ -445,7 +445,7 @@ fn span_root(ctx: &Ctx, branch: &str) -> String {
 fn request(args: &CloseArgs, branch: &str, draft: bool) -> Request {
     Request {
         branch: Some(branch.to_owned()),
-        declared: args.declared.clone(),
+        declared: args.declared.clone().into(),
         draft,
         span_root: None,
         now_us: crate::clock::now().micros(),

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 use mt_record::domain::{Phase, Text};
+
+use crate::milestone::baseline;
 use serde::{Deserialize, Deserializer};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -38,7 +40,7 @@ pub struct Config {
     pub discard_abandoned_days: Option<u64>,
     /// Declared baselines per phase (`diagnosis = "2h"`), labelled as declared.
     #[serde(default, deserialize_with = "baseline_map")]
-    pub baselines: std::collections::BTreeMap<String, Declared>,
+    pub baselines: std::collections::BTreeMap<String, baseline::Declared>,
     /// Watch working trees for edits (default: on).
     #[serde(default)]
     pub watch: Option<bool>,
@@ -251,19 +253,9 @@ fn phase_map<'de, D: Deserializer<'de>>(
     Ok(phases)
 }
 
-/// A duration the configuration declares (`baselines.validation = "2h"`):
-/// its value and the text it was written as, which the milestone quotes
-/// where it says where a baseline came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Declared {
-    pub ms: u64,
-    pub text: String,
-}
-
 fn baseline_map<'de, D: Deserializer<'de>>(
     d: D,
-) -> Result<std::collections::BTreeMap<String, Declared>, D::Error> {
-    use crate::milestone::baseline;
+) -> Result<std::collections::BTreeMap<String, baseline::Declared>, D::Error> {
     let texts = std::collections::BTreeMap::<String, String>::deserialize(d)?;
     let mut out = std::collections::BTreeMap::new();
     for (key, text) in texts {
@@ -275,7 +267,7 @@ fn baseline_map<'de, D: Deserializer<'de>>(
         }
         let ms = baseline::parse_duration(&text)
             .map_err(|e| serde::de::Error::custom(format!("baselines.{key}: {e}")))?;
-        out.insert(key, Declared { ms, text });
+        out.insert(key, baseline::Declared { ms, text });
     }
     Ok(out)
 }

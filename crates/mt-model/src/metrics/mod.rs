@@ -139,6 +139,16 @@ impl Share {
     }
 }
 
+/// A share as a milestone prints it: `12.5% (1 of 8)`.
+impl std::fmt::Display for Share {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.ratio() {
+            Some(r) => write!(f, "{:.1}% ({} of {})", r * 100.0, self.part, self.whole),
+            None => f.write_str("not measured (no runs)"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ToolFigures {
     pub name: String,

@@ -13,6 +13,15 @@ use crate::metrics::quantile;
 /// Phases that get a baseline row, plus the total.
 pub const KEYS: [&str; 4] = ["diagnosis", "implementation", "validation", "total"];
 
+/// A duration the configuration declares (`baselines.validation = "2h"`):
+/// its value and the text it was written as, which the milestone quotes
+/// where it says where a baseline came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    pub ms: u64,
+    pub text: String,
+}
+
 /// Fewest earlier milestones a self-baseline is computed from.
 pub const MIN_HISTORY: usize = 3;
 
@@ -63,7 +72,7 @@ pub fn parse_flag(spec: &str) -> Result<(String, u64)> {
 /// The baseline for each key.
 pub fn choose(
     flags: &[(String, u64)],
-    config: &BTreeMap<String, crate::config::Declared>,
+    config: &BTreeMap<String, Declared>,
     history: &[FrontMatter],
     kind: &str,
 ) -> Result<BTreeMap<String, Baseline>> {
@@ -202,7 +211,7 @@ mod tests {
             history.push(m);
         }
         let mut config = BTreeMap::new();
-        let declared = crate::config::Declared {
+        let declared = Declared {
             ms: 1_800_000,
             text: "30m".to_owned(),
         };

@@ -6,7 +6,7 @@ use anyhow::{Result, anyhow};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-use super::sections::{cell, share_text as pct};
+use super::sections::cell;
 use super::{Baseline, BaselineKind, FrontMatter, Measured};
 use crate::display::human_ms;
 
@@ -164,11 +164,11 @@ pub fn view(front: &FrontMatter, evidence: &[Evidence], note: Option<&str>) -> V
         timeline: timeline(m),
         elapsed: human_ms(m.elapsed_ms as f64),
         manual_steps: manual_steps(m),
-        error_rate_automated: pct(m.errors_automated),
-        error_rate_manual: pct(m.errors_manual),
-        first_attempt_automated: pct(m.first_attempt_automated),
-        first_attempt_manual: pct(m.first_attempt_manual),
-        validation_coverage: pct(m.validation_automated),
+        error_rate_automated: m.errors_automated.to_string(),
+        error_rate_manual: m.errors_manual.to_string(),
+        first_attempt_automated: m.first_attempt_automated.to_string(),
+        first_attempt_manual: m.first_attempt_manual.to_string(),
+        validation_coverage: m.validation_automated.to_string(),
         tools_checklist: tools_checklist(m),
         evidence: evidence
             .iter()

@@ -73,14 +73,6 @@ fn pct(s: Share) -> Option<f64> {
     s.ratio().map(|r| r * 100.0)
 }
 
-/// A share as the milestone prints it: `12.5% (1 of 8)`.
-pub(super) fn share_text(s: Share) -> String {
-    match pct(s) {
-        Some(p) => format!("{p:.1}% ({} of {})", s.part, s.whole),
-        None => "not measured (no runs)".to_owned(),
-    }
-}
-
 pub fn build(m: &Measured) -> Sections {
     let (error_rate_like, first_attempt_like) = like_for_like(m);
     Sections {
@@ -162,13 +154,11 @@ fn like_for_like(m: &Measured) -> (String, String) {
     (
         format!(
             "{} by a program vs {} typed, over {classes}",
-            share_text(l.errors_automated),
-            share_text(l.errors_manual)
+            l.errors_automated, l.errors_manual
         ),
         format!(
             "{} by a program vs {} typed, over {classes}",
-            share_text(l.first_attempt_automated),
-            share_text(l.first_attempt_manual)
+            l.first_attempt_automated, l.first_attempt_manual
         ),
     )
 }
@@ -320,10 +310,10 @@ fn after(m: &Measured) -> Vec<String> {
             "{} of {} runs by a program (a script, make target, git hook or CI through `mt exec`)",
             m.automation_runs.part, m.automation_runs.whole
         ),
-        format!("First-attempt success: {}", share_text(m.success())),
+        format!("First-attempt success: {}", m.success()),
         format!(
             "Validation: {} of validation runs by a program",
-            share_text(m.validation_automated)
+            m.validation_automated.to_string()
         ),
     ]
 }
@@ -355,7 +345,7 @@ fn summary(m: &Measured) -> Vec<SummaryRow> {
         };
         SummaryRow {
             metric,
-            measured: share_text(share),
+            measured: share.to_string(),
             baseline: rate_baseline(b),
             edge,
         }

@@ -5,7 +5,6 @@
 
 use serde::Serialize;
 
-use super::sections::share_text;
 use super::{Measured, WorkRow};
 use crate::display::human_ms;
 use crate::metrics::Share;
@@ -37,7 +36,7 @@ pub fn rows(m: &Measured) -> Vec<WorkView> {
             ),
             runs: w.runs,
             failures: w.failures,
-            first_attempt: share_text(w.first_attempt),
+            first_attempt: w.first_attempt.to_string(),
         })
         .collect()
 }
@@ -76,8 +75,8 @@ pub fn agent_line(m: &Measured) -> String {
     format!(
         "{}, error rate {}, first-attempt success {}; {}",
         crate::display::count(a.runs, "run", "runs"),
-        share_text(errors),
-        share_text(a.first_attempt),
+        errors,
+        a.first_attempt,
         against_a_person(m)
     )
 }
@@ -97,8 +96,8 @@ fn against_a_person(m: &Measured) -> String {
         "error rate against a person's on the same {} command{}: {} vs {}",
         l.classes.len(),
         if l.classes.len() == 1 { "" } else { "s" },
-        share_text(l.errors_automated),
-        share_text(l.errors_manual)
+        l.errors_automated,
+        l.errors_manual
     )
 }
 
