@@ -1,4 +1,4 @@
-//! A CI run's figures (the seed's "CI Integration"): workflow duration,
+//! A CI run's figures (the framework's "CI Integration"): workflow duration,
 //! success rate and per-step timings of the commands `mt exec` ran under
 //! `CI=true`. Pure.
 

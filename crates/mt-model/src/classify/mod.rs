@@ -20,7 +20,7 @@ pub mod tools;
 enum Named {
     /// Not a tool (an editor, a search).
     No,
-    /// A fixed name (the seed's scripts).
+    /// A fixed name (the framework's scripts).
     As(&'static str),
     /// What the rule matched: `cargo test`, `pytest`, `check_links.sh`.
     Matched,
@@ -28,7 +28,7 @@ enum Named {
 
 /// Built-in rules: (regex, phase, tool, manual steps).
 const BUILTIN: &[(&str, Phase, Named, Option<u32>)] = &[
-    // The seed's "Tools Used" list.
+    // The framework's "Tools Used" list.
     (
         r"enhanced_ci_failure_analyzer\.py",
         Phase::Diagnosis,

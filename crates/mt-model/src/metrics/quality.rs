@@ -78,7 +78,7 @@ impl Repeat {
     }
 }
 
-/// The seed's "X% reproducible results", measured: groups of runs of the
+/// The framework's "X% reproducible results", measured: groups of runs of the
 /// same command at the same HEAD with no edit between consecutive ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Consistency {

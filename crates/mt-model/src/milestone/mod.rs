@@ -1,5 +1,5 @@
 //! Milestone files (ARCHITECTURE.md, docs/templates.md): the framework
-//! template's front matter, the seed's sections rendered from a template,
+//! template's front matter, the framework's sections rendered from a template,
 //! then every measured figure in a collapsed `mt:` block at the end. Pure:
 //! data in, text out.
 

@@ -12,7 +12,7 @@ use crate::display::human_ms;
 
 pub const BUILTIN_TEMPLATE: &str = include_str!("templates/milestone.md");
 
-/// The seed's "Tools Used" checklist.
+/// The framework's "Tools Used" checklist.
 /// Evidence rows shown in the file; the rest are counted.
 const EVIDENCE_ROWS: usize = 40;
 
@@ -284,7 +284,7 @@ fn manual_steps(m: &Measured) -> String {
 }
 
 /// The tools that ran, by name: recognised runners, linters, check
-/// scripts and builds, the seed's scripts and configured tools alike.
+/// scripts and builds, the framework's scripts and configured tools alike.
 fn tools_checklist(m: &Measured) -> Vec<ToolItem> {
     m.tools
         .iter()

@@ -1,4 +1,4 @@
-//! The seed's measurable sections beyond the timeline (docs/templates.md):
+//! The framework's measurable sections beyond the timeline (docs/templates.md):
 //! quality (error prevention, like-for-like rates, consistency),
 //! integration points from the diff, the Before/After comparison and the
 //! Success Metrics Summary. Every "before" or "industry standard" cell is a

@@ -38,7 +38,7 @@ fn pp(v: Option<f64>, previous: &str) -> String {
     )
 }
 
-/// The seed's four report lines.
+/// The framework's four report lines.
 pub fn headline(f: &MonthFigures, before: &MonthFigures) -> Vec<String> {
     let over = format!(
         "over {} of {} with a baseline",
@@ -64,7 +64,7 @@ pub fn headline(f: &MonthFigures, before: &MonthFigures) -> Vec<String> {
     ]
 }
 
-/// The seed's fourth line, saying what the rate is once: inside the
+/// The framework's fourth line, saying what the rate is once: inside the
 /// parenthesis a "not measured" already has, else in one of its own.
 fn success_line(change: &str) -> String {
     match change.strip_suffix(')') {
