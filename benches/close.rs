@@ -12,13 +12,13 @@ use std::path::Path;
 use std::process::Command;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use mt::close::summary;
 use mt::close::{self, Request};
 use mt::config::Config;
 use mt::ingest;
 use mt::redact::Filters;
 use mt::spool::record::{Builder, Kind};
 use mt::store::Store;
-use mt::summary;
 
 const COMMANDS: [&str; 8] = [
     "git log --oneline",

@@ -11,7 +11,7 @@ use crate::milestone::kinds::{Level, Priority, WorkType};
 /// Measure how software work actually goes: record every command, attribute
 /// it to its git branch, write milestones from what was measured.
 #[derive(Debug, Parser)]
-#[command(name = "mt", version = crate::control::VERSION, propagate_version = true)]
+#[command(name = "mt", version = crate::daemon::control::VERSION, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub cmd: Cmd,

@@ -21,47 +21,40 @@ macro_rules! log_line {
 }
 pub(crate) use log_line;
 
+// The areas of the app, top to bottom (ARCHITECTURE.md, "Areas of mt").
+// The hot path and the domain enums are the `mt-record` crate; the pure
+// model is `mt-model`; their modules are re-exported under the names the
+// areas use.
+
 // Entry: the command line and one module per subcommand.
 pub mod cli;
 pub mod cmd;
 
-// Writers: `mt exec` runs the command as if bare and appends records
-// (the `mt-record` crate, which the front binary is).
-pub(crate) use mt_record::autostart;
-pub use mt_record::spool;
-
-// The daemon and its control socket; readers catch up through it.
-pub(crate) mod catchup;
-pub(crate) mod control;
+// The daemon, its control socket, and how readers catch up through it.
 pub(crate) mod daemon;
 
 // Ingest: parse, filter, redact, resolve the branch, commit.
 pub mod ingest;
 pub mod redact;
 
-// Closing a branch and reporting on milestones: gather, compute (pure
-// modules below), write files into the repository.
+// Closing a branch (and `mt status`'s sum of an open one); reports from
+// the milestone files.
 pub mod close;
-pub(crate) mod finished;
 pub(crate) mod report;
-pub(crate) mod spans;
 
-// `mt status`: a branch's open span summed from a kept checkpoint.
-pub mod summary;
-
-// Store and the plain data and rules it holds (classify, metrics and
-// milestone are pure: data in, data out).
-pub(crate) use mt_model::classify;
-pub(crate) mod event;
-pub mod git;
-pub(crate) use mt_model::metrics;
-pub(crate) use mt_model::milestone;
+// The store.
 pub mod store;
 
-// Ground: configuration, paths, private directories.
-pub(crate) use mt_record::clock;
+// Shared: a stored command, git beyond the fork-free reader, child
+// processes, the configuration files.
 pub mod config;
-pub(crate) use mt_model::display;
-pub use mt_record::paths;
+pub(crate) mod event;
+pub mod git;
 pub(crate) mod proc;
-pub(crate) use mt_record::secure;
+
+// From `mt-record`: the writers' side.
+pub(crate) use mt_record::{autostart, clock, secure};
+pub use mt_record::{paths, spool};
+
+// From `mt-model`: the pure rules.
+pub(crate) use mt_model::{classify, display, metrics, milestone};

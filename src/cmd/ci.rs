@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
-use crate::catchup;
+use crate::daemon::catchup;
 use crate::paths::Paths;
 use crate::report::ci;
 use crate::store::BranchFilter;

@@ -15,15 +15,15 @@ use std::io::Write;
 
 use anyhow::{Context, Result, bail};
 
-use crate::catchup;
 use crate::cli::CloseArgs;
+use crate::close::finished::Checker;
+use crate::close::spans::{self, Dropped};
 use crate::close::{self, BranchFacts, Prepared, Request};
 use crate::config::Config;
+use crate::daemon::catchup;
 use crate::event::human_ms;
-use crate::finished::Checker;
 use crate::git::{self, Repo};
 use crate::paths::Paths;
-use crate::spans::{self, Dropped};
 use crate::store::{Filing, OpenSpan, SpanRow, Store};
 
 /// The most a git hook's search for finished work may take.

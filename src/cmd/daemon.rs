@@ -6,8 +6,8 @@ use anyhow::{Result, bail};
 
 use crate::autostart;
 use crate::cli::DaemonCmd;
-use crate::control;
 use crate::daemon;
+use crate::daemon::control;
 use crate::paths::Paths;
 
 pub(super) fn run(action: DaemonCmd) -> Result<u8> {

@@ -11,7 +11,7 @@ use super::shell_check::Hook;
 use anyhow::Result;
 
 use crate::cmd::init::{HOOKS, MARK, hooks_dir};
-use crate::control;
+use crate::daemon::control;
 use crate::display::safe;
 use crate::git;
 use crate::paths::Paths;
@@ -296,7 +296,7 @@ fn default_branch_check(repo: &git::Repo, paths: &Paths) -> (bool, String) {
     let configured = crate::config::effective(&paths.config, Some(&repo.root))
         .ok()
         .and_then(|c| c.default_branch);
-    match crate::finished::Checker::new(repo, configured.as_deref()) {
+    match crate::close::finished::Checker::new(repo, configured.as_deref()) {
         Ok(c) if c.has_default() => (
             true,
             format!("default branch: {}", c.target_names().join(", ")),

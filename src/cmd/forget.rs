@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::catchup;
+use crate::daemon::catchup;
 use crate::display::count;
 use crate::paths::Paths;
 

@@ -4,8 +4,8 @@ use std::io::{self, Write};
 
 use anyhow::Result;
 
-use crate::catchup;
 use crate::cli::LogArgs;
+use crate::daemon::catchup;
 use crate::display::safe;
 use crate::event::{Event, RunState, human_ms};
 use crate::paths::Paths;

@@ -22,7 +22,7 @@ use crate::cli::Cmd;
 /// `mt exec` under this build's identity (a daemon of another build is
 /// replaced): the front binary's path, also taken by `mt-core exec`.
 pub fn exec(args: mt_record::exec::Args) -> ! {
-    mt_record::exec::run(args, crate::control::VERSION)
+    mt_record::exec::run(args, crate::daemon::control::VERSION)
 }
 
 /// Run a subcommand; the result is the exit status.

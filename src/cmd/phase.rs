@@ -25,6 +25,6 @@ pub(super) fn run(phase: Phase) -> Result<u8> {
         place: Place::read(&cwd),
     });
     writer::append(&paths.spool, &record.encode())?;
-    autostart::ensure(&paths, crate::control::VERSION)?;
+    autostart::ensure(&paths, crate::daemon::control::VERSION)?;
     Ok(0)
 }

@@ -7,15 +7,15 @@ use crate::display::safe;
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use crate::catchup;
 use crate::cli::StatusArgs;
+use crate::close::finished::Checker;
+use crate::close::summary;
 use crate::config::Config;
+use crate::daemon::catchup;
 use crate::event::human_ms;
-use crate::finished::Checker;
 use crate::git;
 use crate::paths::Paths;
 use crate::store::Store;
-use crate::summary;
 
 pub fn run(args: &StatusArgs) -> Result<u8> {
     let cwd = std::env::current_dir().context("could not read the current directory")?;
@@ -115,7 +115,7 @@ fn branches(repo: &git::Repo, config: &Config, store: &Store, json: bool) -> Res
             };
             let tip = checker.tip(&span.branch, Some(&span));
             let filed = finish.is_some()
-                && crate::spans::no_new_change(store, repo, &span, tip.as_deref())?;
+                && crate::close::spans::no_new_change(store, repo, &span, tip.as_deref())?;
             let abandoned = finish.is_none()
                 && !checker.is_default(&span.branch)
                 && checker.is_gone(&span.branch);

@@ -111,7 +111,7 @@ pub(crate) fn check() -> Option<(bool, String)> {
         .limit(std::time::Duration::from_secs(5))
         .text()
         .ok();
-    let ours = format!("mt {}", crate::control::VERSION);
+    let ours = format!("mt {}", crate::daemon::control::VERSION);
     Some(match version {
         None => (
             false,

@@ -7,6 +7,9 @@
 //! process exits and requests into "ingest now" jobs, which that thread
 //! coalesces.
 
+pub(crate) mod catchup;
+pub(crate) mod control;
+
 pub(crate) mod edits;
 mod server;
 mod systemd;
@@ -23,12 +26,11 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use tokio::sync::oneshot;
 
-use crate::catchup;
-use crate::control::{self, Managed};
 use crate::ingest;
 use crate::paths::Paths;
 use crate::secure;
 use crate::store::Store;
+use control::Managed;
 
 /// Work for the ingest thread.
 enum Job {
@@ -70,7 +72,7 @@ pub(crate) fn run(paths: &Paths) -> Result<()> {
         );
         return Ok(());
     };
-    crate::autostart::sign_lock(&mut lock, crate::control::VERSION);
+    crate::autostart::sign_lock(&mut lock, crate::daemon::control::VERSION);
     let (listener, socket_inode) = listen(paths, inherited)?;
     let owned = socket_inode.is_some();
     drop(starting);

@@ -15,7 +15,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::watch::{Exits, SpoolWatch};
 use super::{Job, Stats};
-use crate::control::{FailKind, Reply, Verb};
+use crate::daemon::control::{FailKind, Reply, Verb};
 use crate::secure;
 
 /// How long after a spool change its pass starts: a start and an end
@@ -86,7 +86,7 @@ fn reply(stats: &Stats) -> Reply {
         error: None,
         kind: FailKind::default(),
         pid: std::process::id(),
-        version: crate::control::VERSION.to_owned(),
+        version: crate::daemon::control::VERSION.to_owned(),
         uptime_s: stats.started.elapsed().as_secs(),
         stored: stats.stored.load(Ordering::Relaxed),
         set_aside: stats.set_aside.load(Ordering::Relaxed),

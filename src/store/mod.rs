@@ -120,10 +120,10 @@ impl Store {
 /// Is this error SQLite saying the file is damaged (or not a database)?
 /// Also true for a daemon's refusal of that kind.
 pub fn damaged(err: &anyhow::Error) -> bool {
-    crate::control::FailKind::of(err) == crate::control::FailKind::DamagedStore
+    crate::daemon::control::FailKind::of(err) == crate::daemon::control::FailKind::DamagedStore
         || err.chain().any(|e| {
-            e.downcast_ref::<crate::control::Refused>()
-                .is_some_and(|r| r.1 == crate::control::FailKind::DamagedStore)
+            e.downcast_ref::<crate::daemon::control::Refused>()
+                .is_some_and(|r| r.1 == crate::daemon::control::FailKind::DamagedStore)
         })
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use crate::control;
+use crate::daemon::control;
 use crate::ingest;
 use crate::paths::Paths;
 use crate::redact::Filters;

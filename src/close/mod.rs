@@ -4,6 +4,10 @@
 //! `classify`, `metrics` and `milestone` modules, writes the file and files
 //! the span's events under it.
 
+pub(crate) mod finished;
+pub(crate) mod spans;
+pub mod summary;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -13,7 +17,6 @@ use crate::classify::EditRules;
 use crate::classify::{Class, Classifier};
 use crate::config::Config;
 use crate::event::{EventKind, Phase, RunState, rfc3339};
-use crate::finished::{self, Checker, Finish};
 use crate::git::Repo;
 use crate::metrics::{self, Edit, Marker, Run, timeline};
 use crate::milestone::kinds::{Level, Priority, WorkType};
@@ -24,6 +27,7 @@ use crate::milestone::{
 };
 use crate::proc::Cmd;
 use crate::store::{Filing, OpenSpan, SpanRow, Store};
+use finished::{Checker, Finish};
 
 /// What the user asked for (flags), before inference.
 #[derive(Debug, Default, Clone)]
@@ -878,8 +882,8 @@ fn diff_stats(repo: &Repo, facts: &BranchFacts) -> Option<Diff> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::close::finished::How;
     use crate::event::Source;
-    use crate::finished::How;
 
     fn row(id: i64, source: Source, command: &str, start_s: i64, end_s: i64, exit: i32) -> SpanRow {
         SpanRow {

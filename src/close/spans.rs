@@ -7,8 +7,8 @@
 
 use anyhow::Result;
 
+use crate::close::finished::{self, Checker};
 use crate::event::EventKind;
-use crate::finished::{self, Checker};
 use crate::git::Repo;
 use crate::store::{DISCARDED, Filing, OpenSpan, Store};
 
