@@ -175,7 +175,7 @@ fn odd_spool_checks(paths: &Paths) -> Vec<(bool, String)> {
 fn store_checks(paths: &Paths) -> Vec<(bool, String)> {
     let store = match Store::open(&paths.db) {
         Ok(store) => store,
-        Err(e) if crate::store::damaged(&e) => {
+        Err(e) if crate::daemon::control::damaged(&e) => {
             return vec![(false, damaged_store(&paths.db, &format!("{e:#}")))];
         }
         Err(e) => {

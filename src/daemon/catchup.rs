@@ -18,7 +18,7 @@ use crate::store::Store;
 /// is named as such, with where to look for the fix.
 pub(crate) fn current_store(paths: &Paths) -> Result<Store> {
     current(paths).map_err(|e| {
-        if crate::store::damaged(&e) {
+        if crate::daemon::control::damaged(&e) {
             let db = paths.db.display();
             e.context(format!(
                 "the database {db} is damaged; run `mt doctor` for how to recover it (the spool keeps new records meanwhile)"
@@ -36,7 +36,7 @@ pub(crate) fn current_store(paths: &Paths) -> Result<Store> {
 pub(crate) fn readable_store(paths: &Paths) -> Result<Store> {
     match current_store(paths) {
         Ok(store) => Ok(store),
-        Err(e) if crate::store::damaged(&e) => Err(e),
+        Err(e) if crate::daemon::control::damaged(&e) => Err(e),
         Err(e) => {
             crate::log_line!(
                 "mt: warning: the newest commands are not stored yet ({e:#}); showing what was stored before"

@@ -220,6 +220,16 @@ fn send(stream: &UnixStream, mut buf: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Is this error SQLite saying the file is damaged (or not a database)?
+/// Also true for a daemon's refusal of that kind.
+pub(crate) fn damaged(err: &anyhow::Error) -> bool {
+    FailKind::of(err) == FailKind::DamagedStore
+        || err.chain().any(|e| {
+            e.downcast_ref::<Refused>()
+                .is_some_and(|r| r.1 == FailKind::DamagedStore)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

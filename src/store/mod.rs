@@ -117,16 +117,6 @@ impl Store {
     }
 }
 
-/// Is this error SQLite saying the file is damaged (or not a database)?
-/// Also true for a daemon's refusal of that kind.
-pub fn damaged(err: &anyhow::Error) -> bool {
-    crate::daemon::control::FailKind::of(err) == crate::daemon::control::FailKind::DamagedStore
-        || err.chain().any(|e| {
-            e.downcast_ref::<crate::daemon::control::Refused>()
-                .is_some_and(|r| r.1 == crate::daemon::control::FailKind::DamagedStore)
-        })
-}
-
 /// SQLite's plan for `sql` on a fresh store, a line per step: what the
 /// plan tests of `query` and `checkpoint` assert on.
 #[cfg(test)]

@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use mt_record::domain::{Phase, Text};
 
-use crate::milestone::baseline;
 use serde::{Deserialize, Deserializer};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -40,7 +39,7 @@ pub struct Config {
     pub discard_abandoned_days: Option<u64>,
     /// Declared baselines per phase (`diagnosis = "2h"`), labelled as declared.
     #[serde(default, deserialize_with = "baseline_map")]
-    pub baselines: std::collections::BTreeMap<String, baseline::Declared>,
+    pub baselines: std::collections::BTreeMap<String, Declared>,
     /// Watch working trees for edits (default: on).
     #[serde(default)]
     pub watch: Option<bool>,
@@ -255,19 +254,19 @@ fn phase_map<'de, D: Deserializer<'de>>(
 
 fn baseline_map<'de, D: Deserializer<'de>>(
     d: D,
-) -> Result<std::collections::BTreeMap<String, baseline::Declared>, D::Error> {
+) -> Result<std::collections::BTreeMap<String, Declared>, D::Error> {
     let texts = std::collections::BTreeMap::<String, String>::deserialize(d)?;
     let mut out = std::collections::BTreeMap::new();
     for (key, text) in texts {
-        if !baseline::KEYS.contains(&key.as_str()) {
+        if !KEYS.contains(&key.as_str()) {
             return Err(serde::de::Error::custom(format!(
                 "baselines.{key} is not a phase mt compares; use one of {}",
-                baseline::KEYS.join(", ")
+                KEYS.join(", ")
             )));
         }
-        let ms = baseline::parse_duration(&text)
+        let ms = parse_duration(&text)
             .map_err(|e| serde::de::Error::custom(format!("baselines.{key}: {e}")))?;
-        out.insert(key, baseline::Declared { ms, text });
+        out.insert(key, Declared { ms, text });
     }
     Ok(out)
 }
@@ -310,4 +309,46 @@ fn globs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Erro
         check_glob::<D>(g, "integration")?;
     }
     Ok(Some(globs))
+}
+
+/// The keys of `[baselines]`: the phases that get a baseline row, plus
+/// the total.
+pub const KEYS: [&str; 4] = ["diagnosis", "implementation", "validation", "total"];
+
+/// A duration the configuration declares (`baselines.validation = "2h"`):
+/// its value and the text it was written as, which the milestone quotes
+/// where it says where a baseline came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    pub ms: u64,
+    pub text: String,
+}
+
+/// `90s`, `45m`, `2h`, `1h30m`, `1.5h` → milliseconds.
+pub fn parse_duration(text: &str) -> Result<u64> {
+    let mut total = 0.0;
+    let mut number = String::new();
+    let mut any = false;
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3_600_000.0,
+            'm' => 60_000.0,
+            's' => 1000.0,
+            _ => bail!("{text:?} is not a duration; write it like 90s, 45m, 2h or 1h30m"),
+        };
+        let n: f64 = number
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{text:?} is not a duration; write it like 45m or 2h"))?;
+        total += n * unit;
+        number.clear();
+        any = true;
+    }
+    if !number.is_empty() || !any {
+        bail!("{text:?} is not a duration; give a unit, like 45m or 2h");
+    }
+    Ok(total.round() as u64)
 }

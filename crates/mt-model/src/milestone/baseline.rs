@@ -10,49 +10,10 @@ use anyhow::{Result, bail};
 use super::{Baseline, BaselineKind, FrontMatter, RateBaseline};
 use crate::metrics::quantile;
 
-/// Phases that get a baseline row, plus the total.
-pub const KEYS: [&str; 4] = ["diagnosis", "implementation", "validation", "total"];
-
-/// A duration the configuration declares (`baselines.validation = "2h"`):
-/// its value and the text it was written as, which the milestone quotes
-/// where it says where a baseline came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Declared {
-    pub ms: u64,
-    pub text: String,
-}
+pub use crate::config::{Declared, KEYS, parse_duration};
 
 /// Fewest earlier milestones a self-baseline is computed from.
 pub const MIN_HISTORY: usize = 3;
-
-/// `90s`, `45m`, `2h`, `1h30m`, `1.5h` → milliseconds.
-pub fn parse_duration(text: &str) -> Result<u64> {
-    let mut total = 0.0;
-    let mut number = String::new();
-    let mut any = false;
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() || c == '.' {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            'h' => 3_600_000.0,
-            'm' => 60_000.0,
-            's' => 1000.0,
-            _ => bail!("{text:?} is not a duration; write it like 90s, 45m, 2h or 1h30m"),
-        };
-        let n: f64 = number
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{text:?} is not a duration; write it like 45m or 2h"))?;
-        total += n * unit;
-        number.clear();
-        any = true;
-    }
-    if !number.is_empty() || !any {
-        bail!("{text:?} is not a duration; give a unit, like 45m or 2h");
-    }
-    Ok(total.round() as u64)
-}
 
 /// `PHASE=DURATION` from `--baseline`.
 pub fn parse_flag(spec: &str) -> Result<(String, u64)> {
