@@ -88,6 +88,10 @@ fn append(spool: &Path, session: &str, buf: &[u8]) {
     std::io::Write::write_all(&mut f, buf).unwrap();
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one benchmark scenario: the store, the repository, then each measured step"
+)]
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
@@ -101,7 +105,7 @@ fn bench(c: &mut Criterion) {
                 .unwrap()
                 .status
                 .success()
-        )
+        );
     };
     git(&["init", "-q", "-b", "main"]);
     git(&[
@@ -153,7 +157,7 @@ fn bench(c: &mut Criterion) {
             )
             .unwrap();
             assert_eq!(p.filing.ids.len(), 100_000);
-        })
+        });
     });
     // The whole of what `mt close` does with the store: the computation
     // above, then filing the span's events under the milestone (DESIGN's
@@ -175,7 +179,7 @@ fn bench(c: &mut Criterion) {
                 store.close_span(&p.filing, "bench").unwrap();
             },
             criterion::BatchSize::PerIteration,
-        )
+        );
     });
     // Filing alone: the part of `mt close` that writes to the store.
     unfile();
@@ -198,7 +202,7 @@ fn bench(c: &mut Criterion) {
             },
             |f| store.close_span(&f, "bench").unwrap(),
             criterion::BatchSize::PerIteration,
-        )
+        );
     });
     // The command a user types, as they feel it: the `mt` binary started
     // in the repository (no daemon: it catches up itself), reading git,
@@ -211,7 +215,7 @@ fn bench(c: &mut Criterion) {
                 unfile();
                 let _ = fs::remove_dir_all(repo.join("milestones"));
             },
-            |_| {
+            |()| {
                 let out = Command::new(env!("CARGO_BIN_EXE_mt"))
                     .current_dir(&repo)
                     .args(["close", "fix/1-big"])
@@ -224,7 +228,7 @@ fn bench(c: &mut Criterion) {
                 assert!(out.status.success(), "{out:?}");
             },
             criterion::BatchSize::PerIteration,
-        )
+        );
     });
     unfile();
     let idle = config.idle_timeout_us();
@@ -246,7 +250,7 @@ fn bench(c: &mut Criterion) {
                     let sum = summary::summary(&store, &root, branch, idle).unwrap();
                     assert_eq!(sum.counts.runs, runs);
                     assert!(sum.active_us > 0);
-                })
+                });
             },
         );
         // Resumed: the checkpoint the previous call kept.
@@ -254,7 +258,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let sum = summary::summary(&store, &root, branch, idle).unwrap();
                 assert_eq!(sum.counts.runs, runs);
-            })
+            });
         });
     }
     // The everyday case: one more command on the big branch, ingested the
@@ -274,7 +278,7 @@ fn bench(c: &mut Criterion) {
                 assert_eq!(sum.counts.runs as usize, expected);
             },
             criterion::BatchSize::PerIteration,
-        )
+        );
     });
     // A late record: a 10-minute build's, written when it ended, voids the
     // checkpoints after its start. Half an hour more of work with
@@ -308,7 +312,7 @@ fn bench(c: &mut Criterion) {
                 assert_eq!(sum.counts.runs as usize, expected);
             },
             criterion::BatchSize::PerIteration,
-        )
+        );
     });
     group.finish();
 }

@@ -296,7 +296,7 @@ pub enum CiCmd {
     Summary,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Copy, Subcommand)]
 pub enum DaemonCmd {
     /// Run in the foreground (what auto-start and systemd run).
     Run,

@@ -74,7 +74,7 @@ fn faults(env: &Env, exe: &str) -> i64 {
     // SAFETY: a zeroed rusage is valid (plain integers).
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: reaps the child spawned above; both pointers are to locals.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let pid = unsafe { libc::wait4(child.id() as i32, &raw mut status, 0, &raw mut usage) };
     assert_eq!(pid, child.id() as i32);
     assert_eq!(status, 0);
     usage.ru_minflt

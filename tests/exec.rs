@@ -276,7 +276,7 @@ fn rusage_is_the_childs() {
                 .status()
                 .unwrap()
                 .success()
-        )
+        );
     };
     run(&["exec", "true"]);
     run(&[

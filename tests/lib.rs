@@ -1,6 +1,10 @@
 //! One integration test binary: the real `mt`, a real daemon process, real
 //! SQLite files and real git repositories, each test in its own dirs.
 
+// A test is one scenario, read top to bottom; the 80-line rule is the
+// library's.
+#![allow(clippy::too_many_lines)]
+
 mod harness;
 mod term;
 

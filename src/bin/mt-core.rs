@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     // clap tree when its arguments are the plain forms. Anything else
     // (help, a typo) goes through clap, which stays the one definition.
     if is_exec && let Some(exec) = mt_record::exec::Args::parse_plain(&args[2..]) {
-        mt::cmd::exec(exec);
+        mt::cmd::exec(&exec);
     }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,

@@ -672,7 +672,7 @@ fn evidence(runs: &[Run], shape: &impl Fn(&str) -> String) -> Vec<Evidence> {
             command: if command.is_empty() {
                 "(private: text not kept)".into()
             } else {
-                command.to_owned()
+                command.clone()
             },
             runs,
             failures,

@@ -170,7 +170,7 @@ fn signal_end(r: &TailRow) -> Option<i64> {
 }
 
 /// Counts, first start and latest signal end of the span's events taken.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 struct Acc {
     counts: Counts,
     first_us: Option<i64>,

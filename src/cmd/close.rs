@@ -162,7 +162,7 @@ fn close(args: &CloseArgs) -> Result<u8> {
     };
     match one {
         None => close_finished(&mut ctx, args),
-        Some(branch) => close_one(&mut ctx, args, &branch, mode).map(|_| 0),
+        Some(branch) => close_one(&mut ctx, args, &branch, mode).map(|()| 0),
     }
 }
 

@@ -21,14 +21,14 @@ use crate::cli::Cmd;
 
 /// `mt exec` under this build's identity (a daemon of another build is
 /// replaced): the front binary's path, also taken by `mt-core exec`.
-pub fn exec(args: mt_record::exec::Args) -> ! {
+pub fn exec(args: &mt_record::exec::Args) -> ! {
     mt_record::exec::run(args, crate::daemon::control::VERSION)
 }
 
 /// Run a subcommand; the result is the exit status.
 pub fn run(cmd: Cmd) -> Result<u8> {
     match cmd {
-        Cmd::Exec(args) => exec(args.into()),
+        Cmd::Exec(args) => exec(&args.into()),
         Cmd::Log(args) => log::run(&args),
         Cmd::Close(args) => close::run(&args),
         Cmd::Report { what } => report::run(what),

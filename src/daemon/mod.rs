@@ -102,7 +102,7 @@ pub(crate) fn run(paths: &Paths) -> Result<()> {
                 stats: &thread_stats,
                 edits: watcher.as_ref(),
             };
-            ingest_loop(store, &io)
+            ingest_loop(store, &io);
         })?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -73,7 +73,7 @@ pub(super) async fn serve(
                     tokio::spawn(handle(conn, jobs.clone(), stats.clone(), stop.clone()));
                 }
             }
-            _ = stop.notified() => return Ok(()),
+            () = stop.notified() => return Ok(()),
             _ = term.recv() => return Ok(()),
             _ = int.recv() => return Ok(()),
         }

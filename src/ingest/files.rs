@@ -60,7 +60,7 @@ pub(super) fn list(spool: &Path) -> Result<Listing> {
     // doctor` names what is skipped.
     let me = nix::unistd::geteuid().as_raw();
     for name in entries
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .filter(|e| {
             use std::os::unix::fs::MetadataExt;

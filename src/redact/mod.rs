@@ -150,13 +150,13 @@ impl Filters {
     /// mt's own `forget` and `config` keep no argument.
     pub fn argv(&self, argv: &[Vec<u8>]) -> Vec<Vec<u8>> {
         if is_own_private(
-            argv.first().map(|a| a.as_slice()),
-            argv.get(1).map(|a| a.as_slice()),
+            argv.first().map(std::vec::Vec::as_slice),
+            argv.get(1).map(std::vec::Vec::as_slice),
         ) {
             return argv.iter().take(2).cloned().collect();
         }
         let lossy: Vec<Cow<str>> = argv.iter().map(|a| String::from_utf8_lossy(a)).collect();
-        let values: Vec<&str> = lossy.iter().map(|v| v.as_ref()).collect();
+        let values: Vec<&str> = lossy.iter().map(std::convert::AsRef::as_ref).collect();
         let masks = rules::masks(&values, &vec![false; values.len()]);
         argv.iter()
             .enumerate()

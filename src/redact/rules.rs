@@ -233,16 +233,16 @@ fn tool_rule(
         }
         (Tool::PasswordOption(options), w) if next && options.contains(&w) => mask_next(masks),
         (Tool::SevenZip, w) if w.starts_with("-p") && w.len() > 2 => {
-            masks.push((base + i, Mask::From(2)))
+            masks.push((base + i, Mask::From(2)));
         }
         (Tool::Shell, "-c")
         | (Tool::Mysql | Tool::Sql, "-c" | "-e" | "--command" | "--execute")
             if next && script_holds_secret(tool, words[i + 1]) =>
         {
-            mask_next(masks)
+            mask_next(masks);
         }
         (Tool::Vault, w) if !w.starts_with('-') && !w.contains('=') && words[i - 1] == "login" => {
-            masks.push((base + i, Mask::Whole))
+            masks.push((base + i, Mask::Whole));
         }
         (Tool::Aws, name) if next && words[i - 1] == "set" && secret_name(name) => mask_next(masks),
         (Tool::Curl, "-b" | "--cookie") if next && words[i + 1].contains('=') => mask_next(masks),
@@ -251,10 +251,10 @@ fn tool_rule(
         | (Tool::Ldap, "-w")
             if next =>
         {
-            mask_next(masks)
+            mask_next(masks);
         }
         (Tool::Sshpass, w) if w.starts_with("-p") && w.len() > 2 => {
-            masks.push((base + i, Mask::From(2)))
+            masks.push((base + i, Mask::From(2)));
         }
         (Tool::Curl, "-u" | "--user" | "-U" | "--proxy-user") if next => {
             if let Some(c) = words[i + 1].find(':') {
@@ -420,19 +420,19 @@ fn generic(words: &[&str], i: usize, base: usize, masks: &mut Vec<(usize, Mask)>
     }
     match w.split_once('=') {
         Some((name, _)) if !name.is_empty() && !name.contains(' ') && secret_name(name) => {
-            masks.push((base + i, Mask::From(name.len() + 1)))
+            masks.push((base + i, Mask::From(name.len() + 1)));
         }
         None if w.starts_with('-') && w.len() > 2 && secret_name(w) && i + 1 < words.len() => {
-            masks.push((base + i + 1, Mask::Whole))
+            masks.push((base + i + 1, Mask::Whole));
         }
         // A header set through a config key: `http.extraHeader=Authorization: …`.
         Some((name, rest)) if header_value(rest).is_some() => {
             let h = header_value(rest).unwrap_or_default();
-            masks.push((base + i, Mask::From(name.len() + 1 + h)))
+            masks.push((base + i, Mask::From(name.len() + 1 + h)));
         }
         _ => {
             if let Some(at) = keyed_value(w) {
-                masks.push((base + i, Mask::From(at)))
+                masks.push((base + i, Mask::From(at)));
             }
         }
     }

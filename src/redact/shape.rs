@@ -152,7 +152,7 @@ fn known_command(name: &str) -> bool {
     let mut seen = SEEN
         .get_or_init(Default::default)
         .lock()
-        .unwrap_or_else(|e| e.into_inner());
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     *seen
         .entry(name.to_owned())
         .or_insert_with(|| crate::paths::on_path(name).is_some())

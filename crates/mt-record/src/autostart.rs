@@ -92,7 +92,7 @@ pub fn ensure(paths: &Paths, ours: &str) -> Result<()> {
 }
 
 /// What a start does when a daemon already answers on the socket.
-#[derive(PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Listening {
     /// Leave it: it is ours.
     Keep,

@@ -68,7 +68,7 @@ impl Args {
 
 /// Run `args.command` as if bare and record it; exits as the command did.
 /// `build` is this build's identity, which a running daemon must match.
-pub fn run(args: Args, build: &str) -> ! {
+pub fn run(args: &Args, build: &str) -> ! {
     if paths::disabled() {
         run_bare(&args.command);
     }
@@ -81,7 +81,7 @@ pub fn run(args: Args, build: &str) -> ! {
     let start = clock::since_epoch();
     let t0 = Timestamp::from_micros(clock::micros(start));
     let id = format!("{:x}-{:x}", start.as_nanos(), std::process::id());
-    rec.append(start_record(&id, t0, &args));
+    rec.append(&start_record(&id, t0, args));
 
     let outcome = wrapper::run(&args.command);
     let mut end = End {
@@ -110,7 +110,7 @@ pub fn run(args: Args, build: &str) -> ! {
             Exit::Code(e.code)
         }
     };
-    rec.append(Spooled::End(end).encode());
+    rec.append(&Spooled::End(end).encode());
     if let Err(e) = autostart::ensure(&rec.paths, build) {
         rec.warn(&e);
     }
@@ -192,8 +192,8 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn append(&mut self, record: Vec<u8>) {
-        if let Err(e) = self.spool.append(&record) {
+    fn append(&mut self, record: &[u8]) {
+        if let Err(e) = self.spool.append(record) {
             self.warn(&e);
         }
     }

@@ -32,7 +32,7 @@ pub unsafe fn main(argc: c_int, argv: *const *const c_char, build: &str) -> c_in
         .collect();
     let is_exec = args.get(1).is_some_and(|a| a == "exec");
     if is_exec && let Some(plain) = Args::parse_plain(&args[2..]) {
-        exec::run(plain, build);
+        exec::run(&plain, build);
     }
     // `mt exec` keeps 126/127 for its command; its own failures are 125.
     let failed = if is_exec { 125 } else { 1 };

@@ -77,7 +77,8 @@ fn is_ignored(sig: libc::c_int) -> bool {
     // SAFETY: querying a disposition with a null new action changes nothing.
     unsafe {
         let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+        libc::sigaction(sig, std::ptr::null(), &raw mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
     }
 }
 
@@ -93,8 +94,8 @@ fn install(sig: libc::c_int, handler: libc::sighandler_t, flags: libc::c_int) {
         let mut act: libc::sigaction = std::mem::zeroed();
         act.sa_sigaction = handler;
         act.sa_flags = libc::SA_RESTART | flags;
-        libc::sigemptyset(&mut act.sa_mask);
-        libc::sigaction(sig, &act, std::ptr::null_mut());
+        libc::sigemptyset(&raw mut act.sa_mask);
+        libc::sigaction(sig, &raw const act, std::ptr::null_mut());
     }
 }
 
@@ -249,7 +250,7 @@ fn wait(pid: libc::pid_t, follow_stops: &[libc::c_int]) -> io::Result<(libc::c_i
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
         // SAFETY: waiting for our own child.
-        let r = unsafe { libc::wait4(pid, &mut status, libc::WUNTRACED, &mut usage) };
+        let r = unsafe { libc::wait4(pid, &raw mut status, libc::WUNTRACED, &raw mut usage) };
         if r == pid && libc::WIFSTOPPED(status) {
             stop_like(pid, libc::WSTOPSIG(status), follow_stops);
             continue;
@@ -323,9 +324,9 @@ pub fn exit_like(exit: Exit) -> ! {
                 libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
                 set_handler(signal, libc::SIG_DFL);
                 let mut set: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut set);
-                libc::sigaddset(&mut set, signal);
-                libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                libc::sigemptyset(&raw mut set);
+                libc::sigaddset(&raw mut set, signal);
+                libc::sigprocmask(libc::SIG_UNBLOCK, &raw const set, std::ptr::null_mut());
                 libc::raise(signal);
             }
             std::process::exit(128 + signal)

@@ -310,7 +310,7 @@ impl Trees {
             *known = (*known).max(latest);
             let at = Instant::now();
             let mut any = false;
-            for (r, t) in self.trees.iter_mut() {
+            for (r, t) in &mut self.trees {
                 if r.starts_with(&root) {
                     t.last = at;
                     any |= *r == root;

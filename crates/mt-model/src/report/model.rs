@@ -87,7 +87,10 @@ pub fn month(all: &[FrontMatter], month: &str) -> MonthFigures {
         *f.by_type.entry(m.kind.clone()).or_default() += 1;
         f.active_total_ms += t.active_ms;
         actives.push(t.active_ms as f64);
-        if let Some(base) = t.baselines.get("total").and_then(|b| b.usable_ms())
+        if let Some(base) = t
+            .baselines
+            .get("total")
+            .and_then(super::super::milestone::Baseline::usable_ms)
             && t.active_ms > 0
         {
             f.with_baseline += 1;

@@ -16,7 +16,7 @@ pub fn sizes(dir: &Path) -> Vec<(String, u64)> {
         return Vec::new();
     };
     entries
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
             (name.ends_with(".log") && !name.starts_with('.'))
