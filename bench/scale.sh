@@ -7,7 +7,8 @@
 # mt's git hooks add to a fast-forward pull of one commit (target: +30 ms
 # over the same pull without them).
 # Needs: cargo, git, hyperfine (apt-get install hyperfine), python3.
-# COMMITS, BRANCHES, FILES, SPANS and RUNS change the sizes.
+# COMMITS, BRANCHES, FILES, SPANS and RUNS change the sizes; BEFORE adds an
+# A/B against an older build (at the end).
 # No commit-graph is written (a repository git gc has not run in).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,3 +60,20 @@ bare, hooked = r["pull without mt hooks"], r["pull with mt hooks"]
 print(f"  pull without mt hooks    median {bare:7.1f} ms")
 print(f"  pull with mt hooks       median {hooked:7.1f} ms = +{hooked - bare:.1f} ms ({hooked / bare:.2f}x)")
 PY
+
+# BEFORE=path/to/an/older/mt (its mt-core beside it) times that build's
+# close and status beside this one's, in one hyperfine run on the same
+# store and repository: an A/B of a change (BENCHMARKS.md).
+if [ -n "${BEFORE:-}" ]; then
+    before=$(realpath "$BEFORE")
+    hyperfine -N --warmup 2 --runs "$runs" --export-json "$work/ab.json" \
+        -n 'before: mt close' "$before close" \
+        -n 'this:   mt close' "$mt close" \
+        -n 'before: mt status --branches' "$before status --branches" \
+        -n 'this:   mt status --branches' "$mt status --branches" >/dev/null
+    python3 - "$work/ab.json" <<'PY'
+import json, sys
+for x in json.load(open(sys.argv[1]))["results"]:
+    print(f"  {x['command']:<30} median {x['median'] * 1000:7.1f} ms (min {x['min'] * 1000:.1f}, max {x['max'] * 1000:.1f})")
+PY
+fi
