@@ -53,7 +53,7 @@ extern "C" fn capture_at_start() {
 }
 
 /// What Rust's runtime does before `main` that the `mt` front binary, which
-/// starts at C's `main` (src/main.rs), still needs: SIGPIPE ignored, so a
+/// starts at C's `main` (`front::main`), still needs: SIGPIPE ignored, so a
 /// closed stderr is an error and not death, and /dev/null standing in for a
 /// closed stdin, stdout or stderr, so no file mt opens lands there. The
 /// child gets both as mt's caller left them (`CLOSED_STDIO`,
