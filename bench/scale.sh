@@ -62,18 +62,30 @@ print(f"  pull with mt hooks       median {hooked:7.1f} ms = +{hooked - bare:.1f
 PY
 
 # BEFORE=path/to/an/older/mt (its mt-core beside it) times that build's
-# close and status beside this one's, in one hyperfine run on the same
-# store and repository: an A/B of a change (BENCHMARKS.md).
+# close and status beside this one's, interleaved, on the same store and
+# repository: an A/B of a change (BENCHMARKS.md).
 if [ -n "${BEFORE:-}" ]; then
     before=$(realpath "$BEFORE")
-    hyperfine -N --warmup 2 --runs "$runs" --export-json "$work/ab.json" \
-        -n 'before: mt close' "$before close" \
-        -n 'this:   mt close' "$mt close" \
-        -n 'before: mt status --branches' "$before status --branches" \
-        -n 'this:   mt status --branches' "$mt status --branches" >/dev/null
-    python3 - "$work/ab.json" <<'PY'
-import json, sys
-for x in json.load(open(sys.argv[1]))["results"]:
-    print(f"  {x['command']:<30} median {x['median'] * 1000:7.1f} ms (min {x['min'] * 1000:.1f}, max {x['max'] * 1000:.1f})")
+    # Back where the first block measured: main one commit behind
+    # origin/main (the pull block left them equal, which close and status
+    # answer faster).
+    git -C "$work/repo" reset -q --hard "$old"
+    # Interleaved (A B C D, B C D A, …), each timed from spawn to exit,
+    # so a drift of the machine lands on all four alike.
+    python3 - "$runs" "$before" "$mt" <<'PY'
+import os, statistics, subprocess, sys, time
+runs, before, this = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+cmds = [("before: mt close", [before, "close"]), ("this:   mt close", [this, "close"]),
+        ("before: mt status --branches", [before, "status", "--branches"]),
+        ("this:   mt status --branches", [this, "status", "--branches"])]
+times = [[] for _ in cmds]
+for i in range(runs + 2):
+    for k in [(i + j) % len(cmds) for j in range(len(cmds))]:
+        t = time.perf_counter()
+        subprocess.run(cmds[k][1], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        if i >= 2:
+            times[k].append(time.perf_counter() - t)
+for (name, _), ts in zip(cmds, times):
+    print(f"  {name:<30} median {statistics.median(ts) * 1000:7.1f} ms (min {min(ts) * 1000:.1f}, max {max(ts) * 1000:.1f})")
 PY
 fi

@@ -526,7 +526,29 @@ fn doctor_and_close_agree_on_every_config() {
             2,
         ),
         ("[baselines]\ntesting = \"2h\"\n", "baselines.testing", 2),
-        ("[integration]\nci = [\"[bad\"]\n", "[integration]", 2),
+        ("[integration]\nci = [\"[bad\"]\n", "integration.ci", 2),
+        ("watch_ignore = [\"docs/[x\"]\n", "watch_ignore", 1),
+        // Where toml points at the opening, the entry's own line.
+        (
+            "ignore = []\nbaselines.diagnosis = \"1h\"\nbaselines.validation = \"2 hours\"\n",
+            "baselines.validation",
+            3,
+        ),
+        ("ignore = [\n  \"ok\",\n  \"(bad\",\n]\n", "ignore", 3),
+        // Values mt cannot use, refused rather than a panic or a default.
+        ("idle_timeout_minutes = 1e300\n", "idle_timeout_minutes", 1),
+        ("idle_timeout_minutes = nan\n", "idle_timeout_minutes", 1),
+        (
+            "discard_abandoned_days = 1000000000\n",
+            "discard_abandoned_days",
+            1,
+        ),
+        ("default_branch = \"\"\n", "default_branch", 1),
+        (
+            "[baselines]\nvalidation = \"0s\"\n",
+            "baselines.validation",
+            2,
+        ),
         ("[[rules]]\nmatch = '('\nphase = 'validation'\n", "(", 2),
         (
             "[[rules]]\nmatch = 'x'\nphase = 'testing'\n",

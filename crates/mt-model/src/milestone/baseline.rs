@@ -153,9 +153,14 @@ mod tests {
             parse_duration("10")
                 .unwrap_err()
                 .to_string()
-                .contains("give a unit")
+                .contains("has no unit")
         );
         assert!(parse_duration("2 days").is_err());
+        // Each unit once, larger first; more than nothing, less than years.
+        for bad in ["1h1h", "90s1m", "0s", "0h", "", "99999999999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_duration("1h1m1s").unwrap(), 3_661_000);
         assert_eq!(
             parse_flag("Validation=2h").unwrap(),
             ("validation".into(), 7_200_000)

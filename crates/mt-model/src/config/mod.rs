@@ -9,6 +9,8 @@ use mt_record::domain::{Phase, Text};
 
 use serde::{Deserialize, Deserializer};
 
+mod locate;
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -20,22 +22,22 @@ pub struct Config {
     pub redact: Vec<String>,
     /// Gaps between signals up to this many minutes count as work (a
     /// fraction is allowed: `0.5` is 30 s).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "idle_minutes")]
     pub idle_timeout_minutes: Option<f64>,
     /// What an hour of developer time costs, for ROI estimates.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rate")]
     pub hourly_rate: Option<f64>,
     /// Classification rules, tried before the built-in ones.
     #[serde(default)]
     pub rules: Vec<RuleConfig>,
     /// The branch finished work lands in, when the remote's HEAD does not
     /// say (default: `origin/HEAD`'s branch, else main, master or trunk).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "branch_name")]
     pub default_branch: Option<String>,
     /// An abandoned branch's span (branch deleted, upstream gone, work in
     /// no default branch) is dropped without a milestone after this many
     /// days since its last run (default 30).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "discard_days")]
     pub discard_abandoned_days: Option<u64>,
     /// Declared baselines per phase (`diagnosis = "2h"`), labelled as declared.
     #[serde(default, deserialize_with = "baseline_map")]
@@ -49,7 +51,7 @@ pub struct Config {
     pub watch_days: Option<u64>,
     /// Paths (gitignore-style globs, relative to the repository root) whose
     /// edits are never recorded, beside what git ignores.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "watch_globs")]
     pub watch_ignore: Vec<String>,
     /// Edits of paths matching a glob count to its phase instead of
     /// implementation (`"tests/**" = "validation"`).
@@ -166,10 +168,10 @@ impl Config {
             let line = e
                 .span()
                 .map(|s| text[..s.start].matches('\n').count() + 1)
-                .map(|l| entry_named(text, l, e.message()).unwrap_or(l))
+                .map(|l| locate::entry_named(text, l, e.message()).unwrap_or(l))
                 .unwrap_or(0);
             // The key, unless the message names it already.
-            let key = key_at(text, line)
+            let key = locate::key_at(text, line)
                 .filter(|k| !e.message().contains(k.rsplit('.').next().unwrap_or(k)))
                 .map_or(String::new(), |k| format!("{k}: "));
             anyhow::anyhow!(
@@ -178,44 +180,6 @@ impl Config {
             )
         })
     }
-}
-
-/// The key set on `line` (1-based) of a TOML text, with the table it is
-/// in (`baselines.validation`): what an error about that line names.
-fn key_at(text: &str, line: usize) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let here = lines.get(line.checked_sub(1)?)?;
-    let key = here.split_once('=')?.0.trim().trim_matches('"');
-    let table = lines[..line - 1].iter().rev().find_map(|l| {
-        let t = l.trim();
-        t.starts_with('[')
-            .then(|| t.trim_matches(|c| c == '[' || c == ']').to_owned())
-    });
-    Some(match table {
-        Some(t) => format!("{t}.{key}"),
-        None => key.to_owned(),
-    })
-}
-
-/// A table's entry that an error names: an error found checking a whole
-/// table (`[baselines]`, `[edit_phases]`) points at its header, and the
-/// message names the entry (`baselines.validation`, `"tests/**"`). The
-/// entry's line is the one to fix.
-fn entry_named(text: &str, header: usize, message: &str) -> Option<usize> {
-    let lines: Vec<&str> = text.lines().collect();
-    let table = lines.get(header.checked_sub(1)?)?.trim();
-    let table = table.strip_prefix('[')?.strip_suffix(']')?;
-    let entries = lines.iter().enumerate().skip(header);
-    for (i, line) in entries.take_while(|(_, l)| !l.trim_start().starts_with('[')) {
-        let Some((key, _)) = line.split_once('=') else {
-            continue;
-        };
-        let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
-        if message.contains(&format!("{table}.{key}")) || message.contains(&format!("{key:?}")) {
-            return Some(i + 1);
-        }
-    }
-    None
 }
 
 /// A phase as the file writes it; anything else is an error listing the
@@ -246,7 +210,7 @@ fn phase_map<'de, D: Deserializer<'de>>(
     let mut phases = std::collections::BTreeMap::new();
     for (glob, text) in texts {
         let p = phase::<D>(&text, Some(&glob))?;
-        check_glob::<D>(&glob, "edit_phases")?;
+        check_glob::<D>(&glob, "edit_phases: ")?;
         phases.insert(glob, p);
     }
     Ok(phases)
@@ -297,16 +261,19 @@ fn regexes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(patterns)
 }
 
-fn check_glob<'de, D: Deserializer<'de>>(glob: &str, table: &str) -> Result<(), D::Error> {
-    globset::Glob::new(glob)
-        .map(drop)
-        .map_err(|e| serde::de::Error::custom(format!("[{table}] has a bad glob {glob:?} ({e})")))
+/// A glob, checked where the file is read. `what` names the table when
+/// the glob is a key (its line then names no key of its own).
+fn check_glob<'de, D: Deserializer<'de>>(glob: &str, what: &str) -> Result<(), D::Error> {
+    globset::Glob::new(glob).map(drop).map_err(|e| {
+        let why = e.kind();
+        serde::de::Error::custom(format!("{what}{glob:?} is not a valid glob ({why})"))
+    })
 }
 
 fn globs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     let globs = Vec::<String>::deserialize(d)?;
     for g in &globs {
-        check_glob::<D>(g, "integration")?;
+        check_glob::<D>(g, "")?;
     }
     Ok(Some(globs))
 }
@@ -324,31 +291,101 @@ pub struct Declared {
     pub text: String,
 }
 
-/// `90s`, `45m`, `2h`, `1h30m`, `1.5h` → milliseconds.
+/// The longest duration a baseline may declare: 10,000 hours, years of
+/// full-time work. Past it a figure is a typo, and would overflow.
+const MAX_DURATION_MS: f64 = 10_000.0 * 3_600_000.0;
+
+/// `90s`, `45m`, `2h`, `1h30m`, `1.5h` → milliseconds: hours, minutes and
+/// seconds, each at most once and in that order, more than zero in all.
 pub fn parse_duration(text: &str) -> Result<u64> {
+    let bad = || anyhow::anyhow!("{text:?} is not a duration; write it like 90s, 45m, 2h or 1h30m");
     let mut total = 0.0;
     let mut number = String::new();
-    let mut any = false;
+    if text.trim().is_empty() {
+        bail!("an empty duration; write it like 45m or 2h");
+    }
+    let mut units = "hms".chars();
     for c in text.trim().chars() {
         if c.is_ascii_digit() || c == '.' {
             number.push(c);
             continue;
         }
-        let unit = match c {
+        // Each unit once, larger first: `1h1h` or `90s1m` is a typo.
+        if !units.any(|u| u == c) {
+            return Err(bad());
+        }
+        let n: f64 = number.parse().map_err(|_| bad())?;
+        total += n * match c {
             'h' => 3_600_000.0,
             'm' => 60_000.0,
-            's' => 1000.0,
-            _ => bail!("{text:?} is not a duration; write it like 90s, 45m, 2h or 1h30m"),
+            _ => 1000.0,
         };
-        let n: f64 = number
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{text:?} is not a duration; write it like 45m or 2h"))?;
-        total += n * unit;
         number.clear();
-        any = true;
     }
-    if !number.is_empty() || !any {
-        bail!("{text:?} is not a duration; give a unit, like 45m or 2h");
+    if !number.is_empty() {
+        bail!("{text:?} has no unit; write it like 45m or 2h");
+    }
+    if !(1.0..=MAX_DURATION_MS).contains(&total) {
+        bail!("{text:?} is not a duration to compare with; give one from 1s to 10000h");
     }
     Ok(total.round() as u64)
+}
+
+/// A number the file gives, refused with `why` unless `ok` holds.
+fn number<'de, D: Deserializer<'de>, T>(
+    d: D,
+    ok: impl Fn(&T) -> bool,
+    why: &str,
+) -> Result<Option<T>, D::Error>
+where
+    T: Deserialize<'de> + std::fmt::Debug,
+{
+    let n = T::deserialize(d)?;
+    if ok(&n) {
+        Ok(Some(n))
+    } else {
+        Err(serde::de::Error::custom(format!("{n:?} {why}")))
+    }
+}
+
+fn idle_minutes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    number(
+        d,
+        |m: &f64| (0.0..=1440.0).contains(m),
+        "is not an idle timeout mt can use; give minutes from 0 to 1440 (a day)",
+    )
+}
+
+fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    number(
+        d,
+        |r: &f64| r.is_finite() && *r >= 0.0,
+        "is not an hourly rate; give a number of zero or more",
+    )
+}
+
+fn discard_days<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    number(
+        d,
+        |n: &u64| *n <= 36_500,
+        "days is past what mt can count; give days from 0 to 36500",
+    )
+}
+
+fn branch_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let name = String::deserialize(d)?;
+    if name.trim().is_empty() {
+        return Err(serde::de::Error::custom(
+            "an empty branch name; name the default branch, or remove the line to have mt find it",
+        ));
+    }
+    Ok(Some(name))
+}
+
+fn watch_globs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let globs = Vec::<String>::deserialize(d)?;
+    for g in &globs {
+        check_glob::<D>(g, "")?;
+    }
+    Ok(globs)
 }
