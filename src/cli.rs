@@ -202,11 +202,11 @@ pub struct DeclaredArgs {
     /// The kind of work (default: from the branch name, else enhancement).
     #[arg(long = "type", value_name = "TYPE", value_parser = one_of(WorkType::ALL))]
     pub kind: Option<WorkType>,
-    /// Issue number (default: from the branch name).
-    #[arg(long)]
+    /// Issue number, `12` or `#12` (default: from the branch name).
+    #[arg(long, value_parser = number_arg)]
     pub issue: Option<u64>,
-    /// Pull request number.
-    #[arg(long)]
+    /// Pull request number, `91` or `#91`.
+    #[arg(long, value_parser = number_arg)]
     pub pr: Option<u64>,
     /// How urgent the work was (default: unset; it is judgement).
     #[arg(long, value_parser = one_of(Priority::ALL))]
@@ -237,6 +237,16 @@ impl From<DeclaredArgs> for crate::close::Declared {
             baselines: a.baselines,
             note: a.note,
         }
+    }
+}
+
+/// An issue or pull request number as people write it: `12` or `#12`.
+fn number_arg(text: &str) -> Result<u64, String> {
+    match text.strip_prefix('#').unwrap_or(text).parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "{text:?} is not an issue or pull request number; give it like 12 or #12"
+        )),
     }
 }
 

@@ -178,6 +178,28 @@ fn dry_run_and_json_write_nothing() {
         (json["type"].as_str(), json["issue_number"].as_str()),
         (Some("feature"), Some("#7"))
     );
+    // Numbers as the milestone writes them are taken back: `#12`.
+    let flags = [
+        "close",
+        "--dry-run",
+        "--json",
+        "--issue",
+        "#12",
+        "--pr",
+        "91",
+    ];
+    let json: Value = serde_json::from_str(&env.ok(&repo, flags)).unwrap();
+    assert_eq!(
+        (json["issue_number"].as_str(), json["pr_number"].as_str()),
+        (Some("#12"), Some("#91"))
+    );
+    let zero = env.mt(&repo, ["close", "--dry-run", "--issue", "#0"]);
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(
+        err(&zero).contains("give it like 12 or #12"),
+        "{}",
+        err(&zero)
+    );
     assert!(milestone_files(&repo).is_empty());
     // Still open: a real close finds the run.
     assert!(env.mt(&repo, ["close"]).status.success());
@@ -596,4 +618,35 @@ fn doctor_and_close_agree_on_every_config() {
     let doctor = crate::harness::text(&env.mt(&repo, ["doctor"]));
     assert!(doctor.contains(".mt.toml is valid"), "{doctor}");
     assert!(env.mt(&repo, ["close", "--dry-run"]).status.success());
+}
+
+/// `mt log --json` classifies a command not yet in a milestone with the
+/// rules `mt close` uses: the repository's `.mt.toml` over the user's file.
+#[test]
+fn log_classifies_with_the_repositorys_rules_as_close_does() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.git(&repo, &["switch", "-qc", "feat/1-rules"]);
+    fs::write(
+        repo.join(".mt.toml"),
+        "[[rules]]\nmatch = '^true$'\nphase = 'validation'\ntool = 'Team check'\n",
+    )
+    .unwrap();
+    env.ok(&repo, ["exec", "true"]);
+    let logged = env.log();
+    let run = logged.iter().find(|e| e["command"] == "true").unwrap();
+    assert_eq!(
+        (run["phase"].as_str(), run["tool"].as_str()),
+        (Some("validation"), Some("Team check")),
+        "{run}"
+    );
+    let draft = env.ok(&repo, ["close", "--dry-run"]);
+    assert!(draft.contains("Team check"), "{draft}");
+    // Outside the repository the built-in rules hold.
+    env.ok(env.dir.path(), ["exec", "true"]);
+    let outside = env.log();
+    let plain = outside
+        .iter()
+        .find(|e| e["command"] == "true" && e["repo"].is_null());
+    assert_eq!(plain.unwrap()["phase"], "other");
 }

@@ -505,3 +505,43 @@ fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// A relative `MT_HOME` names the same files for every process: the
+/// daemon, which runs in `/`, is given it made absolute, so `mt log` and
+/// `mt daemon stop` from the directory it was given in reach that daemon
+/// and nothing appears under `/`. A relative `XDG_RUNTIME_DIR` is ignored,
+/// as the XDG specification says of every base directory.
+#[test]
+fn relative_paths_name_the_same_files_for_every_process() {
+    let env = Env::new();
+    let rel = env.mt_home.strip_prefix(env.dir.path()).unwrap().to_owned();
+    let run = |args: &[&str]| {
+        (env.mt_cmd(env.dir.path(), args))
+            .env("MT_HOME", &rel)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["exec", "true"]).status.success());
+    wait_for("the daemon to start with the absolute MT_HOME", || {
+        (env.daemons().len() == 1).then_some(())
+    });
+    let log = text(&run(&["log", "--json"]));
+    assert!(log.contains("\"command\":\"true\""), "{log}");
+    assert!(!std::path::Path::new("/").join(&rel).exists());
+    let stop = run(&["daemon", "stop"]);
+    assert!(stop.status.success(), "{}", err(&stop));
+    wait_for("the daemon to stop", || {
+        env.daemons().is_empty().then_some(())
+    });
+
+    let doctor = (env.mt_cmd(env.dir.path(), ["doctor"]))
+        .env_remove("MT_HOME")
+        .env("XDG_RUNTIME_DIR", "relative/run")
+        .output()
+        .unwrap();
+    let doctor = text(&doctor);
+    assert!(
+        doctor.contains("mt.sock") && !doctor.contains("relative/run"),
+        "{doctor}"
+    );
+}

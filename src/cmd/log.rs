@@ -1,9 +1,12 @@
 //! `mt log`: recorded commands, newest first.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
+use std::path::Path;
 
 use anyhow::Result;
 
+use crate::classify::Classifier;
 use crate::cli::LogArgs;
 use crate::daemon::catchup;
 use crate::display::safe;
@@ -47,17 +50,28 @@ pub(super) fn run(args: &LogArgs) -> Result<u8> {
 }
 
 /// Commands not yet in a milestone get the phase and tool the rules give
-/// them now (the user's config, then the built-in rules), as `mt close`
-/// would: `--json` never shows `null` for what is already known.
+/// them now — the user's config with the repository's `.mt.toml` over it,
+/// then the built-in rules — as `mt close` would: `--json` never shows
+/// `null` for what is already known, nor another phase than close counts.
 fn classify_so_far(paths: &Paths, events: &mut [Event]) {
-    let config = crate::config::load(&paths.config).unwrap_or_default();
-    let Ok(classifier) = crate::classify::Classifier::new(&config.rules) else {
-        return;
-    };
+    let mut by_repo: HashMap<Option<String>, Option<Classifier>> = HashMap::new();
     let commands = events
         .iter_mut()
-        .filter(|e| e.kind == crate::event::EventKind::Command);
-    for e in commands.filter(|e| e.phase.is_none()) {
+        .filter(|e| e.kind == crate::event::EventKind::Command && e.phase.is_none());
+    for e in commands {
+        let repo = e.repo.clone();
+        let classifier = by_repo.entry(repo).or_insert_with_key(|repo| {
+            let root = repo.as_deref().map(Path::new);
+            // A repository file that does not parse: the user's rules,
+            // as recording goes on with (close will name the fault).
+            let config = crate::config::effective(&paths.config, root)
+                .or_else(|_| crate::config::load(&paths.config))
+                .unwrap_or_default();
+            Classifier::new(&config.rules).ok()
+        });
+        let Some(classifier) = classifier else {
+            continue;
+        };
         let class = classifier.classify(&e.command, None, e.tool.as_deref());
         e.phase = Some(class.phase);
         e.tool = e.tool.take().or(class.tool);

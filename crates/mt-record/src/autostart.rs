@@ -124,6 +124,7 @@ fn start(paths: &Paths, listening_one: Listening) -> Result<()> {
     let exe = std::env::current_exe().context("could not find the mt binary")?;
     let mut cmd = Command::new(exe);
     cmd.args(["daemon", "run"])
+        .envs(paths::absolute_overrides())
         .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

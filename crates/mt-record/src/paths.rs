@@ -28,10 +28,28 @@ fn var(name: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// mt's own path overrides.
+const OVERRIDES: [&str; 5] = ["MT_HOME", "MT_DB", "MT_SPOOL", "MT_SOCKET", "MT_CONFIG"];
+
+/// One of mt's own overrides (`MT_HOME`, `MT_DB`, …): a relative one is
+/// taken from the directory mt was started in, so the daemon (which runs
+/// in `/`) and every client name the same file.
+fn mt_var(name: &str) -> Option<PathBuf> {
+    var(name).map(|p| std::path::absolute(&p).unwrap_or(p))
+}
+
+/// The overrides set in this environment, each made absolute: what a
+/// process started elsewhere (the daemon, in `/`) must be given.
+pub fn absolute_overrides() -> Vec<(&'static str, PathBuf)> {
+    (OVERRIDES.iter())
+        .filter_map(|&name| Some((name, mt_var(name)?)))
+        .collect()
+}
+
 impl Paths {
     /// Resolve every path from the environment.
     pub fn from_env() -> Paths {
-        let home = var("MT_HOME");
+        let home = mt_var("MT_HOME");
         let (data, state, runtime, config) = match &home {
             Some(root) => (
                 root.join("data"),
@@ -41,13 +59,13 @@ impl Paths {
             ),
             None => default_dirs(),
         };
-        let spool = var("MT_SPOOL").unwrap_or_else(|| state.join("spool"));
+        let spool = mt_var("MT_SPOOL").unwrap_or_else(|| state.join("spool"));
         Paths {
-            db: var("MT_DB").unwrap_or_else(|| data.join("mt.db")),
+            db: mt_var("MT_DB").unwrap_or_else(|| data.join("mt.db")),
             state,
             spool,
-            socket: var("MT_SOCKET").unwrap_or_else(|| runtime.join("mt.sock")),
-            config: var("MT_CONFIG").unwrap_or_else(|| config.join("config.toml")),
+            socket: mt_var("MT_SOCKET").unwrap_or_else(|| runtime.join("mt.sock")),
+            config: mt_var("MT_CONFIG").unwrap_or_else(|| config.join("config.toml")),
         }
     }
 
@@ -84,7 +102,9 @@ fn default_dirs() -> (PathBuf, PathBuf, PathBuf, PathBuf) {
     let data = xdg("XDG_DATA_HOME", &home, ".local/share").join("mt");
     let state = xdg("XDG_STATE_HOME", &home, ".local/state").join("mt");
     let config = config_home().join("mt");
-    let runtime = match var("XDG_RUNTIME_DIR") {
+    // A relative runtime dir is ignored, as the XDG specification says of
+    // every base directory: the daemon runs in `/`, a client elsewhere.
+    let runtime = match var("XDG_RUNTIME_DIR").filter(|d| d.is_absolute()) {
         Some(dir) => dir.join("mt"),
         // Without a runtime dir, a per-user dir in /tmp, checked for owner and
         // mode before use like the runtime one.
