@@ -263,8 +263,8 @@ pub struct LogArgs {
     #[arg(long)]
     pub branch: Option<String>,
     /// At most this many commands.
-    #[arg(long, default_value_t = 50)]
-    pub limit: usize,
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
     /// One JSON object per line.
     #[arg(long)]
     pub json: bool,

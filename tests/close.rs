@@ -650,3 +650,26 @@ fn log_classifies_with_the_repositorys_rules_as_close_does() {
         .find(|e| e["command"] == "true" && e["repo"].is_null());
     assert_eq!(plain.unwrap()["phase"], "other");
 }
+
+/// A configured default branch that names no branch is said to be the
+/// fault, by `mt close` and `mt doctor` alike.
+#[test]
+fn a_default_branch_that_names_no_branch_is_named() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    env.ok(&repo, ["exec", "true"]);
+    fs::write(repo.join(".mt.toml"), "default_branch = 'nosuch'\n").unwrap();
+    let close = env.mt(&repo, ["close"]);
+    assert!(!close.status.success());
+    let want = "default_branch = \"nosuch\" names no branch of this repository";
+    assert!(err(&close).contains(want), "{}", err(&close));
+    let doctor = crate::harness::text(&env.mt(&repo, ["doctor"]));
+    assert!(
+        doctor
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains(want)),
+        "{doctor}"
+    );
+    let log = env.mt(&repo, ["log", "--limit", "0"]);
+    assert_eq!(log.status.code(), Some(2), "--limit 0 is a usage error");
+}

@@ -30,7 +30,16 @@ use crate::store::{Filing, OpenSpan, SpanRow, Store};
 const HOOK_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Why nothing can be finished when no default branch is known.
-pub(crate) const NO_DEFAULT: &str = "mt cannot tell this repository's default branch (no refs/remotes/origin/HEAD and no main, master or trunk); run `git remote set-head origin --auto` or set default_branch in ~/.config/mt/config.toml";
+/// Why no default branch is known, and what to do: the configured name
+/// when there is one (it names no branch here), else how mt looked.
+pub(crate) fn no_default(configured: Option<&str>) -> String {
+    match configured {
+        Some(name) => format!(
+            "default_branch = {name:?} names no branch of this repository; fix it in the configuration, or remove it to have mt find main, master or trunk"
+        ),
+        None => "this repository's default branch is unknown (no refs/remotes/origin/HEAD and no main, master or trunk); run `git remote set-head origin --auto` or set default_branch in ~/.config/mt/config.toml".to_owned(),
+    }
+}
 
 /// What one run of `mt close` is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +121,7 @@ fn close(args: &CloseArgs) -> Result<u8> {
         checker.after_pull(git::orig_head(&repo));
     }
     if !checker.has_default() && args.branch.is_none() {
-        bail!("{NO_DEFAULT}");
+        bail!("{}", no_default(config.default_branch.as_deref()));
     }
     let current = match git::current_head(&repo) {
         Some(git::Head::Branch(b)) => Some(b),

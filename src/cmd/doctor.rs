@@ -301,7 +301,7 @@ fn default_branch_check(repo: &git::Repo, paths: &Paths) -> (bool, String) {
             true,
             format!("default branch: {}", c.target_names().join(", ")),
         ),
-        Ok(_) => (false, crate::cmd::close::NO_DEFAULT.to_owned()),
+        Ok(_) => (false, crate::cmd::close::no_default(configured.as_deref())),
         Err(e) => (false, format!("could not read the branches: {e:#}")),
     }
 }

@@ -21,7 +21,8 @@ pub(super) fn run(args: &LogArgs) -> Result<u8> {
         branch: args.branch.clone(),
         ..BranchFilter::default()
     };
-    let mut events = store.log(&filter, args.limit)?;
+    let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
+    let mut events = store.log(&filter, limit)?;
     let mut out = io::stdout().lock();
     if args.json {
         classify_so_far(&paths, &mut events);
