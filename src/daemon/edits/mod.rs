@@ -8,9 +8,10 @@
 //! Not edits: what is written while git holds the tree's `index.lock` (a
 //! checkout, stash, merge, rebase, reset: git writes the files, then
 //! renames the lock), editors' temp files, `watch_ignore`. Whether a file
-//! is tracked travels with the edit: ingest drops untracked files written
-//! while a command of that tree ran (its output). The thread sleeps in
-//! `poll` with no timeout while nothing is pending: 0 CPU when idle.
+//! is tracked travels with the edit: `mt close` leaves out untracked
+//! files written while a command of that tree ran (its output). The
+//! thread sleeps in `poll` with no timeout while nothing is pending: 0 CPU
+//! when idle.
 
 mod walk;
 
