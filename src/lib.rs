@@ -4,12 +4,6 @@
 //! writers append records to the spool; the daemon (or a reader, when none
 //! runs) ingests them into the store; commands read the store.
 
-// A `pub` item no other crate can reach says `pub(crate)`: what the library
-// exports to the binaries, tests and benches is what `pub` marks. (Here and
-// not in Cargo.toml's [lints]: the test binaries' own modules are not an
-// API.)
-#![deny(unreachable_pub)]
-
 /// A line to stderr that never panics. The daemon's stderr is its log file:
 /// on a full disk `eprintln!` would panic and take the ingest thread down;
 /// a log line lost there is the lesser harm.

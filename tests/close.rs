@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::harness::{Env, Group, err, text, wait_for};
 
 /// The milestone files under `milestones/` (the generated index aside).
-pub fn milestone_files(repo: &Path) -> Vec<PathBuf> {
+pub(crate) fn milestone_files(repo: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut dirs = vec![repo.join("milestones")];
     while let Some(d) = dirs.pop() {

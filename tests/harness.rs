@@ -14,16 +14,16 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
-pub const MT: &str = env!("CARGO_BIN_EXE_mt");
+pub(crate) const MT: &str = env!("CARGO_BIN_EXE_mt");
 
-pub struct Env {
+pub(crate) struct Env {
     pub dir: TempDir,
     pub home: PathBuf,
     pub mt_home: PathBuf,
 }
 
 impl Env {
-    pub fn new() -> Env {
+    pub(crate) fn new() -> Env {
         let dir = tempfile::Builder::new()
             .prefix("mt")
             .tempdir_in("/tmp")
@@ -44,19 +44,19 @@ impl Env {
         Env { dir, home, mt_home }
     }
 
-    pub fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
-    pub fn spool(&self) -> PathBuf {
+    pub(crate) fn spool(&self) -> PathBuf {
         self.mt_home.join("state/spool")
     }
 
-    pub fn db(&self) -> PathBuf {
+    pub(crate) fn db(&self) -> PathBuf {
         self.mt_home.join("data/mt.db")
     }
 
-    pub fn socket(&self) -> PathBuf {
+    pub(crate) fn socket(&self) -> PathBuf {
         self.mt_home.join("run/mt.sock")
     }
 
@@ -64,7 +64,7 @@ impl Env {
     /// A clean environment: nothing of the caller's but the locale, the
     /// terminal type and the user's name, so a variable exported where the
     /// tests run (`W`, `CI`, `MT_*`, `GIT_*`) cannot change what they see.
-    pub fn apply<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
+    pub(crate) fn apply<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
         cmd.env_clear();
         for k in [
             "LANG",
@@ -108,7 +108,7 @@ impl Env {
     }
 
     /// `mt ARGS` in `cwd`, not yet run.
-    pub fn mt_cmd<I, S>(&self, cwd: &Path, args: I) -> Command
+    pub(crate) fn mt_cmd<I, S>(&self, cwd: &Path, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -122,7 +122,7 @@ impl Env {
     }
 
     /// Run `mt ARGS` in `cwd` and collect its output.
-    pub fn mt<I, S>(&self, cwd: &Path, args: I) -> Output
+    pub(crate) fn mt<I, S>(&self, cwd: &Path, args: I) -> Output
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -131,7 +131,7 @@ impl Env {
     }
 
     /// `mt ARGS` must succeed; its stdout.
-    pub fn ok<I, S>(&self, cwd: &Path, args: I) -> String
+    pub(crate) fn ok<I, S>(&self, cwd: &Path, args: I) -> String
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -146,7 +146,7 @@ impl Env {
     }
 
     /// A shell command with this environment (under a 120 s limit).
-    pub fn sh(&self, cwd: &Path, script: &str) -> Output {
+    pub(crate) fn sh(&self, cwd: &Path, script: &str) -> Output {
         let mut cmd = Command::new("timeout");
         self.apply(&mut cmd)
             .current_dir(cwd)
@@ -158,7 +158,7 @@ impl Env {
     }
 
     /// Every recorded command (newest first), from `mt log --json`.
-    pub fn log(&self) -> Vec<Value> {
+    pub(crate) fn log(&self) -> Vec<Value> {
         let out = self.ok(self.dir.path(), ["log", "--json", "--limit", "1000000"]);
         out.lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -166,7 +166,7 @@ impl Env {
     }
 
     /// A git repository with one commit on `main`.
-    pub fn repo(&self, name: &str) -> PathBuf {
+    pub(crate) fn repo(&self, name: &str) -> PathBuf {
         let dir = self.path(name);
         fs::create_dir_all(&dir).unwrap();
         self.git(&dir, &["init", "-q", "-b", "main"]);
@@ -174,13 +174,13 @@ impl Env {
         dir
     }
 
-    pub fn git(&self, dir: &Path, args: &[&str]) -> String {
+    pub(crate) fn git(&self, dir: &Path, args: &[&str]) -> String {
         self.run_ok("git", dir, args)
     }
 
     /// `program ARGS` in `dir` with this environment must succeed (within
     /// 120 s); its stdout.
-    pub fn run_ok(&self, program: &str, dir: &Path, args: &[&str]) -> String {
+    pub(crate) fn run_ok(&self, program: &str, dir: &Path, args: &[&str]) -> String {
         let mut cmd = Command::new("timeout");
         let out = self
             .apply(&mut cmd)
@@ -198,13 +198,13 @@ impl Env {
     }
 
     /// pids of daemons running for this environment.
-    pub fn daemons(&self) -> Vec<i32> {
+    pub(crate) fn daemons(&self) -> Vec<i32> {
         daemon_pids(&self.mt_home)
     }
 
     /// The dirs a first run makes (spool, state), without starting a
     /// daemon: one started here could race what the test does next.
-    pub fn first_run_without_daemon(&self) {
+    pub(crate) fn first_run_without_daemon(&self) {
         let status = self
             .mt_cmd(self.dir.path(), ["exec", "true"])
             .env("MT_NO_AUTOSTART", "1")
@@ -213,7 +213,7 @@ impl Env {
         assert!(status.success());
     }
 
-    pub fn start_daemon(&self) -> i32 {
+    pub(crate) fn start_daemon(&self) -> i32 {
         self.ok(self.dir.path(), ["daemon", "start"]);
         wait_for("a daemon", || self.daemons().first().copied())
     }
@@ -230,10 +230,10 @@ impl Drop for Env {
 
 /// Spawn `cmd` in a process group of its own; the guard kills the whole
 /// group (the command and anything it left running) when dropped.
-pub struct Group(pub std::process::Child);
+pub(crate) struct Group(pub std::process::Child);
 
 impl Group {
-    pub fn spawn(cmd: &mut Command) -> Group {
+    pub(crate) fn spawn(cmd: &mut Command) -> Group {
         std::os::unix::process::CommandExt::process_group(cmd, 0);
         Group(cmd.spawn().unwrap())
     }
@@ -248,7 +248,7 @@ impl Drop for Group {
 }
 
 /// Daemons whose environment names `mt_home`.
-pub fn daemon_pids(mt_home: &Path) -> Vec<i32> {
+pub(crate) fn daemon_pids(mt_home: &Path) -> Vec<i32> {
     let needle = format!("MT_HOME={}", mt_home.display());
     let mut pids = Vec::new();
     for entry in fs::read_dir("/proc").unwrap().flatten() {
@@ -280,7 +280,7 @@ pub fn daemon_pids(mt_home: &Path) -> Vec<i32> {
 }
 
 /// Poll `check` until it gives a value; fail after a generous deadline.
-pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(v) = check() {
@@ -291,22 +291,22 @@ pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-pub fn text(out: &Output) -> String {
+pub(crate) fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-pub fn err(out: &Output) -> String {
+pub(crate) fn err(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Where the full-suite script installs tools that come from PyPI (atuin,
 /// starship), so a later plain `cargo test` finds them too.
-pub fn tools_dir() -> PathBuf {
+pub(crate) fn tools_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-tools/bin")
 }
 
 /// `PATH` for the processes tests start: the test tools first.
-pub fn test_path() -> std::ffi::OsString {
+pub(crate) fn test_path() -> std::ffi::OsString {
     let mut dirs = vec![tools_dir()];
     dirs.extend(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
@@ -360,7 +360,7 @@ const INSTALL: &[(&str, &str)] = &[
 
 /// Is `program` on the tests' `PATH` (or, given as an absolute path, a
 /// file that exists: a plugin a package installs)?
-pub fn installed(program: &str) -> bool {
+pub(crate) fn installed(program: &str) -> bool {
     if program.starts_with('/') {
         return Path::new(program).is_file();
     }
@@ -373,7 +373,7 @@ pub fn installed(program: &str) -> bool {
 /// Every program in `programs` is installed: true. Otherwise the test is
 /// skipped with one line naming it, the program and how to install it — or,
 /// under `MT_TEST_STRICT=1`, fails with that sentence.
-pub fn available(programs: &[&str]) -> bool {
+pub(crate) fn available(programs: &[&str]) -> bool {
     let missing: Vec<String> = (programs.iter())
         .filter(|p| !installed(p))
         .map(|p| {
@@ -392,7 +392,7 @@ pub fn available(programs: &[&str]) -> bool {
 
 /// This test cannot run here, for `reason`: skip it with one line, or fail
 /// with the same sentence under `MT_TEST_STRICT=1`.
-pub fn unavailable(reason: &str) {
+pub(crate) fn unavailable(reason: &str) {
     let test = std::thread::current().name().unwrap_or("?").to_owned();
     assert!(
         std::env::var_os("MT_TEST_STRICT").is_none_or(|v| v.is_empty() || v == "0"),
@@ -421,7 +421,7 @@ mod skipped {
     static REASONS: Mutex<BTreeMap<String, usize>> = Mutex::new(BTreeMap::new());
     static SUMMARY: Once = Once::new();
 
-    pub fn note(test: &str, reason: &str) {
+    pub(super) fn note(test: &str, reason: &str) {
         // Not eprintln!: libtest captures that for passing tests.
         let _ = writeln!(std::io::stderr(), "skipped: {test} — {reason}");
         *REASONS
@@ -450,7 +450,7 @@ mod skipped {
 /// A milestone file as one value: its front matter, and mt's figures
 /// under `mt` (at the end of the file, collapsed; in files of the earlier
 /// layout, in the front matter).
-pub fn milestone_value(text: &str) -> Value {
+pub(crate) fn milestone_value(text: &str) -> Value {
     let yaml = text
         .strip_prefix("---\n")
         .and_then(|t| t.split("\n---\n").next())

@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::harness::{Env, text, wait_for};
 
 /// A valid hook record as a shell hook writes it (docs/spool-format.md).
-pub fn hook_record(sid: &str, t_us: i64, cwd: &Path, cmd: &str, exit: i32) -> String {
+pub(crate) fn hook_record(sid: &str, t_us: i64, cwd: &Path, cmd: &str, exit: i32) -> String {
     format!(
         "mt1\tH\tid={sid}:{t_us}\tsid={sid}\tt={t_us}\tdur=1000\texit={exit}\tcwd={}\tcmd={cmd}\t.\n",
         cwd.display()
@@ -17,7 +17,7 @@ pub fn hook_record(sid: &str, t_us: i64, cwd: &Path, cmd: &str, exit: i32) -> St
 }
 
 /// The spool file `name`, opened to append (the spool made if need be).
-pub fn spool_file(env: &Env, name: &str) -> fs::File {
+pub(crate) fn spool_file(env: &Env, name: &str) -> fs::File {
     fs::create_dir_all(env.spool()).unwrap();
     fs::OpenOptions::new()
         .create(true)

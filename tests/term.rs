@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::harness::{Env, MT, wait_for};
 
-pub struct Term<'a> {
+pub(crate) struct Term<'a> {
     env: &'a Env,
     sock: PathBuf,
     /// The shell in the pane, waited for on drop: killed by the server's
@@ -21,7 +21,12 @@ pub struct Term<'a> {
 
 impl<'a> Term<'a> {
     /// Start `argv` in a new tmux server with `env`'s environment plus `vars`.
-    pub fn start(env: &'a Env, cwd: &Path, argv: &[&str], vars: &[(&str, &str)]) -> Term<'a> {
+    pub(crate) fn start(
+        env: &'a Env,
+        cwd: &Path,
+        argv: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Term<'a> {
         let sock = env.dir.path().join(format!("tmux-{}", argv[0]));
         let mut cmd = Command::new("tmux");
         env.apply(&mut cmd)
@@ -71,7 +76,7 @@ impl<'a> Term<'a> {
     }
 
     /// Type `line` and press Enter.
-    pub fn line(&self, line: &str) {
+    pub(crate) fn line(&self, line: &str) {
         if !line.is_empty() {
             self.tmux(&["send-keys", "-l", line]);
         }
@@ -79,20 +84,20 @@ impl<'a> Term<'a> {
     }
 
     /// Type without pressing Enter.
-    pub fn tmux_type(&self, text: &str) {
+    pub(crate) fn tmux_type(&self, text: &str) {
         self.tmux(&["send-keys", "-l", text]);
     }
 
-    pub fn key(&self, key: &str) {
+    pub(crate) fn key(&self, key: &str) {
         self.tmux(&["send-keys", key]);
     }
 
-    pub fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         self.tmux(&["capture-pane", "-p", "-S", "-200"])
     }
 
     /// The pid of the shell in the pane.
-    pub fn shell_pid(&self) -> i32 {
+    pub(crate) fn shell_pid(&self) -> i32 {
         self.tmux(&["display-message", "-p", "#{pane_pid}"])
             .trim()
             .parse()
@@ -100,7 +105,7 @@ impl<'a> Term<'a> {
     }
 
     /// Wait until a process named `name` runs in the shell's session.
-    pub fn wait_for_process(&self, name: &str) {
+    pub(crate) fn wait_for_process(&self, name: &str) {
         let sid = self.shell_pid().to_string();
         wait_for(&format!("{name} to run"), || {
             let out = Command::new("pgrep")
@@ -112,7 +117,7 @@ impl<'a> Term<'a> {
     }
 
     /// Wait until exactly `n` commands are stored; returns them oldest first.
-    pub fn records(&self, n: usize) -> Vec<Value> {
+    pub(crate) fn records(&self, n: usize) -> Vec<Value> {
         let log = wait_for(&format!("{n} records (screen:\n{})", self.screen()), || {
             let log = self.env.log();
             (log.len() >= n).then_some(log)
@@ -123,7 +128,7 @@ impl<'a> Term<'a> {
     }
 
     /// Type `line`, then wait for the record it makes (the `n`th overall).
-    pub fn run(&self, line: &str, n: usize) -> Value {
+    pub(crate) fn run(&self, line: &str, n: usize) -> Value {
         self.line(line);
         self.records(n).pop().unwrap()
     }
@@ -147,7 +152,7 @@ impl Drop for Term<'_> {
 }
 
 /// Interactive bash in `cwd` whose ~/.bashrc is `rc` (after a plain prompt).
-pub fn bash<'a>(env: &'a Env, cwd: &Path, rc: &str) -> Term<'a> {
+pub(crate) fn bash<'a>(env: &'a Env, cwd: &Path, rc: &str) -> Term<'a> {
     let rc_path = env.home.join(".bashrc");
     std::fs::write(&rc_path, format!("PS1='$ '\nHISTFILE=/dev/null\n{rc}\n")).unwrap();
     Term::start(
@@ -167,7 +172,7 @@ pub fn bash<'a>(env: &'a Env, cwd: &Path, rc: &str) -> Term<'a> {
 /// Type 20 builtin commands under strace: the shell must fork for none,
 /// and open at most `opens` files per command (the hook's budget: a
 /// counting check that does not depend on the machine's speed).
-pub fn assert_prompt_budget(env: &Env, t: &Term<'_>, opens: usize) {
+pub(crate) fn assert_prompt_budget(env: &Env, t: &Term<'_>, opens: usize) {
     t.run("true", 1);
     let trace = env.path("strace.out");
     let mut strace = Command::new("strace")
@@ -207,7 +212,7 @@ pub fn assert_prompt_budget(env: &Env, t: &Term<'_>, opens: usize) {
 /// A command run at the prompt (the `nth` record) inherits only the
 /// terminal's three descriptors: whatever the hook keeps open is
 /// close-on-exec, so recording changes nothing a command can see.
-pub fn assert_no_inherited_fds(env: &Env, t: &Term<'_>, nth: usize) {
+pub(crate) fn assert_no_inherited_fds(env: &Env, t: &Term<'_>, nth: usize) {
     let out = env.home.join("fds");
     t.line(&format!("ls /proc/self/fd > {}", out.display()));
     t.records(nth);
@@ -219,7 +224,7 @@ pub fn assert_no_inherited_fds(env: &Env, t: &Term<'_>, nth: usize) {
 }
 
 /// PATH with the directory of the `mt` under test first.
-pub fn path_with_mt() -> String {
+pub(crate) fn path_with_mt() -> String {
     let dir = Path::new(MT).parent().unwrap();
     format!(
         "{}:{}",
@@ -229,7 +234,7 @@ pub fn path_with_mt() -> String {
 }
 
 /// The commands of records, in order.
-pub fn commands(log: &[Value]) -> Vec<String> {
+pub(crate) fn commands(log: &[Value]) -> Vec<String> {
     log.iter()
         .map(|e| e["command"].as_str().unwrap().to_owned())
         .collect()
