@@ -19,6 +19,15 @@ fn dependencies(krate: &str) -> Vec<String> {
         .collect()
 }
 
+/// The lines of a Rust file that are not comments, each with the file.
+fn code_of(path: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    (text.lines())
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .map(|l| (path.display().to_string(), l.to_owned()))
+        .collect()
+}
+
 /// Every line of Rust under `dir` that is not a comment.
 fn code(dir: &Path, out: &mut Vec<(String, String)>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
@@ -26,10 +35,7 @@ fn code(dir: &Path, out: &mut Vec<(String, String)>) {
         if path.is_dir() {
             code(&path, out);
         } else if path.extension().is_some_and(|e| e == "rs") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
-                out.push((path.display().to_string(), line.to_owned()));
-            }
+            out.extend(code_of(&path));
         }
     }
 }
@@ -39,12 +45,7 @@ fn code(dir: &Path, out: &mut Vec<(String, String)>) {
 #[test]
 fn the_front_crate_depends_on_libc_and_nix_only() {
     assert_eq!(dependencies("mt-record"), ["libc", "nix"]);
-    let main = std::fs::read_to_string(format!("{ROOT}/src/main.rs")).unwrap();
-    let lines: Vec<(String, String)> = main
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .map(|l| ("src/main.rs".to_owned(), l.to_owned()))
-        .collect();
+    let lines = code_of(Path::new(&format!("{ROOT}/src/main.rs")));
     assert!(
         lines.iter().all(|(_, l)| !l.contains("mt::")),
         "src/main.rs must not use the mt library"

@@ -52,9 +52,14 @@ pub(super) fn key_at(text: &str, line: usize) -> Option<String> {
 pub(super) fn entry_named(text: &str, line: usize, message: &str) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();
     let named = (0..lines.len()).find(|&i| {
-        key_at(text, i + 1)
-            .filter(|k| k.contains('.') && key_of(lines[i]).is_some())
-            .is_some_and(|k| message.contains(&k))
+        let Some(key) = key_of(lines[i]) else {
+            return false;
+        };
+        let full = match table_of(&lines, i) {
+            Some(t) => format!("{t}.{key}"),
+            None => key,
+        };
+        full.contains('.') && message.contains(&full)
     });
     if let Some(i) = named {
         return Some(i + 1);

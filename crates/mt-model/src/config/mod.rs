@@ -51,7 +51,7 @@ pub struct Config {
     pub watch_days: Option<u64>,
     /// Paths (gitignore-style globs, relative to the repository root) whose
     /// edits are never recorded, beside what git ignores.
-    #[serde(default, deserialize_with = "watch_globs")]
+    #[serde(default, deserialize_with = "globs")]
     pub watch_ignore: Vec<String>,
     /// Edits of paths matching a glob count to its phase instead of
     /// implementation (`"tests/**" = "validation"`).
@@ -66,13 +66,13 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationConfig {
-    #[serde(default, deserialize_with = "globs")]
+    #[serde(default, deserialize_with = "some_globs")]
     pub ci: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "globs")]
+    #[serde(default, deserialize_with = "some_globs")]
     pub docs: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "globs")]
+    #[serde(default, deserialize_with = "some_globs")]
     pub scripts: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "globs")]
+    #[serde(default, deserialize_with = "some_globs")]
     pub quality_gates: Option<Vec<String>>,
 }
 
@@ -270,12 +270,18 @@ fn check_glob<'de, D: Deserializer<'de>>(glob: &str, what: &str) -> Result<(), D
     })
 }
 
-fn globs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+/// A list of globs (`watch_ignore`), each checked.
+fn globs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     let globs = Vec::<String>::deserialize(d)?;
     for g in &globs {
         check_glob::<D>(g, "")?;
     }
-    Ok(Some(globs))
+    Ok(globs)
+}
+
+/// A list of globs that replaces a built-in one (`[integration]`).
+fn some_globs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    globs(d).map(Some)
 }
 
 /// The keys of `[baselines]`: the phases that get a baseline row, plus
@@ -380,12 +386,4 @@ fn branch_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Err
         ));
     }
     Ok(Some(name))
-}
-
-fn watch_globs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let globs = Vec::<String>::deserialize(d)?;
-    for g in &globs {
-        check_glob::<D>(g, "")?;
-    }
-    Ok(globs)
 }
